@@ -1,0 +1,158 @@
+"""Architecture configurations.
+
+Every size is a field so one code base serves FUNIT's 128x128 animal model, small fast models and the
+"smaller content code" variant the paper's outlook (§VI) asks for. The defaults of `FunitGeneratorConfig`
+and `FunitDiscriminatorConfig` are those of FUNIT's `configs/funit_animals.yaml`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot build a network."""
+
+
+def _from_dict(cls, data: dict[str, Any]):
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{cls.__name__}: unknown field(s) {', '.join(unknown)}")
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name in data:
+            value = data[f.name]
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ConfigError(f"{cls.__name__}.{f.name} must be an integer, got {value!r}")
+            kwargs[f.name] = value
+    config = cls(**kwargs)
+    config.validate()
+    return config
+
+
+@dataclass(frozen=True)
+class FunitGeneratorConfig:
+    """FUNIT `FewShotGen` sizes (E_A = content encoder, E_B = class encoder, G = MLP + AdaIN decoder)."""
+
+    architecture: ClassVar[str] = "funit"
+
+    nf: int = 64  # width of the first conv of both encoders
+    n_res_blks: int = 2  # residual blocks at the end of E_A and at the start of G
+    nf_mlp: int = 256  # hidden width of the class-code MLP
+    latent_dim: int = 64  # size of the class (identity) code
+    n_mlp_blks: int = 3  # linear layers in the MLP
+    n_downs_content: int = 3  # stride-2 convs in E_A (and up-samplings in G)
+    n_downs_class: int = 4  # stride-2 convs in E_B
+    image_size: int = 128  # training/inference resolution (the nets are fully convolutional)
+
+    @property
+    def content_channels(self) -> int:
+        return self.nf * 2**self.n_downs_content
+
+    @property
+    def content_size(self) -> int:
+        return self.image_size // 2**self.n_downs_content
+
+    @property
+    def num_adain_params(self) -> int:
+        # Two AdaIN layers per residual block, each with a shift and a scale per channel.
+        return self.n_res_blks * 2 * 2 * self.content_channels
+
+    def validate(self) -> None:
+        for name in ("nf", "nf_mlp", "latent_dim", "image_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be positive")
+        if self.n_mlp_blks < 2:
+            raise ConfigError("n_mlp_blks must be at least 2 (input and output layers)")
+        if self.n_downs_class < 2:
+            raise ConfigError("n_downs_class must be at least 2 (FUNIT doubles the width twice)")
+        if self.n_downs_content < 1 or self.n_res_blks < 1:
+            raise ConfigError("n_downs_content and n_res_blks must be at least 1")
+        if self.image_size % 2 ** max(self.n_downs_content, self.n_downs_class):
+            raise ConfigError(
+                f"image_size {self.image_size} must be divisible by 2**{max(self.n_downs_content, self.n_downs_class)}"
+            )
+
+    def to_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FunitGeneratorConfig:
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class FunitDiscriminatorConfig:
+    """FUNIT `GPPatchMcResDis` sizes: a patch discriminator with one real/fake output per class."""
+
+    nf: int = 64  # width of the first conv
+    n_res_blks: int = 10  # activation-first residual blocks (pairs, with a pooling between pairs)
+    num_classes: int = 119  # one output channel per training class
+    max_nf: int = 1024  # the width stops doubling here
+
+    def validate(self) -> None:
+        if self.n_res_blks < 2 or self.n_res_blks % 2:
+            raise ConfigError("n_res_blks must be an even number >= 2")
+        if min(self.nf, self.num_classes, self.max_nf) < 1:
+            raise ConfigError("nf, num_classes and max_nf must be positive")
+
+    def to_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FunitDiscriminatorConfig:
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class NaiveConfig:
+    """Sizes of the naive approach (paper §IV-A): symmetric encoders E_A, E_B and a LORD-style generator."""
+
+    architecture: ClassVar[str] = "naive"
+
+    image_size: int = 64
+    nf: int = 32  # width of the first encoder conv; doubles per down-sampling up to max_nf
+    max_nf: int = 256
+    n_downs: int = 4  # stride-2 convs in each encoder; the generator up-samples as often
+    content_dim: int = 128  # size of the rest code E_A(x)
+    class_dim: int = 64  # size of the identity code E_B(x)
+    nf_mlp: int = 256  # hidden width of the MLP mapping the identity code to AdaIN parameters
+
+    @property
+    def base_size(self) -> int:
+        return self.image_size // 2**self.n_downs
+
+    def widths(self) -> list[int]:
+        """Encoder widths after each down-sampling (the generator walks them backwards)."""
+        return [min(self.nf * 2 ** (i + 1), self.max_nf) for i in range(self.n_downs)]
+
+    def validate(self) -> None:
+        if min(self.nf, self.max_nf, self.content_dim, self.class_dim, self.nf_mlp, self.n_downs) < 1:
+            raise ConfigError("all NaiveConfig sizes must be positive")
+        if self.image_size % 2**self.n_downs or self.base_size < 1:
+            raise ConfigError(f"image_size {self.image_size} must be divisible by 2**n_downs")
+
+    def to_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NaiveConfig:
+        return _from_dict(cls, data)
+
+
+GeneratorConfig = FunitGeneratorConfig | NaiveConfig
+
+GENERATOR_CONFIGS: dict[str, type] = {"funit": FunitGeneratorConfig, "naive": NaiveConfig}
+
+
+def generator_config_from_dict(architecture: str, data: dict[str, Any]) -> GeneratorConfig:
+    try:
+        cls = GENERATOR_CONFIGS[architecture]
+    except KeyError:
+        raise ConfigError(
+            f"unknown architecture {architecture!r} (known: {', '.join(GENERATOR_CONFIGS)})"
+        ) from None
+    return cls.from_dict(data)

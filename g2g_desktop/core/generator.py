@@ -1,0 +1,48 @@
+"""The interface every G2G generator offers, whatever its architecture.
+
+E_A (`encode_content`) encodes the rest of an image, E_B (`encode_class`) its identity, and
+`decode(content, class_code)` is G. Images are in [-1, 1]. A class input of shape B×K×3×H×W is the
+K-shot case: the K class codes are averaged, which FUNIT_FACTS §3f shows equals FUNIT's K-shot path.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class DisentanglingGenerator(nn.Module):
+    architecture: str = "abstract"
+    config: object
+
+    def _encode_content(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _encode_class(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def decode(self, content: torch.Tensor, class_code: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def encode_content(self, x: torch.Tensor) -> torch.Tensor:
+        return self._encode_content(_check_images(x, allow_k=False))
+
+    def encode_class(self, x: torch.Tensor) -> torch.Tensor:
+        x = _check_images(x, allow_k=True)
+        if x.dim() == 5:
+            b, k = x.shape[:2]
+            codes = self._encode_class(x.flatten(0, 1))
+            return codes.view(b, k, *codes.shape[1:]).mean(dim=1)
+        return self._encode_class(x)
+
+    def forward(self, content_image: torch.Tensor, class_image: torch.Tensor) -> torch.Tensor:
+        """G(E_A(content_image), E_B(class_image))."""
+        return self.decode(self.encode_content(content_image), self.encode_class(class_image))
+
+
+def _check_images(x: torch.Tensor, *, allow_k: bool) -> torch.Tensor:
+    dims = (4, 5) if allow_k else (4,)
+    if x.dim() not in dims or x.shape[-3] != 3:
+        shape = "B×3×H×W" + (" or B×K×3×H×W" if allow_k else "")
+        raise ValueError(f"expected images of shape {shape}, got {tuple(x.shape)}")
+    return x

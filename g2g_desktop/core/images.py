@@ -1,0 +1,143 @@
+"""Image loading and conversion between files, PIL images and model tensors in [-1, 1].
+
+Photos come from anywhere, so every failure becomes an `ImageLoadError` naming the file and the
+cause, and decompression bombs are refused before their pixels are decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS = 64_000_000  # ~8000x8000; larger images are refused rather than decoded
+MAX_FILE_BYTES = 200 * 1024 * 1024
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
+
+
+class ImageLoadError(ValueError):
+    """An image that cannot be used; `str()` is a one-line message naming the file and the cause."""
+
+    def __init__(self, path: str | os.PathLike, problem: str):
+        self.path = Path(path) if not isinstance(path, Path) else path
+        self.problem = problem
+        super().__init__(f"{os.fsdecode(path)}: {problem}")
+
+
+def open_image(path: str | os.PathLike) -> Image.Image:
+    """Open a file as an upright RGB PIL image (EXIF orientation applied, alpha composited on white)."""
+    name = os.fsdecode(path)
+    p = Path(name)
+    try:
+        if p.is_dir():
+            raise ImageLoadError(name, "is a folder, not an image")
+        size = p.stat().st_size
+    except OSError as exc:  # missing file, symlink loop, permission
+        raise ImageLoadError(name, exc.strerror or str(exc)) from None
+    if size == 0:
+        raise ImageLoadError(name, "file is empty")
+    if size > MAX_FILE_BYTES:
+        raise ImageLoadError(name, f"file is too large ({size / 2**20:.0f} MB)")
+    try:
+        with open(p, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise ImageLoadError(name, exc.strerror or str(exc)) from None
+    return decode_image(data, name)
+
+
+def decode_image(data: bytes, name: str = "<memory>") -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            w, h = image.size
+            if w * h > MAX_PIXELS:
+                raise ImageLoadError(name, f"image is too large ({w}x{h} pixels, limit {MAX_PIXELS:,})")
+            image.load()
+    except ImageLoadError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageLoadError(name, "refused: decompression bomb (declares far more pixels than it stores)") from None
+    except UnidentifiedImageError:
+        raise ImageLoadError(name, "not an image (unrecognised format)") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageLoadError(name, f"corrupt or truncated image ({exc})") from None
+    if min(image.size) < 1:
+        raise ImageLoadError(name, "image has no pixels")
+    return to_rgb(ImageOps.exif_transpose(image))
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any PIL mode (RGBA, LA, P, L, I;16, CMYK, ...) to 8-bit RGB."""
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if arr.max() > 255 else 255.0
+        return Image.fromarray(np.clip(arr / peak * 255.0, 0, 255).astype(np.uint8)).convert("RGB")
+    if image.mode == "F":
+        arr = np.nan_to_num(np.asarray(image, dtype=np.float64))
+        lo, hi = float(arr.min()), float(arr.max())
+        arr = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
+        return Image.fromarray(arr.astype(np.uint8)).convert("RGB")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def fit_square(image: Image.Image, size: int) -> Image.Image:
+    """Centre-crop to a square, then resize to size×size (what the model sees)."""
+    w, h = image.size
+    side = min(w, h)
+    left, top = (w - side) // 2, (h - side) // 2
+    image = image.crop((left, top, left + side, top + side))
+    return image.resize((size, size), Image.Resampling.BICUBIC) if side != size else image
+
+
+def pil_to_tensor(image: Image.Image) -> torch.Tensor:
+    """RGB PIL image → 3×H×W float tensor in [-1, 1] (FUNIT's ToTensor + Normalize(0.5, 0.5))."""
+    arr = np.asarray(to_rgb(image), dtype=np.float32)
+    return torch.from_numpy(arr).permute(2, 0, 1).div(127.5).sub(1.0)
+
+
+def load_image_tensor(path: str | os.PathLike, size: int) -> torch.Tensor:
+    return pil_to_tensor(fit_square(open_image(path), size))
+
+
+def tensor_to_uint8(x: torch.Tensor) -> np.ndarray:
+    """3×H×W (or B×3×H×W) in [-1, 1] → H×W×3 (B×H×W×3) uint8; non-finite values become 0."""
+    x = torch.nan_to_num(x.detach().float(), nan=0.0, posinf=1.0, neginf=-1.0)
+    x = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
+    return (x.permute(1, 2, 0) if x.dim() == 3 else x.permute(0, 2, 3, 1)).numpy()
+
+
+def tensor_to_pil(x: torch.Tensor) -> Image.Image:
+    return Image.fromarray(tensor_to_uint8(x))
+
+
+def tile(images: torch.Tensor, rows: int, cols: int, pad: int = 2, pad_value: float = 1.0) -> torch.Tensor:
+    """Lay out rows·cols images (B×3×H×W, row-major) on one canvas with `pad` pixels between them."""
+    if images.shape[0] != rows * cols:
+        raise ValueError(f"need {rows * cols} images for a {rows}x{cols} grid, got {images.shape[0]}")
+    _, c, h, w = images.shape
+    canvas = images.new_full((c, rows * h + (rows + 1) * pad, cols * w + (cols + 1) * pad), pad_value)
+    for i in range(rows):
+        for j in range(cols):
+            top, left = pad + i * (h + pad), pad + j * (w + pad)
+            canvas[:, top : top + h, left : left + w] = images[i * cols + j]
+    return canvas
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """Image files directly inside `folder`, sorted by name."""
+    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())

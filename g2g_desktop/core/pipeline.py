@@ -1,0 +1,213 @@
+"""The G2G pipeline (paper §IV, fig. 1): disassemble, mix, reassemble, plus identity fades and swap matrices.
+
+    mixed          m1 = G(E_A(x1), E_B(x2))      m2 = G(E_A(x2), E_B(x1))
+    reconstructed  x̂1 = G(E_A(m1), E_B(m2))      x̂2 = G(E_A(m2), E_B(m1))
+
+Codes of input images are computed once and cached, so a fade slider runs only the class-code mix and
+the decoder. Everything runs under `torch.inference_mode()` with the generator in eval mode.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import torch
+from PIL import Image
+
+from .device import DeviceSettings, pick_device
+from .generator import DisentanglingGenerator
+from .images import tensor_to_pil, tile
+
+ALPHA_LIMITS = (-2.0, 3.0)
+"""Fade weights are clamped to this range: the slider offers [-0.5, 1.5]; beyond ±2 past the endpoints
+extrapolated AdaIN parameters only produce saturated noise."""
+
+
+@dataclass(frozen=True)
+class Codes:
+    content: torch.Tensor  # E_A(x): the rest (pose, expression, background, lighting)
+    identity: torch.Tensor  # E_B(x): the class/identity code
+
+
+@dataclass
+class G2GResult:
+    """Each field stacks side 1 and side 2 along dim 0: `mixed[0]` is m1, `mixed[1]` is m2."""
+
+    original: torch.Tensor
+    mixed: torch.Tensor
+    reconstructed: torch.Tensor
+
+    def grid(self, pad: int = 2) -> torch.Tensor:
+        """The paper's 3×2 plot (rows Original / Mixed / Reconstructed) as one 3×H'×W' tensor."""
+        rows = [self.original, self.mixed, self.reconstructed]
+        if self.original.dim() == 5:  # batched pairs: first pair only
+            rows = [r[:, 0] for r in rows]
+        return tile(torch.cat(rows), rows=3, cols=2, pad=pad)
+
+    def grid_image(self, pad: int = 2) -> Image.Image:
+        return tensor_to_pil(self.grid(pad))
+
+
+def clamp_alpha(alpha: float) -> float:
+    if not math.isfinite(alpha):
+        raise ValueError(f"fade weight must be a finite number, got {alpha!r}")
+    return min(max(float(alpha), ALPHA_LIMITS[0]), ALPHA_LIMITS[1])
+
+
+def fade_identity(c1: torch.Tensor, c2: torch.Tensor, alpha: float) -> torch.Tensor:
+    """c(α) = (1−α)·c1 + α·c2: α=0 is c1, α=1 is c2, outside [0, 1] extrapolates."""
+    return torch.lerp(c1, c2, clamp_alpha(alpha))
+
+
+class G2GPipeline:
+    """Inference over one generator. Not tied to Qt: the UI's render worker calls it off the GUI thread."""
+
+    def __init__(
+        self,
+        generator: DisentanglingGenerator,
+        device: DeviceSettings | str | None = None,
+        *,
+        cache_size: int = 256,
+    ):
+        self.settings = device if isinstance(device, DeviceSettings) else pick_device(device)
+        self.generator = generator.to(self.settings.device).eval()
+        if self.settings.channels_last:
+            self.generator = self.generator.to(memory_format=torch.channels_last)
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, Codes] = OrderedDict()
+        self._lock = threading.Lock()
+        self.image_size: int = generator.config.image_size
+
+    # ------------------------------------------------------------------ helpers
+    def _prepare(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 3:
+            x = x.unsqueeze(0)
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(f"expected an image tensor 3×H×W or B×3×H×W, got shape {tuple(x.shape)}")
+        if not torch.isfinite(x).all():
+            raise ValueError("input image contains NaN or Inf values")
+        x = x.to(self.settings.device, torch.float32)
+        if self.settings.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    def _decode(self, content: torch.Tensor, identity: torch.Tensor) -> torch.Tensor:
+        with self.settings.autocast():
+            out = self.generator.decode(content, identity)
+        return out.float()
+
+    def _encode(self, x: torch.Tensor) -> Codes:
+        with self.settings.autocast():
+            content = self.generator.encode_content(x)
+            identity = self.generator.encode_class(x)
+        return Codes(content, identity)
+
+    @staticmethod
+    def image_key(x: torch.Tensor) -> str:
+        """Content hash of an image tensor: the same pixels always hit the same cache entry."""
+        data = x.detach().to("cpu", torch.float32).contiguous().numpy().tobytes()
+        return hashlib.blake2b(data, digest_size=16).hexdigest() + str(tuple(x.shape))
+
+    # ------------------------------------------------------------------ encoding
+    @torch.inference_mode()
+    def codes(self, x: torch.Tensor, key: str | None = None) -> Codes:
+        """Codes of one image (3×H×W), from the cache when the same image was encoded before."""
+        key = key or self.image_key(x)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        codes = self._encode(self._prepare(x))
+        with self._lock:
+            self._cache[key] = codes
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return codes
+
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    @property
+    def cached_count(self) -> int:
+        return len(self._cache)
+
+    # ------------------------------------------------------------------ G2G
+    @torch.inference_mode()
+    def run(self, x1: torch.Tensor, x2: torch.Tensor) -> G2GResult:
+        """Original / mixed / reconstructed for one pair (3×H×W each) or a batch of pairs (B×3×H×W)."""
+        single = x1.dim() == 3
+        if single:
+            c1, c2 = self.codes(x1), self.codes(x2)
+            a1, b1, a2, b2 = c1.content, c1.identity, c2.content, c2.identity
+            originals = torch.stack([x1, x2]).float()
+        else:
+            p1, p2 = self._prepare(x1), self._prepare(x2)
+            k1, k2 = self._encode(p1), self._encode(p2)
+            a1, b1, a2, b2 = k1.content, k1.identity, k2.content, k2.identity
+            originals = torch.stack([x1, x2]).float()
+        n = a1.shape[0]
+        mixed = self._decode(torch.cat([a1, a2]), torch.cat([b2, b1]))  # m1, m2 in one batch
+        m = self._encode(mixed)
+        # x̂1 = G(E_A(m1), E_B(m2)), x̂2 = G(E_A(m2), E_B(m1))
+        recon = self._decode(m.content, torch.cat([m.identity[n:], m.identity[:n]]))
+        shape = (2, n, *mixed.shape[1:])
+        mixed, recon = mixed.view(shape).cpu(), recon.view(shape).cpu()
+        if single:
+            mixed, recon = mixed[:, 0], recon[:, 0]
+        return G2GResult(original=originals.cpu(), mixed=mixed, reconstructed=recon)
+
+    @torch.inference_mode()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """The short reconstruction G(E_A(x), E_B(x)) from cached codes."""
+        c = self.codes(x)
+        return self._decode(c.content, c.identity)[0].cpu()
+
+    @torch.inference_mode()
+    def fade(self, x1: torch.Tensor, x2: torch.Tensor, alpha1: float, alpha2: float | None = None) -> torch.Tensor:
+        """Mixed images with faded identity, decoder only: 2×3×H×W.
+
+        m1(α1) = G(E_A(x1), (1−α1)·E_B(x1) + α1·E_B(x2)) and m2(α2) = G(E_A(x2), (1−α2)·E_B(x2) + α2·E_B(x1)):
+        α=0 keeps the image's own identity, α=1 is the plain mix.
+        """
+        alpha2 = alpha1 if alpha2 is None else alpha2
+        c1, c2 = self.codes(x1), self.codes(x2)
+        identity = torch.cat(
+            [fade_identity(c1.identity, c2.identity, alpha1), fade_identity(c2.identity, c1.identity, alpha2)]
+        )
+        return self._decode(torch.cat([c1.content, c2.content]), identity).cpu()
+
+    @torch.inference_mode()
+    def fade_frames(self, x1: torch.Tensor, x2: torch.Tensor, alphas: list[float], batch_size: int = 16):
+        """m1 for each α in `alphas` (the rest of x1, identity fading from x1 to x2): F×3×H×W."""
+        c1, c2 = self.codes(x1), self.codes(x2)
+        frames = []
+        for start in range(0, len(alphas), batch_size):
+            chunk = alphas[start : start + batch_size]
+            identity = torch.cat([fade_identity(c1.identity, c2.identity, a) for a in chunk])
+            content = c1.content.expand(len(chunk), *c1.content.shape[1:])
+            frames.append(self._decode(content, identity).cpu())
+        return torch.cat(frames)
+
+    @torch.inference_mode()
+    def matrix(self, images: torch.Tensor, batch_size: int = 16) -> torch.Tensor:
+        """N×N swap matrix, N×N×3×H×W: entry [i, j] = G(E_A(x_i), E_B(x_j)) (row = rest, column = identity).
+
+        The diagonal is the short reconstruction G(x_i, x_i).
+        """
+        codes = [self.codes(x) for x in images]
+        content = torch.cat([c.content for c in codes])
+        identity = torch.cat([c.identity for c in codes])
+        n = len(codes)
+        rows = torch.arange(n, device=content.device).repeat_interleave(n)
+        cols = torch.arange(n, device=content.device).repeat(n)
+        out = []
+        for start in range(0, n * n, batch_size):
+            r, c = rows[start : start + batch_size], cols[start : start + batch_size]
+            out.append(self._decode(content[r], identity[c]).cpu())
+        return torch.cat(out).view(n, n, *out[0].shape[1:])

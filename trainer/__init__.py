@@ -1,0 +1,1 @@
+"""Training: losses, the three G2G approaches, datasets, the step engine, metrics and CLIs."""
