@@ -23,10 +23,17 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".ti
 class ImageLoadError(ValueError):
     """An image that cannot be used; `str()` is a one-line message naming the file and the cause."""
 
-    def __init__(self, path: str | os.PathLike, problem: str):
-        self.path = Path(path) if not isinstance(path, Path) else path
+    def __init__(self, path: str | bytes | os.PathLike, problem: str):
+        self.path = Path(os.fsdecode(path))
         self.problem = problem
-        super().__init__(f"{os.fsdecode(path)}: {problem}")
+        super().__init__(f"{display_name(path)}: {' '.join(problem.split())}")
+
+
+def display_name(path: str | bytes | os.PathLike) -> str:
+    """A file name that prints on one line in any UTF-8 console: undecodable bytes and control
+    characters (a newline in a name) are shown as backslash escapes instead of breaking the message."""
+    raw = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in raw)
 
 
 def open_image(path: str | os.PathLike) -> Image.Image:
@@ -63,7 +70,9 @@ def decode_image(data: bytes, name: str = "<memory>") -> Image.Image:
     except ImageLoadError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageLoadError(name, "refused: decompression bomb (declares far more pixels than it stores)") from None
+        raise ImageLoadError(
+            name, "refused: decompression bomb (declares far more pixels than it stores)"
+        ) from None
     except UnidentifiedImageError:
         raise ImageLoadError(name, "not an image (unrecognised format)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -82,8 +91,10 @@ def to_rgb(image: Image.Image) -> Image.Image:
         peak = 65535.0 if arr.max() > 255 else 255.0
         return Image.fromarray(np.clip(arr / peak * 255.0, 0, 255).astype(np.uint8)).convert("RGB")
     if image.mode == "F":
-        arr = np.nan_to_num(np.asarray(image, dtype=np.float64))
-        lo, hi = float(arr.min()), float(arr.max())
+        arr = np.asarray(image, dtype=np.float64)
+        finite = arr[np.isfinite(arr)]  # NaN/Inf pixels take the finite extremes, not ±1.8e308
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+        arr = np.nan_to_num(arr, nan=lo, posinf=hi, neginf=lo)
         arr = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
         return Image.fromarray(arr.astype(np.uint8)).convert("RGB")
     if image.mode == "P" and "transparency" in image.info:
