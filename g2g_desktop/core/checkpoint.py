@@ -253,7 +253,7 @@ def load_funit_generators(path: str | os.PathLike, image_size: int = 128):
     """Both copies of an official `gen_*.pt`: returns (gen, gen_test or None)."""
     path = Path(path)
     data = safe_torch_load(path)
-    if not isinstance(data, Mapping) or "gen" not in data and "gen_test" not in data:
+    if not isinstance(data, Mapping) or ("gen" not in data and "gen_test" not in data):
         keys = list(data)[:5] if isinstance(data, Mapping) else type(data).__name__
         raise CheckpointError(path, f"not a FUNIT generator file: expected keys 'gen'/'gen_test', found {keys}")
     reference = data.get("gen_test", data.get("gen"))

@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from g2g_desktop.core.images import ImageLoadError, fit_square, load_image_tensor, open_image, tensor_to_uint8
+
+
+def _save(tmp_path, name, image, **kw):
+    path = tmp_path / name
+    image.save(path, **kw)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "CMYK", "L", "P", "LA", "I;16"])
+def test_any_mode_becomes_rgb(tmp_path, mode):
+    image = Image.new("RGB", (20, 10), (200, 100, 50)).convert(mode)
+    suffix = "tiff" if mode == "CMYK" else "png"
+    path = _save(tmp_path, f"img.{suffix}", image)
+    out = open_image(path)
+    assert out.mode == "RGB" and out.size == (20, 10)
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    image = Image.new("RGB", (40, 20), (255, 0, 0))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise on display
+    path = _save(tmp_path, "rotated.jpg", image, exif=exif)
+    assert open_image(path).size == (20, 40)
+
+
+def test_tensor_is_normalised_to_model_size(tmp_path):
+    path = _save(tmp_path, "wide.png", Image.new("RGB", (300, 100), (255, 255, 255)))
+    x = load_image_tensor(path, 32)
+    assert x.shape == (3, 32, 32)
+    torch.testing.assert_close(x, torch.ones(3, 32, 32))
+    assert fit_square(open_image(path), 64).size == (64, 64)
+
+
+def test_uint8_round_trip_of_extremes():
+    x = torch.tensor([-1.0, 0.0, 1.0, float("nan")]).view(1, 1, 4).expand(3, 1, 4)
+    out = tensor_to_uint8(x)
+    assert out.shape == (1, 4, 3)
+    assert list(out[0, :, 0]) == [0, 128, 255, 128]
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (b"", "empty"),
+        (b"definitely not a picture" * 10, "not an image"),
+    ],
+)
+def test_bad_files_are_named(tmp_path, content, expected):
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(content)
+    with pytest.raises(ImageLoadError, match=expected) as err:
+        open_image(path)
+    assert str(path) in str(err.value)
+
+
+def test_truncated_png_is_reported(tmp_path):
+    path = _save(tmp_path, "cut.png", Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)))
+    path.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(ImageLoadError, match="cut.png: (corrupt|truncated|not an image)"):
+        open_image(path)
+
+
+def test_decompression_bomb_is_refused(tmp_path):
+    path = _save(tmp_path, "bomb.png", Image.new("1", (12000, 12000)))
+    with pytest.raises(ImageLoadError, match="(too large|bomb)"):
+        open_image(path)
+
+
+def test_folder_and_missing_file(tmp_path):
+    (tmp_path / "dir.png").mkdir()
+    with pytest.raises(ImageLoadError, match="folder"):
+        open_image(tmp_path / "dir.png")
+    with pytest.raises(ImageLoadError, match="No such file"):
+        open_image(tmp_path / "missing.png")
