@@ -25,7 +25,8 @@ from trainer.procedural_faces import SIZES, IdentityFactors, RestFactors, render
 SPLITS = {"train": 0, "heldout": 1}
 
 
-def _rng(*key: int) -> np.random.Generator:
+def factor_rng(*key: int) -> np.random.Generator:
+    """A generator seeded by a tuple of ints: every factor draw has its own independent stream."""
     return np.random.default_rng(np.random.SeedSequence(list(key)))
 
 
@@ -50,11 +51,11 @@ class ProceduralFaceDataset(IdentityDataset):
         self.seed = seed
         self.split = split
         code = SPLITS[split]
-        self.identities = [IdentityFactors.sample(_rng(seed, code, 0, k)) for k in range(num_identities)]
+        self.identities = [IdentityFactors.sample(factor_rng(seed, code, 0, k)) for k in range(num_identities)]
         self.class_names = [f"{split}_{k:04d}" for k in range(num_identities)]
         self.labels = [k for k in range(num_identities) for _ in range(samples_per_identity)]
         self.rests = [
-            RestFactors.sample(_rng(seed, code, 1, k, j))
+            RestFactors.sample(factor_rng(seed, code, 1, k, j))
             for k in range(num_identities)
             for j in range(samples_per_identity)
         ]

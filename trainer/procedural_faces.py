@@ -311,13 +311,26 @@ def _draw_person(p: _Painter, ident: IdentityFactors, rest: RestFactors) -> None
         top = _ellipse(xs, 0.0, reach, h * 1.05, 40, math.pi, 2 * math.pi)
         p.poly(np.vstack([top, [[xs + reach, bottom], [xs - reach, bottom]]]), hair, skin=None)
     elif style == "bun":
-        p.poly(_ellipse(-0.2 * w * math.sin(yaw), -h * 0.95, w * (0.55 + 0.25 * ident.hair_volume), h * 0.45),
-               hair, skin=None)
+        p.poly(
+            _ellipse(-0.2 * w * math.sin(yaw), -h * 0.95, w * (0.55 + 0.25 * ident.hair_volume), h * 0.45),
+            hair,
+            skin=None,
+        )
 
     # Neck, then ears (behind the face outline).
     neck_x = 0.1 * w * math.sin(yaw)
-    p.poly(np.array([[neck_x - 0.45 * w, 0.5 * h], [neck_x + 0.45 * w, 0.5 * h],
-                     [neck_x + 0.55 * w, 2.2 * h], [neck_x - 0.55 * w, 2.2 * h]]), skin * 0.88, skin=True)
+    p.poly(
+        np.array(
+            [
+                [neck_x - 0.45 * w, 0.5 * h],
+                [neck_x + 0.45 * w, 0.5 * h],
+                [neck_x + 0.55 * w, 2.2 * h],
+                [neck_x - 0.55 * w, 2.2 * h],
+            ]
+        ),
+        skin * 0.88,
+        skin=True,
+    )
     for side in (-1, 1):
         _draw_ear(p, ident, w, h, side, yaw, skin)
 
@@ -376,8 +389,7 @@ def _draw_eyes(p: _Painter, ident, rest, on_face, w, h, eye_y, hair) -> None:
             p.poly(_ellipse(ix, eye_y, r * 0.45 * fs, min(r * 0.45, eh * 0.9), 16), (15, 15, 20), skin=False)
             p.line(_ellipse(x, eye_y, rx, eh, 20, math.pi, 2 * math.pi + 1e-3), (40, 30, 30), 0.012, skin=False)
         else:
-            p.line(np.array([[x - rx, eye_y], [x, eye_y + 0.02 * h], [x + rx, eye_y]]), (40, 30, 30), 0.012,
-                   skin=False)
+            p.line(np.array([[x - rx, eye_y], [x, eye_y + 0.02 * h], [x + rx, eye_y]]), (40, 30, 30), 0.012, skin=False)
         # Brows: raised or lowered by the expression; a lowered brow also slants towards the nose.
         by = eye_y - eh_full - 0.09 * h - 0.06 * h * rest.brow_raise
         slant = 0.03 * h * min(rest.brow_raise, 0) * side
@@ -398,8 +410,9 @@ def _draw_nose(p: _Painter, ident, rest, on_face, w, h, eye_y, mouth_y, skin) ->
     if name == "triangle":
         p.poly(np.array([[x, top_y], [tip_x + nw, tip_y], [tip_x - nw, tip_y]]), dark, skin=False)
     elif name == "nostrils":
-        p.line(np.array([[x, top_y], [tip_x + 0.3 * nw * math.sin(rest.yaw), tip_y - 0.03 * h]]), dark, 0.01,
-               skin=False)
+        p.line(
+            np.array([[x, top_y], [tip_x + 0.3 * nw * math.sin(rest.yaw), tip_y - 0.03 * h]]), dark, 0.01, skin=False
+        )
         for side in (-1, 1):
             p.poly(_ellipse(tip_x + side * nw * 0.6, tip_y, nw * 0.3, nw * 0.2, 12), skin * 0.55, skin=False)
     else:

@@ -1,0 +1,425 @@
+"""Disentanglement metrics for any G2G generator.
+
+On the procedural faces the true swap is known (`ProceduralFaceDataset.ground_truth`), so we measure:
+* swap error: L1 / PSNR between the mixed image m1 = G(E_A(x1), E_B(x2)) and the render of "rest of
+  x1, identity of x2", next to the copy-through baselines (output = content image x1; output = class
+  image x2). A model that ignores its class input scores the content baseline, so `swap/ratio`
+  (swap L1 / content-copy L1) below 1 means identity really moved.
+* reconstruction error of the G2G cycle x̂1 = G(E_A(m1), E_B(m2)) (paper eq. 2-3) and of G(x, x);
+* identity accuracy of mixed images, judged by a small CNN trained separately on ground-truth renders
+  (never used in training, so the generator cannot have learned to fool it);
+* leakage probes: ridge probes predicting identity factors from the content code and rest factors
+  from the class code (R², chance 0; accuracy vs the majority-class rate for categorical factors).
+On real identity folders: reconstruction errors and, with facenet weights, identity similarity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+from torch.nn import functional as F
+
+from g2g_desktop.core.checkpoint import safe_torch_load
+from g2g_desktop.core.generator import DisentanglingGenerator
+from g2g_desktop.core.images import fit_square, pil_to_tensor
+from trainer.datasets import IdentityDataset
+from trainer.procedural_dataset import SPLITS, ProceduralFaceDataset, factor_rng
+from trainer.procedural_faces import RestFactors, factor_vector
+
+Metrics = dict[str, float]
+
+
+# --------------------------------------------------------------------------- basics
+
+
+def l1_error(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Per-image mean absolute error on the [0, 1] pixel scale (inputs in [-1, 1])."""
+    return (a - b).abs().mean(dim=(1, 2, 3)) / 2
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Per-image PSNR in dB on the [0, 1] pixel scale (inputs in [-1, 1])."""
+    mse = ((a - b) / 2).pow(2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
+    return -10 * torch.log10(mse)
+
+
+def sample_pairs(labels: Sequence[int], count: int, seed: int) -> list[tuple[int, int]]:
+    """`count` (content, class) item pairs of two different identities, a pure function of `seed`."""
+    labels = np.asarray(labels)
+    if len(set(labels.tolist())) < 2:
+        raise ValueError("evaluation needs images of at least 2 identities")
+    rng = np.random.default_rng(seed)
+    pairs = []
+    while len(pairs) < count:
+        i, j = (int(v) for v in rng.integers(len(labels), size=2))
+        if labels[i] != labels[j]:
+            pairs.append((i, j))
+    return pairs
+
+
+def _batch(images: Sequence[Image.Image], size: int) -> torch.Tensor:
+    return torch.stack([pil_to_tensor(fit_square(im, size)) for im in images])
+
+
+@dataclass
+class G2GOutputs:
+    mixed1: torch.Tensor  # G(E_A(x1), E_B(x2))
+    mixed2: torch.Tensor  # G(E_A(x2), E_B(x1))
+    cycle1: torch.Tensor  # G(E_A(m1), E_B(m2)) ≈ x1 (paper eq. 2)
+    cycle2: torch.Tensor  # G(E_A(m2), E_B(m1)) ≈ x2 (paper eq. 3)
+    self1: torch.Tensor  # G(E_A(x1), E_B(x1)) ≈ x1
+
+
+@torch.no_grad()
+def g2g_forward(gen: DisentanglingGenerator, x1: torch.Tensor, x2: torch.Tensor) -> G2GOutputs:
+    c1, c2 = gen.encode_content(x1), gen.encode_content(x2)
+    z1, z2 = gen.encode_class(x1), gen.encode_class(x2)
+    m1, m2 = gen.decode(c1, z2), gen.decode(c2, z1)
+    r1 = gen.decode(gen.encode_content(m1), gen.encode_class(m2))
+    r2 = gen.decode(gen.encode_content(m2), gen.encode_class(m1))
+    return G2GOutputs(m1, m2, r1, r2, gen.decode(c1, z1))
+
+
+def _device_of(gen: nn.Module) -> torch.device:
+    return next(gen.parameters()).device
+
+
+# --------------------------------------------------------------------------- swap error (procedural)
+
+
+def swap_metrics(
+    gen: DisentanglingGenerator,
+    data: ProceduralFaceDataset,
+    pairs: Sequence[tuple[int, int]],
+    *,
+    batch_size: int = 32,
+    classifier: IdentityClassifier | None = None,
+) -> Metrics:
+    """Swap error vs ground truth and copy-through baselines, cycle/self reconstruction, identity accuracy."""
+    size, device = gen.config.image_size, _device_of(gen)
+    sums: dict[str, list[torch.Tensor]] = {}
+
+    def add(name: str, values: torch.Tensor) -> None:
+        sums.setdefault(name, []).append(values.float().cpu())
+
+    for start in range(0, len(pairs), batch_size):
+        chunk = pairs[start : start + batch_size]
+        x1 = _batch([data.get_image(i) for i, _ in chunk], size).to(device)
+        x2 = _batch([data.get_image(j) for _, j in chunk], size).to(device)
+        t1 = _batch([data.ground_truth(i, j) for i, j in chunk], size).to(device)
+        t2 = _batch([data.ground_truth(j, i) for i, j in chunk], size).to(device)
+        out = g2g_forward(gen, x1, x2)
+        mixed, truth = torch.cat([out.mixed1, out.mixed2]), torch.cat([t1, t2])
+        for name, guess in (
+            ("swap", mixed),
+            ("copy_content", torch.cat([x1, x2])),
+            ("copy_class", torch.cat([x2, x1])),
+        ):
+            add(f"{name}/l1", l1_error(guess, truth))
+            add(f"{name}/psnr", psnr(guess, truth))
+        originals = torch.cat([x1, x2])
+        add("cycle/l1", l1_error(torch.cat([out.cycle1, out.cycle2]), originals))
+        add("cycle/psnr", psnr(torch.cat([out.cycle1, out.cycle2]), originals))
+        add("self/l1", l1_error(out.self1, x1))
+        add("self/psnr", psnr(out.self1, x1))
+        if classifier is not None:
+            targets = torch.tensor([data.labels[j] for _, j in chunk] + [data.labels[i] for i, _ in chunk])
+            add("identity/mixed_acc", (classifier.predict(mixed) == targets).float())
+            add("identity/truth_acc", (classifier.predict(truth) == targets).float())
+            add("identity/content_copy_acc", (classifier.predict(originals) == targets).float())
+    result = {name: float(torch.cat(values).mean()) for name, values in sums.items()}
+    result["swap/ratio"] = result["swap/l1"] / max(result["copy_content/l1"], 1e-12)
+    result["swap/ratio_vs_best_copy"] = result["swap/l1"] / max(
+        min(result["copy_content/l1"], result["copy_class/l1"]), 1e-12
+    )
+    if classifier is not None:
+        result["identity/chance"] = 1.0 / data.num_classes
+    return result
+
+
+# --------------------------------------------------------------------------- identity classifier
+
+
+class IdentityClassifier(nn.Module):
+    """A small CNN on 32×32 images that names the identity; trained on ground-truth renders only."""
+
+    INPUT = 32
+
+    def __init__(self, num_classes: int):
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = 3
+        for out in (32, 64, 128):
+            layers += [nn.Conv2d(width, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU(), nn.MaxPool2d(2)]
+            width = out
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(2 * width, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(x, size=(self.INPUT, self.INPUT), mode="area")
+        f = self.features(x)
+        return self.head(torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1))
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        self.eval()
+        p = next(self.parameters())
+        return self(x.to(p.device, p.dtype)).argmax(dim=1).cpu()
+
+
+def _classifier_cache_file(data: ProceduralFaceDataset, renders: int, seed: int, cache_dir: Path) -> Path:
+    key = f"{data.seed}-{data.split}-{data.num_classes}-{data.image_size}-{renders}-{seed}-v1"
+    return cache_dir / f"identity_clf_{hashlib.sha1(key.encode()).hexdigest()[:16]}.pt"
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "g2g-desktop" / "eval"
+
+
+def train_identity_classifier(
+    data: ProceduralFaceDataset,
+    *,
+    renders_per_identity: int = 24,  # fresh rest samples per identity (not the data set's own items)
+    epochs: int = 12,
+    seed: int = 0,
+    cache_dir: Path | None = None,  # trained weights are cached here; None = default_cache_dir()
+    log: Callable[[str], None] | None = None,
+) -> IdentityClassifier:
+    cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir)
+    cache = _classifier_cache_file(data, renders_per_identity, seed, cache_dir)
+    model = IdentityClassifier(data.num_classes)
+    if cache.exists():
+        state = safe_torch_load(cache)
+        if isinstance(state, dict) and state.keys() == model.state_dict().keys():
+            model.load_state_dict(state)
+            return model.eval()
+    code = 2 + SPLITS[data.split]  # a rest stream the data set's own items never use
+    images, labels = [], []
+    for label in range(data.num_classes):
+        for j in range(renders_per_identity):
+            rest = RestFactors.sample(factor_rng(data.seed, code, 7, label, j))
+            images.append(pil_to_tensor(data.render(label, rest)))
+            labels.append(label)
+    x, y = torch.stack(images), torch.tensor(labels)
+    x = F.interpolate(x, size=(IdentityClassifier.INPUT, IdentityClassifier.INPUT), mode="area")
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = IdentityClassifier(data.num_classes)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    steps_per_epoch = max(1, len(x) // 64)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 3e-3, total_steps=epochs * steps_per_epoch)
+    model.train()
+    for epoch in range(epochs):
+        order = torch.randperm(len(x), generator=gen)
+        for k in range(steps_per_epoch):
+            idx = order[k * 64 : (k + 1) * 64]
+            xb = x[idx]
+            flip = torch.rand(len(idx), generator=gen) < 0.5
+            xb = torch.where(flip[:, None, None, None], xb.flip(-1), xb)
+            loss = F.cross_entropy(model(xb), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+        if log:
+            log(f"identity classifier epoch {epoch + 1}/{epochs}: loss {loss.item():.3f}")
+    model.eval()
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), cache)
+    return model
+
+
+# --------------------------------------------------------------------------- leakage probes
+
+
+def _ridge_fit_predict(x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, alpha: float) -> np.ndarray:
+    """Ridge regression in its dual form (cheap when features ≫ samples, as for content codes)."""
+    mu, sd = x_tr.mean(0), x_tr.std(0) + 1e-6
+    a, b = (x_tr - mu) / sd, (x_te - mu) / sd
+    y_mu = y_tr.mean(0)
+    k = a @ a.T
+    coef = np.linalg.solve(k + alpha * a.shape[1] * np.eye(len(k)), y_tr - y_mu)
+    return (b @ a.T) @ coef + y_mu
+
+
+def _split_by_group(groups: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    unique = np.unique(groups)
+    rng = np.random.default_rng(seed)
+    held = set(rng.permutation(unique)[: max(1, len(unique) // 3)].tolist())
+    test = np.array([g in held for g in groups])
+    return ~test, test
+
+
+def linear_probe(
+    codes: np.ndarray, continuous: np.ndarray, categorical: np.ndarray, groups: np.ndarray, seed: int = 0
+) -> Metrics:
+    """Ridge probe: mean R² over continuous targets; mean accuracy and chance over categorical ones.
+
+    Train and test items are split by `groups` (identities), so a probe cannot win by memorising
+    people. The ridge strength is picked on a further group split of the training part.
+    """
+    tr, te = _split_by_group(groups, seed)
+    fit, val = _split_by_group(groups[tr], seed + 1)
+    onehots = [np.eye(int(categorical[:, k].max()) + 1)[categorical[:, k]] for k in range(categorical.shape[1])]
+    targets = np.concatenate([_standardise(continuous), *onehots], axis=1)
+
+    def score(pred: np.ndarray, truth_rows: np.ndarray) -> tuple[float, float]:
+        n = continuous.shape[1]
+        y = targets[truth_rows]
+        ss_res = ((pred[:, :n] - y[:, :n]) ** 2).sum(0)
+        ss_tot = ((y[:, :n] - y[:, :n].mean(0)) ** 2).sum(0) + 1e-12
+        r2 = float(np.mean(1 - ss_res / ss_tot))
+        accs, col = [], n
+        for onehot in onehots:
+            width = onehot.shape[1]
+            accs.append(np.mean(pred[:, col : col + width].argmax(1) == y[:, col : col + width].argmax(1)))
+            col += width
+        return r2, float(np.mean(accs)) if accs else float("nan")
+
+    x_tr, y_tr = codes[tr], targets[tr]
+    best = max(
+        (10.0**e for e in range(-3, 3)),
+        key=lambda alpha: score(_ridge_fit_predict(x_tr[fit], y_tr[fit], x_tr[val], alpha), np.flatnonzero(tr)[val])[0],
+    )
+    r2, acc = score(_ridge_fit_predict(x_tr, y_tr, codes[te], best), np.flatnonzero(te))
+    chance = [
+        np.mean(categorical[te, k] == np.bincount(categorical[te, k]).argmax()) for k in range(categorical.shape[1])
+    ]
+    return {"r2": r2, "acc": acc, "chance_acc": float(np.mean(chance)) if chance else float("nan")}
+
+
+def _standardise(y: np.ndarray) -> np.ndarray:
+    return (y - y.mean(0)) / (y.std(0) + 1e-9)
+
+
+@torch.no_grad()
+def leakage_probes(
+    gen: DisentanglingGenerator,
+    data: ProceduralFaceDataset,
+    *,
+    max_items: int = 600,
+    batch_size: int = 32,
+    seed: int = 0,
+) -> Metrics:
+    """Four probes: {identity, rest} factors from {content, class} codes.
+
+    Leakage = identity from the content code and rest from the class code (low is good); the other
+    two show what each code does carry.
+    """
+    size, device = gen.config.image_size, _device_of(gen)
+    rng = np.random.default_rng(seed)
+    items = np.sort(rng.permutation(len(data))[: min(max_items, len(data))])
+    content, klass = [], []
+    for start in range(0, len(items), batch_size):
+        x = _batch([data.get_image(int(i)) for i in items[start : start + batch_size]], size).to(device)
+        content.append(gen.encode_content(x).flatten(1).float().cpu())
+        klass.append(gen.encode_class(x).flatten(1).float().cpu())
+    codes = {"content": torch.cat(content).numpy(), "class": torch.cat(klass).numpy()}
+    factors = {
+        "identity": [factor_vector(data.identity_of(int(i))) for i in items],
+        "rest": [factor_vector(data.rests[int(i)]) for i in items],
+    }
+    groups = np.array([data.labels[int(i)] for i in items])
+    result: Metrics = {}
+    for code_name, code in codes.items():
+        for factor_name, vectors in factors.items():
+            cont = np.stack([v[1] for v in vectors])
+            cat = np.stack([v[3] for v in vectors])
+            probe = linear_probe(code.astype(np.float64), cont, cat, groups, seed)
+            for key, value in probe.items():
+                result[f"probe/{factor_name}_from_{code_name}/{key}"] = value
+    return result
+
+
+# --------------------------------------------------------------------------- real folders
+
+
+def real_metrics(
+    gen: DisentanglingGenerator,
+    data: IdentityDataset,
+    pairs: Sequence[tuple[int, int]],
+    *,
+    batch_size: int = 16,
+    face_encoder: nn.Module | None = None,
+) -> Metrics:
+    """Reconstruction errors on any identity data set; identity similarity when a face net is given.
+
+    identity/sim_class is cos(E_ID(m1), E_ID(x2)) (higher = the identity came across), shown next to
+    cos(E_ID(m1), E_ID(x1)) and the similarity of the two originals.
+    """
+    size, device = gen.config.image_size, _device_of(gen)
+    sums: dict[str, list[torch.Tensor]] = {}
+    for start in range(0, len(pairs), batch_size):
+        chunk = pairs[start : start + batch_size]
+        x1 = _batch([data.get_image(i) for i, _ in chunk], size).to(device)
+        x2 = _batch([data.get_image(j) for _, j in chunk], size).to(device)
+        out = g2g_forward(gen, x1, x2)
+        originals, cycles = torch.cat([x1, x2]), torch.cat([out.cycle1, out.cycle2])
+        values = {
+            "cycle/l1": l1_error(cycles, originals),
+            "cycle/psnr": psnr(cycles, originals),
+            "self/l1": l1_error(out.self1, x1),
+            "self/psnr": psnr(out.self1, x1),
+        }
+        if face_encoder is not None:
+            with torch.no_grad():
+                e1, e2, em = (face_encoder(t.to(device)).float().cpu() for t in (x1, x2, out.mixed1))
+            values["identity/sim_class"] = F.cosine_similarity(em, e2)
+            values["identity/sim_content"] = F.cosine_similarity(em, e1)
+            values["identity/sim_originals"] = F.cosine_similarity(e1, e2)
+        for name, v in values.items():
+            sums.setdefault(name, []).append(v.float().cpu())
+    return {name: float(torch.cat(v).mean()) for name, v in sums.items()}
+
+
+# --------------------------------------------------------------------------- table
+
+
+ROWS = [
+    ("swap/l1", "swap L1 vs ground truth (lower better)"),
+    ("copy_content/l1", "  baseline: output = content image"),
+    ("copy_class/l1", "  baseline: output = class image"),
+    ("swap/ratio", "swap L1 / content-copy L1"),
+    ("swap/psnr", "swap PSNR dB (higher better)"),
+    ("copy_content/psnr", "  baseline: output = content image"),
+    ("copy_class/psnr", "  baseline: output = class image"),
+    ("cycle/l1", "G2G cycle reconstruction L1"),
+    ("cycle/psnr", "G2G cycle reconstruction PSNR dB"),
+    ("self/l1", "self reconstruction G(x,x) L1"),
+    ("self/psnr", "self reconstruction PSNR dB"),
+    ("identity/mixed_acc", "identity accuracy of mixed images"),
+    ("identity/truth_acc", "  on ground-truth renders"),
+    ("identity/content_copy_acc", "  on content images (copy-through)"),
+    ("identity/chance", "  chance"),
+    ("identity/sim_class", "face-net cos(mixed, class image)"),
+    ("identity/sim_content", "face-net cos(mixed, content image)"),
+    ("identity/sim_originals", "face-net cos(content, class images)"),
+]
+
+
+def format_table(metrics: Metrics) -> str:
+    lines = [f"{'metric':<44} {'value':>9}", "-" * 54]
+    for key, label in ROWS:
+        if key in metrics:
+            lines.append(f"{label:<44} {metrics[key]:>9.4f}")
+    probe_keys = sorted(k for k in metrics if k.startswith("probe/") and k.endswith("/r2"))
+    if probe_keys:
+        lines += ["", f"{'linear probe (held-out identities)':<36} {'R²':>7} {'acc':>7} {'chance':>7}", "-" * 60]
+        for key in probe_keys:
+            stem = key[: -len("/r2")]
+            name = stem[len("probe/") :].replace("_from_", " from ")
+            leak = "  ← leakage" if name in ("identity from content", "rest from class") else ""
+            lines.append(
+                f"{name:<36} {metrics[stem + '/r2']:>7.3f} {metrics[stem + '/acc']:>7.3f} "
+                f"{metrics[stem + '/chance_acc']:>7.3f}{leak}"
+            )
+    return "\n".join(lines)
