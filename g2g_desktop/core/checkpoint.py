@@ -38,6 +38,7 @@ from .config import (
 )
 from .funit import FunitDiscriminator, FunitGenerator
 from .generator import DisentanglingGenerator
+from .images import display_name
 from .naive import NaiveGenerator
 
 MODEL_FORMAT = "g2g-desktop-model"
@@ -53,7 +54,7 @@ class CheckpointError(Exception):
     def __init__(self, path: str | os.PathLike, problem: str):
         self.path = Path(path)
         self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
+        super().__init__(f"{display_name(path)}: {' '.join(problem.split())}")
 
 
 @dataclass
@@ -158,6 +159,32 @@ def _file_kind(path: Path) -> str:
 
 def load_state_dict_checked(module: nn.Module, state: Mapping[str, Any], path: Path, what: str) -> None:
     """Strict load that explains itself: missing and unexpected keys, shape and dtype mismatches."""
+    check_state_dict(module, state, path, what)
+    expected = module.state_dict()
+    module.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()}, strict=True)
+
+
+def build_checked(make: Callable[[], nn.Module], states: Mapping[str, Any], path: Path) -> list[nn.Module]:
+    """One network per entry of `states` (what → state dict), built only after every state fits it.
+
+    The sizes come from the file (its metadata or its tensor shapes), so a small hostile file could
+    describe a network of terabytes: the shapes are first checked against a skeleton on the meta
+    device, which allocates nothing, and memory is spent only on a network the file really fills.
+    """
+    with torch.device("meta"):
+        skeleton = make()
+    for what, state in states.items():
+        check_state_dict(skeleton, state, path, what)
+    nets = []
+    for what, state in states.items():
+        net = make()
+        load_state_dict_checked(net, state, path, what)
+        nets.append(net)
+    return nets
+
+
+def check_state_dict(module: nn.Module, state: Mapping[str, Any], path: Path, what: str) -> None:
+    """Raise a `CheckpointError` listing every way `state` does not fit `module` (which may be on 'meta')."""
     if not isinstance(state, Mapping):
         raise CheckpointError(path, f"{what}: expected a state dict, found {type(state).__name__}")
     expected = module.state_dict()
@@ -175,6 +202,8 @@ def load_state_dict_checked(module: nn.Module, state: Mapping[str, Any], path: P
             continue
         if not isinstance(value, torch.Tensor):
             wrong.append(f"{key} is {type(value).__name__}, not a tensor")
+        elif value.numel() * value.element_size() > value.untyped_storage().nbytes():
+            wrong.append(f"{key} declares {value.numel():,} values but the file stores fewer (overlapping strides)")
         elif tuple(value.shape) != tuple(ref.shape):
             wrong.append(f"{key} has shape {tuple(value.shape)}, model expects {tuple(ref.shape)}")
         elif not value.is_floating_point():
@@ -185,7 +214,6 @@ def load_state_dict_checked(module: nn.Module, state: Mapping[str, Any], path: P
         problems.append("; ".join(wrong[:5]) + (f" (+{len(wrong) - 5} more)" if len(wrong) > 5 else ""))
     if problems:
         raise CheckpointError(path, f"{what} does not match the model: " + " | ".join(problems))
-    module.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()}, strict=True)
 
 
 def _few(keys: list[str], n: int = 4) -> str:
@@ -258,15 +286,13 @@ def load_funit_generators(path: str | os.PathLike, image_size: int = 128):
         raise CheckpointError(path, f"not a FUNIT generator file: expected keys 'gen'/'gen_test', found {keys}")
     reference = data.get("gen_test", data.get("gen"))
     config = infer_funit_generator_config(reference, path, image_size)
-    nets = []
-    for key in ("gen", "gen_test"):
-        if key in data:
-            net = FunitGenerator(config)
-            load_state_dict_checked(net, data[key], path, f"'{key}'")
-            nets.append(net.eval())
-        else:
-            nets.append(None)
-    return nets[0], nets[1]
+    keys = [key for key in ("gen", "gen_test") if key in data]
+    nets = build_checked(lambda: FunitGenerator(config), {f"'{key}'": data[key] for key in keys}, path)
+    built = dict(zip(keys, nets))
+    return (
+        built["gen"].eval() if "gen" in built else None,
+        built["gen_test"].eval() if "gen_test" in built else None,
+    )
 
 
 def load_funit_discriminator(path: str | os.PathLike) -> FunitDiscriminator:
@@ -274,9 +300,8 @@ def load_funit_discriminator(path: str | os.PathLike) -> FunitDiscriminator:
     data = safe_torch_load(path)
     if not isinstance(data, Mapping) or "dis" not in data:
         raise CheckpointError(path, "not a FUNIT discriminator file: expected key 'dis'")
-    net = FunitDiscriminator(infer_funit_discriminator_config(data["dis"], path))
-    load_state_dict_checked(net, data["dis"], path, "'dis'")
-    return net
+    config = infer_funit_discriminator_config(data["dis"], path)
+    return build_checked(lambda: FunitDiscriminator(config), {"'dis'": data["dis"]}, path)[0]
 
 
 def save_funit_generators(path: str | os.PathLike, gen: FunitGenerator, gen_test: FunitGenerator) -> None:
@@ -369,8 +394,14 @@ def load_model(path: str | os.PathLike) -> tuple[DisentanglingGenerator, ModelIn
     _check_readable(path)
     tensors, raw_meta = _read_safetensors(path)
     meta = parse_model_metadata(raw_meta, path)
-    generator = build_generator(meta["config_obj"])
-    load_state_dict_checked(generator, tensors, path, "weights")
+    # Each layer holds at least one tensor: more layers than tensors is a lie, and building its
+    # skeleton alone could take minutes (n_res_blks=100000).
+    too_many = [f"{k}={v}" for k, v in meta["config"].items() if k.startswith("n_") and v > len(tensors)]
+    if too_many:
+        raise CheckpointError(
+            path, f"metadata declares more layers ({', '.join(too_many)}) than the file has tensors ({len(tensors)})"
+        )
+    (generator,) = build_checked(lambda: build_generator(meta["config_obj"]), {"weights": tensors}, path)
     info = ModelInfo(
         path=path,
         source="g2g",

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 LONG = os.environ.get("G2G_LONG_TESTS") == "1"
@@ -36,3 +37,38 @@ def bad_inputs(tmp_path_factory):
         path = case.path(root)
         if os.path.lexists(path) and not os.path.islink(path):
             os.chmod(path, 0o755)
+
+
+TINY_NAIVE = {"image_size": 32, "nf": 8, "max_nf": 16, "n_downs": 2, "content_dim": 8, "class_dim": 8, "nf_mlp": 16}
+TINY_FUNIT = {
+    "nf": 8, "n_res_blks": 1, "nf_mlp": 16, "latent_dim": 8,
+    "n_mlp_blks": 2, "n_downs_content": 1, "n_downs_class": 2, "image_size": 32,
+}  # fmt: skip
+
+
+def tiny_naive():
+    from g2g_desktop.core.config import NaiveConfig
+    from g2g_desktop.core.naive import NaiveGenerator
+
+    torch.manual_seed(0)
+    return NaiveGenerator(NaiveConfig(**TINY_NAIVE))
+
+
+def tiny_funit():
+    from g2g_desktop.core.config import FunitGeneratorConfig
+    from g2g_desktop.core.funit import FunitGenerator
+
+    torch.manual_seed(0)
+    return FunitGenerator(FunitGeneratorConfig(**TINY_FUNIT))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_files(tmp_path_factory):
+    """A valid tiny project model (.safetensors) and a valid tiny FUNIT gen file (.pt)."""
+    from g2g_desktop.core.checkpoint import save_funit_generators, save_model
+
+    root = tmp_path_factory.mktemp("tiny_models")
+    model, funit = root / "tiny.safetensors", root / "gen_00000010.pt"
+    save_model(model, tiny_naive(), approach="naive", step=10)
+    save_funit_generators(funit, tiny_funit(), tiny_funit())
+    return model, funit

@@ -29,9 +29,7 @@ def assert_clear_message(error: ImageLoadError, case) -> None:
     assert "\n" not in message and "\r" not in message, f"multi-line message: {message!r}"
     message.encode("utf-8")  # printable in a UTF-8 console: no lone surrogates
     assert display_name(case.name) in message, f"message does not name the file: {message!r}"
-    assert any(word.lower() in message.lower() for word in case.cause), (
-        f"{message!r} lacks any of {case.cause}"
-    )
+    assert any(word.lower() in message.lower() for word in case.cause), f"{message!r} lacks any of {case.cause}"
 
 
 def check_case(case, root, load):
