@@ -1,0 +1,216 @@
+"""`MainWindow`: lays out the mixing view, the image and model docks and the training dock.
+
+It only arranges widgets and forwards their signals to the `MixController`; menus and their handlers
+live in `window_actions.py`.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDockWidget,
+    QFormLayout,
+    QLabel,
+    QMainWindow,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from g2g_desktop.core.face_align import Detector
+
+from .mix_controller import MixController
+from .models import LoadedModel
+from .render_queue import RenderResult
+from .settings import AppSettings
+from .training.training_panel import TrainingPanel
+from .widgets.face_panel import FacePanel
+from .widgets.fade_sliders import FadeSliders
+from .widgets.gallery import ImageGallery
+from .widgets.mix_grid import MixGridView
+from .widgets.notice_bar import NoticeBar
+from .widgets.swap_matrix import SwapMatrixView
+from .window_actions import WindowActions
+
+EMPTY_NO_MODEL = "No model loaded.\nOpen a model file (File ▸ Open model…, Ctrl+M) to start mixing."
+EMPTY_NO_PAIR = "Drop two or more images (or a folder) here, paste one (Ctrl+V) or open them (Ctrl+O)."
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: AppSettings | None = None, *, detector: Detector | None = None):
+        super().__init__()
+        self.setWindowTitle("G2G Desktop")
+        self.setAcceptDrops(True)
+        self.settings = settings or AppSettings()
+        self.controller = MixController(self.settings, self, detector=detector)
+        self.session = self.controller.session
+
+        # central: notice bar over the tabs (grid + sliders, swap matrix)
+        self.notice_bar = NoticeBar()
+        self.grid_view = MixGridView()
+        self.sliders = FadeSliders()
+        self.matrix_view = SwapMatrixView()
+        mix_page = QWidget()
+        mix_layout = QVBoxLayout(mix_page)
+        mix_layout.addWidget(self.grid_view, 1)
+        mix_layout.addWidget(self.sliders)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(mix_page, "Mix")
+        self.tabs.addTab(self.matrix_view, "Swap matrix")
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.notice_bar)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
+        # left: images, alignment, faces
+        self.gallery = ImageGallery()
+        self.align_box = QCheckBox("Detect and align faces")
+        self.align_box.setToolTip(
+            "Find faces with MTCNN and align the largest one to the model's crop.\n"
+            "Switch off for animal or synthetic images. Remembered per model."
+        )
+        self.face_panel = FacePanel()
+        images = QWidget()
+        images_layout = QVBoxLayout(images)
+        images_layout.addWidget(self.gallery, 2)
+        images_layout.addWidget(self.align_box)
+        images_layout.addWidget(self.face_panel, 2)
+        self.images_dock = self._dock("Images", images, Qt.DockWidgetArea.LeftDockWidgetArea)
+
+        # right: model info, training
+        self.model_form = QFormLayout()
+        model_widget = QWidget()
+        model_widget.setLayout(self.model_form)
+        self.model_dock = self._dock("Model", model_widget, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.training_panel = TrainingPanel(on_model=self.controller.use_model)
+        self.training_dock = self._dock("Training", self.training_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.model_label = QLabel("No model")
+        self.statusBar().addPermanentWidget(self.model_label)
+
+        self.actions = WindowActions(self)
+        self._connect()
+        self._show_model(None)
+        self.refresh_empty_state()
+        geometry, state = self.settings.geometry(), self.settings.window_state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 820)
+        if state is not None:
+            self.restoreState(state)
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{title.lower()}Dock")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _connect(self) -> None:
+        c, s = self.controller, self.session
+        c.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        c.notice.connect(self.notice_bar.show_notice)
+        c.rendered.connect(self._show_result)
+        c.modelLoaded.connect(self._show_model)
+        c.modelFailed.connect(self.actions.model_failed)
+        s.imagesChanged.connect(self._images_changed)
+        s.pairChanged.connect(self._pair_changed)
+        s.alphasChanged.connect(lambda: self.sliders.set_alphas(s.alphas))
+        s.alphasChanged.connect(lambda: self.grid_view.set_mixed_title(s.alphas))
+        s.alignChanged.connect(self._align_changed)
+        s.modelChanged.connect(self.refresh_empty_state)
+        self.sliders.alphasChanged.connect(c.preview_alphas)
+        self.sliders.alphaCommitted.connect(c.commit_alpha)
+        self.sliders.reset_button.clicked.connect(c.reset_alphas)
+        self.gallery.pairRequested.connect(c.request_pair)
+        self.gallery.removeRequested.connect(lambda image_id: c.remove_images([image_id]))
+        self.gallery.currentChanged.connect(lambda _id: self._show_faces())
+        self.face_panel.faceChosen.connect(c.choose_face)
+        self.align_box.toggled.connect(s.set_align)
+        self.tabs.currentChanged.connect(lambda i: c.set_matrix_wanted(self.tabs.widget(i) is self.matrix_view))
+
+    # ------------------------------------------------------------------ reflecting the session
+    def refresh_empty_state(self) -> None:
+        if self.session.model is None:
+            self.grid_view.show_empty(EMPTY_NO_MODEL)
+        elif self.session.pair_images() is None:
+            self.grid_view.show_empty(EMPTY_NO_PAIR)
+        if len(self.session.images) < 2 or self.session.model is None:
+            self.matrix_view.show_empty("Load a model and at least two images to see the swap matrix.")
+
+    def _images_changed(self) -> None:
+        self.gallery.set_images(self.session.images, self.session.pair)
+        self._show_faces()
+        self.refresh_empty_state()
+
+    def _pair_changed(self) -> None:
+        self.gallery.set_pair(self.session.pair)
+        pair = self.session.pair_images()
+        if pair:
+            self.grid_view.set_titles(pair[0].name, pair[1].name)
+        self._show_faces()
+        self.refresh_empty_state()
+
+    def _align_changed(self) -> None:
+        self.align_box.blockSignals(True)
+        self.align_box.setChecked(self.session.align)
+        self.align_box.blockSignals(False)
+        self._show_faces()
+
+    def _show_faces(self) -> None:
+        image_id = self.gallery.current_id() or (self.session.pair[0] if self.session.pair else None)
+        image = self.session.image(image_id) if image_id else None
+        size = self.session.model.image_size if self.session.model else 64
+        self.face_panel.show_image(image, align=self.session.align, size=size)
+
+    def _show_result(self, result: RenderResult) -> None:
+        if result.error:
+            if result.request.kind == "grid":
+                self.grid_view.show_empty(f"Could not render: {result.error}")
+            else:
+                self.matrix_view.show_empty(f"Could not render: {result.error}")
+        elif result.request.kind == "grid":
+            self.grid_view.show_images(result.images)
+        else:
+            self.matrix_view.show_matrix(result.images["originals"], result.images["matrix"])
+
+    def _show_model(self, model: LoadedModel | None) -> None:
+        while self.model_form.rowCount():
+            self.model_form.removeRow(0)
+        if model is None:
+            self.model_form.addRow(QLabel("No model loaded. File ▸ Open model… (Ctrl+M)"))
+            self.model_label.setText("No model")
+            return
+        for key, value in model.details().items():
+            label = QLabel(value, wordWrap=True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.model_form.addRow(f"{key}:", label)
+        self.model_label.setText(model.summary())
+
+    # ------------------------------------------------------------------ drops and closing
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() or event.mimeData().hasImage():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        mime = event.mimeData()
+        paths = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+        if paths:
+            self.actions.open_paths(paths)
+            event.acceptProposedAction()
+        elif mime.hasImage():
+            self.actions.paste_image(mime.imageData())
+            event.acceptProposedAction()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.training_panel.confirm_close(self):
+            event.ignore()
+            return
+        self.settings.set_geometry(self.saveGeometry(), self.saveState())
+        self.settings.sync()
+        self.training_panel.shutdown()
+        self.controller.shutdown()
+        event.accept()

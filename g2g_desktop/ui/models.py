@@ -1,0 +1,75 @@
+"""Loading models for the mixing view, Qt-free (the GUI runs these on a task thread)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from g2g_desktop.core.checkpoint import ModelInfo, load_generator_with_info
+from g2g_desktop.core.pipeline import G2GPipeline
+from g2g_desktop.core.resources import default_model_path
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    pipeline: G2GPipeline
+    name: str  # file name, or "training run (step N)"
+    path: Path | None  # None for a snapshot of the model being trained
+    info: ModelInfo | None
+    default_align: bool  # face alignment on by default for this model (off for synthetic faces)
+
+    @property
+    def image_size(self) -> int:
+        return self.pipeline.image_size
+
+    def summary(self) -> str:
+        """One line for the status bar: architecture, image size, step, device."""
+        if self.info is not None:
+            text = self.info.summary()
+        else:
+            text = f"{self.pipeline.generator.architecture} {self.image_size}px · {self.name}"
+        return f"{text} · {self.pipeline.settings.label}"
+
+    def details(self) -> dict[str, str]:
+        """Rows of the model info panel."""
+        rows = {"Name": self.name, "Architecture": self.pipeline.generator.architecture,
+                "Image size": f"{self.image_size}×{self.image_size}", "Device": self.pipeline.settings.label}
+        if self.info is not None:
+            rows["Step"] = "?" if self.info.step is None else f"{self.info.step:,}"
+            rows["Approach"] = self.info.approach or self.info.source
+            rows["Weights"] = self.info.weights
+            rows["File"] = str(self.info.path)
+        config = self.pipeline.generator.config.to_dict()
+        rows["Config"] = ", ".join(f"{k}={v}" for k, v in config.items())
+        return rows
+
+
+def is_synthetic(path: Path | None, info: ModelInfo | None) -> bool:
+    """Models trained on the procedural faces: MTCNN finds no real faces there, so alignment starts off."""
+    if path is not None and path.resolve() == default_model_path().resolve():
+        return True
+    if info is None:
+        return False
+    text = json.dumps({"approach": info.approach, "provenance": info.provenance}, default=str).lower()
+    return "procedural" in text
+
+
+def load_model_file(path: str | os.PathLike, device: str | None = None) -> LoadedModel:
+    """A project model or an official FUNIT `gen_*.pt`; raises CheckpointError naming the file."""
+    path = Path(path)
+    generator, info = load_generator_with_info(path)
+    pipeline = G2GPipeline(generator, device)
+    return LoadedModel(pipeline, path.name, path, info, default_align=not is_synthetic(path, info))
+
+
+def model_from_snapshot(snapshot: Any, device: str | None = None) -> LoadedModel:
+    """A pipeline over a `trainer.events.ModelSnapshot`: a CPU copy, the trainer's modules stay untouched."""
+    generator = snapshot.build()
+    for p in generator.parameters():
+        p.requires_grad_(False)
+    pipeline = G2GPipeline(generator, device)
+    name = f"training run ({snapshot.approach}, step {snapshot.step:,})"
+    return LoadedModel(pipeline, name, None, None, default_align=False)

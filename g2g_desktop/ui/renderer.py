@@ -1,0 +1,123 @@
+"""The render function behind the `RenderWorker`: request in, named uint8 images out. Qt-free.
+
+It holds the pipelines and input images the GUI registered, looked up by id, so a `RenderRequest` stays
+a small frozen value. A fade slider only decodes from cached codes (`G2GPipeline.fade`); the
+reconstructed row (which needs the encoders on the mixed images) is computed once per pair and model
+and cached here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import numpy as np
+import torch
+
+from g2g_desktop.core.images import tensor_to_uint8
+from g2g_desktop.core.pipeline import G2GPipeline, G2GResult
+
+from .inputs import InputImage
+from .render_queue import RenderRequest
+
+
+class Renderer:
+    """Callable `RenderFn`. Registration happens on the GUI thread, rendering on the worker thread."""
+
+    def __init__(self, *, run_cache_size: int = 32):
+        self._lock = threading.Lock()
+        self._models: dict[int, G2GPipeline] = {}
+        self._images: dict[str, InputImage] = {}
+        self._runs: OrderedDict[tuple, G2GResult] = OrderedDict()
+        self._run_cache_size = run_cache_size
+        self._next_model = 1
+
+    # ------------------------------------------------------------------ registration (GUI thread)
+    def add_model(self, pipeline: G2GPipeline) -> int:
+        with self._lock:
+            model_id = self._next_model
+            self._next_model += 1
+            self._models[model_id] = pipeline
+            return model_id
+
+    def remove_model(self, model_id: int) -> None:
+        with self._lock:
+            self._models.pop(model_id, None)
+            for key in [k for k in self._runs if k[0] == model_id]:
+                del self._runs[key]
+
+    def add_image(self, image: InputImage) -> None:
+        with self._lock:
+            self._images[image.id] = image
+
+    def remove_image(self, image_id: str) -> None:
+        with self._lock:
+            self._images.pop(image_id, None)
+
+    def pipeline(self, model_id: int) -> G2GPipeline:
+        with self._lock:
+            found = self._models.get(model_id)
+        if found is None:
+            raise LookupError(f"model {model_id} is no longer loaded")
+        return found
+
+    def tensors(self, image_ids: tuple[str, ...], size: int, align: bool) -> torch.Tensor:
+        with self._lock:
+            missing = [i for i in image_ids if i not in self._images]
+            images = [self._images.get(i) for i in image_ids]
+        if missing:
+            raise LookupError(f"image(s) {', '.join(missing)} are no longer loaded")
+        return torch.stack([im.tensor(size, align) for im in images])
+
+    # ------------------------------------------------------------------ rendering (worker thread)
+    def __call__(self, request: RenderRequest) -> dict[str, np.ndarray]:
+        if request.kind == "grid":
+            return self.render_grid(request)
+        if request.kind == "matrix":
+            return self.render_matrix(request)
+        raise ValueError(f"unknown render kind {request.kind!r}")
+
+    def run(self, model_id: int, image_ids: tuple[str, ...], align: bool) -> G2GResult:
+        """The plain G2G pass of a pair, cached: mixing at α=1 and the reconstruction."""
+        key = (model_id, image_ids, align)
+        with self._lock:
+            hit = self._runs.get(key)
+        if hit is not None:
+            return hit
+        pipeline = self.pipeline(model_id)
+        x = self.tensors(image_ids, pipeline.image_size, align)
+        result = pipeline.run(x[0], x[1])
+        with self._lock:
+            self._runs[key] = result
+            while len(self._runs) > self._run_cache_size:
+                self._runs.popitem(last=False)
+        return result
+
+    def render_grid(self, request: RenderRequest) -> dict[str, np.ndarray]:
+        if len(request.image_ids) != 2:
+            raise ValueError("the grid needs exactly two images")
+        pipeline = self.pipeline(request.model_id)
+        result = self.run(request.model_id, request.image_ids, request.align)
+        a1, a2 = request.alphas
+        if (a1, a2) == (1.0, 1.0):
+            mixed = result.mixed
+        else:
+            x = self.tensors(request.image_ids, pipeline.image_size, request.align)
+            mixed = pipeline.fade(x[0], x[1], a1, a2)
+        return {
+            "original": tensor_to_uint8(result.original),
+            "mixed": tensor_to_uint8(mixed),
+            "reconstructed": tensor_to_uint8(result.reconstructed),
+        }
+
+    def render_matrix(self, request: RenderRequest) -> dict[str, np.ndarray]:
+        if len(request.image_ids) < 2:
+            raise ValueError("the swap matrix needs at least two images")
+        pipeline = self.pipeline(request.model_id)
+        x = self.tensors(request.image_ids, pipeline.image_size, request.align)
+        grid = pipeline.matrix(x)
+        n = grid.shape[0]
+        return {
+            "originals": tensor_to_uint8(x),
+            "matrix": tensor_to_uint8(grid.flatten(0, 1)).reshape(n, n, *grid.shape[-2:], 3),
+        }

@@ -1,0 +1,120 @@
+"""`MixSession`: the state of the mixing view (images, chosen pair, fade weights, alignment, model).
+
+A view-model in napari's sense: widgets write it through its setters, and redraw from its signals. It
+owns no torch math; the `Renderer` it registers images and models with does that off the GUI thread.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from .inputs import InputImage
+from .models import LoadedModel
+from .render_queue import RenderRequest
+from .renderer import Renderer
+
+ALPHA_RANGE = (-0.5, 1.5)  # the fade sliders' range: beyond [0, 1] extrapolates
+
+
+class MixSession(QObject):
+    imagesChanged = Signal()
+    pairChanged = Signal()
+    alphasChanged = Signal()
+    alignChanged = Signal()
+    modelChanged = Signal()
+
+    def __init__(self, renderer: Renderer, parent: QObject | None = None):
+        super().__init__(parent)
+        self.renderer = renderer
+        self.images: list[InputImage] = []
+        self.pair: tuple[str, str] | None = None
+        self.alphas: tuple[float, float] = (1.0, 1.0)
+        self.align = False
+        self.model: LoadedModel | None = None
+        self.model_id: int | None = None
+
+    # ------------------------------------------------------------------ queries
+    def image(self, image_id: str) -> InputImage | None:
+        return next((im for im in self.images if im.id == image_id), None)
+
+    def index_of(self, image_id: str) -> int:
+        return next((i for i, im in enumerate(self.images) if im.id == image_id), -1)
+
+    def pair_images(self) -> tuple[InputImage, InputImage] | None:
+        if self.pair is None:
+            return None
+        first, second = self.image(self.pair[0]), self.image(self.pair[1])
+        return (first, second) if first and second else None
+
+    def request(self, kind: str, stamp: int) -> RenderRequest | None:
+        """The render request for the current state, or None when there is nothing to draw."""
+        if self.model_id is None:
+            return None
+        if kind == "grid":
+            if self.pair_images() is None:
+                return None
+            return RenderRequest("grid", self.model_id, self.pair, self.alphas, self.align, stamp)
+        if len(self.images) < 2:
+            return None
+        return RenderRequest("matrix", self.model_id, tuple(im.id for im in self.images), (1.0, 1.0), self.align,
+                             stamp)
+
+    # ------------------------------------------------------------------ images
+    def add_images(self, images: list[InputImage]) -> None:
+        if not images:
+            return
+        for im in images:
+            self.renderer.add_image(im)
+        self.images.extend(images)
+        self.imagesChanged.emit()
+        if self.pair_images() is None and len(self.images) >= 2:
+            self.set_pair((self.images[0].id, self.images[1].id))
+
+    def remove_image(self, image_id: str) -> None:
+        index = self.index_of(image_id)
+        if index < 0:
+            return
+        del self.images[index]
+        self.imagesChanged.emit()
+        if self.pair and image_id in self.pair:
+            rest = [im.id for im in self.images]
+            self.set_pair((rest[0], rest[1]) if len(rest) >= 2 else None)
+
+    def replace_image(self, old_id: str, new: InputImage) -> None:
+        """Swap an image for a variant (another face, detection done): same place, same pair slot."""
+        index = self.index_of(old_id)
+        if index < 0:
+            return
+        self.renderer.add_image(new)
+        self.images[index] = new
+        self.imagesChanged.emit()
+        if self.pair and old_id in self.pair:
+            self.set_pair(tuple(new.id if i == old_id else i for i in self.pair))
+
+    def set_pair(self, pair: tuple[str, str] | None) -> None:
+        if pair is not None and (len(pair) != 2 or not all(self.image(i) for i in pair)):
+            return
+        if pair != self.pair:
+            self.pair = pair
+            self.pairChanged.emit()
+
+    # ------------------------------------------------------------------ fade, alignment, model
+    def set_alphas(self, alphas: tuple[float, float]) -> None:
+        low, high = ALPHA_RANGE
+        alphas = tuple(round(min(max(float(a), low), high), 4) for a in alphas)
+        if alphas != self.alphas:
+            self.alphas = alphas
+            self.alphasChanged.emit()
+
+    def set_align(self, on: bool) -> None:
+        if bool(on) != self.align:
+            self.align = bool(on)
+            self.alignChanged.emit()
+
+    def set_model(self, model: LoadedModel) -> None:
+        old = self.model_id
+        self.model_id = self.renderer.add_model(model.pipeline)
+        self.model = model
+        if old is not None:
+            self.renderer.remove_model(old)
+        self.modelChanged.emit()

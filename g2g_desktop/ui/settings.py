@@ -1,0 +1,83 @@
+"""Persistent settings (QSettings): window geometry, theme, recent files and folders, per-model alignment.
+
+`G2G_SETTINGS_FILE` points QSettings at an INI file, which the tests set to a temporary file so they
+never read or write the user's settings.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+ORGANISATION = "G2G Desktop"
+APPLICATION = "g2g-desktop"
+MAX_RECENT = 10
+
+
+def open_settings() -> QSettings:
+    path = os.environ.get("G2G_SETTINGS_FILE")
+    if path:
+        return QSettings(path, QSettings.Format.IniFormat)
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANISATION, APPLICATION)
+
+
+class AppSettings:
+    """Typed access to the few values the app remembers."""
+
+    def __init__(self, settings: QSettings | None = None):
+        self.qsettings = settings or open_settings()
+
+    # ------------------------------------------------------------------ window and theme
+    def geometry(self) -> QByteArray | None:
+        value = self.qsettings.value("window/geometry")
+        return value if isinstance(value, QByteArray) else None
+
+    def set_geometry(self, geometry: QByteArray, state: QByteArray) -> None:
+        self.qsettings.setValue("window/geometry", geometry)
+        self.qsettings.setValue("window/state", state)
+
+    def window_state(self) -> QByteArray | None:
+        value = self.qsettings.value("window/state")
+        return value if isinstance(value, QByteArray) else None
+
+    def theme(self) -> str:
+        value = self.qsettings.value("appearance/theme", "dark")
+        return value if value in ("dark", "light") else "dark"
+
+    def set_theme(self, theme: str) -> None:
+        self.qsettings.setValue("appearance/theme", theme)
+
+    # ------------------------------------------------------------------ recent lists
+    def recent(self, kind: str) -> list[str]:
+        """`kind` is "files", "folders" or "models"."""
+        value = self.qsettings.value(f"recent/{kind}", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in value or []]
+
+    def add_recent(self, kind: str, path: str | os.PathLike) -> None:
+        entry = str(Path(path).resolve())
+        items = [entry] + [p for p in self.recent(kind) if p != entry]
+        self.qsettings.setValue(f"recent/{kind}", items[:MAX_RECENT])
+
+    def clear_recent(self, kind: str) -> None:
+        self.qsettings.remove(f"recent/{kind}")
+
+    # ------------------------------------------------------------------ per-model choices
+    @staticmethod
+    def _model_key(model_path: str | os.PathLike) -> str:
+        return "models/" + str(Path(model_path).resolve()).replace("/", "|").replace("\\", "|")
+
+    def alignment(self, model_path: str | os.PathLike, default: bool) -> bool:
+        value = self.qsettings.value(self._model_key(model_path) + "/align")
+        if value is None:
+            return default
+        return value in (True, "true", "1", 1)
+
+    def set_alignment(self, model_path: str | os.PathLike, on: bool) -> None:
+        self.qsettings.setValue(self._model_key(model_path) + "/align", bool(on))
+
+    def sync(self) -> None:
+        self.qsettings.sync()

@@ -1,0 +1,20 @@
+"""Dark (qdarkstyle) and light (Qt's Fusion palette) themes."""
+
+from __future__ import annotations
+
+import qdarkstyle
+from PySide6.QtWidgets import QApplication
+
+EXTRA = """
+QLabel#emptyState { font-size: 15px; padding: 24px; }
+QFrame#noticeBar { border: 1px solid #c9a227; border-radius: 4px; }
+"""
+
+
+def apply_theme(app: QApplication, theme: str) -> None:
+    app.setStyle("Fusion")
+    if theme == "dark":
+        app.setStyleSheet(qdarkstyle.load_stylesheet(qt_api="pyside6") + EXTRA)
+    else:
+        app.setStyleSheet(EXTRA)
+        app.setPalette(app.style().standardPalette())

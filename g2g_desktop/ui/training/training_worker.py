@@ -1,0 +1,50 @@
+"""`TrainingWorker`: runs a `TrainingEngine` on its own QThread and turns its events into a Qt signal.
+
+The engine knows nothing about Qt (DESIGN.md): its sink is this worker's `event.emit`, called on the
+training thread, and the queued connection delivers each event to the GUI thread. Commands (pause,
+weights, …) go straight to the engine, whose inbox is thread-safe.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from trainer.config import TrainConfig
+from trainer.engine import TrainingEngine
+
+from ..threads import register_qthread
+
+
+class TrainingWorker(QObject):
+    event = Signal(object)  # every trainer.events dataclass, delivered on the GUI thread
+    done = Signal(str)  # the run's end reason, after the thread's loop returned
+
+    def __init__(self, config: TrainConfig, device: str | None = None):
+        super().__init__()
+        self.engine = TrainingEngine(config, self.event.emit, device)
+        self.thread = QThread()
+        self.thread.setObjectName("g2g-training")
+        register_qthread(self.thread)
+        self.moveToThread(self.thread)
+        self.thread.started.connect(self._run)
+        self.reason: str | None = None
+
+    def start(self) -> None:
+        self.thread.start()
+
+    @Slot()
+    def _run(self) -> None:
+        try:
+            self.reason = self.engine.run()
+        finally:
+            self.thread.quit()
+            self.done.emit(self.reason or "failed")
+
+    def is_running(self) -> bool:
+        return self.thread.isRunning()
+
+    def stop_and_wait(self, timeout_ms: int = 60_000) -> bool:
+        """Ask the engine to stop (it checkpoints) and wait for the thread; True when it has ended."""
+        if self.thread.isRunning():
+            self.engine.stop()
+        return self.thread.wait(timeout_ms)

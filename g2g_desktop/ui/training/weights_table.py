@@ -1,0 +1,70 @@
+"""`WeightsTable`: every loss weight of `LOSS_WEIGHT_SPECS` in an editable table, usable mid-run.
+
+Generated from the spec table (DeepFaceLive's control sheets, STYLE.md): one spin box per weight with
+the spec's range and step, the paper symbol in the tooltip. Rows the chosen approach does not read are
+greyed out. Edits emit `weightEdited(name, value)`; `set_weights` reflects the engine's values without
+emitting.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QAbstractItemView, QDoubleSpinBox, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
+
+from trainer.losses import LOSS_WEIGHT_SPECS, WeightSpec
+
+
+class WeightsTable(QTableWidget):
+    weightEdited = Signal(str, float)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(len(LOSS_WEIGHT_SPECS), 3, parent)
+        self.setHorizontalHeaderLabels(["Symbol", "Weight", "Value"])
+        self.verticalHeader().hide()
+        self.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.spins: dict[str, QDoubleSpinBox] = {}
+        for row, spec in enumerate(LOSS_WEIGHT_SPECS):
+            tip = (f"{spec.symbol} ({spec.name}): {spec.tooltip}\n"
+                   f"Default {spec.default:g}; used by {', '.join(spec.approaches)}.")
+            for col, text in enumerate((spec.symbol, spec.label)):
+                item = QTableWidgetItem(text)
+                item.setToolTip(tip)
+                self.setItem(row, col, item)
+            spin = self._spin(spec)
+            spin.setToolTip(tip)
+            self.setCellWidget(row, 2, spin)
+            self.spins[spec.name] = spin
+        self.resizeColumnsToContents()
+
+    def _spin(self, spec: WeightSpec) -> QDoubleSpinBox:
+        spin = QDoubleSpinBox()
+        decimals = max(0, len(f"{spec.step:g}".partition(".")[2]), 2)
+        spin.setDecimals(decimals)
+        spin.setRange(spec.minimum, spec.maximum)
+        spin.setSingleStep(spec.step)
+        spin.setValue(spec.default)
+        spin.setKeyboardTracking(False)  # one edit per Enter / arrow, not per typed digit
+        spin.valueChanged.connect(lambda value, name=spec.name: self.weightEdited.emit(name, float(value)))
+        return spin
+
+    def set_weights(self, weights: dict[str, float]) -> None:
+        for name, value in weights.items():
+            spin = self.spins.get(name)
+            if spin is not None and spin.value() != value:
+                spin.blockSignals(True)
+                spin.setValue(value)
+                spin.blockSignals(False)
+
+    def weights(self) -> dict[str, float]:
+        return {name: spin.value() for name, spin in self.spins.items()}
+
+    def set_approach(self, approach: str) -> None:
+        for row, spec in enumerate(LOSS_WEIGHT_SPECS):
+            used = approach in spec.approaches
+            for col in range(2):
+                item = self.item(row, col)
+                font = item.font()
+                font.setItalic(not used)
+                item.setFont(font)
+            self.spins[spec.name].setEnabled(used)

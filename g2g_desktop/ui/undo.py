@@ -1,0 +1,65 @@
+"""Undoable edits of the mixing view (QUndoStack): the chosen pair, the face used, the fade weights."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QUndoCommand
+
+from .inputs import InputImage
+from .session import MixSession
+
+
+class SetPairCommand(QUndoCommand):
+    def __init__(self, session: MixSession, new: tuple[str, str]):
+        super().__init__("Choose pair")
+        self.session, self.old, self.new = session, session.pair, new
+
+    def redo(self) -> None:
+        self.session.set_pair(self.new)
+
+    def undo(self) -> None:
+        self.session.set_pair(self.old)
+
+
+class SetAlphaCommand(QUndoCommand):
+    """One finished slider edit. The session already shows `new` when it is pushed; redo re-applies it."""
+
+    def __init__(self, session: MixSession, index: int, old: float, new: float):
+        super().__init__(f"Fade image {index + 1} to α = {new:.2f}")
+        self.session, self.index, self.old, self.new = session, index, old, new
+
+    def _apply(self, value: float) -> None:
+        alphas = list(self.session.alphas)
+        alphas[self.index] = value
+        self.session.set_alphas(tuple(alphas))
+
+    def redo(self) -> None:
+        self._apply(self.new)
+
+    def undo(self) -> None:
+        self._apply(self.old)
+
+
+class SetAlphasCommand(QUndoCommand):
+    def __init__(self, session: MixSession, new: tuple[float, float], text: str = "Reset fade"):
+        super().__init__(text)
+        self.session, self.old, self.new = session, session.alphas, new
+
+    def redo(self) -> None:
+        self.session.set_alphas(self.new)
+
+    def undo(self) -> None:
+        self.session.set_alphas(self.old)
+
+
+class ChooseFaceCommand(QUndoCommand):
+    """Use another face of an image (or the whole image): the image is swapped for its variant."""
+
+    def __init__(self, session: MixSession, old: InputImage, new: InputImage):
+        super().__init__(f"Choose face in {old.name}")
+        self.session, self.old, self.new = session, old, new
+
+    def redo(self) -> None:
+        self.session.replace_image(self.old.id, self.new)
+
+    def undo(self) -> None:
+        self.session.replace_image(self.new.id, self.old)

@@ -1,0 +1,40 @@
+"""`NoticeBar`: a dismissible message strip above the grid, with optional action buttons.
+
+Used where a modal dialog would interrupt a drop of many files, e.g. "no face found — use the whole
+image?" or "2 files could not be opened".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+
+class NoticeBar(QFrame):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("noticeBar")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.label = QLabel(wordWrap=True)
+        self._layout = QHBoxLayout(self)
+        self._layout.addWidget(self.label, 1)
+        self.buttons: list[QPushButton] = []
+        self.hide()
+
+    def show_notice(self, text: str, actions: list[tuple[str, Callable[[], None]]] = ()) -> None:
+        for button in self.buttons:
+            self._layout.removeWidget(button)
+            button.deleteLater()
+        self.buttons = []
+        self.label.setText(text)
+        for title, callback in [*actions, ("Dismiss", lambda: None)]:
+            button = QPushButton(title)
+            button.clicked.connect(callback)
+            button.clicked.connect(self.hide)
+            self._layout.addWidget(button)
+            self.buttons.append(button)
+        self.show()
+
+    def button(self, title: str) -> QPushButton:
+        return next(b for b in self.buttons if b.text() == title)
