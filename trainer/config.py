@@ -8,9 +8,16 @@ records every change in the run's audit log.
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
+import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import yaml
+
+from g2g_desktop.core.config import ConfigError, FunitDiscriminatorConfig, generator_config_from_dict
 from trainer.losses import LossWeights
 
 APPROACHES = ("naive", "cycle_funit", "funit2funit")
@@ -46,3 +53,161 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+class TrainConfigError(ValueError):
+    """A training configuration that cannot run; the message names the field (and file) at fault."""
+
+
+# --------------------------------------------------------------------------- building from plain data
+
+
+def config_from_dict(data: dict[str, Any], source: str = "config") -> TrainConfig:
+    """A `TrainConfig` from plain data (a config file, JSON); every value is type-checked against its field."""
+    if not isinstance(data, dict):
+        raise TrainConfigError(f"{source}: expected a mapping of field names to values, got {type(data).__name__}")
+    hints = typing.get_type_hints(TrainConfig)
+    unknown = sorted(set(data) - set(hints))
+    if unknown:
+        raise TrainConfigError(f"{source}: unknown field(s) {', '.join(unknown)} (known: {', '.join(hints)})")
+    values = {name: _check_value(f"{source}: {name}", hints[name], value) for name, value in data.items()}
+    return TrainConfig(**values)
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """The mapping in a `.yaml`/`.yml`/`.json` config file (not yet checked: see `config_from_dict`)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TrainConfigError(f"{path}: cannot read config file ({exc})") from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        problem = " ".join(str(exc).split())
+        language = "JSON" if path.suffix.lower() == ".json" else "YAML"
+        raise TrainConfigError(f"{path}: not valid {language} ({problem})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise TrainConfigError(f"{path}: expected a mapping of field names to values, got {type(data).__name__}")
+    return data
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """`data` with `--set name=value` overrides applied; `weights.X`, `model.X` and `dis.X` reach inside.
+
+    Values are parsed as YAML scalars (`0.5`, `8`, `true`, `null`), then typed by the field they set, so
+    `--set steps=1e3` is an error rather than a silent float step count.
+    """
+    hints = typing.get_type_hints(TrainConfig)
+    result = {k: (dict(v) if isinstance(v, dict) else v) for k, v in data.items()}
+    for text in overrides:
+        name, sep, raw = text.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise TrainConfigError(f"--set {text!r}: expected name=value")
+        head, _, sub = name.partition(".")
+        if head not in hints:
+            raise TrainConfigError(f"--set {name}: unknown field {head!r} (known: {', '.join(hints)})")
+        if sub:
+            if head == "weights":
+                known = LossWeights.__dataclass_fields__
+                if sub not in known:
+                    raise TrainConfigError(f"--set {name}: unknown loss weight {sub!r} (known: {', '.join(known)})")
+            elif typing.get_origin(hints[head]) is not dict:
+                raise TrainConfigError(f"--set {name}: {head} has no sub-fields")
+            nested = result.get(head, {})
+            nested = nested.to_dict() if isinstance(nested, LossWeights) else dict(nested)
+            nested[sub] = _parse_scalar(raw)
+            result[head] = nested
+        else:
+            result[head] = _parse_field(hints[head], raw)
+    return result
+
+
+def _parse_field(kind: Any, raw: str) -> Any:
+    """Strings stay verbatim (`--set data=123` is a path); optional strings take none/null; others parse."""
+    if kind == str | None:
+        return None if raw.strip().lower() in ("", "none", "null", "~") else raw
+    return raw if kind is str else _parse_scalar(raw)
+
+
+def _parse_scalar(raw: str) -> Any:
+    try:
+        return yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        return raw
+
+
+def _check_value(where: str, kind: Any, value: Any) -> Any:
+    if kind is LossWeights:
+        if isinstance(value, LossWeights):
+            return value
+        if not isinstance(value, dict):
+            raise TrainConfigError(f"{where}: expected a mapping of loss weights, got {value!r}")
+        try:
+            return LossWeights.from_dict(value)
+        except ValueError as exc:
+            raise TrainConfigError(f"{where}: {exc}") from None
+    if kind == str | None:
+        if value is None or isinstance(value, str):
+            return value
+        raise TrainConfigError(f"{where}: expected a path or null, got {value!r}")
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise TrainConfigError(f"{where}: expected true or false, got {value!r}")
+    if kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise TrainConfigError(f"{where}: expected an integer, got {value!r}")
+    if kind is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise TrainConfigError(f"{where}: expected a number, got {value!r}")
+    if kind is str:
+        if isinstance(value, str):
+            return value
+        raise TrainConfigError(f"{where}: expected a string, got {value!r}")
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise TrainConfigError(f"{where}: expected a mapping, got {value!r}")
+    return dict(value)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def validate_config(config: TrainConfig) -> None:
+    """Check everything that can be checked before any data is read or any network built."""
+    if config.approach not in APPROACHES:
+        raise TrainConfigError(f"approach: {config.approach!r} is not one of {', '.join(APPROACHES)}")
+    positive = ("steps", "batch_size", "image_size", "log_every", "preview_every", "checkpoint_every", "keep_last")
+    for name in positive:
+        if getattr(config, name) < 1:
+            raise TrainConfigError(f"{name}: must be at least 1, got {getattr(config, name)}")
+    if config.num_workers < 0:
+        raise TrainConfigError(f"num_workers: must be >= 0, got {config.num_workers}")
+    for name in ("lr_gen", "lr_dis"):
+        if not (math.isfinite(getattr(config, name)) and getattr(config, name) > 0):
+            raise TrainConfigError(f"{name}: must be a positive number, got {getattr(config, name)}")
+    if not (math.isfinite(config.weight_decay) and config.weight_decay >= 0):
+        raise TrainConfigError(f"weight_decay: must be >= 0, got {config.weight_decay}")
+    if not 0 <= config.ema_beta < 1:
+        raise TrainConfigError(f"ema_beta: must be in [0, 1), got {config.ema_beta}")
+    if not config.best_metric.startswith("Loss/"):
+        raise TrainConfigError(f"best_metric: expected a loss name such as 'Loss/G/total', got {config.best_metric!r}")
+    architecture = "naive" if config.approach == "naive" else "funit"
+    try:
+        generator_config_from_dict(architecture, {**config.model, "image_size": config.image_size})
+        if config.approach != "naive":
+            FunitDiscriminatorConfig.from_dict({k: v for k, v in config.dis.items() if k != "num_classes"})
+    except ConfigError as exc:
+        raise TrainConfigError(f"model/dis: {exc}") from None
+    data_path = config.data.partition("::")[0]
+    if not config.data.startswith("procedural") and not Path(data_path).exists():
+        raise TrainConfigError(f"data: {data_path} not found (give a folder, a FUNIT list file or 'procedural')")
+    for name in ("resume", "vgg_weights", "face_weights"):
+        value = getattr(config, name)
+        if value is not None and not Path(value).exists():
+            raise TrainConfigError(f"{name}: {value} not found")

@@ -3,13 +3,33 @@
 Every dataset is an `IdentityDataset`: a list of items, each with an integer identity label, whose
 image can be fetched by index as an RGB PIL image. Folder trees, CelebA, FUNIT list files and the
 procedural faces all implement it, so the pair sampler and the trainer treat them alike.
+
+Files are checked when a dataset is opened (header only, so opening stays fast): unreadable ones are
+skipped with one `DatasetWarning` naming them, and a dataset with fewer than two identities is an
+error, because G2G trains on pairs of *different* identities.
 """
 
 from __future__ import annotations
 
+import os
+import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from pathlib import Path
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
+
+from g2g_desktop.core.images import IMAGE_SUFFIXES, open_image
+
+LIST_ROOT_SEPARATOR = "::"  # `--data LIST.txt::ROOT` names a FUNIT list file and its image folder
+
+
+class DatasetError(ValueError):
+    """A dataset that cannot be trained on; the message names the path and the problem."""
+
+
+class DatasetWarning(UserWarning):
+    """Files skipped while opening a dataset."""
 
 
 class IdentityDataset(ABC):
@@ -32,3 +52,149 @@ class IdentityDataset(ABC):
     def describe(self, index: int) -> str:
         """A human-readable name of item `index` for error messages (a path, a seed, ...)."""
         return f"item {index}"
+
+
+class FileDataset(IdentityDataset):
+    """Items that are image files on disk, each with an identity name; the base of the three file formats."""
+
+    def __init__(self, source: Path, items: Iterable[tuple[Path, str]]):
+        self.source = source
+        readable: list[tuple[Path, str]] = []
+        skipped: list[str] = []
+        for path, identity in items:
+            problem = _header_problem(path)
+            if problem is None:
+                readable.append((path, identity))
+            else:
+                skipped.append(f"{path} ({problem})")
+        if skipped:
+            shown = "; ".join(skipped[:5]) + (f"; +{len(skipped) - 5} more" if len(skipped) > 5 else "")
+            warnings.warn(f"{source}: skipped {len(skipped)} unreadable file(s): {shown}", DatasetWarning,
+                          stacklevel=3)
+        self.class_names = sorted({identity for _, identity in readable})
+        if len(self.class_names) < 2:
+            raise DatasetError(
+                f"{source}: found {_count(len(self.class_names))} with readable images; "
+                "training needs at least 2 (pairs of different identities)"
+            )
+        index = {name: i for i, name in enumerate(self.class_names)}
+        self.paths = [path for path, _ in readable]
+        self.labels = [index[identity] for _, identity in readable]
+
+    def get_image(self, index: int) -> Image.Image:
+        return open_image(self.paths[index])
+
+    def describe(self, index: int) -> str:
+        return str(self.paths[index])
+
+
+class FolderDataset(FileDataset):
+    """`root/<identity>/<image>`: one sub-folder per identity (person, animal species, ...)."""
+
+    def __init__(self, root: str | os.PathLike):
+        root = Path(root)
+        if not root.is_dir():
+            raise DatasetError(f"{root}: not a folder")
+        items = [
+            (path, folder.name)
+            for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+            for path in sorted(folder.iterdir())
+            if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
+        ]
+        super().__init__(root, items)
+
+
+class CelebADataset(FileDataset):
+    """CelebA: `root/img_align_celeba/*.jpg` with identities from `identity_CelebA.txt` ("000001.jpg 2880")."""
+
+    def __init__(self, root: str | os.PathLike):
+        root = Path(root)
+        images = root / "img_align_celeba"
+        identity_file = next(
+            (p for p in (root / "identity_CelebA.txt", root / "Anno" / "identity_CelebA.txt") if p.is_file()), None
+        )
+        if not images.is_dir() or identity_file is None:
+            raise DatasetError(f"{root}: a CelebA folder needs img_align_celeba/ and identity_CelebA.txt")
+        items = []
+        for number, line in enumerate(_read_lines(identity_file), start=1):
+            parts = line.split()
+            if len(parts) != 2:
+                raise DatasetError(f"{identity_file}:{number}: expected 'IMAGE IDENTITY', got {line!r}")
+            items.append((images / parts[0], parts[1]))
+        super().__init__(root, items)
+
+
+class FunitListDataset(FileDataset):
+    """FUNIT list file: one `class/image.jpg` per line (the first path component is the class), under `root`."""
+
+    def __init__(self, list_file: str | os.PathLike, root: str | os.PathLike | None = None):
+        list_file = Path(list_file)
+        root = Path(root) if root is not None else list_file.parent
+        if not root.is_dir():
+            raise DatasetError(f"{root}: image folder of {list_file} not found")
+        items = []
+        for number, line in enumerate(_read_lines(list_file), start=1):
+            relative = Path(line.strip())
+            if len(relative.parts) < 2 or relative.is_absolute() or ".." in relative.parts:
+                raise DatasetError(f"{list_file}:{number}: expected 'class/image.jpg', got {line!r}")
+            items.append((root / relative, relative.parts[0]))
+        super().__init__(list_file, items)
+
+
+def open_dataset(spec: str, image_size: int) -> IdentityDataset:
+    """The dataset named by `spec`: "procedural" (or "procedural:IDENTITIES:SAMPLES"), a FUNIT list file
+    (`LIST.txt` or `LIST.txt::ROOT`), a CelebA root (has img_align_celeba/), or a folder with one
+    sub-folder per identity."""
+    if spec == "procedural" or spec.startswith("procedural:"):
+        return _procedural(spec, image_size)
+    list_part, _, root = spec.partition(LIST_ROOT_SEPARATOR)
+    path = Path(list_part)
+    if not path.exists():
+        raise DatasetError(f"{path}: dataset not found (give a folder, a FUNIT list file or 'procedural')")
+    if path.is_file():
+        return FunitListDataset(path, root or None)
+    if (path / "img_align_celeba").is_dir():
+        return CelebADataset(path)
+    return FolderDataset(path)
+
+
+def _procedural(spec: str, image_size: int) -> IdentityDataset:
+    from trainer.procedural_faces import SIZES, ProceduralFaceDataset
+
+    counts = spec.split(":")[1:]
+    try:
+        sizes = [int(c) for c in counts]
+    except ValueError:
+        sizes = []
+    if len(counts) not in (0, 2) or len(sizes) != len(counts) or min(sizes, default=2) < 1:
+        raise DatasetError(f"{spec}: expected 'procedural' or 'procedural:IDENTITIES:SAMPLES' (positive integers)")
+    render_size = next((s for s in SIZES if s >= image_size), SIZES[-1])  # the sampler resizes to image_size
+    if sizes:
+        return ProceduralFaceDataset(num_identities=sizes[0], samples_per_identity=sizes[1], image_size=render_size)
+    return ProceduralFaceDataset(image_size=render_size)
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: cannot read ({exc})") from None
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def _header_problem(path: Path) -> str | None:
+    """Why `path` cannot be an image, from its header alone (full decoding happens when it is sampled)."""
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except FileNotFoundError:
+        return "missing"
+    except UnidentifiedImageError:
+        return "not an image"
+    except (OSError, ValueError, SyntaxError) as exc:
+        return str(exc) or type(exc).__name__
+    return None if width > 0 and height > 0 else "image has no pixels"
+
+
+def _count(n: int) -> str:
+    return f"{n} identity" if n == 1 else f"{n} identities"

@@ -1,0 +1,183 @@
+"""`g2g-train`: headless training from the command line, alone or under `torchrun`.
+
+    g2g-train --approach naive --data faces/ --out runs/naive --steps 20000 --set weights.gamma=0.4
+    g2g-train --config run.yaml --set batch_size=8 --dry-run       # print the resolved config as JSON
+    torchrun --nproc_per_node 2 -m trainer.cli --approach funit2funit --data list.txt::images/ --out runs/f2f
+
+The config is built in layers: the config file (YAML or JSON, TrainConfig field names), then the
+flags, then each `--set name=value` (`weights.lambda_long=0.5`, `model.nf=32` reach inside). It is
+checked before any data is read; a bad value exits with one line naming it. The engine runs in a
+worker thread so Ctrl-C / SIGTERM only ask it to stop: it finishes the step and writes a checkpoint
+(a second Ctrl-C aborts at once). The run folder gets config.json, metrics.jsonl, previews/,
+checkpoints/ and model_latest.safetensors from the engine, and TensorBoard scalars under tb/ when
+`tensorboard` is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from trainer import distributed
+from trainer.config import (
+    APPROACHES,
+    TrainConfig,
+    TrainConfigError,
+    apply_overrides,
+    config_from_dict,
+    load_config_file,
+    validate_config,
+)
+from trainer.events import CheckpointSaved, Failed, Finished, RolledBack, Started, StepDone, Warned
+
+REQUIRED = ("approach", "data", "out")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="g2g-train", description="Train a G2G model (naive, CycleFUNIT, FUNIT2FUNIT)."
+    )
+    parser.add_argument("--approach", choices=APPROACHES, help="training approach (paper §IV-A/B/C)")
+    parser.add_argument(
+        "--data", help="identity folder tree, CelebA root, FUNIT list file (LIST::ROOT) or 'procedural'"
+    )
+    parser.add_argument("--out", help="run folder: checkpoints, metrics, previews")
+    parser.add_argument("--resume", help="run folder, training state, or FUNIT gen_*.pt (dis_*.pt beside it)")
+    parser.add_argument("--steps", type=int, help="total steps of the run")
+    parser.add_argument("--config", help="YAML or JSON file with TrainConfig fields")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
+                        help="override one field, e.g. batch_size=8 or weights.lambda_long=0.5 (repeatable)")
+    parser.add_argument("--dry-run", action="store_true", help="print the resolved config as JSON and exit")
+    parser.add_argument("--device", help="cpu, cuda or cuda:N (default: CUDA when available)")
+    return parser
+
+
+def resolve_config(args: argparse.Namespace) -> TrainConfig:
+    """Config file, then flags, then --set; raises TrainConfigError naming the bad field."""
+    data: dict[str, Any] = load_config_file(args.config) if args.config else {}
+    for name in ("approach", "data", "out", "resume", "steps"):
+        value = getattr(args, name)
+        if value is not None:
+            data[name] = value
+    data = apply_overrides(data, args.overrides)
+    missing = [name for name in REQUIRED if name not in data]
+    if missing:
+        raise TrainConfigError(" and ".join(f"--{name}" for name in missing) + " required (as flags or in --config)")
+    config = config_from_dict(data, args.config or "arguments")
+    validate_config(config)
+    return config
+
+
+class ConsoleSink:
+    """Progress bar and messages on the terminal; TensorBoard scalars when available (rank 0 only)."""
+
+    def __init__(self, config: TrainConfig, is_main: bool):
+        self.config = config
+        self.is_main = is_main
+        self.bar: tqdm | None = None
+        self.writer = _tensorboard(Path(config.out) / "tb") if is_main else None
+        self.failed: str | None = None
+
+    def __call__(self, event: Any) -> None:
+        if isinstance(event, Failed):
+            self.failed = event.message
+        if not self.is_main:
+            return
+        if isinstance(event, Started):
+            self.bar = tqdm(total=event.total, initial=event.step, unit="step", dynamic_ncols=True)
+            origin = f", resumed from {event.resumed_from}" if event.resumed_from else ""
+            self._say(f"training {self.config.approach} on {event.num_images} images of {event.num_classes} "
+                      f"identities, {event.device}{origin} -> {event.run_dir}")
+        elif isinstance(event, StepDone):
+            self._progress(event)
+        elif isinstance(event, CheckpointSaved):
+            self._say(f"step {event.step}: {event.kind} checkpoint {event.path}")
+        elif isinstance(event, RolledBack):
+            self._say(f"step {event.failed_step}: {event.reason}; rolled back to step {event.step}")
+        elif isinstance(event, Warned):
+            self._say(f"warning at step {event.step}: {event.message}")
+        elif isinstance(event, Failed):
+            self._say(f"g2g-train: error: {event.message}", err=True)
+        elif isinstance(event, Finished):
+            self.close()
+            print(f"finished at step {event.step} ({event.reason})", file=sys.stderr)
+
+    def _progress(self, event: StepDone) -> None:
+        if self.bar is not None:
+            self.bar.n = event.step
+            shown = {k.removeprefix("Loss/"): f"{v:.3g}" for k, v in event.losses.items() if k.endswith("/total")}
+            self.bar.set_postfix(shown, refresh=False)
+            self.bar.refresh()
+        if self.writer is not None and event.step % self.config.log_every == 0:
+            for name, value in event.losses.items():
+                self.writer.add_scalar(name, value, event.step)
+            self.writer.add_scalar("Speed/it_per_s", event.it_per_s, event.step)
+
+    def _say(self, text: str, err: bool = False) -> None:
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stderr if err else sys.stdout)
+        else:
+            print(text, file=sys.stderr if err else sys.stdout)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+def _tensorboard(folder: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(str(folder))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = resolve_config(args)
+    except TrainConfigError as exc:
+        parser.exit(2, f"g2g-train: error: {exc}\n")
+    if args.dry_run:
+        print(json.dumps(config.to_dict(), indent=2))
+        return 0
+    from trainer.engine import TrainingEngine  # heavy imports only for a real run
+
+    dist_info = distributed.init_from_env(args.device) if distributed.launched_by_torchrun() else None
+    sink = ConsoleSink(config, dist_info is None or dist_info.is_main)
+    engine = TrainingEngine(config, sink, args.device, dist_info=dist_info)
+    worker = threading.Thread(target=engine.run, name="g2g-train", daemon=True)  # a 2nd Ctrl-C aborts
+
+    def request_stop(signum, frame):
+        sink._say(f"{signal.Signals(signum).name}: stopping after this step (again to abort)")
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        engine.stop()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.2)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sink.close()
+        if dist_info is not None:
+            distributed.shutdown()
+    return 1 if sink.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,489 @@
+"""The step-wise training engine: one loop for the CLI, the app's training panel and torchrun.
+
+`TrainingEngine(config, sink)` builds the data, the approach and the run folder, then `run()` loops
+in phases (commands, pause, step, upkeep) until `config.steps`. Other threads steer it only through
+a thread-safe inbox whose commands are applied between steps: `pause()` (the thread really sleeps on
+a condition variable), `resume()`, `single_step()`, `stop()`, `save_now()`, `set_weights(**changes)`
+and `request_snapshot()`. Everything it has to say goes to `sink` as an event (trainer/events.py).
+
+Run folder (rank 0 only): config.json, metrics.jsonl (means over `log_every` steps), audit.jsonl
+(every weight change: step, field, old, new), previews/step_XXXXXXXX.png, checkpoints/ (full
+training states, see trainer/state.py) and model_latest.safetensors (inference snapshot).
+
+Rollback policy: the last good state is the one of the latest checkpoint (or the start of the run),
+kept as a CPU copy in memory. A non-finite loss (`NonFiniteLossError`, raised before any optimizer
+step) restores networks, optimizers, AMP scalers and the step counter from it, emits `RolledBack`,
+and trains on: the data position and random streams are *not* rewound, so the batches that led to
+the failure are not replayed, and loss weights changed since then stay in force (lowering a weight
+is the usual cure). Files already saved are never touched. After `max_rollbacks` rollbacks without
+a checkpoint in between the run fails. Under torchrun a non-finite loss fails the run instead,
+since the ranks cannot roll back together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import random
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from g2g_desktop.core.checkpoint import CheckpointError, atomic_write, load_state_dict_checked, save_model
+from g2g_desktop.core.device import DeviceSettings, pick_device
+from g2g_desktop.core.images import tensor_to_uint8
+from trainer import distributed
+from trainer.approaches import NonFiniteLossError, build_approach
+from trainer.config import TrainConfig
+from trainer.datasets import IdentityDataset, open_dataset
+from trainer.events import (
+    CheckpointSaved,
+    Failed,
+    Finished,
+    ModelSnapshot,
+    Paused,
+    PreviewReady,
+    Resumed,
+    RolledBack,
+    Started,
+    StepDone,
+    Warned,
+    WeightsChanged,
+)
+from trainer.losses import LossWeights
+from trainer.sampler import PairSampler
+from trainer.state import (
+    CheckpointKeeper,
+    SaveFn,
+    capture_rng,
+    latest_state,
+    load_training_state,
+    restore_rng,
+    state_to_cpu,
+)
+
+log = logging.getLogger(__name__)
+FUNIT_GEN = re.compile(r"gen_.*\.pt")
+ARCHITECTURE_FIELDS = ("approach", "model", "dis", "image_size", "seed")  # a resumed run keeps these
+
+
+class TrainingEngine:
+    """Trains one run; safe to steer from other threads while `run()` executes in its own."""
+
+    def __init__(
+        self,
+        config: TrainConfig,  # the run (a resume keeps the architecture stored in the checkpoint)
+        sink: Callable[[Any], None] | None = None,  # receives every event, on the engine's thread
+        device: str | torch.device | None = None,  # "cpu", "cuda", "cuda:N"; None: CUDA when present
+        *,
+        dataset: IdentityDataset | None = None,  # default: open_dataset(config.data, config.image_size)
+        save_fn: SaveFn = torch.save,  # writes a checkpoint object to a path (tests inject failures)
+        dist_info: distributed.DistInfo | None = None,  # torchrun process group, None = one process
+        max_rollbacks: int = 3,  # non-finite losses tolerated between two checkpoints
+    ):
+        self.config = config
+        self.sink = sink or (lambda event: None)
+        self.device_request = device
+        self.dataset = dataset
+        self.save_fn = save_fn
+        self.dist = dist_info
+        self.is_main = dist_info is None or dist_info.is_main
+        self.max_rollbacks = max_rollbacks
+        self.run_dir = Path(config.out)
+        self.current_step = 0
+        self.audit: list[dict[str, Any]] = []
+        self.approach = None
+        self.sampler: PairSampler | None = None
+        self._cond = threading.Condition()
+        self._inbox: deque[tuple[str, Any]] = deque()
+        self._paused = False
+        self._step_budget = 0  # steps allowed while paused (single_step)
+        self._stop = False
+        self._failed = False
+        self._ready = False
+        self._resumed_from: str | None = None
+        self._good: dict[str, Any] = {}
+        self._good_step = 0
+        self._rollbacks = 0
+        self._last_saved_step = -1
+        self._interval: dict[str, list[float]] = {}  # losses since the last metrics line
+        self._since_checkpoint: list[float] = []  # best_metric values since the last checkpoint
+        self._step_seconds: float | None = None  # smoothed duration of one step
+
+    # ------------------------------------------------------------------ commands (any thread)
+
+    def pause(self) -> None:
+        self._post("pause")
+
+    def resume(self) -> None:
+        self._post("resume")
+
+    def single_step(self) -> None:
+        """Pause (if running) and do exactly one more step."""
+        self._post("single_step")
+
+    def stop(self) -> None:
+        """Finish after the current step, with a checkpoint."""
+        self._post("stop")
+
+    def save_now(self) -> None:
+        self._post("save")
+
+    def request_snapshot(self) -> None:
+        """Ask for a `ModelSnapshot` event (CPU copy of the inference generator) after the current step."""
+        self._post("snapshot")
+
+    def set_weights(self, **changes: float) -> None:
+        """Change loss weights from the next step on; bad names or values raise ValueError here, at once."""
+        self.config.weights.replace(**changes)
+        self._post("weights", changes)
+
+    def _post(self, name: str, payload: Any = None) -> None:
+        with self._cond:
+            self._inbox.append((name, payload))
+            self._cond.notify_all()
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self) -> str:
+        """Train until `config.steps`, a stop command or a failure; returns the `Finished` reason."""
+        try:
+            # Set-up: data, networks, resume. Problems with inputs become a Failed event, not a traceback.
+            self.setup()
+            self._emit(Started(self.current_step, self.config.steps, str(self.run_dir), self.settings.label,
+                               self._resumed_from, len(self.sampler.dataset), self.sampler.dataset.num_classes))
+            reason = "completed"
+            while True:
+                # Commands: everything queued since the last step, in order.
+                self._apply_commands()
+                if self._agreed_stop():
+                    reason = "stopped"
+                    break
+                if self._failed:
+                    reason = "failed"
+                    break
+                # Pause: sleep on the inbox (no CPU) until resume, single_step or stop arrives.
+                if self._paused and self._step_budget == 0:
+                    self._wait_for_command()
+                    continue
+                if self.current_step >= self.config.steps:
+                    break
+                # Step: one discriminator and one generator update on the next batch.
+                self._step_budget = max(0, self._step_budget - 1)
+                losses = self.step()
+                # Upkeep: metrics line, preview, periodic checkpoint.
+                if losses is not None:
+                    self._upkeep(losses)
+            # Last state: checkpoint what was trained, unless a failure left it inconsistent.
+            if reason != "failed":
+                self._checkpoint("stop" if reason == "stopped" else "final")
+        except (CheckpointError, ValueError, OSError) as exc:
+            self._fail(str(exc))
+            reason = "failed"
+        except Exception as exc:  # a bug, not bad input: keep the traceback in the log, report one line
+            log.exception("training failed")
+            self._fail(f"{type(exc).__name__}: {exc}")
+            reason = "failed"
+        finally:
+            if self.sampler is not None:
+                self.sampler.close()
+        self._emit(Finished(self.current_step, reason))
+        return reason
+
+    def step(self) -> dict[str, float] | None:
+        """One training step; returns its losses, or None when it was rolled back or failed."""
+        self.setup()
+        batch = next(self.sampler)
+        started = time.perf_counter()
+        try:
+            losses = self.approach.discriminator_step(batch, self.current_step)
+            losses.update(self.approach.generator_step(batch, self.current_step))
+        except NonFiniteLossError as exc:
+            self._roll_back(exc)
+            return None
+        except torch.OutOfMemoryError:
+            self._restore(state_to_cpu(self._good), data=False)
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            self._fail(f"out of GPU memory at batch size {self.config.batch_size} (image size "
+                       f"{self.config.image_size}, step {self.current_step}): lower batch_size or image_size")
+            return None
+        self.current_step += 1
+        elapsed = time.perf_counter() - started
+        self._step_seconds = elapsed if self._step_seconds is None else 0.9 * self._step_seconds + 0.1 * elapsed
+        it_per_s = 1.0 / max(self._step_seconds, 1e-9)
+        self._emit(StepDone(self.current_step, self.config.steps, losses, it_per_s,
+                            (self.config.steps - self.current_step) / it_per_s))
+        return losses
+
+    # ------------------------------------------------------------------ set-up
+
+    def setup(self) -> None:
+        """Build everything `run()` needs (idempotent); raises on bad data, config or checkpoint."""
+        if self._ready:
+            return
+        config = self.config
+        self.settings = DeviceSettings(self.dist.device, None, False) if self.dist else pick_device(
+            None if self.device_request is None else str(self.device_request))
+        dataset = self.dataset or open_dataset(config.data, config.image_size)
+        state, state_path, funit_gen = self._resume_source()
+        if state is not None:
+            config = self._adopt_stored(state)
+        random.seed(config.seed)
+        np.random.seed(config.seed % 2**32)
+        torch.manual_seed(config.seed)
+        self.approach = build_approach(config, dataset.num_classes, self.settings.device)
+        rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
+        self.sampler = PairSampler(dataset, batch_size=config.batch_size, image_size=config.image_size,
+                                   seed=config.seed, rank=rank, world_size=world, num_workers=config.num_workers)
+        self.preview_batch = PairSampler(dataset, batch_size=1, image_size=config.image_size, seed=config.seed,
+                                         train=False).batch(0)
+        if state is not None:
+            self._load_state(state, state_path)
+        elif funit_gen is not None:
+            self._load_funit(funit_gen)
+        if self.dist:
+            distributed.synchronize(self.approach.modules(), world)
+        self._good, self._good_step = self._capture(None), self.current_step
+        self.keeper = CheckpointKeeper(self.run_dir, config.keep_last, self.save_fn)
+        if self.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(config.to_dict(), indent=2)
+            atomic_write(self.run_dir / "config.json", lambda tmp: Path(tmp).write_text(text))
+        self._ready = True
+
+    def _resume_source(self) -> tuple[dict[str, Any] | None, Path | None, Path | None]:
+        """(training state, its path, FUNIT gen file) named by `config.resume`; at most one is set."""
+        if self.config.resume is None:
+            return None, None, None
+        path = Path(self.config.resume)
+        if path.is_dir():
+            found = latest_state(path)
+            if found is None:
+                raise CheckpointError(path, "run folder has no checkpoints/state_*.pt to resume from")
+            path = found
+        if FUNIT_GEN.fullmatch(path.name):
+            if not path.is_file():
+                raise CheckpointError(path, "file not found")
+            return None, None, path
+        return load_training_state(path), path, None
+
+    def _adopt_stored(self, state: dict[str, Any]) -> TrainConfig:
+        """The run's config with the checkpoint's architecture; weight edits between runs become audited changes."""
+        stored = state["config"]
+        self.config = dataclasses.replace(self.config, **{k: stored[k] for k in ARCHITECTURE_FIELDS if k in stored})
+        return self.config
+
+    def _load_state(self, state: dict[str, Any], path: Path) -> None:
+        if state.get("approach") != self.approach.name:
+            raise CheckpointError(path, f"holds a {state.get('approach')!r} run, not {self.approach.name!r}")
+        for name, module in self.approach.modules().items():
+            if name not in state["modules"]:
+                raise CheckpointError(path, f"training state lacks module {name!r}")
+            load_state_dict_checked(module, state["modules"][name], path, f"module {name!r}")
+        try:
+            self._restore(state, data=True, modules=False)
+        except (KeyError, ValueError, RuntimeError) as exc:
+            raise CheckpointError(path, f"optimizer or sampler state does not fit this run ({exc})") from None
+        requested = self.config.weights.to_dict()
+        stored = state["config"].get("weights", {})
+        edits = {k: v for k, v in requested.items() if k in stored and stored[k] != v}
+        self.audit = list(state["audit"])
+        self._resumed_from = str(path)
+        if edits:
+            self._post("weights", edits)
+
+    def _load_funit(self, gen_path: Path) -> None:
+        if not hasattr(self.approach, "load_funit_pair"):
+            raise CheckpointError(gen_path, f"a FUNIT checkpoint can only start a funit2funit run, "
+                                            f"not {self.approach.name}")
+        dis_path = gen_path.with_name("dis_" + gen_path.name[len("gen_"):])
+        optimizer_path = gen_path.with_name("optimizer.pt")
+        self.approach.load_funit_pair(gen_path, dis_path if dis_path.is_file() else None,
+                                      optimizer_path if optimizer_path.is_file() else None)
+        self._resumed_from = str(gen_path)
+
+    # ------------------------------------------------------------------ state capture / restore
+
+    def _capture(self, metric: float | None) -> dict[str, Any]:
+        """A CPU copy of everything needed to continue: the training-state checkpoint's contents."""
+        approach = self.approach
+        return state_to_cpu({
+            "step": self.current_step,
+            "approach": approach.name,
+            "modules": {name: m.state_dict() for name, m in approach.modules().items()},
+            "optimizers": {name: o.state_dict() for name, o in approach.optimizers().items()},
+            "extra": approach.extra_state(),
+            "sampler": self.sampler.state_dict(),
+            "rng": capture_rng(),
+            "config": self.config.to_dict(),
+            "weights": approach.weights.to_dict(),
+            "audit": list(self.audit),
+            "metric": metric,
+        })
+
+    def _restore(self, state: dict[str, Any], *, data: bool, modules: bool = True) -> None:
+        """Load `state` into the live run; `data` also rewinds the sampler and the random streams."""
+        approach = self.approach
+        if modules:
+            for name, module in approach.modules().items():
+                module.load_state_dict(state["modules"][name])
+        for name, optimizer in approach.optimizers().items():
+            optimizer.load_state_dict(state["optimizers"][name])
+        approach.load_extra_state(state.get("extra", {}))
+        self.current_step = int(state["step"])
+        if data:
+            approach.weights = LossWeights.from_dict(state["weights"])
+            self.sampler.load_state_dict(state["sampler"])
+            restore_rng(state["rng"])
+
+    def _roll_back(self, exc: NonFiniteLossError) -> None:
+        failed_step = self.current_step
+        self._rollbacks += 1
+        if self.dist or self._rollbacks > self.max_rollbacks:
+            self._fail(f"{exc} at step {failed_step}" + ("" if self.dist else
+                       f", {self._rollbacks} times since step {self._good_step}: lower the learning rate or "
+                       "the loss weights"))
+            return
+        self._restore(state_to_cpu(self._good), data=False)
+        self._emit(RolledBack(self.current_step, str(exc), failed_step))
+
+    # ------------------------------------------------------------------ commands (engine thread)
+
+    def _apply_commands(self) -> None:
+        with self._cond:
+            commands = list(self._inbox)
+            self._inbox.clear()
+        for name, payload in commands:
+            if name == "pause" and not self._paused:
+                self._paused = True
+                self._emit(Paused(self.current_step))
+                self._checkpoint("pause")
+            elif name == "single_step":
+                if not self._paused:
+                    self._paused = True
+                    self._emit(Paused(self.current_step))
+                self._step_budget += 1
+            elif name == "resume" and self._paused:
+                self._paused, self._step_budget = False, 0
+                self._emit(Resumed(self.current_step))
+            elif name == "stop":
+                self._stop = True
+            elif name == "save":
+                self._checkpoint("manual")
+            elif name == "weights":
+                self._apply_weights(payload)
+            elif name == "snapshot":
+                self._snapshot()
+
+    def _wait_for_command(self) -> None:
+        with self._cond:
+            while not self._inbox:
+                self._cond.wait()
+
+    def _agreed_stop(self) -> bool:
+        return distributed.any_rank(self._stop, self.settings.device) if self.dist else self._stop
+
+    def _apply_weights(self, changes: dict[str, float]) -> None:
+        old = self.approach.weights
+        new = old.replace(**changes)
+        diff = {k: (getattr(old, k), getattr(new, k)) for k in changes if getattr(old, k) != getattr(new, k)}
+        if not diff:
+            return
+        self.approach.weights = new
+        records = [{"step": self.current_step, "field": k, "old": o, "new": n} for k, (o, n) in diff.items()]
+        self.audit.extend(records)
+        if self.is_main:
+            self._append_lines(self.run_dir / "audit.jsonl", records)
+        self._emit(WeightsChanged(self.current_step, diff, new.to_dict()))
+
+    def _snapshot(self) -> None:
+        generator = self.approach.inference_generator()
+        self._emit(ModelSnapshot(self.current_step, state_to_cpu(generator.state_dict()), generator.config,
+                                 self.approach.name))
+
+    # ------------------------------------------------------------------ upkeep
+
+    def _upkeep(self, losses: dict[str, float]) -> None:
+        for name, value in losses.items():
+            self._interval.setdefault(name, []).append(value)
+        if self.config.best_metric in losses:
+            self._since_checkpoint.append(losses[self.config.best_metric])
+        step = self.current_step
+        if step % self.config.log_every == 0:
+            self._write_metrics()
+        if step % self.config.preview_every == 0:
+            self._preview()
+        if step % self.config.checkpoint_every == 0:
+            self._checkpoint("periodic")
+
+    def _write_metrics(self) -> None:
+        means = {name: float(np.mean(values)) for name, values in self._interval.items()}
+        self._interval = {}
+        if self.is_main:
+            speed = 0.0 if self._step_seconds is None else 1.0 / max(self._step_seconds, 1e-9)
+            line = {"step": self.current_step, "time": time.time(), "it_per_s": speed, **means}
+            self._append_lines(self.run_dir / "metrics.jsonl", [line])
+
+    def _preview(self) -> None:
+        devices = [self.settings.device.index or 0] if self.settings.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):  # previews never disturb the training's random streams
+            result = self.approach.preview(self.preview_batch)
+        grid = tensor_to_uint8(result.grid())
+        self._emit(PreviewReady(self.current_step, grid, tensor_to_uint8(result.original),
+                                tensor_to_uint8(result.mixed), tensor_to_uint8(result.reconstructed)))
+        if self.is_main:
+            path = self.run_dir / "previews" / f"step_{self.current_step:08d}.png"
+            try:
+                atomic_write(path, lambda tmp: Image.fromarray(grid).save(tmp, format="PNG"))
+            except OSError as exc:
+                self._emit(Warned(self.current_step, f"{path}: preview not saved ({exc})"))
+
+    def _checkpoint(self, kind: str) -> None:
+        """Save the full training state (rank 0) and remember it as the rollback point (every rank)."""
+        if self.current_step == self._last_saved_step:
+            return
+        metric = float(np.mean(self._since_checkpoint)) if self._since_checkpoint else None
+        state = self._capture(metric)
+        self._good, self._good_step, self._rollbacks = state, self.current_step, 0
+        self._since_checkpoint = []
+        if not self.is_main:
+            self._last_saved_step = self.current_step
+            return
+        try:
+            path = self.keeper.save(self.current_step, state, metric)
+            save_model(self.run_dir / "model_latest.safetensors", self.approach.inference_generator(),
+                       approach=self.approach.name, step=self.current_step,
+                       provenance={"run": str(self.run_dir), "data": self.config.data, "checkpoint": path.name})
+        except (OSError, RuntimeError) as exc:
+            self._emit(Warned(self.current_step, f"checkpoint at step {self.current_step} not saved ({exc}); "
+                                                 "the previous checkpoint is intact and training goes on"))
+            return
+        self._last_saved_step = self.current_step
+        self._emit(CheckpointSaved(str(path), self.current_step, kind))
+
+    # ------------------------------------------------------------------ helpers
+
+    def _append_lines(self, path: Path, records: list[dict[str, Any]]) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.writelines(json.dumps(r) + "\n" for r in records)
+        except OSError as exc:
+            self._emit(Warned(self.current_step, f"{path}: not written ({exc})"))
+
+    def _fail(self, message: str) -> None:
+        self._failed = True
+        self._emit(Failed(message))
+
+    def _emit(self, event: Any) -> None:
+        self.sink(event)

@@ -1,0 +1,115 @@
+"""What the training engine reports: plain frozen dataclasses handed to its `sink` callable.
+
+The engine knows nothing about its listeners. The CLI's sink prints and draws a progress bar; the
+app's sink forwards each event through a Qt signal to the GUI thread. Images are uint8 numpy arrays
+and model weights are CPU tensors, so nothing in an event aliases the live training modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from g2g_desktop.core.checkpoint import build_generator
+from g2g_desktop.core.config import GeneratorConfig
+from g2g_desktop.core.generator import DisentanglingGenerator
+
+
+@dataclass(frozen=True)
+class Started:
+    step: int  # steps already done (> 0 after a resume)
+    total: int  # the run ends at this step
+    run_dir: str
+    device: str  # e.g. "CPU (2 threads)"
+    resumed_from: str | None  # checkpoint or FUNIT file the run continues from
+    num_images: int
+    num_classes: int
+
+
+@dataclass(frozen=True)
+class StepDone:
+    step: int  # steps done, counting this one
+    total: int
+    losses: dict[str, float]  # "Loss/G/total", "Loss/D/total", ...
+    it_per_s: float  # smoothed training speed
+    eta_s: float  # seconds to `total` at that speed
+
+
+@dataclass(frozen=True)
+class PreviewReady:
+    step: int
+    grid: np.ndarray  # H×W×3 uint8: the paper's 3×2 plot (Original / Mixed / Reconstructed)
+    original: np.ndarray  # 2×h×w×3 uint8 (x1, x2)
+    mixed: np.ndarray  # 2×h×w×3 uint8 (m1, m2)
+    reconstructed: np.ndarray  # 2×h×w×3 uint8 (x̂1, x̂2)
+
+
+@dataclass(frozen=True)
+class CheckpointSaved:
+    path: str
+    step: int
+    kind: str  # "periodic" | "pause" | "manual" | "stop" | "final"
+
+
+@dataclass(frozen=True)
+class WeightsChanged:
+    step: int  # the first step that uses the new weights
+    changes: dict[str, tuple[float, float]]  # field -> (old, new)
+    weights: dict[str, float]  # all weights now in force
+
+
+@dataclass(frozen=True)
+class Paused:
+    step: int
+
+
+@dataclass(frozen=True)
+class Resumed:
+    step: int
+
+
+@dataclass(frozen=True)
+class RolledBack:
+    step: int  # the run continues from this step (its last checkpoint)
+    reason: str
+    failed_step: int  # the step whose loss was not finite
+
+
+@dataclass(frozen=True)
+class Warned:
+    step: int
+    message: str  # e.g. a checkpoint write that failed while the run goes on
+
+
+@dataclass(frozen=True)
+class Failed:
+    message: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    step: int
+    reason: str  # "completed" | "stopped" | "failed"
+
+
+@dataclass(frozen=True)
+class ModelSnapshot:
+    """A CPU copy of the inference generator (EMA when the approach keeps one), on `request_snapshot()`."""
+
+    step: int
+    state_dict: dict[str, torch.Tensor] = field(repr=False)
+    config: GeneratorConfig  # architecture sizes: `build_generator(config)` accepts `state_dict`
+    approach: str
+
+    def build(self) -> DisentanglingGenerator:
+        """A fresh generator (CPU, eval mode) holding these weights."""
+        generator = build_generator(self.config)
+        generator.load_state_dict(self.state_dict)
+        return generator.eval()
+
+
+Event = Started | StepDone | PreviewReady | CheckpointSaved | WeightsChanged | Paused | Resumed | RolledBack | \
+    Warned | Failed | Finished | ModelSnapshot
+
