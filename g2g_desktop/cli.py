@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="G2G Desktop: disentangled face mixing. Without a sub-command the desktop app opens.",
     )
     parser.add_argument("--version", action="version", version=f"g2g-desktop {__version__}")
+    parser.add_argument(
+        "--self-test", action="store_true", help="check that this installation works (no display needed) and exit"
+    )
     sub = parser.add_subparsers(dest="command")
     add_mix_parser(sub)
     add_info_parser(sub)
@@ -121,6 +124,10 @@ def run_info(args: argparse.Namespace) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.self_test:
+        from .selftest import main as self_test
+
+        return self_test()
     handlers = {"mix": run_mix, "info": run_info}
     try:
         print(handlers[args.command](args))
