@@ -18,8 +18,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import warnings
 from dataclasses import dataclass
 from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from trainer.feature_nets import load_vgg_relu2_2
 
 APPROACH_NAMES = ("naive", "cycle_funit", "funit2funit")
 
@@ -144,3 +152,156 @@ def weights_for_approach(name: str) -> tuple[WeightSpec, ...]:
     if name not in APPROACH_NAMES:
         raise ValueError(f"unknown approach {name!r} (known: {', '.join(APPROACH_NAMES)})")
     return tuple(spec for spec in LOSS_WEIGHT_SPECS if name in spec.approaches)
+
+
+# --------------------------------------------------------------------------- loss terms
+# Norms in the paper are sums over the images of a batch; here every term is a mean over all elements
+# (as FUNIT does), so weights do not have to change with batch or image size.
+
+
+def l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """L1 reconstruction ‖x̂ − x‖ (paper eq. 1; also eq. 8, 9 and 10), mean over elements."""
+    return (a - b).abs().mean()
+
+
+def code_cycle_loss(original: torch.Tensor, remixed: torch.Tensor) -> torch.Tensor:
+    """Squared L2 between a code of an original and the same code read back from a mixed image.
+
+    Paper/report eq. 2 (E_A: E_A(x_1) vs E_A(m_1), m_1 carrying x_1's rest) and eq. 3 (E_B: E_B(x_1) vs
+    E_B(m_2), m_2 carrying x_1's identity); mean over elements.
+    """
+    return (original - remixed).pow(2).mean()
+
+
+def lsgan_generator_loss(d_fake: torch.Tensor) -> torch.Tensor:
+    """LSGAN generator loss (paper eq. 6, l = squared error): mixed images should score 1 (real)."""
+    return (d_fake - 1).pow(2).mean()
+
+
+def lsgan_discriminator_losses(d_real: torch.Tensor, d_fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """LSGAN discriminator losses (paper eq. 7): (L_real, L_fake) = (mean (D(x)−1)², mean D(m)²)."""
+    return (d_real - 1).pow(2).mean(), d_fake.pow(2).mean()
+
+
+def hinge_real(d_out: torch.Tensor) -> torch.Tensor:
+    """FUNIT's hinge loss on real images, mean ReLU(1 − D(x, y)) (eq. 11, FUNIT_FACTS §5)."""
+    return F.relu(1 - d_out).mean()
+
+
+def hinge_fake(d_out: torch.Tensor) -> torch.Tensor:
+    """FUNIT's hinge loss on generated images, mean ReLU(1 + D(m, y)) (eq. 11)."""
+    return F.relu(1 + d_out).mean()
+
+
+def hinge_generator(d_out: torch.Tensor) -> torch.Tensor:
+    """FUNIT's generator adversarial loss, −mean D(m, y) (the L_GAN part of eq. 12)."""
+    return -d_out.mean()
+
+
+def r1_penalty(d_out: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
+    """Mescheder et al.'s real gradient penalty as FUNIT computes it (FUNIT_FACTS §5, eq. 11's R).
+
+    g = ∂ mean(D(x, y)) / ∂x, R1 = Σ g² / B. `x_real` must require grad and `d_out` come from it;
+    the graph is kept so the penalty can be back-propagated into D.
+    """
+    (grad,) = torch.autograd.grad(d_out.mean(), x_real, create_graph=True)
+    return grad.pow(2).sum() / x_real.shape[0]
+
+
+def feature_vector(feat: torch.Tensor) -> torch.Tensor:
+    """φ(x): the discriminator's features averaged over spatial positions (B×C×h×w → B×C)."""
+    return feat.mean(dim=(2, 3))
+
+
+def feature_matching(phi_a: torch.Tensor, phi_b: torch.Tensor) -> torch.Tensor:
+    """‖φ(a) − φ(b)‖₁, one term of eq. 10, mean over elements (FUNIT's l_c_rec / l_m_rec)."""
+    return l1(phi_a, phi_b)
+
+
+def identity_loss(emb_original: torch.Tensor, emb_mixed: torch.Tensor) -> torch.Tensor:
+    """L1 between identity embeddings E_ID of an original and the mixed image carrying its identity (eq. 8)."""
+    return l1(emb_original, emb_mixed)
+
+
+def perceptual_mse(feat_a: torch.Tensor, feat_b: torch.Tensor) -> torch.Tensor:
+    """‖E_VGG(x̂) − E_VGG(x)‖² on relu2_2 features (report eq. 1, paper eq. 5), mean over elements."""
+    return (feat_a - feat_b).pow(2).mean()
+
+
+class PerceptualLoss(nn.Module):
+    """The VGG16 relu2_2 perceptual loss, or an honest stand-in when no VGG weights were given.
+
+    Random VGG features are not perceptual, so without a weights file the loss is plain pixel L1 and
+    its `name` says so ("perceptual_fallback_l1"); a warning is issued once, when the loss is built.
+    """
+
+    def __init__(self, vgg_weights: str | os.PathLike | None, device: torch.device | str = "cpu"):
+        super().__init__()
+        if vgg_weights is None:
+            warnings.warn(
+                "no VGG16 weights given (--vgg-weights): the perceptual loss (eq. 5) falls back to pixel L1",
+                UserWarning,
+                stacklevel=2,
+            )
+            self.vgg = None
+            self.name = "perceptual_fallback_l1"
+        else:
+            self.vgg = load_vgg_relu2_2(vgg_weights, device)
+            self.name = "perceptual_vgg"
+
+    def forward(self, generated: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.vgg is None:
+            return l1(generated, target)
+        return perceptual_mse(self.vgg(generated), self.vgg(target))
+
+
+# --------------------------------------------------------------------------- totals
+
+
+def naive_total(recon: torch.Tensor, cyc_a: torch.Tensor, cyc_b: torch.Tensor, w: LossWeights) -> torch.Tensor:
+    """L_all = L_r + γ·(L_cyc,EA + L_cyc,EB) (paper eq. 4)."""
+    return recon + w.gamma * (cyc_a + cyc_b)
+
+
+def cycle_funit_generator_total(
+    perceptual: torch.Tensor,
+    cycle: torch.Tensor,
+    adversarial: torch.Tensor,
+    identity: torch.Tensor | None,
+    w: LossWeights,
+    step: int,
+) -> torch.Tensor:
+    """L_gen = α·L_vgg + γ·L_cyc + λ_g·L_adv + δ(step)·L_id (CycleFUNIT slides; eq. 2, 3, 5, 6, 8)."""
+    total = w.alpha * perceptual + w.gamma * cycle + w.lambda_g * adversarial
+    return total if identity is None else total + w.delta_at(step) * identity
+
+
+def cycle_funit_discriminator_total(real: torch.Tensor, fake: torch.Tensor, w: LossWeights) -> torch.Tensor:
+    """L_dis = ζ·(L_real + L_fake)/2 (CycleFUNIT slides; eq. 7)."""
+    return w.zeta * (real + fake) / 2
+
+
+def g2g_reconstruction(short: torch.Tensor, long: torch.Tensor, w: LossWeights) -> torch.Tensor:
+    """L_R = λ_short‖x − G(x, x)‖ + λ_long‖x − x̂‖ (paper eq. 9), from the two L1 terms."""
+    return w.lambda_short * short + w.lambda_long * long
+
+
+def g2g_feature_matching(
+    fm_short: torch.Tensor, fm_mix: torch.Tensor, fm_mix_recon: torch.Tensor, fm_long: torch.Tensor, w: LossWeights
+) -> torch.Tensor:
+    """L_FM = λ_D‖φ(x)−φ(m)‖ + λ_R‖φ(m)−φ(x̂)‖ + λ_L‖φ(x)−φ(x̂)‖ (paper eq. 10) + fm_w·FUNIT's ‖φ(x)−φ(G(x,x))‖."""
+    return w.fm_w * fm_short + w.lambda_D * fm_mix + w.lambda_R * fm_mix_recon + w.lambda_L * fm_long
+
+
+def funit2funit_generator_total(
+    adversarial: torch.Tensor, reconstruction: torch.Tensor, feature_match: torch.Tensor, w: LossWeights
+) -> torch.Tensor:
+    """Generator side of eq. 12: gan_w·L_GAN + r_w·L_R + λ_F·L_FM (r_w = FUNIT's reconstruction weight)."""
+    return w.gan_w * adversarial + w.r_w * reconstruction + w.lambda_F * feature_match
+
+
+def funit2funit_discriminator_total(
+    real: torch.Tensor, fake: torch.Tensor, r1: torch.Tensor, w: LossWeights
+) -> torch.Tensor:
+    """L_Dis = λ_dis·(hinge_real(x1, x2) + hinge_fake(m1, m2)) + λ_reg·R1 (paper eq. 11)."""
+    return w.lambda_dis * (real + fake) + w.lambda_reg * r1

@@ -1,0 +1,206 @@
+"""What every training approach offers the engine, and the machinery they share.
+
+The engine (trainer/engine.py) only talks to `Approach`: per iteration it calls
+`discriminator_step`, then `generator_step` (which also updates the EMA copy) — FUNIT's order
+(FUNIT_FACTS §5) — and reads `modules()`/`optimizers()`/`extra_state()` for checkpoints. It may swap
+`approach.weights` for a new `LossWeights` between steps; every step reads the current value.
+
+Every loss is checked before any optimizer step: a NaN or Inf raises `NonFiniteLossError` and leaves
+all weights untouched, so the engine can roll back. `inject_nan_at = step` makes the next loss check
+at that step see NaN once (a test/fault-injection hook that needs no environment variables).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from g2g_desktop.core.generator import DisentanglingGenerator
+from g2g_desktop.core.pipeline import G2GResult
+from trainer.config import TrainConfig
+from trainer.losses import LossWeights
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss term was NaN or Inf; raised before any optimizer step of that update."""
+
+    def __init__(self, name: str, value: float):
+        self.name = name
+        self.value = value
+        super().__init__(f"loss {name} is not finite ({value}); no weights were updated")
+
+
+@dataclass
+class PairBatch:
+    """A batch of training pairs: images B×3×H×W in [-1, 1], int64 labels, label1[i] != label2[i]."""
+
+    x1: Tensor
+    label1: Tensor
+    x2: Tensor
+    label2: Tensor
+
+    def to(self, device: torch.device | str) -> PairBatch:
+        return PairBatch(
+            self.x1.to(device, non_blocking=True),
+            self.label1.to(device, non_blocking=True),
+            self.x2.to(device, non_blocking=True),
+            self.label2.to(device, non_blocking=True),
+        )
+
+
+def swap_sides(t: Tensor) -> Tensor:
+    """[side 1 | side 2] → [side 2 | side 1] along the batch dimension."""
+    n = t.shape[0] // 2
+    return torch.cat([t[n:], t[:n]])
+
+
+@dataclass
+class CrossPass:
+    """One G2G cross-training pass (paper fig. 1), both sides stacked along dim 0 as [side 1 | side 2].
+
+    mixed m1 = G(E_A(x1), E_B(x2)), m2 = G(E_A(x2), E_B(x1)); reconstructed x̂1 = G(E_A(m1), E_B(m2)),
+    x̂2 = G(E_A(m2), E_B(m1)). So `mixed[i]` carries the rest of `x[i]` and the identity of
+    `swap_sides(x)[i]`, and `swap_sides(mixed)[i]` is the mix carrying the identity of `x[i]`.
+    """
+
+    x: Tensor
+    content: Tensor  # E_A(x)
+    identity: Tensor  # E_B(x)
+    mixed: Tensor
+    mixed_content: Tensor  # E_A(m)
+    mixed_identity: Tensor  # E_B(m)
+    recon: Tensor
+
+
+def mix(gen: DisentanglingGenerator, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """(E_A(x), E_B(x), m) for stacked pairs x = [x1 | x2]."""
+    content, identity = gen.encode_content(x), gen.encode_class(x)
+    return content, identity, gen.decode(content, swap_sides(identity))
+
+
+def cross_pass(gen: DisentanglingGenerator, x1: Tensor, x2: Tensor) -> CrossPass:
+    x = torch.cat([x1, x2])
+    content, identity, mixed = mix(gen, x)
+    mixed_content, mixed_identity = gen.encode_content(mixed), gen.encode_class(mixed)
+    recon = gen.decode(mixed_content, swap_sides(mixed_identity))
+    return CrossPass(x, content, identity, mixed, mixed_content, mixed_identity, recon)
+
+
+@contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Build networks from `seed` without disturbing the caller's CPU random stream."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+@contextmanager
+def frozen(module: nn.Module) -> Iterator[None]:
+    """No parameter gradients for `module` (D during the G step: its optimizer does not step there)."""
+    flags = [p.requires_grad for p in module.parameters()]
+    for p in module.parameters():
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(module.parameters(), flags):
+            p.requires_grad_(flag)
+
+
+@torch.no_grad()
+def ema_update(ema: nn.Module, model: nn.Module, beta: float) -> None:
+    """ema = β·ema + (1−β)·model over parameters (FUNIT_FACTS §7: buffers are not averaged)."""
+    for p_ema, p in zip(ema.parameters(), model.parameters()):
+        p_ema.lerp_(p.detach(), 1.0 - beta)
+
+
+def trainable(module: nn.Module) -> list[nn.Parameter]:
+    return [p for p in module.parameters() if p.requires_grad]
+
+
+class Approach(ABC):
+    """One of the paper's training set-ups (naive, CycleFUNIT, FUNIT2FUNIT)."""
+
+    name: str
+    generator: DisentanglingGenerator
+    ema: DisentanglingGenerator | None
+
+    def __init__(self, config: TrainConfig, num_classes: int, device: torch.device | str):
+        if num_classes < 2:
+            raise ValueError(f"G2G training needs at least 2 identities, the dataset has {num_classes}")
+        self.config = config
+        self.weights: LossWeights = config.weights
+        self.num_classes = num_classes
+        self.device = torch.device(device)
+        self.amp = bool(config.amp) and self.device.type == "cuda"
+        self.inject_nan_at: int | None = None
+        self.scalers = {name: torch.amp.GradScaler("cuda", enabled=self.amp) for name in ("gen", "dis")}
+
+    # ------------------------------------------------------------------ the engine's contract
+    @abstractmethod
+    def modules(self) -> dict[str, nn.Module]:
+        """Every module whose state goes into a checkpoint (read again after `load_funit_pair`)."""
+
+    @abstractmethod
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]: ...
+
+    def discriminator_step(self, batch: PairBatch, step: int) -> dict[str, float]:
+        """One D update; approaches without a discriminator return {}."""
+        return {}
+
+    @abstractmethod
+    def generator_step(self, batch: PairBatch, step: int) -> dict[str, float]:
+        """One G update followed by the EMA update."""
+
+    def inference_generator(self) -> DisentanglingGenerator:
+        return self.ema if self.ema is not None else self.generator
+
+    @torch.no_grad()
+    def preview(self, batch: PairBatch) -> G2GResult:
+        """Original / mixed / reconstructed of the first pair, from the EMA generator when there is one."""
+        gen = self.inference_generator()
+        p = cross_pass(gen, batch.x1[:1].to(self.device), batch.x2[:1].to(self.device))
+        return G2GResult(original=p.x.float().cpu(), mixed=p.mixed.float().cpu(), reconstructed=p.recon.float().cpu())
+
+    def extra_state(self) -> dict[str, Any]:
+        """AMP loss-scaler state, for the training-state checkpoint."""
+        return {"scalers": {name: scaler.state_dict() for name, scaler in self.scalers.items()}}
+
+    def load_extra_state(self, state: dict[str, Any]) -> None:
+        for name, scaler_state in state.get("scalers", {}).items():
+            if name in self.scalers and scaler_state:
+                self.scalers[name].load_state_dict(scaler_state)
+
+    # ------------------------------------------------------------------ helpers for subclasses
+    def autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp)
+
+    def checked(self, terms: dict[str, Tensor], total: str, step: int) -> dict[str, float]:
+        """Loss values as floats; raises NonFiniteLossError (before any update) if one is not finite."""
+        values = {name: float(t.detach().float()) for name, t in terms.items()}
+        if self.inject_nan_at is not None and step == self.inject_nan_at:
+            self.inject_nan_at = None
+            values[total] = math.nan
+        for name, value in values.items():
+            if not math.isfinite(value):
+                raise NonFiniteLossError(name, value)
+        return values
+
+    def update(self, which: str, loss: Tensor) -> None:
+        """Back-propagate `loss` and step optimizer `which` ('gen' or 'dis') through its AMP scaler."""
+        optimizer, scaler = self.optimizers()[which], self.scalers[which]
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+    def update_ema(self) -> None:
+        if self.ema is not None:
+            ema_update(self.ema, self.generator, self.config.ema_beta)

@@ -1,0 +1,183 @@
+"""FUNIT2FUNIT (paper §IV-C): FUNIT's generator and multi-class patch discriminator in the G2G loop.
+
+With m = [m1 | m2] the mixes (m1 has x2's identity, so it is scored with label2), s = G(x, x) the short
+reconstructions and x̂ the long ones:
+
+    L_Dis = λ_dis·(hinge_real(D(x1,l1), D(x2,l2)) + hinge_fake(D(m1,l2), D(m2,l1))) + λ_reg·R1(x1, x2)  (eq. 11)
+    L_G   = gan_w·L_adv + r_w·L_R + λ_F·L_FM                                                       (eq. 12)
+    L_adv = ½(−mean D(m, l_m) − mean D(s, l))                       (FUNIT: mixes and recons look real)
+    L_R   = λ_short‖x − s‖₁ + λ_long‖x − x̂‖₁                                                       (eq. 9)
+    L_FM  = fm_w‖φ(x)−φ(s)‖ + λ_D‖φ(x)−φ(m')‖ + λ_R‖φ(m')−φ(x̂)‖ + λ_L‖φ(x)−φ(x̂)‖               (eq. 10)
+
+where m' is the mix carrying x's identity and φ the D features averaged over positions. R1 is FUNIT's
+penalty on the real batch {x1, x2} (FUNIT_FACTS §5), computed in fp32 even under AMP.
+Optimisers: RMSprop (lr `lr_gen`/`lr_dis`, weight decay, torch defaults otherwise), kaiming init
+when fresh, EMA (`ema_beta`, 0.999) after every G step — all as FUNIT (FUNIT_FACTS §7).
+`load_funit_pair` resumes from FUNIT's own gen_/dis_/optimizer.pt files.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+
+from g2g_desktop.core.checkpoint import (
+    CheckpointError,
+    funit_step_from_name,
+    load_funit_discriminator,
+    load_funit_generators,
+    safe_torch_load,
+)
+from g2g_desktop.core.config import FunitDiscriminatorConfig, FunitGeneratorConfig
+from g2g_desktop.core.funit import FunitDiscriminator, FunitGenerator, init_kaiming
+from trainer.approaches.base import Approach, PairBatch, cross_pass, frozen, mix, seeded, swap_sides
+from trainer.config import TrainConfig
+from trainer.losses import (
+    feature_matching,
+    feature_vector,
+    funit2funit_discriminator_total,
+    funit2funit_generator_total,
+    g2g_feature_matching,
+    g2g_reconstruction,
+    hinge_fake,
+    hinge_generator,
+    hinge_real,
+    l1,
+    r1_penalty,
+)
+
+
+class Funit2FunitApproach(Approach):
+    name = "funit2funit"
+
+    def __init__(self, config: TrainConfig, num_classes: int, device: torch.device | str):
+        super().__init__(config, num_classes, device)
+        gen_config = FunitGeneratorConfig.from_dict({**config.model, "image_size": config.image_size})
+        dis_config = FunitDiscriminatorConfig.from_dict({**config.dis, "num_classes": num_classes})
+        with seeded(config.seed):
+            generator, dis = FunitGenerator(gen_config), FunitDiscriminator(dis_config)
+            init_kaiming(generator)
+            init_kaiming(dis)
+        self._install(generator, copy.deepcopy(generator), dis)
+
+    def _install(self, generator: FunitGenerator, ema: FunitGenerator, dis: FunitDiscriminator) -> None:
+        self.generator = generator.to(self.device).train()
+        self.ema = ema.to(self.device).eval().requires_grad_(False)
+        self.dis = dis.to(self.device).train()
+        c = self.config
+        self.opt_gen = torch.optim.RMSprop(self.generator.parameters(), lr=c.lr_gen, weight_decay=c.weight_decay)
+        self.opt_dis = torch.optim.RMSprop(self.dis.parameters(), lr=c.lr_dis, weight_decay=c.weight_decay)
+
+    def modules(self):
+        return {"gen": self.generator, "gen_test": self.ema, "dis": self.dis}
+
+    def optimizers(self):
+        return {"gen": self.opt_gen, "dis": self.opt_dis}
+
+    # ------------------------------------------------------------------ resume from FUNIT's files
+    def load_funit_pair(
+        self,
+        gen_path: str | os.PathLike,
+        dis_path: str | os.PathLike | None = None,
+        optimizer_path: str | os.PathLike | None = None,
+    ) -> int | None:
+        """Continue from official FUNIT files; returns the iteration in the gen file's name, if any.
+
+        Sizes come from the files; the D's number of classes too, which must cover the dataset's
+        labels. Without `dis_path` the discriminator starts fresh; `optimizer_path` is FUNIT's
+        optimizer.pt ({'gen': state, 'dis': state}) and is optional. Call `modules()`/`optimizers()`
+        again afterwards: the networks and optimizers are new objects.
+        """
+        gen, gen_test = load_funit_generators(gen_path, image_size=self.config.image_size)
+        gen = gen if gen is not None else copy.deepcopy(gen_test)
+        gen_test = gen_test if gen_test is not None else copy.deepcopy(gen)
+        dis = self.dis
+        if dis_path is not None:
+            dis = load_funit_discriminator(dis_path)
+            if dis.config.num_classes < self.num_classes:
+                raise CheckpointError(
+                    dis_path,
+                    f"discriminator has {dis.config.num_classes} classes but the dataset has {self.num_classes}",
+                )
+        self._install(gen, gen_test, dis)
+        if optimizer_path is not None:
+            self._load_optimizers(Path(optimizer_path))
+        return funit_step_from_name(Path(gen_path))
+
+    def _load_optimizers(self, path: Path) -> None:
+        data = safe_torch_load(path)
+        if not isinstance(data, Mapping) or not {"gen", "dis"} <= set(data):
+            raise CheckpointError(path, "not a FUNIT optimizer file: expected keys 'gen' and 'dis'")
+        for key, optimizer in self.optimizers().items():
+            try:
+                optimizer.load_state_dict(data[key])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise CheckpointError(path, f"optimizer state '{key}' does not fit the networks: {exc}") from None
+            for group in optimizer.param_groups:
+                for p in group["params"]:
+                    for name, value in optimizer.state.get(p, {}).items():
+                        if isinstance(value, torch.Tensor) and value.dim() and value.shape != p.shape:
+                            raise CheckpointError(
+                                path, f"optimizer state '{key}.{name}' has shape {tuple(value.shape)}, "
+                                f"parameter has {tuple(p.shape)}"
+                            )
+
+    # ------------------------------------------------------------------ training
+    def discriminator_step(self, batch: PairBatch, step: int) -> dict[str, float]:
+        batch, w = batch.to(self.device), self.weights
+        x = torch.cat([batch.x1, batch.x2])
+        labels = torch.cat([batch.label1, batch.label2])
+        with torch.no_grad(), self.autocast():
+            mixed = mix(self.generator, x)[2].float()
+        # Real pass in fp32: the R1 double-backward is not safe in fp16.
+        x_real = x.detach().requires_grad_(True)
+        out_real, _ = self.dis(x_real, labels)
+        real = hinge_real(out_real)
+        r1 = r1_penalty(out_real, x_real)
+        with self.autocast():
+            out_fake, _ = self.dis(mixed, swap_sides(labels))
+            fake = hinge_fake(out_fake)
+        total = funit2funit_discriminator_total(real, fake.float(), r1, w)  # eq. 11
+        terms = {"Loss/D/real": real, "Loss/D/fake": fake, "Loss/D/r1": r1, "Loss/D/total": total}
+        logs = self.checked(terms, "Loss/D/total", step)
+        self.update("dis", total)
+        return logs
+
+    def generator_step(self, batch: PairBatch, step: int) -> dict[str, float]:
+        batch, w = batch.to(self.device), self.weights
+        labels = torch.cat([batch.label1, batch.label2])
+        with self.autocast(), frozen(self.dis):
+            p = cross_pass(self.generator, batch.x1, batch.x2)
+            short = self.generator.decode(p.content, p.identity)  # G(x, x)
+            # One D pass over mixes, short recons, originals and long recons.
+            images = torch.cat([p.mixed, short, p.x, p.recon])
+            out, feat = self.dis(images, torch.cat([swap_sides(labels), labels, labels, labels]))
+            out_mix, out_short = out.chunk(4)[:2]
+            phi_mix, phi_short, phi_x, phi_recon = feature_vector(feat).chunk(4)
+            adversarial = 0.5 * (hinge_generator(out_mix) + hinge_generator(out_short))
+            recon_short, recon_long = l1(short, p.x), l1(p.recon, p.x)
+            fm_short = feature_matching(phi_short, phi_x)
+            fm_mix = feature_matching(swap_sides(phi_mix), phi_x)  # λ_D: x vs the mix with its identity
+            fm_mix_recon = feature_matching(swap_sides(phi_mix), phi_recon)  # λ_R
+            fm_long = feature_matching(phi_recon, phi_x)  # λ_L
+            reconstruction = g2g_reconstruction(recon_short, recon_long, w)  # eq. 9
+            fm = g2g_feature_matching(fm_short, fm_mix, fm_mix_recon, fm_long, w)  # eq. 10
+            total = funit2funit_generator_total(adversarial, reconstruction, fm, w)  # eq. 12
+        terms = {
+            "Loss/G/adv": adversarial,
+            "Loss/G/recon_short": recon_short,
+            "Loss/G/recon_long": recon_long,
+            "Loss/G/fm_short": fm_short,
+            "Loss/G/fm_mix": fm_mix,
+            "Loss/G/fm_mix_recon": fm_mix_recon,
+            "Loss/G/fm_long": fm_long,
+            "Loss/G/total": total,
+        }
+        logs = self.checked(terms, "Loss/G/total", step)
+        self.update("gen", total)
+        self.update_ema()
+        return logs
