@@ -91,7 +91,7 @@ class TrainingEngine:
         max_rollbacks: int = 3,  # non-finite losses tolerated between two checkpoints
     ):
         self.config = config
-        self.sink = sink or (lambda event: None)
+        self.sink = sink if sink is not None else (lambda event: None)
         self.device_request = device
         self.dataset = dataset
         self.save_fn = save_fn

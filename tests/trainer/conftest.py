@@ -1,0 +1,98 @@
+"""Tiny shared fixtures for trainer tests: in-memory and on-disk datasets, tiny configs, an event collector."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from trainer.config import TrainConfig
+from trainer.datasets import IdentityDataset
+
+TINY_NAIVE = {"nf": 8, "max_nf": 16, "n_downs": 2, "content_dim": 8, "class_dim": 8, "nf_mlp": 16}
+TINY_FUNIT = {"nf": 8, "n_res_blks": 1, "nf_mlp": 16, "latent_dim": 8, "n_mlp_blks": 2,
+              "n_downs_content": 2, "n_downs_class": 2}
+TINY_DIS = {"nf": 8, "n_res_blks": 2, "max_nf": 16}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread():
+    """One torch thread: the machine is shared, and results must not depend on thread scheduling."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+class TinyDataset(IdentityDataset):
+    """`classes` identities × `per_class` images: a flat colour per identity plus per-image noise."""
+
+    def __init__(self, classes: int = 4, per_class: int = 3, size: tuple[int, int] = (40, 36)):
+        self.class_names = [f"id{c}" for c in range(classes)]
+        self.labels = [c for c in range(classes) for _ in range(per_class)]
+        self.size = size
+
+    def get_image(self, index: int) -> Image.Image:
+        rng = np.random.default_rng(index)
+        colour = np.array([(37 * self.labels[index]) % 256, 90, 200 - 30 * self.labels[index]], dtype=np.float64)
+        pixels = colour + rng.normal(0, 25, (self.size[1], self.size[0], 3))
+        return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+    def describe(self, index: int) -> str:
+        return f"tiny item {index}"
+
+
+@pytest.fixture
+def tiny_dataset() -> TinyDataset:
+    return TinyDataset()
+
+
+def write_image(path: Path, colour: tuple[int, int, int], size: tuple[int, int] = (20, 24)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, colour).save(path)
+    return path
+
+
+@pytest.fixture
+def image_tree(tmp_path) -> Path:
+    """`faces/<identity>/<n>.png`: 3 identities × 2 images."""
+    root = tmp_path / "faces"
+    for i, name in enumerate(("alice", "bob", "carol")):
+        for n in range(2):
+            write_image(root / name / f"{n}.png", (60 * i, 100, 30 * n))
+    return root
+
+
+def tiny_config(tmp_path: Path, approach: str = "naive", **changes) -> TrainConfig:
+    """A run small enough for a few CPU steps per second."""
+    funit = approach != "naive"
+    config = TrainConfig(
+        approach=approach,
+        data="unused-tests-pass-a-dataset",
+        out=str(tmp_path / "run"),
+        steps=4,
+        batch_size=2,
+        image_size=16,
+        model=dict(TINY_FUNIT if funit else TINY_NAIVE),
+        dis=dict(TINY_DIS) if funit else {},
+        log_every=1,
+        preview_every=2,
+        checkpoint_every=2,
+        keep_last=10,
+        amp=False,
+    )
+    return dataclasses.replace(config, **changes)
+
+
+class Events(list):
+    """A sink that keeps every event; `of(kind)` filters by type."""
+
+    def __call__(self, event) -> None:
+        self.append(event)
+
+    def of(self, kind) -> list:
+        return [e for e in self if isinstance(e, kind)]

@@ -1,0 +1,318 @@
+"""The training engine: exact resume, real pause, live weight edits, rollback, failing writes, OOM, resume sources."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+
+import pytest
+import torch
+
+from g2g_desktop.core.checkpoint import (
+    load_generator_with_info,
+    save_funit_discriminator,
+    save_funit_generators,
+)
+from g2g_desktop.core.config import FunitDiscriminatorConfig, FunitGeneratorConfig
+from g2g_desktop.core.funit import FunitDiscriminator, FunitGenerator
+from tests.trainer.conftest import TINY_FUNIT, Events, TinyDataset, tiny_config
+from trainer.approaches import NonFiniteLossError
+from trainer.engine import TrainingEngine
+from trainer.events import (
+    CheckpointSaved,
+    Failed,
+    Finished,
+    ModelSnapshot,
+    Paused,
+    PreviewReady,
+    Resumed,
+    RolledBack,
+    Started,
+    StepDone,
+    Warned,
+    WeightsChanged,
+)
+from trainer.state import load_training_state
+
+
+def _engine(config, events=None, **kwargs) -> TrainingEngine:
+    return TrainingEngine(config, events if events is not None else Events(), "cpu",
+                          dataset=kwargs.pop("dataset", TinyDataset()), **kwargs)
+
+
+def _weights(engine: TrainingEngine) -> dict[str, torch.Tensor]:
+    return {f"{name}.{key}": value.clone() for name, module in engine.approach.modules().items()
+            for key, value in module.state_dict().items()}
+
+
+def _assert_identical(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    different = [k for k in a if not torch.equal(a[k], b[k])]
+    assert not different, f"{len(different)} tensors differ, e.g. {different[:3]}"
+
+
+# --------------------------------------------------------------------------- exact resume
+
+
+@pytest.mark.parametrize("approach", ["naive", "funit2funit"])
+def test_k_plus_k_steps_after_resume_equal_2k_steps_straight(tmp_path, approach):
+    straight = _engine(tiny_config(tmp_path / "a", approach, steps=6, checkpoint_every=4))
+    assert straight.run() == "completed"
+    first = _engine(tiny_config(tmp_path / "b", approach, steps=3, checkpoint_every=4))
+    assert first.run() == "completed"
+    events = Events()
+    second = _engine(tiny_config(tmp_path / "b", approach, steps=6, checkpoint_every=4,
+                                 resume=str(tmp_path / "b" / "run")), events)
+    assert second.run() == "completed"
+    assert events.of(Started)[0].step == 3 and events.of(Started)[0].resumed_from.endswith("state_00000003.pt")
+    assert [e.step for e in events.of(StepDone)] == [4, 5, 6]
+    _assert_identical(_weights(straight), _weights(second))
+    for name, optimizer in straight.approach.optimizers().items():
+        other = second.approach.optimizers()[name].state_dict()["state"]
+        for index, slots in optimizer.state_dict()["state"].items():
+            for slot, value in slots.items():
+                assert torch.equal(torch.as_tensor(value), torch.as_tensor(other[index][slot])), (name, slot)
+
+
+def test_checkpoint_holds_the_whole_training_state(tmp_path):
+    events = Events()
+    engine = _engine(tiny_config(tmp_path, steps=2), events)
+    engine.run()
+    saved = events.of(CheckpointSaved)
+    assert [(e.step, e.kind) for e in saved] == [(2, "periodic")]
+    state = load_training_state(saved[0].path)  # weights_only=True inside
+    assert state["step"] == 2 and state["approach"] == "naive"
+    assert set(state["rng"]) == {"python", "numpy", "torch", "cuda"}
+    assert state["sampler"]["pairs_done"] == 4 and state["config"]["steps"] == 2
+    assert state["weights"]["gamma"] == pytest.approx(0.4)
+    generator, info = load_generator_with_info(tmp_path / "run" / "model_latest.safetensors")
+    assert info.step == 2 and info.approach == "naive"
+    _assert_identical({f"gen.{k}": v for k, v in generator.state_dict().items()}, _weights(engine))
+    metrics = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [m["step"] for m in metrics] == [1, 2] and "Loss/G/total" in metrics[0]
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["approach"] == "naive"
+    assert (tmp_path / "run" / "previews" / "step_00000002.png").is_file()
+    preview = events.of(PreviewReady)[0]
+    assert preview.grid.dtype.name == "uint8" and preview.mixed.shape == (2, 16, 16, 3)
+
+
+def test_keeps_last_k_plus_the_best(tmp_path):
+    events = Events()
+    engine = _engine(tiny_config(tmp_path, steps=8, checkpoint_every=1, keep_last=2), events)
+    losses = iter([5.0, 1.0, 4.0, 6.0, 7.0, 8.0, 9.0, 9.5])
+    engine.setup()
+    original = engine.approach.generator_step
+
+    def fake_step(batch, step):
+        result = original(batch, step)
+        return {**result, "Loss/G/total": next(losses)}
+
+    engine.approach.generator_step = fake_step
+    engine.run()
+    files = sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("state_*.pt"))
+    assert files == ["state_00000002.pt", "state_00000007.pt", "state_00000008.pt"]  # best = step 2 (loss 1.0)
+    index = json.loads((tmp_path / "run" / "checkpoints" / "index.json").read_text())
+    assert index["best_step"] == 2
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _thread_cpu_seconds(thread: threading.Thread) -> float:
+    return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
+
+
+def _wait_for(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_pause_really_idles_then_single_step_and_resume(tmp_path):
+    events = Events()
+    engine = _engine(tiny_config(tmp_path, steps=10_000, checkpoint_every=10_000, preview_every=10_000), events)
+    worker = threading.Thread(target=engine.run)
+    worker.start()
+    try:
+        _wait_for(lambda: len(events.of(StepDone)) >= 2)
+        engine.pause()
+        _wait_for(lambda: events.of(Paused) and events.of(CheckpointSaved))
+        steps, cpu = len(events.of(StepDone)), _thread_cpu_seconds(worker)
+        time.sleep(0.6)
+        assert len(events.of(StepDone)) == steps
+        assert _thread_cpu_seconds(worker) - cpu < 0.05
+        assert events.of(CheckpointSaved)[-1].kind == "pause"
+        engine.single_step()
+        _wait_for(lambda: len(events.of(StepDone)) == steps + 1)
+        time.sleep(0.3)
+        assert len(events.of(StepDone)) == steps + 1
+        engine.resume()
+        _wait_for(lambda: len(events.of(StepDone)) >= steps + 3)
+        assert events.of(Resumed)
+    finally:
+        engine.stop()
+        worker.join(60)
+    assert not worker.is_alive()
+    assert events[-1] == Finished(engine.current_step, "stopped")
+    assert events.of(CheckpointSaved)[-1].kind == "stop"
+
+
+def test_weight_change_applies_from_the_next_step_and_is_audited(tmp_path):
+    events = Events()
+    engine = _engine(tiny_config(tmp_path, steps=4), events)
+
+    def sink(event):
+        events(event)
+        if isinstance(event, StepDone) and event.step == 1:
+            engine.set_weights(gamma=0.1)
+
+    engine.sink = sink
+    engine.run()
+    change = events.of(WeightsChanged)[0]
+    assert change.step == 1 and change.changes == {"gamma": (0.4, 0.1)}
+    assert engine.approach.weights.gamma == pytest.approx(0.1)
+    record = {"step": 1, "field": "gamma", "old": 0.4, "new": 0.1}
+    audit = [json.loads(line) for line in (tmp_path / "run" / "audit.jsonl").read_text().splitlines()]
+    assert audit == [record]
+    assert load_training_state(events.of(CheckpointSaved)[-1].path)["audit"] == [record]
+    with pytest.raises(ValueError, match="unknown loss weight"):
+        engine.set_weights(not_a_weight=1.0)
+    with pytest.raises(ValueError, match=">= 0"):
+        engine.set_weights(gamma=-1.0)
+
+
+def test_weights_edited_between_runs_are_audited_on_resume(tmp_path):
+    _engine(tiny_config(tmp_path, steps=2)).run()
+    config = tiny_config(tmp_path, steps=3, resume=str(tmp_path / "run"))
+    events = Events()
+    engine = _engine(dataclasses.replace(config, weights=config.weights.replace(gamma=2.0)), events)
+    engine.run()
+    assert events.of(WeightsChanged)[0].changes == {"gamma": (0.4, 2.0)}
+    assert engine.approach.weights.gamma == 2.0
+
+
+def test_snapshot_is_a_cpu_copy_of_the_generator(tmp_path):
+    events = Events()
+    engine = _engine(tiny_config(tmp_path, steps=1), events)
+    engine.request_snapshot()
+    engine.run()
+    snapshot = events.of(ModelSnapshot)[0]
+    assert snapshot.step == 0 and snapshot.approach == "naive"
+    rebuilt = snapshot.build()
+    assert not torch.equal(next(rebuilt.parameters()), next(engine.approach.generator.parameters()))  # trained on
+    rebuilt.eval()
+    assert all(t.device.type == "cpu" for t in snapshot.state_dict.values())
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def _file_bytes(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_nan_rolls_back_to_the_last_checkpoint_and_leaves_files_alone(tmp_path):
+    events = Events()
+    engine = _engine(tiny_config(tmp_path, steps=6), events)
+    engine.setup()
+    engine.approach.inject_nan_at = 3  # the 4th step (0-based step index 3) sees a NaN loss
+    seen = {}
+
+    def sink(event):
+        events(event)
+        if isinstance(event, StepDone) and event.step == 3:
+            seen["before"] = _file_bytes(tmp_path / "run" / "checkpoints")
+        if isinstance(event, RolledBack):
+            seen["after"] = _file_bytes(tmp_path / "run" / "checkpoints")
+            seen["weights"] = _weights(engine)
+
+    engine.sink = sink
+    assert engine.run() == "completed"
+    rolled = events.of(RolledBack)[0]
+    assert (rolled.step, rolled.failed_step) == (2, 3) and "not finite" in rolled.reason
+    assert seen["after"] == seen["before"]
+    stored = load_training_state(tmp_path / "run" / "checkpoints" / "state_00000002.pt")["modules"]
+    _assert_identical(seen["weights"], {f"{m}.{k}": v for m, sd in stored.items() for k, v in sd.items()})
+    assert [e.step for e in events.of(StepDone)] == [1, 2, 3, 3, 4, 5, 6]
+    assert events[-1].reason == "completed"
+
+
+def test_repeated_nan_fails_the_run(tmp_path):
+    events = Events()
+    engine = _engine(tiny_config(tmp_path, steps=6), events, max_rollbacks=2)
+    engine.setup()
+
+    def always_nan(batch, step):
+        raise NonFiniteLossError("Loss/G/total", float("nan"))
+
+    engine.approach.generator_step = always_nan
+    assert engine.run() == "failed"
+    assert len(events.of(RolledBack)) == 2
+    assert "lower the learning rate" in events.of(Failed)[0].message
+    assert not (tmp_path / "run" / "checkpoints").exists() or not list((tmp_path / "run" / "checkpoints").glob("*.pt"))
+
+
+def test_failing_checkpoint_write_keeps_the_previous_one_and_training_goes_on(tmp_path):
+    calls = []
+
+    def writer(obj, path):
+        calls.append(path)
+        if len(calls) > 1:
+            raise OSError(28, "No space left on device")
+        torch.save(obj, path)
+
+    events = Events()
+    engine = _engine(tiny_config(tmp_path, steps=6), events, save_fn=writer)
+    assert engine.run() == "completed"
+    folder = tmp_path / "run" / "checkpoints"
+    assert sorted(p.name for p in folder.iterdir()) == ["index.json", "state_00000002.pt"]  # no temp files left
+    assert load_training_state(folder / "state_00000002.pt")["step"] == 2
+    warnings = events.of(Warned)
+    assert len(warnings) == 3 and "No space left" in warnings[0].message and "intact" in warnings[0].message
+    assert [e.step for e in events.of(StepDone)] == [1, 2, 3, 4, 5, 6]
+
+
+def test_out_of_memory_is_reported_with_the_batch_size(tmp_path):
+    events = Events()
+    engine = _engine(tiny_config(tmp_path, steps=4, batch_size=3), events)
+    engine.setup()
+
+    def oom(batch, step):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    engine.approach.generator_step = oom
+    assert engine.run() == "failed"
+    assert "batch size 3" in events.of(Failed)[0].message
+    assert events[-1] == Finished(0, "failed")
+
+
+def test_bad_resume_file_is_one_failed_event(tmp_path):
+    bogus = tmp_path / "state.pt"
+    torch.save({"hello": torch.zeros(1)}, bogus)
+    events = Events()
+    assert _engine(tiny_config(tmp_path, resume=str(bogus)), events).run() == "failed"
+    assert events.of(Failed)[0].message.startswith(str(bogus))
+    events = Events()
+    _engine(tiny_config(tmp_path, resume=str(tmp_path)), events).run()
+    assert "no checkpoints" in events.of(Failed)[0].message
+
+
+def test_funit_checkpoint_starts_a_funit2funit_run(tmp_path):
+    gen_config = FunitGeneratorConfig(**TINY_FUNIT, image_size=16)
+    gen, gen_test = FunitGenerator(gen_config), FunitGenerator(gen_config)
+    save_funit_generators(tmp_path / "gen_00000010.pt", gen, gen_test)
+    dis = FunitDiscriminator(FunitDiscriminatorConfig(nf=8, n_res_blks=2, num_classes=4, max_nf=16))
+    save_funit_discriminator(tmp_path / "dis_00000010.pt", dis)
+    events = Events()
+    engine = _engine(tiny_config(tmp_path, "funit2funit", steps=1, resume=str(tmp_path / "gen_00000010.pt")), events)
+    engine.setup()
+    _assert_identical({f"x.{k}": v for k, v in engine.approach.generator.state_dict().items()},
+                      {f"x.{k}": v for k, v in gen.state_dict().items()})
+    assert engine.run() == "completed"
+    assert events.of(Started)[0].resumed_from.endswith("gen_00000010.pt")
+    events = Events()
+    _engine(tiny_config(tmp_path, "naive", resume=str(tmp_path / "gen_00000010.pt")), events).run()
+    assert "funit2funit" in events.of(Failed)[0].message
