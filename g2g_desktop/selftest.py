@@ -9,6 +9,8 @@ every check passed. Checks take a `SelfTestContext`, so tests run them from sour
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 import platform
 import sys
@@ -127,6 +129,40 @@ def check_face_detector(ctx: SelfTestContext) -> str:
     return f"MTCNN ran on {ctx.samples[0].name}: {len(faces)} face(s)"
 
 
+def check_training(ctx: SelfTestContext) -> str:
+    """FUNIT2FUNIT on procedural faces: train, checkpoint, resume in a fresh engine, train on (num_workers=0)."""
+    from trainer.config import TrainConfig
+    from trainer.engine import TrainingEngine
+    from trainer.events import CheckpointSaved, Failed, Started, StepDone
+
+    steps = ctx.train_steps
+    config = TrainConfig(
+        approach="funit2funit", data="procedural:4:3", out=str(ctx.work_dir / "run"), steps=steps, batch_size=2,
+        image_size=ctx.train_image_size, model=dict(TINY_FUNIT), dis=dict(TINY_DIS), amp=False, num_workers=0,
+        log_every=1, preview_every=10 * steps, checkpoint_every=10 * steps,
+    )
+
+    def train(run_config: TrainConfig) -> list[Any]:
+        events: list[Any] = []
+        reason = TrainingEngine(run_config, events.append, ctx.device).run()
+        failures = [e.message for e in events if isinstance(e, Failed)]
+        _require(reason == "completed", f"training ended '{reason}': {'; '.join(failures)}")
+        return events
+
+    first = train(config)
+    saved = [e for e in first if isinstance(e, CheckpointSaved)]
+    _require(bool(saved) and saved[-1].step == steps, f"no checkpoint at step {steps}")
+    second = train(dataclasses.replace(config, resume=config.out, steps=2 * steps))
+    started = next(e for e in second if isinstance(e, Started))
+    _require(started.step == steps and started.resumed_from is not None, f"resume started at step {started.step}")
+    done = [e for e in second if isinstance(e, StepDone)]
+    _require([e.step for e in done] == list(range(steps + 1, 2 * steps + 1)), "resumed run did the wrong steps")
+    losses = done[-1].losses
+    _require(all(math.isfinite(v) for v in losses.values()), f"non-finite losses after the resume: {losses}")
+    return (f"funit2funit on procedural faces: {steps} steps, checkpoint, resume, {steps} more; "
+            f"Loss/G/total {losses['Loss/G/total']:.3f}")
+
+
 def check_window(ctx: SelfTestContext) -> str:
     from .ui.selftest_window import open_and_close_main_window
 
@@ -138,6 +174,7 @@ NON_WINDOW_CHECKS: tuple[Check, ...] = (
     ("load default model", check_model),
     ("mix sample pair", check_mix),
     ("face detector", check_face_detector),
+    ("train, checkpoint and resume", check_training),
 )
 WINDOW_CHECK: Check = ("open main window", check_window)
 
