@@ -134,10 +134,17 @@ def _parse_field(kind: Any, raw: str) -> Any:
 
 
 def _parse_scalar(raw: str) -> Any:
+    """A YAML scalar, except that numbers YAML 1.1 leaves as strings (`1e-3`) become floats."""
     try:
-        return yaml.safe_load(raw) if raw.strip() else None
+        value = yaml.safe_load(raw) if raw.strip() else None
     except yaml.YAMLError:
         return raw
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _check_value(where: str, kind: Any, value: Any) -> Any:

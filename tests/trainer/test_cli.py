@@ -1,0 +1,132 @@
+"""`g2g-train`: config layering, --set typing, early one-line errors, a tiny real run, clean stop on SIGINT."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.trainer.conftest import TINY_NAIVE
+from trainer.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY_SETS = [arg for key, value in TINY_NAIVE.items() for arg in ("--set", f"model.{key}={value}")]
+
+
+def _dry_run(capsys, *args) -> dict:
+    assert main(["--dry-run", *args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _error(capsys, *args) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err.strip().splitlines()[-1]
+
+
+def test_dry_run_prints_the_resolved_config(capsys, tmp_path):
+    config = _dry_run(capsys, "--approach", "naive", "--data", "procedural", "--out", str(tmp_path / "r"),
+                      "--steps", "7", "--set", "weights.lambda_long=0.5", "--set", "model.nf=8",
+                      "--set", "batch_size=8", "--set", "amp=false", "--set", "resume=none", "--set", "lr_gen=1e-3")
+    assert config["approach"] == "naive" and config["steps"] == 7 and config["batch_size"] == 8
+    assert config["weights"]["lambda_long"] == 0.5 and config["weights"]["gamma"] == 0.4
+    assert config["model"] == {"nf": 8} and config["amp"] is False and config["resume"] is None
+    assert config["lr_gen"] == pytest.approx(1e-3)
+
+
+def test_config_file_then_flags_then_set(capsys, tmp_path):
+    yaml_file = tmp_path / "run.yaml"
+    yaml_file.write_text("approach: funit2funit\ndata: procedural\nout: somewhere\nsteps: 100\n"
+                         "weights: {lambda_R: 0.3, lambda_long: 0.2}\nmodel: {nf: 16}\n")
+    config = _dry_run(capsys, "--config", str(yaml_file), "--steps", "50", "--set", "weights.lambda_long=0.7")
+    assert (config["approach"], config["out"], config["steps"]) == ("funit2funit", "somewhere", 50)
+    assert config["weights"]["lambda_R"] == 0.3 and config["weights"]["lambda_long"] == 0.7
+    json_file = tmp_path / "run.json"
+    json_file.write_text(json.dumps({"approach": "naive", "data": "procedural", "out": "o", "seed": 3}))
+    assert _dry_run(capsys, "--config", str(json_file))["seed"] == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--set", "bogus=1"], "unknown field 'bogus'"),
+        (["--set", "weights.lambda_x=1"], "unknown loss weight 'lambda_x'"),
+        (["--set", "steps=1.5"], "steps: expected an integer, got 1.5"),
+        (["--set", "weights.gamma=-1"], "must be finite and >= 0"),
+        (["--set", "batch_size=0"], "batch_size: must be at least 1"),
+        (["--set", "steps"], "expected name=value"),
+        (["--set", "model.nf=0"], "model/dis: all NaiveConfig sizes must be positive"),
+        (["--set", "seed.x=1"], "seed has no sub-fields"),
+    ],
+)
+def test_bad_values_are_one_line_errors(capsys, tmp_path, args, message):
+    line = _error(capsys, "--approach", "naive", "--data", "procedural", "--out", str(tmp_path), "--dry-run", *args)
+    assert line.startswith("g2g-train: error:") and message in line
+
+
+def test_missing_inputs_are_named(capsys, tmp_path):
+    assert "--out required" in _error(capsys, "--approach", "naive", "--data", "procedural")
+    line = _error(capsys, "--approach", "naive", "--data", str(tmp_path / "nope"), "--out", str(tmp_path))
+    assert "data:" in line and "nope not found" in line
+    broken = tmp_path / "bad.yaml"
+    broken.write_text("steps: [1,\n")
+    assert f"{broken}: not valid YAML" in _error(capsys, "--config", str(broken))
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- 1\n- 2\n")
+    assert "expected a mapping" in _error(capsys, "--config", str(listing))
+
+
+def test_tiny_run_writes_checkpoint_metrics_previews(capsys, tmp_path):
+    out = tmp_path / "run"
+    code = main(["--approach", "naive", "--data", "procedural:3:2", "--out", str(out), "--steps", "2",
+                 "--device", "cpu", *TINY_SETS, "--set", "image_size=16", "--set", "batch_size=2",
+                 "--set", "preview_every=2", "--set", "log_every=1"])
+    assert code == 0
+    assert (out / "checkpoints" / "state_00000002.pt").is_file()
+    assert (out / "model_latest.safetensors").is_file() and (out / "previews" / "step_00000002.png").is_file()
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [1, 2]
+    assert json.loads((out / "config.json").read_text())["model"]["nf"] == 8
+    captured = capsys.readouterr()
+    assert "final checkpoint" in captured.out and "finished at step 2 (completed)" in captured.err
+
+
+def test_failed_run_exits_nonzero_with_one_line(capsys, tmp_path):
+    bogus = tmp_path / "gen_00000001.pt"
+    bogus.write_bytes(b"garbage")
+    code = main(["--approach", "funit2funit", "--data", "procedural:3:2", "--out", str(tmp_path / "run"),
+                 "--resume", str(bogus), "--device", "cpu", "--set", "image_size=16"])
+    assert code == 1
+    assert f"g2g-train: error: {bogus}:" in capsys.readouterr().err
+
+
+def test_sigint_stops_cleanly_with_a_checkpoint(tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "trainer.cli", "--approach", "naive", "--data", "procedural:3:2", "--out",
+               str(out), "--steps", "100000", "--device", "cpu", *TINY_SETS, "--set", "image_size=16",
+               "--set", "batch_size=2", "--set", "checkpoint_every=100000", "--set", "preview_every=100000"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "metrics.jsonl").exists():
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert "SIGINT: stopping" in stdout + stderr and "(stopped)" in stderr
+    assert "stop checkpoint" in stdout
+    assert list((out / "checkpoints").glob("state_*.pt"))
