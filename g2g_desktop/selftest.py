@@ -164,9 +164,12 @@ def check_training(ctx: SelfTestContext) -> str:
 
 
 def check_window(ctx: SelfTestContext) -> str:
-    from .ui.selftest_window import open_and_close_main_window
+    from .ui.selftest_window import WindowCheckError, open_and_close_main_window
 
-    return open_and_close_main_window(ctx.model_path)
+    try:
+        return open_and_close_main_window(ctx.model_path)
+    except WindowCheckError as exc:
+        raise CheckFailed(str(exc)) from None
 
 
 NON_WINDOW_CHECKS: tuple[Check, ...] = (

@@ -178,6 +178,27 @@ def test_missing_model_fails_its_check_and_the_mix(tmp_path, tiny_resources):
     assert by_name["torch runtime"].passed and by_name["face detector"].passed
 
 
+def test_window_check_renders_the_sample_pair_and_closes(tmp_path, tiny_resources, monkeypatch):
+    from g2g_desktop.ui import app
+
+    model, samples = tiny_resources
+    monkeypatch.setattr(app, "sample_paths", lambda: samples)
+    result = selftest.run_check(*selftest.WINDOW_CHECK, _context(tmp_path, model, samples))
+    assert result.passed, result.detail
+    assert "(offscreen), grid rendered" in result.detail and result.detail.endswith("closed")
+
+
+def test_window_check_fails_on_a_broken_model(tmp_path, tiny_resources, monkeypatch):
+    from g2g_desktop.ui import app
+
+    _, samples = tiny_resources
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"not a model")
+    monkeypatch.setattr(app, "sample_paths", lambda: samples)
+    result = selftest.run_check(*selftest.WINDOW_CHECK, _context(tmp_path, broken, samples))
+    assert not result.passed and "broken.safetensors" in result.detail
+
+
 def test_a_crashing_check_becomes_one_fail_line(tmp_path):
     def broken(ctx):
         raise RuntimeError("boom\nsecond line")
