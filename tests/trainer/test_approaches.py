@@ -33,8 +33,8 @@ NUM_CLASSES = 3
 
 
 def make_config(approach: str, **kw) -> TrainConfig:
-    kw = {"weights": WEIGHTS, "model": MODELS[approach], "dis": DIS[approach], **kw}
-    return TrainConfig(approach=approach, image_size=32, amp=False, **kw)
+    kw = {"weights": WEIGHTS, "model": MODELS[approach], "dis": DIS[approach], "amp": False, **kw}
+    return TrainConfig(approach=approach, image_size=32, **kw)
 
 
 def build(approach: str, **kw):
@@ -149,6 +149,20 @@ def test_preview_is_the_first_pair_from_the_inference_generator(name):
     assert torch.allclose(result.mixed[:1], m1, atol=1e-4)
     assert torch.allclose(result.reconstructed[:1], r1, atol=1e-4)
     assert result.grid().shape[0] == 3
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name", APPROACHES)
+def test_mixed_precision_on_cuda(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        approach = build_approach(make_config(name, amp=True), NUM_CLASSES, "cuda")
+    assert approach.amp and approach.scalers["gen"].is_enabled()
+    for step in range(3):
+        logs = iteration(approach, make_batch(), step)
+        assert all(torch.isfinite(torch.tensor(v)) for v in logs.values())
+    assert approach.extra_state()["scalers"]["gen"]["scale"] > 0
+    assert approach.preview(make_batch()).mixed.device.type == "cpu"
 
 
 # --------------------------------------------------------------------------- losses vs hand-written formulas
