@@ -71,7 +71,9 @@ def load_vgg_relu2_2(path: str | os.PathLike, device: torch.device | str = "cpu"
     state = _unwrap_state(safe_torch_load(path), path, ("state_dict", "model"))
     net = VGGRelu22()
     wanted = net.state_dict().keys()
-    load_state_dict_checked(net, {k: v for k, v in state.items() if k in wanted}, path, "VGG16 relu2_2 layers")
+    load_state_dict_checked(
+        net, {k: v for k, v in state.items() if k in wanted}, path, "VGG16 relu2_2 layers"
+    )
     return _freeze(net.to(device))
 
 

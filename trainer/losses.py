@@ -64,7 +64,9 @@ class LossWeights:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"unknown loss weight(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+            raise ValueError(
+                f"unknown loss weight(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+            )
         values: dict[str, float] = {}
         for name, value in data.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -109,41 +111,159 @@ _CYC = ("cycle_funit",)
 _F2F = ("funit2funit",)
 
 LOSS_WEIGHT_SPECS: tuple[WeightSpec, ...] = (
-    _spec("gamma", "γ", "Cycle", 100.0, 0.1,
-          "Weight of the cycle losses on the E_A and E_B codes of the mixed images (eq. 2–4).",
-          ("naive", "cycle_funit")),
-    _spec("alpha", "α", "Perceptual", 100.0, 0.1,
-          "Weight of the VGG16 relu2_2 perceptual loss between originals and reconstructions (eq. 5).", _CYC),
-    _spec("lambda_g", "λ_g", "Adversarial (G)", 100.0, 0.1,
-          "Weight of the generator's LSGAN loss pushing mixed images to look real (eq. 6).", _CYC),
-    _spec("delta", "δ", "Identity", 100.0, 0.1,
-          "Weight of the L1 distance between face-network embeddings of original and mixed (eq. 8).", _CYC),
-    _spec("delta_warmup_steps", "δ warm-up", "Identity warm-up steps", 1e6, 100.0,
-          "Steps over which δ ramps linearly from 0 (paper §V-B); 0 switches the warm-up off.", _CYC),
-    _spec("zeta", "ζ", "Discriminator", 10.0, 0.05,
-          "Scale of the PatchGAN discriminator loss ζ·(L_real + L_fake)/2 (eq. 7).", _CYC),
-    _spec("lambda_short", "λ_short", "Short recon", 100.0, 0.1,
-          "Weight of ‖x − G(x, x)‖ inside the reconstruction loss (eq. 9), scaled by r_w.", _F2F),
-    _spec("lambda_long", "λ_long", "Long recon", 100.0, 0.01,
-          "Weight of ‖x − x̂‖, original vs fully reassembled image (eq. 9), scaled by r_w.", _F2F),
-    _spec("lambda_D", "λ_D", "FM mix", 100.0, 0.1,
-          "Feature matching between a mixed image and the original carrying its identity (eq. 10).", _F2F),
-    _spec("lambda_R", "λ_R", "FM mix↔recon", 100.0, 0.01,
-          "Feature matching between a mixed image and the reconstruction of the same identity (eq. 10).", _F2F),
-    _spec("lambda_L", "λ_L", "FM long", 100.0, 0.01,
-          "Feature matching between original and fully reassembled image (eq. 10).", _F2F),
-    _spec("lambda_dis", "λ_dis", "Dis hinge", 100.0, 0.1,
-          "Weight of the discriminator hinge loss on x1, x2 (real) and m1, m2 (fake) (eq. 11).", _F2F),
-    _spec("lambda_reg", "λ_reg", "R1 penalty", 1000.0, 1.0,
-          "Weight of the R1 real-gradient penalty over x1 and x2 (eq. 11).", _F2F),
-    _spec("lambda_F", "λ_F", "Feature matching", 100.0, 0.1,
-          "Weight of the whole feature-matching loss in the total (eq. 12).", _F2F),
-    _spec("gan_w", "gan_w", "Adversarial (G)", 100.0, 0.1,
-          "FUNIT's generator hinge loss weight: mixes and short reconstructions should look real (eq. 12).", _F2F),
-    _spec("r_w", "r_w", "Recon scale", 100.0, 0.01,
-          "FUNIT's pixel-reconstruction weight; multiplies λ_short and λ_long (eq. 9).", _F2F),
-    _spec("fm_w", "fm_w", "FM short", 100.0, 0.1,
-          "FUNIT's feature matching between G(x, x) and x, added to eq. 10 as in FUNIT.", _F2F),
+    _spec(
+        "gamma",
+        "γ",
+        "Cycle",
+        100.0,
+        0.1,
+        "Weight of the cycle losses on the E_A and E_B codes of the mixed images (eq. 2–4).",
+        ("naive", "cycle_funit"),
+    ),
+    _spec(
+        "alpha",
+        "α",
+        "Perceptual",
+        100.0,
+        0.1,
+        "Weight of the VGG16 relu2_2 perceptual loss between originals and reconstructions (eq. 5).",
+        _CYC,
+    ),
+    _spec(
+        "lambda_g",
+        "λ_g",
+        "Adversarial (G)",
+        100.0,
+        0.1,
+        "Weight of the generator's LSGAN loss pushing mixed images to look real (eq. 6).",
+        _CYC,
+    ),
+    _spec(
+        "delta",
+        "δ",
+        "Identity",
+        100.0,
+        0.1,
+        "Weight of the L1 distance between face-network embeddings of original and mixed (eq. 8).",
+        _CYC,
+    ),
+    _spec(
+        "delta_warmup_steps",
+        "δ warm-up",
+        "Identity warm-up steps",
+        1e6,
+        100.0,
+        "Steps over which δ ramps linearly from 0 (paper §V-B); 0 switches the warm-up off.",
+        _CYC,
+    ),
+    _spec(
+        "zeta",
+        "ζ",
+        "Discriminator",
+        10.0,
+        0.05,
+        "Scale of the PatchGAN discriminator loss ζ·(L_real + L_fake)/2 (eq. 7).",
+        _CYC,
+    ),
+    _spec(
+        "lambda_short",
+        "λ_short",
+        "Short recon",
+        100.0,
+        0.1,
+        "Weight of ‖x − G(x, x)‖ inside the reconstruction loss (eq. 9), scaled by r_w.",
+        _F2F,
+    ),
+    _spec(
+        "lambda_long",
+        "λ_long",
+        "Long recon",
+        100.0,
+        0.01,
+        "Weight of ‖x − x̂‖, original vs fully reassembled image (eq. 9), scaled by r_w.",
+        _F2F,
+    ),
+    _spec(
+        "lambda_D",
+        "λ_D",
+        "FM mix",
+        100.0,
+        0.1,
+        "Feature matching between a mixed image and the original carrying its identity (eq. 10).",
+        _F2F,
+    ),
+    _spec(
+        "lambda_R",
+        "λ_R",
+        "FM mix↔recon",
+        100.0,
+        0.01,
+        "Feature matching between a mixed image and the reconstruction of the same identity (eq. 10).",
+        _F2F,
+    ),
+    _spec(
+        "lambda_L",
+        "λ_L",
+        "FM long",
+        100.0,
+        0.01,
+        "Feature matching between original and fully reassembled image (eq. 10).",
+        _F2F,
+    ),
+    _spec(
+        "lambda_dis",
+        "λ_dis",
+        "Dis hinge",
+        100.0,
+        0.1,
+        "Weight of the discriminator hinge loss on x1, x2 (real) and m1, m2 (fake) (eq. 11).",
+        _F2F,
+    ),
+    _spec(
+        "lambda_reg",
+        "λ_reg",
+        "R1 penalty",
+        1000.0,
+        1.0,
+        "Weight of the R1 real-gradient penalty over x1 and x2 (eq. 11).",
+        _F2F,
+    ),
+    _spec(
+        "lambda_F",
+        "λ_F",
+        "Feature matching",
+        100.0,
+        0.1,
+        "Weight of the whole feature-matching loss in the total (eq. 12).",
+        _F2F,
+    ),
+    _spec(
+        "gan_w",
+        "gan_w",
+        "Adversarial (G)",
+        100.0,
+        0.1,
+        "FUNIT's generator hinge loss weight: mixes and short reconstructions should look real (eq. 12).",
+        _F2F,
+    ),
+    _spec(
+        "r_w",
+        "r_w",
+        "Recon scale",
+        100.0,
+        0.01,
+        "FUNIT's pixel-reconstruction weight; multiplies λ_short and λ_long (eq. 9).",
+        _F2F,
+    ),
+    _spec(
+        "fm_w",
+        "fm_w",
+        "FM short",
+        100.0,
+        0.1,
+        "FUNIT's feature matching between G(x, x) and x, added to eq. 10 as in FUNIT.",
+        _F2F,
+    ),
 )
 
 
@@ -156,12 +276,13 @@ def weights_for_approach(name: str) -> tuple[WeightSpec, ...]:
 
 # --------------------------------------------------------------------------- loss terms
 # Norms in the paper are sums over the images of a batch; here every term is a mean over all elements
-# (as FUNIT does), so weights do not have to change with batch or image size.
+# (as FUNIT does), so weights do not have to change with batch or image size. Every term is computed in
+# fp32, also under autocast: squared VGG features overflow fp16.
 
 
 def l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """L1 reconstruction ‖x̂ − x‖ (paper eq. 1; also eq. 8, 9 and 10), mean over elements."""
-    return (a - b).abs().mean()
+    return (a.float() - b.float()).abs().mean()
 
 
 def code_cycle_loss(original: torch.Tensor, remixed: torch.Tensor) -> torch.Tensor:
@@ -170,32 +291,34 @@ def code_cycle_loss(original: torch.Tensor, remixed: torch.Tensor) -> torch.Tens
     Paper/report eq. 2 (E_A: E_A(x_1) vs E_A(m_1), m_1 carrying x_1's rest) and eq. 3 (E_B: E_B(x_1) vs
     E_B(m_2), m_2 carrying x_1's identity); mean over elements.
     """
-    return (original - remixed).pow(2).mean()
+    return (original.float() - remixed.float()).pow(2).mean()
 
 
 def lsgan_generator_loss(d_fake: torch.Tensor) -> torch.Tensor:
     """LSGAN generator loss (paper eq. 6, l = squared error): mixed images should score 1 (real)."""
-    return (d_fake - 1).pow(2).mean()
+    return (d_fake.float() - 1).pow(2).mean()
 
 
-def lsgan_discriminator_losses(d_real: torch.Tensor, d_fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def lsgan_discriminator_losses(
+    d_real: torch.Tensor, d_fake: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """LSGAN discriminator losses (paper eq. 7): (L_real, L_fake) = (mean (D(x)−1)², mean D(m)²)."""
-    return (d_real - 1).pow(2).mean(), d_fake.pow(2).mean()
+    return (d_real.float() - 1).pow(2).mean(), d_fake.float().pow(2).mean()
 
 
 def hinge_real(d_out: torch.Tensor) -> torch.Tensor:
     """FUNIT's hinge loss on real images, mean ReLU(1 − D(x, y)) (eq. 11, FUNIT_FACTS §5)."""
-    return F.relu(1 - d_out).mean()
+    return F.relu(1 - d_out.float()).mean()
 
 
 def hinge_fake(d_out: torch.Tensor) -> torch.Tensor:
     """FUNIT's hinge loss on generated images, mean ReLU(1 + D(m, y)) (eq. 11)."""
-    return F.relu(1 + d_out).mean()
+    return F.relu(1 + d_out.float()).mean()
 
 
 def hinge_generator(d_out: torch.Tensor) -> torch.Tensor:
     """FUNIT's generator adversarial loss, −mean D(m, y) (the L_GAN part of eq. 12)."""
-    return -d_out.mean()
+    return -d_out.float().mean()
 
 
 def r1_penalty(d_out: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
@@ -210,7 +333,7 @@ def r1_penalty(d_out: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
 
 def feature_vector(feat: torch.Tensor) -> torch.Tensor:
     """φ(x): the discriminator's features averaged over spatial positions (B×C×h×w → B×C)."""
-    return feat.mean(dim=(2, 3))
+    return feat.float().mean(dim=(2, 3))
 
 
 def feature_matching(phi_a: torch.Tensor, phi_b: torch.Tensor) -> torch.Tensor:
@@ -219,13 +342,13 @@ def feature_matching(phi_a: torch.Tensor, phi_b: torch.Tensor) -> torch.Tensor:
 
 
 def identity_loss(emb_original: torch.Tensor, emb_mixed: torch.Tensor) -> torch.Tensor:
-    """L1 between identity embeddings E_ID of an original and the mixed image carrying its identity (eq. 8)."""
+    """L1 between identity embeddings E_ID of an original and the mix carrying its identity (eq. 8)."""
     return l1(emb_original, emb_mixed)
 
 
 def perceptual_mse(feat_a: torch.Tensor, feat_b: torch.Tensor) -> torch.Tensor:
     """‖E_VGG(x̂) − E_VGG(x)‖² on relu2_2 features (report eq. 1, paper eq. 5), mean over elements."""
-    return (feat_a - feat_b).pow(2).mean()
+    return (feat_a.float() - feat_b.float()).pow(2).mean()
 
 
 class PerceptualLoss(nn.Module):
@@ -258,7 +381,9 @@ class PerceptualLoss(nn.Module):
 # --------------------------------------------------------------------------- totals
 
 
-def naive_total(recon: torch.Tensor, cyc_a: torch.Tensor, cyc_b: torch.Tensor, w: LossWeights) -> torch.Tensor:
+def naive_total(
+    recon: torch.Tensor, cyc_a: torch.Tensor, cyc_b: torch.Tensor, w: LossWeights
+) -> torch.Tensor:
     """L_all = L_r + γ·(L_cyc,EA + L_cyc,EB) (paper eq. 4)."""
     return recon + w.gamma * (cyc_a + cyc_b)
 
@@ -287,9 +412,13 @@ def g2g_reconstruction(short: torch.Tensor, long: torch.Tensor, w: LossWeights) 
 
 
 def g2g_feature_matching(
-    fm_short: torch.Tensor, fm_mix: torch.Tensor, fm_mix_recon: torch.Tensor, fm_long: torch.Tensor, w: LossWeights
+    fm_short: torch.Tensor,
+    fm_mix: torch.Tensor,
+    fm_mix_recon: torch.Tensor,
+    fm_long: torch.Tensor,
+    w: LossWeights,
 ) -> torch.Tensor:
-    """L_FM = λ_D‖φ(x)−φ(m)‖ + λ_R‖φ(m)−φ(x̂)‖ + λ_L‖φ(x)−φ(x̂)‖ (paper eq. 10) + fm_w·FUNIT's ‖φ(x)−φ(G(x,x))‖."""
+    """L_FM = λ_D‖φ(x)−φ(m)‖ + λ_R‖φ(m)−φ(x̂)‖ + λ_L‖φ(x)−φ(x̂)‖ (eq. 10) + fm_w·FUNIT's ‖φ(x)−φ(G(x,x))‖."""
     return w.fm_w * fm_short + w.lambda_D * fm_mix + w.lambda_R * fm_mix_recon + w.lambda_L * fm_long
 
 

@@ -1,4 +1,4 @@
-"""The three approaches on tiny CPU configs: losses against hand-written formulas, updates, NaN safety, resume."""
+"""The three approaches on tiny CPU configs: losses vs hand-written formulas, updates, NaN safety, resume."""
 
 from __future__ import annotations
 
@@ -18,17 +18,42 @@ from trainer.config import TrainConfig
 from trainer.feature_nets import FaceIdentityEncoder
 from trainer.losses import LossWeights
 
-TINY_FUNIT = {"nf": 8, "n_res_blks": 1, "nf_mlp": 16, "latent_dim": 8, "n_mlp_blks": 2, "n_downs_content": 2,
-              "n_downs_class": 2}
+TINY_FUNIT = {
+    "nf": 8,
+    "n_res_blks": 1,
+    "nf_mlp": 16,
+    "latent_dim": 8,
+    "n_mlp_blks": 2,
+    "n_downs_content": 2,
+    "n_downs_class": 2,
+}
 MODELS = {
     "naive": {"nf": 8, "max_nf": 16, "n_downs": 2, "content_dim": 16, "class_dim": 8, "nf_mlp": 16},
     "cycle_funit": TINY_FUNIT,
     "funit2funit": TINY_FUNIT,
 }
-DIS = {"naive": {}, "cycle_funit": {"nf": 8, "n_layers": 2}, "funit2funit": {"nf": 8, "n_res_blks": 2, "max_nf": 16}}
-WEIGHTS = LossWeights(gamma=0.7, alpha=1.3, lambda_g=0.9, zeta=0.3, lambda_short=1.5, lambda_long=0.4,
-                      lambda_D=0.8, lambda_R=0.3, lambda_L=0.2, lambda_dis=1.2, lambda_reg=5.0, lambda_F=0.9,
-                      gan_w=1.1, r_w=0.6, fm_w=0.7)
+DIS = {
+    "naive": {},
+    "cycle_funit": {"nf": 8, "n_layers": 2},
+    "funit2funit": {"nf": 8, "n_res_blks": 2, "max_nf": 16},
+}
+WEIGHTS = LossWeights(
+    gamma=0.7,
+    alpha=1.3,
+    lambda_g=0.9,
+    zeta=0.3,
+    lambda_short=1.5,
+    lambda_long=0.4,
+    lambda_D=0.8,
+    lambda_R=0.3,
+    lambda_L=0.2,
+    lambda_dis=1.2,
+    lambda_reg=5.0,
+    lambda_F=0.9,
+    gan_w=1.1,
+    r_w=0.6,
+    fm_w=0.7,
+)
 NUM_CLASSES = 3
 
 
@@ -169,7 +194,12 @@ def test_mixed_precision_on_cuda(name):
 
 
 def by_hand_pass(gen, x1, x2):
-    a1, b1, a2, b2 = gen.encode_content(x1), gen.encode_class(x1), gen.encode_content(x2), gen.encode_class(x2)
+    a1, b1, a2, b2 = (
+        gen.encode_content(x1),
+        gen.encode_class(x1),
+        gen.encode_content(x2),
+        gen.encode_class(x2),
+    )
     m1, m2 = gen.decode(a1, b2), gen.decode(a2, b1)
     r1 = gen.decode(gen.encode_content(m1), gen.encode_class(m2))
     r2 = gen.decode(gen.encode_content(m2), gen.encode_class(m1))
@@ -207,8 +237,15 @@ def test_naive_losses_match_eq_1_to_4():
         p = by_hand_pass(gen, b.x1, b.x2)
         recon = mean2(mae, [(p["r1"], b.x1), (p["r2"], b.x2)])
         cyc_a, cyc_b = cycles(gen, p)
-    close(logs, {"Loss/G/recon_long": recon, "Loss/G/cyc_content": cyc_a, "Loss/G/cyc_identity": cyc_b,
-                 "Loss/G/total": recon + 0.7 * (cyc_a + cyc_b)})
+    close(
+        logs,
+        {
+            "Loss/G/recon_long": recon,
+            "Loss/G/cyc_content": cyc_a,
+            "Loss/G/cyc_identity": cyc_b,
+            "Loss/G/total": recon + 0.7 * (cyc_a + cyc_b),
+        },
+    )
 
 
 def test_cycle_funit_losses_match_the_slides():
@@ -230,9 +267,16 @@ def test_cycle_funit_losses_match_the_slides():
         perceptual = mean2(mae, [(p["r1"], b.x1), (p["r2"], b.x2)])  # fallback: pixel L1
         cyc_a, cyc_b = cycles(gen, p)
         adv = mean2(lambda m, _: (dis(m) - 1).pow(2).mean(), [(p["m1"], 0), (p["m2"], 0)])
-    close(g_logs, {"Loss/G/perceptual_fallback_l1": perceptual, "Loss/G/cyc_content": cyc_a,
-                   "Loss/G/cyc_identity": cyc_b, "Loss/G/adv": adv,
-                   "Loss/G/total": 1.3 * perceptual + 0.7 * (cyc_a + cyc_b) + 2.0 * adv})
+    close(
+        g_logs,
+        {
+            "Loss/G/perceptual_fallback_l1": perceptual,
+            "Loss/G/cyc_content": cyc_a,
+            "Loss/G/cyc_identity": cyc_b,
+            "Loss/G/adv": adv,
+            "Loss/G/total": 1.3 * perceptual + 0.7 * (cyc_a + cyc_b) + 2.0 * adv,
+        },
+    )
     assert "Loss/G/identity" not in g_logs
 
 
@@ -248,8 +292,15 @@ def test_funit2funit_losses_match_eq_9_to_12():
     x = torch.cat([b.x1, b.x2]).requires_grad_(True)
     (g,) = torch.autograd.grad(dis(x, torch.cat([b.label1, b.label2]))[0].mean(), x)
     r1 = g.pow(2).sum() / x.shape[0]
-    close(d_logs, {"Loss/D/real": real, "Loss/D/fake": fake, "Loss/D/r1": r1,
-                   "Loss/D/total": 1.2 * (real + fake) + 5.0 * r1})
+    close(
+        d_logs,
+        {
+            "Loss/D/real": real,
+            "Loss/D/fake": fake,
+            "Loss/D/r1": r1,
+            "Loss/D/total": 1.2 * (real + fake) + 5.0 * r1,
+        },
+    )
 
     dis, gen = copy.deepcopy(approach.dis), copy.deepcopy(approach.generator)
     g_logs = approach.generator_step(b, 0)
@@ -269,13 +320,25 @@ def test_funit2funit_losses_match_eq_9_to_12():
         long = mean2(mae, [(p["r1"], b.x1), (p["r2"], b.x2)])
         fm_short = mean2(mae, [(phi(s1, l1_), phi(b.x1, l1_)), (phi(s2, l2_), phi(b.x2, l2_))])
         fm_mix = mean2(mae, [(phi(p["m2"], l1_), phi(b.x1, l1_)), (phi(p["m1"], l2_), phi(b.x2, l2_))])
-        fm_mix_recon = mean2(mae, [(phi(p["m2"], l1_), phi(p["r1"], l1_)), (phi(p["m1"], l2_), phi(p["r2"], l2_))])
+        fm_mix_recon = mean2(
+            mae, [(phi(p["m2"], l1_), phi(p["r1"], l1_)), (phi(p["m1"], l2_), phi(p["r2"], l2_))]
+        )
         fm_long = mean2(mae, [(phi(p["r1"], l1_), phi(b.x1, l1_)), (phi(p["r2"], l2_), phi(b.x2, l2_))])
     recon = 1.5 * short + 0.4 * long  # eq. 9
     fm = 0.7 * fm_short + 0.8 * fm_mix + 0.3 * fm_mix_recon + 0.2 * fm_long  # eq. 10 + FUNIT's short FM
-    close(g_logs, {"Loss/G/adv": adv, "Loss/G/recon_short": short, "Loss/G/recon_long": long,
-                   "Loss/G/fm_short": fm_short, "Loss/G/fm_mix": fm_mix, "Loss/G/fm_mix_recon": fm_mix_recon,
-                   "Loss/G/fm_long": fm_long, "Loss/G/total": 1.1 * adv + 0.6 * recon + 0.9 * fm})
+    close(
+        g_logs,
+        {
+            "Loss/G/adv": adv,
+            "Loss/G/recon_short": short,
+            "Loss/G/recon_long": long,
+            "Loss/G/fm_short": fm_short,
+            "Loss/G/fm_mix": fm_mix,
+            "Loss/G/fm_mix_recon": fm_mix_recon,
+            "Loss/G/fm_long": fm_long,
+            "Loss/G/total": 1.1 * adv + 0.6 * recon + 0.9 * fm,
+        },
+    )
 
 
 def test_funit2funit_ema_follows_funit():
@@ -291,7 +354,7 @@ def test_funit2funit_ema_follows_funit():
 
 @pytest.fixture
 def fake_face_weights(monkeypatch):
-    """Stand in a random-init facenet for the user's weights file (the file loader is tested in test_losses)."""
+    """A random-init facenet in place of the user's weights file (test_losses tests the file loader)."""
     torch.manual_seed(3)
     encoder = FaceIdentityEncoder()
     monkeypatch.setattr("trainer.approaches.cycle_funit.load_face_encoder", lambda path, device: encoder)
@@ -309,8 +372,11 @@ def test_cycle_funit_identity_loss_with_warmup(fake_face_weights):
         # eq. 8: x_i against the mix that carries x_i's identity.
         ident = mean2(mae, [(enc(b.x1), enc(p["m2"])), (enc(b.x2), enc(p["m1"]))])
     assert logs["Loss/G/identity"] == pytest.approx(float(ident), rel=1e-4)
-    others = 1.3 * logs["Loss/G/perceptual_fallback_l1"] + 0.7 * (
-        logs["Loss/G/cyc_content"] + logs["Loss/G/cyc_identity"]) + 0.9 * logs["Loss/G/adv"]
+    others = (
+        1.3 * logs["Loss/G/perceptual_fallback_l1"]
+        + 0.7 * (logs["Loss/G/cyc_content"] + logs["Loss/G/cyc_identity"])
+        + 0.9 * logs["Loss/G/adv"]
+    )
     assert logs["Loss/G/total"] == pytest.approx(others + 0.5 * float(ident), rel=1e-4)  # δ(1) = 2·1/4
 
 
@@ -385,16 +451,32 @@ def test_load_funit_pair_resumes_from_official_files(tmp_path):
     assert "Loss/G/total" in logs
 
 
+def test_architecture_rebuilds_a_resumed_funit_run(tmp_path):
+    write_funit_files(tmp_path, num_classes=5)
+    approach = build("funit2funit", model={})  # sizes differ from the file's until it is loaded
+    approach.load_funit_pair(tmp_path / "gen_00000010.pt", tmp_path / "dis_00000010.pt")
+    arch = approach.architecture()
+    assert arch["dis"]["num_classes"] == 5 and arch["model"] == TINY_FUNIT
+    again = build("funit2funit", **arch)
+    for name, module in approach.modules().items():
+        again.modules()[name].load_state_dict(module.state_dict())
+    with pytest.raises(ValueError, match="less than the dataset's 3 classes"):
+        build("funit2funit", dis={**DIS["funit2funit"], "num_classes": 2})
+    assert build("naive").architecture()["dis"] == {}
+
+
 def test_load_funit_pair_errors_name_the_file(tmp_path):
     write_funit_files(tmp_path, num_classes=2)
     approach = build("funit2funit")
-    with pytest.raises(CheckpointError, match=r"dis_00000010\.pt.*2 classes but the dataset has 3"):
+    with pytest.raises(CheckpointError, match=r"dis_00000010\.pt.*2 classes, the dataset 3"):
         approach.load_funit_pair(tmp_path / "gen_00000010.pt", tmp_path / "dis_00000010.pt")
     torch.save({"gen": {}}, tmp_path / "optimizer.pt")
     with pytest.raises(CheckpointError, match=r"optimizer\.pt.*expected keys 'gen' and 'dis'"):
         approach.load_funit_pair(tmp_path / "gen_00000010.pt", optimizer_path=tmp_path / "optimizer.pt")
     other = build("naive")
-    torch.save({"gen": other.opt_gen.state_dict(), "dis": other.opt_gen.state_dict()}, tmp_path / "optimizer.pt")
+    torch.save(
+        {"gen": other.opt_gen.state_dict(), "dis": other.opt_gen.state_dict()}, tmp_path / "optimizer.pt"
+    )
     with pytest.raises(CheckpointError, match=r"optimizer\.pt.*does not fit"):
         approach.load_funit_pair(tmp_path / "gen_00000010.pt", optimizer_path=tmp_path / "optimizer.pt")
 

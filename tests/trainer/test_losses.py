@@ -165,7 +165,9 @@ def vgg_file(tmp_path):
     torch.manual_seed(0)
     full = make_layers(cfgs["D"])[:9].state_dict()  # = torchvision vgg16().features[:9]
     path = tmp_path / "vgg16_relu2_2.pth"
-    torch.save({f"features.{k}": v for k, v in full.items()}, path)  # torchvision's key names, first layers only
+    torch.save(
+        {f"features.{k}": v for k, v in full.items()}, path
+    )  # torchvision's key names, first layers only
     return path, full
 
 
@@ -207,7 +209,9 @@ def test_face_encoder_loads_facenet_file_and_gives_a_differentiable_identity_los
     x = (torch.rand(1, 3, 32, 32) * 2 - 1).requires_grad_(True)
     emb = enc(x)
     ref.classify = False
-    resized = torch.nn.functional.interpolate(x.detach(), size=(160, 160), mode="bilinear", align_corners=False)
+    resized = torch.nn.functional.interpolate(
+        x.detach(), size=(160, 160), mode="bilinear", align_corners=False
+    )
     assert torch.allclose(emb, ref(resized * 127.5 / 128), atol=1e-5)
     assert emb.shape == (1, 512) and emb.norm().item() == pytest.approx(1.0, abs=1e-5)
     loss = L.identity_loss(emb, torch.zeros(1, 512))

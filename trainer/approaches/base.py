@@ -167,7 +167,19 @@ class Approach(ABC):
         """Original / mixed / reconstructed of the first pair, from the EMA generator when there is one."""
         gen = self.inference_generator()
         p = cross_pass(gen, batch.x1[:1].to(self.device), batch.x2[:1].to(self.device))
-        return G2GResult(original=p.x.float().cpu(), mixed=p.mixed.float().cpu(), reconstructed=p.recon.float().cpu())
+        return G2GResult(
+            original=p.x.float().cpu(), mixed=p.mixed.float().cpu(), reconstructed=p.recon.float().cpu()
+        )
+
+    def architecture(self) -> dict[str, dict[str, int]]:
+        """`TrainConfig.model`/`dis` values that rebuild networks of exactly the shapes in use.
+
+        After `load_funit_pair` the sizes (and D's class count) come from FUNIT's files, not from the
+        config; a run that stores these in its config resumes into matching networks.
+        """
+        model = {k: v for k, v in self.generator.config.to_dict().items() if k != "image_size"}
+        dis = getattr(self, "dis", None)
+        return {"model": model, "dis": dis.config.to_dict() if dis is not None else {}}
 
     def extra_state(self) -> dict[str, Any]:
         """AMP loss-scaler state, for the training-state checkpoint."""

@@ -1,7 +1,7 @@
 """CycleFUNIT (paper §IV-B): FUNIT encoders/decoder in the G2G cross-training loop + CycleGAN's PatchGAN D.
 
-    L_gen = α·L_vgg(x, x̂) + γ·(L_cyc,EA + L_cyc,EB) + λ_g·L_adv(m) + δ(step)·L_id      (slides; eq. 2, 3, 5, 6, 8)
-    L_dis = ζ·(L_real(x) + L_fake(m))/2                                                  (slides; eq. 7)
+    L_gen = α·L_vgg(x, x̂) + γ·(L_cyc,EA + L_cyc,EB) + λ_g·L_adv(m) + δ(step)·L_id  (slides; eq. 2, 3, 5, 6, 8)
+    L_dis = ζ·(L_real(x) + L_fake(m))/2                                              (slides; eq. 7)
 
 * L_vgg is VGG16 relu2_2 on the long reconstruction (`config.vgg_weights`); without weights it is the
   honest pixel-L1 fallback of `PerceptualLoss`, and the logged name says so.
@@ -25,7 +25,16 @@ import torch
 
 from g2g_desktop.core.config import FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitGenerator, init_kaiming
-from trainer.approaches.base import Approach, PairBatch, cross_pass, frozen, mix, seeded, swap_sides, trainable
+from trainer.approaches.base import (
+    Approach,
+    PairBatch,
+    cross_pass,
+    frozen,
+    mix,
+    seeded,
+    swap_sides,
+    trainable,
+)
 from trainer.approaches.identity_generator import IdentityEncoderGenerator
 from trainer.approaches.patch_dis import PatchDiscriminator, PatchDiscriminatorConfig
 from trainer.config import TrainConfig
@@ -51,7 +60,9 @@ class CycleFunitApproach(Approach):
         if config.identity_encoder_as_eb and face is None:
             raise ValueError("identity_encoder_as_eb needs the face network's weights (face_weights)")
         if face is None:
-            warnings.warn("no face-network weights given (--face-weights): identity loss (eq. 8) is off", stacklevel=2)
+            warnings.warn(
+                "no face-network weights given (--face-weights): identity loss (eq. 8) is off", stacklevel=2
+            )
         with seeded(config.seed):
             if config.identity_encoder_as_eb:
                 generator = IdentityEncoderGenerator(gen_config, face)
@@ -86,7 +97,9 @@ class CycleFunitApproach(Approach):
                 mixed = mix(self.generator, x)[2]
             real, fake = lsgan_discriminator_losses(self.dis(x), self.dis(mixed))  # eq. 7
             total = cycle_funit_discriminator_total(real, fake, self.weights)
-        logs = self.checked({"Loss/D/real": real, "Loss/D/fake": fake, "Loss/D/total": total}, "Loss/D/total", step)
+        logs = self.checked(
+            {"Loss/D/real": real, "Loss/D/fake": fake, "Loss/D/total": total}, "Loss/D/total", step
+        )
         self.update("dis", total)
         return logs
 

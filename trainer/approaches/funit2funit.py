@@ -3,7 +3,7 @@
 With m = [m1 | m2] the mixes (m1 has x2's identity, so it is scored with label2), s = G(x, x) the short
 reconstructions and x̂ the long ones:
 
-    L_Dis = λ_dis·(hinge_real(D(x1,l1), D(x2,l2)) + hinge_fake(D(m1,l2), D(m2,l1))) + λ_reg·R1(x1, x2)  (eq. 11)
+    L_Dis = λ_dis·(hinge_real(D(x1,l1), D(x2,l2)) + hinge_fake(D(m1,l2), D(m2,l1))) + λ_reg·R1  (eq. 11)
     L_G   = gan_w·L_adv + r_w·L_R + λ_F·L_FM                                                       (eq. 12)
     L_adv = ½(−mean D(m, l_m) − mean D(s, l))                       (FUNIT: mixes and recons look real)
     L_R   = λ_short‖x − s‖₁ + λ_long‖x − x̂‖₁                                                       (eq. 9)
@@ -57,7 +57,12 @@ class Funit2FunitApproach(Approach):
     def __init__(self, config: TrainConfig, num_classes: int, device: torch.device | str):
         super().__init__(config, num_classes, device)
         gen_config = FunitGeneratorConfig.from_dict({**config.model, "image_size": config.image_size})
-        dis_config = FunitDiscriminatorConfig.from_dict({**config.dis, "num_classes": num_classes})
+        # D's class count: the dataset's, unless the config keeps a larger one (a run resumed from FUNIT's D).
+        dis_config = FunitDiscriminatorConfig.from_dict({"num_classes": num_classes, **config.dis})
+        if dis_config.num_classes < num_classes:
+            raise ValueError(
+                f"dis.num_classes {dis_config.num_classes} is less than the dataset's {num_classes} classes"
+            )
         with seeded(config.seed):
             generator, dis = FunitGenerator(gen_config), FunitDiscriminator(dis_config)
             init_kaiming(generator)
@@ -69,7 +74,9 @@ class Funit2FunitApproach(Approach):
         self.ema = ema.to(self.device).eval().requires_grad_(False)
         self.dis = dis.to(self.device).train()
         c = self.config
-        self.opt_gen = torch.optim.RMSprop(self.generator.parameters(), lr=c.lr_gen, weight_decay=c.weight_decay)
+        self.opt_gen = torch.optim.RMSprop(
+            self.generator.parameters(), lr=c.lr_gen, weight_decay=c.weight_decay
+        )
         self.opt_dis = torch.optim.RMSprop(self.dis.parameters(), lr=c.lr_dis, weight_decay=c.weight_decay)
 
     def modules(self):
@@ -101,7 +108,7 @@ class Funit2FunitApproach(Approach):
             if dis.config.num_classes < self.num_classes:
                 raise CheckpointError(
                     dis_path,
-                    f"discriminator has {dis.config.num_classes} classes but the dataset has {self.num_classes}",
+                    f"discriminator has {dis.config.num_classes} classes, the dataset {self.num_classes}",
                 )
         self._install(gen, gen_test, dis)
         if optimizer_path is not None:
@@ -116,14 +123,17 @@ class Funit2FunitApproach(Approach):
             try:
                 optimizer.load_state_dict(data[key])
             except (ValueError, KeyError, TypeError) as exc:
-                raise CheckpointError(path, f"optimizer state '{key}' does not fit the networks: {exc}") from None
+                raise CheckpointError(
+                    path, f"optimizer state '{key}' does not fit the networks: {exc}"
+                ) from None
             for group in optimizer.param_groups:
                 for p in group["params"]:
                     for name, value in optimizer.state.get(p, {}).items():
                         if isinstance(value, torch.Tensor) and value.dim() and value.shape != p.shape:
                             raise CheckpointError(
-                                path, f"optimizer state '{key}.{name}' has shape {tuple(value.shape)}, "
-                                f"parameter has {tuple(p.shape)}"
+                                path,
+                                f"optimizer state '{key}.{name}' has shape {tuple(value.shape)}, "
+                                f"parameter has {tuple(p.shape)}",
                             )
 
     # ------------------------------------------------------------------ training
@@ -141,7 +151,7 @@ class Funit2FunitApproach(Approach):
         with self.autocast():
             out_fake, _ = self.dis(mixed, swap_sides(labels))
             fake = hinge_fake(out_fake)
-        total = funit2funit_discriminator_total(real, fake.float(), r1, w)  # eq. 11
+        total = funit2funit_discriminator_total(real, fake, r1, w)  # eq. 11
         terms = {"Loss/D/real": real, "Loss/D/fake": fake, "Loss/D/r1": r1, "Loss/D/total": total}
         logs = self.checked(terms, "Loss/D/total", step)
         self.update("dis", total)

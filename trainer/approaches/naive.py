@@ -26,7 +26,10 @@ class NaiveApproach(Approach):
             self.generator = NaiveGenerator(gen_config).to(self.device)
         self.ema = None
         self.opt_gen = torch.optim.Adam(
-            self.generator.parameters(), lr=config.lr_gen, betas=(0.5, 0.999), weight_decay=config.weight_decay
+            self.generator.parameters(),
+            lr=config.lr_gen,
+            betas=(0.5, 0.999),
+            weight_decay=config.weight_decay,
         )
 
     def modules(self):

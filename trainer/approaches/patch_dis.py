@@ -1,4 +1,4 @@
-"""CycleGAN's PatchGAN discriminator (Zhu et al. 2017, `NLayerDiscriminator`), used by CycleFUNIT (paper §IV-B).
+"""CycleGAN's PatchGAN discriminator (Zhu et al. 2017, `NLayerDiscriminator`), used by CycleFUNIT (§IV-B).
 
 conv4 s2 → LeakyReLU(0.2), then n_layers − 1 × (conv4 s2 → InstanceNorm → LeakyReLU) with widths
 doubling up to 8·nf, one stride-1 conv4 block, and a stride-1 conv4 to a one-channel map of patch
@@ -30,7 +30,8 @@ class PatchDiscriminatorConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(
-                f"PatchGAN discriminator: unknown setting(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+                f"PatchGAN discriminator: unknown setting(s) {', '.join(unknown)} "
+                f"(known: {', '.join(sorted(known))})"
             )
         for name, value in data.items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
