@@ -207,10 +207,16 @@ def validate_config(config: TrainConfig) -> None:
     architecture = "naive" if config.approach == "naive" else "funit"
     try:
         generator_config_from_dict(architecture, {**config.model, "image_size": config.image_size})
-        if config.approach != "naive":
-            FunitDiscriminatorConfig.from_dict({k: v for k, v in config.dis.items() if k != "num_classes"})
-    except ConfigError as exc:
+        if config.approach == "funit2funit":
+            FunitDiscriminatorConfig.from_dict(config.dis)
+        elif config.approach == "cycle_funit":
+            from trainer.approaches.patch_dis import PatchDiscriminatorConfig  # imports this module
+
+            PatchDiscriminatorConfig.from_dict(config.dis)
+    except (ConfigError, ValueError) as exc:
         raise TrainConfigError(f"model/dis: {exc}") from None
+    if config.identity_encoder_as_eb and (config.approach != "cycle_funit" or config.face_weights is None):
+        raise TrainConfigError("identity_encoder_as_eb: needs approach cycle_funit and face_weights")
     data_path = config.data.partition("::")[0]
     if not config.data.startswith("procedural") and not Path(data_path).exists():
         raise TrainConfigError(f"data: {data_path} not found (give a folder, a FUNIT list file or 'procedural')")

@@ -130,3 +130,14 @@ def test_sigint_stops_cleanly_with_a_checkpoint(tmp_path):
     assert "SIGINT: stopping" in stdout + stderr and "(stopped)" in stderr
     assert "stop checkpoint" in stdout
     assert list((out / "checkpoints").glob("state_*.pt"))
+
+
+def test_discriminator_settings_are_checked_per_approach(capsys, tmp_path):
+    base = ["--data", "procedural", "--out", str(tmp_path), "--dry-run"]
+    cycle = _dry_run(capsys, "--approach", "cycle_funit", *base[:-1], "--set", "dis.n_layers=2")
+    assert cycle["dis"] == {"n_layers": 2}
+    funit = _dry_run(capsys, "--approach", "funit2funit", *base[:-1], "--set", "dis.max_nf=32")
+    assert funit["dis"] == {"max_nf": 32}
+    assert "n_layers" in _error(capsys, "--approach", "funit2funit", *base, "--set", "dis.n_layers=2")
+    assert "PatchGAN" in _error(capsys, "--approach", "cycle_funit", *base, "--set", "dis.max_nf=2")
+    assert "face_weights" in _error(capsys, "--approach", "cycle_funit", *base, "--set", "identity_encoder_as_eb=true")
