@@ -8,7 +8,8 @@ and `request_snapshot()`. Everything it has to say goes to `sink` as an event (t
 
 Run folder (rank 0 only): config.json, metrics.jsonl (means over `log_every` steps), audit.jsonl
 (every weight change: step, field, old, new), previews/step_XXXXXXXX.png, checkpoints/ (full
-training states, see trainer/state.py) and model_latest.safetensors (inference snapshot).
+training states, see trainer/state.py) and model_latest.safetensors (inference snapshot; not for
+CycleFUNIT's face-network E_B variant, which core cannot rebuild without that network).
 
 Rollback policy: the last good state is the one of the latest checkpoint (or the start of the run),
 kept as a CPU copy in memory. A non-finite loss (`NonFiniteLossError`, raised before any optimizer
@@ -39,7 +40,9 @@ import torch
 from PIL import Image
 
 from g2g_desktop.core.checkpoint import CheckpointError, atomic_write, load_state_dict_checked, save_model
+from g2g_desktop.core.config import GENERATOR_CONFIGS
 from g2g_desktop.core.device import DeviceSettings, pick_device
+from g2g_desktop.core.generator import DisentanglingGenerator
 from g2g_desktop.core.images import tensor_to_uint8
 from trainer import distributed
 from trainer.approaches import NonFiniteLossError, build_approach
@@ -408,6 +411,10 @@ class TrainingEngine:
 
     def _snapshot(self) -> None:
         generator = self.approach.inference_generator()
+        if not _rebuildable(generator):
+            self._emit(Warned(self.current_step, f"the {generator.architecture} generator needs the face network "
+                                                 "and cannot be copied out for mixing"))
+            return
         self._emit(ModelSnapshot(self.current_step, state_to_cpu(generator.state_dict()), generator.config,
                                  self.approach.name))
 
@@ -461,9 +468,10 @@ class TrainingEngine:
             return
         try:
             path = self.keeper.save(self.current_step, state, metric)
-            save_model(self.run_dir / "model_latest.safetensors", self.approach.inference_generator(),
-                       approach=self.approach.name, step=self.current_step,
-                       provenance={"run": str(self.run_dir), "data": self.config.data, "checkpoint": path.name})
+            if _rebuildable(self.approach.inference_generator()):
+                save_model(self.run_dir / "model_latest.safetensors", self.approach.inference_generator(),
+                           approach=self.approach.name, step=self.current_step,
+                           provenance={"run": str(self.run_dir), "data": self.config.data, "checkpoint": path.name})
         except (OSError, RuntimeError) as exc:
             self._emit(Warned(self.current_step, f"checkpoint at step {self.current_step} not saved ({exc}); "
                                                  "the previous checkpoint is intact and training goes on"))
@@ -487,3 +495,8 @@ class TrainingEngine:
 
     def _emit(self, event: Any) -> None:
         self.sink(event)
+
+
+def _rebuildable(generator: DisentanglingGenerator) -> bool:
+    """Whether core can rebuild this generator from its config alone (the face-network variant cannot)."""
+    return generator.architecture in GENERATOR_CONFIGS

@@ -316,3 +316,14 @@ def test_funit_checkpoint_starts_a_funit2funit_run(tmp_path):
     events = Events()
     _engine(tiny_config(tmp_path, "naive", resume=str(tmp_path / "gen_00000010.pt")), events).run()
     assert "funit2funit" in events.of(Failed)[0].message
+
+
+def test_generator_core_cannot_rebuild_is_not_exported(tmp_path):
+    events = Events()
+    engine = _engine(tiny_config(tmp_path, steps=2), events)
+    engine.setup()
+    engine.approach.generator.architecture = "funit_identity"  # as CycleFUNIT's face-network E_B variant
+    engine.request_snapshot()
+    assert engine.run() == "completed"
+    assert not events.of(ModelSnapshot) and "cannot be copied out" in events.of(Warned)[0].message
+    assert events.of(CheckpointSaved) and not (tmp_path / "run" / "model_latest.safetensors").exists()
