@@ -102,168 +102,54 @@ class WeightSpec:
     approaches: tuple[str, ...]  # approaches whose losses read it
 
 
-def _spec(name, symbol, label, maximum, step, tooltip, approaches) -> WeightSpec:
-    default = next(f.default for f in dataclasses.fields(LossWeights) if f.name == name)
-    return WeightSpec(name, symbol, label, default, 0.0, maximum, step, tooltip, tuple(approaches))
+_N, _C, _F = ("naive",), ("cycle_funit",), ("funit2funit",)
 
+# name, symbol, label, maximum, spin-box step, approaches (minimum 0, default from LossWeights)
+_ROWS: tuple[tuple[str, str, str, float, float, tuple[str, ...]], ...] = (
+    ("gamma", "γ", "Cycle", 100.0, 0.1, _N + _C),
+    ("alpha", "α", "Perceptual", 100.0, 0.1, _C),
+    ("lambda_g", "λ_g", "Adversarial (G)", 100.0, 0.1, _C),
+    ("delta", "δ", "Identity", 100.0, 0.1, _C),
+    ("delta_warmup_steps", "δ warm-up", "Identity warm-up steps", 1e6, 100.0, _C),
+    ("zeta", "ζ", "Discriminator", 10.0, 0.05, _C),
+    ("lambda_short", "λ_short", "Short recon", 100.0, 0.1, _F),
+    ("lambda_long", "λ_long", "Long recon", 100.0, 0.01, _F),
+    ("lambda_D", "λ_D", "FM mix", 100.0, 0.1, _F),
+    ("lambda_R", "λ_R", "FM mix↔recon", 100.0, 0.01, _F),
+    ("lambda_L", "λ_L", "FM long", 100.0, 0.01, _F),
+    ("lambda_dis", "λ_dis", "Dis hinge", 100.0, 0.1, _F),
+    ("lambda_reg", "λ_reg", "R1 penalty", 1000.0, 1.0, _F),
+    ("lambda_F", "λ_F", "Feature matching", 100.0, 0.1, _F),
+    ("gan_w", "gan_w", "Adversarial (G)", 100.0, 0.1, _F),
+    ("r_w", "r_w", "Recon scale", 100.0, 0.01, _F),
+    ("fm_w", "fm_w", "FM short", 100.0, 0.1, _F),
+)
 
-_CYC = ("cycle_funit",)
-_F2F = ("funit2funit",)
+_TOOLTIPS = {
+    "gamma": "Weight of the cycle losses on the E_A and E_B codes of the mixed images (eq. 2–4).",
+    "alpha": "Weight of the VGG16 relu2_2 perceptual loss between originals and reconstructions (eq. 5).",
+    "lambda_g": "Weight of the generator's LSGAN loss pushing mixed images to look real (eq. 6).",
+    "delta": "Weight of the L1 distance between face-network embeddings of original and mix (eq. 8).",
+    "delta_warmup_steps": "Steps over which δ ramps linearly up from 0 (paper §V-B); 0 = no warm-up.",
+    "zeta": "Scale of the PatchGAN discriminator loss ζ·(L_real + L_fake)/2 (eq. 7).",
+    "lambda_short": "Weight of ‖x − G(x, x)‖ inside the reconstruction loss (eq. 9), scaled by r_w.",
+    "lambda_long": "Weight of ‖x − x̂‖, original vs fully reassembled image (eq. 9), scaled by r_w.",
+    "lambda_D": "Feature matching between a mixed image and the original carrying its identity (eq. 10).",
+    "lambda_R": "Feature matching between a mixed image and the reconstruction of its identity (eq. 10).",
+    "lambda_L": "Feature matching between original and fully reassembled image (eq. 10).",
+    "lambda_dis": "Weight of the discriminator hinge loss on x1, x2 (real) and m1, m2 (fake) (eq. 11).",
+    "lambda_reg": "Weight of the R1 real-gradient penalty over x1 and x2 (eq. 11).",
+    "lambda_F": "Weight of the whole feature-matching loss in the total (eq. 12).",
+    "gan_w": "FUNIT's generator hinge weight: mixes and short reconstructions should look real (eq. 12).",
+    "r_w": "FUNIT's pixel-reconstruction weight; multiplies λ_short and λ_long (eq. 9).",
+    "fm_w": "FUNIT's feature matching between G(x, x) and x, added to eq. 10 as in FUNIT.",
+}
 
-LOSS_WEIGHT_SPECS: tuple[WeightSpec, ...] = (
-    _spec(
-        "gamma",
-        "γ",
-        "Cycle",
-        100.0,
-        0.1,
-        "Weight of the cycle losses on the E_A and E_B codes of the mixed images (eq. 2–4).",
-        ("naive", "cycle_funit"),
-    ),
-    _spec(
-        "alpha",
-        "α",
-        "Perceptual",
-        100.0,
-        0.1,
-        "Weight of the VGG16 relu2_2 perceptual loss between originals and reconstructions (eq. 5).",
-        _CYC,
-    ),
-    _spec(
-        "lambda_g",
-        "λ_g",
-        "Adversarial (G)",
-        100.0,
-        0.1,
-        "Weight of the generator's LSGAN loss pushing mixed images to look real (eq. 6).",
-        _CYC,
-    ),
-    _spec(
-        "delta",
-        "δ",
-        "Identity",
-        100.0,
-        0.1,
-        "Weight of the L1 distance between face-network embeddings of original and mixed (eq. 8).",
-        _CYC,
-    ),
-    _spec(
-        "delta_warmup_steps",
-        "δ warm-up",
-        "Identity warm-up steps",
-        1e6,
-        100.0,
-        "Steps over which δ ramps linearly from 0 (paper §V-B); 0 switches the warm-up off.",
-        _CYC,
-    ),
-    _spec(
-        "zeta",
-        "ζ",
-        "Discriminator",
-        10.0,
-        0.05,
-        "Scale of the PatchGAN discriminator loss ζ·(L_real + L_fake)/2 (eq. 7).",
-        _CYC,
-    ),
-    _spec(
-        "lambda_short",
-        "λ_short",
-        "Short recon",
-        100.0,
-        0.1,
-        "Weight of ‖x − G(x, x)‖ inside the reconstruction loss (eq. 9), scaled by r_w.",
-        _F2F,
-    ),
-    _spec(
-        "lambda_long",
-        "λ_long",
-        "Long recon",
-        100.0,
-        0.01,
-        "Weight of ‖x − x̂‖, original vs fully reassembled image (eq. 9), scaled by r_w.",
-        _F2F,
-    ),
-    _spec(
-        "lambda_D",
-        "λ_D",
-        "FM mix",
-        100.0,
-        0.1,
-        "Feature matching between a mixed image and the original carrying its identity (eq. 10).",
-        _F2F,
-    ),
-    _spec(
-        "lambda_R",
-        "λ_R",
-        "FM mix↔recon",
-        100.0,
-        0.01,
-        "Feature matching between a mixed image and the reconstruction of the same identity (eq. 10).",
-        _F2F,
-    ),
-    _spec(
-        "lambda_L",
-        "λ_L",
-        "FM long",
-        100.0,
-        0.01,
-        "Feature matching between original and fully reassembled image (eq. 10).",
-        _F2F,
-    ),
-    _spec(
-        "lambda_dis",
-        "λ_dis",
-        "Dis hinge",
-        100.0,
-        0.1,
-        "Weight of the discriminator hinge loss on x1, x2 (real) and m1, m2 (fake) (eq. 11).",
-        _F2F,
-    ),
-    _spec(
-        "lambda_reg",
-        "λ_reg",
-        "R1 penalty",
-        1000.0,
-        1.0,
-        "Weight of the R1 real-gradient penalty over x1 and x2 (eq. 11).",
-        _F2F,
-    ),
-    _spec(
-        "lambda_F",
-        "λ_F",
-        "Feature matching",
-        100.0,
-        0.1,
-        "Weight of the whole feature-matching loss in the total (eq. 12).",
-        _F2F,
-    ),
-    _spec(
-        "gan_w",
-        "gan_w",
-        "Adversarial (G)",
-        100.0,
-        0.1,
-        "FUNIT's generator hinge loss weight: mixes and short reconstructions should look real (eq. 12).",
-        _F2F,
-    ),
-    _spec(
-        "r_w",
-        "r_w",
-        "Recon scale",
-        100.0,
-        0.01,
-        "FUNIT's pixel-reconstruction weight; multiplies λ_short and λ_long (eq. 9).",
-        _F2F,
-    ),
-    _spec(
-        "fm_w",
-        "fm_w",
-        "FM short",
-        100.0,
-        0.1,
-        "FUNIT's feature matching between G(x, x) and x, added to eq. 10 as in FUNIT.",
-        _F2F,
-    ),
+_DEFAULTS = LossWeights().to_dict()
+
+LOSS_WEIGHT_SPECS: tuple[WeightSpec, ...] = tuple(
+    WeightSpec(name, symbol, label, _DEFAULTS[name], 0.0, maximum, step, _TOOLTIPS[name], approaches)
+    for name, symbol, label, maximum, step, approaches in _ROWS
 )
 
 
