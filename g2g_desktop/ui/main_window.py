@@ -162,6 +162,8 @@ class MainWindow(QMainWindow):
 
     def _show_faces(self) -> None:
         image_id = self.gallery.current_id() or (self.session.pair[0] if self.session.pair else None)
+        if image_id is None and self.session.images:
+            image_id = self.session.images[0].id
         image = self.session.image(image_id) if image_id else None
         size = self.session.model.image_size if self.session.model else 64
         self.face_panel.show_image(image, align=self.session.align, size=size)

@@ -24,7 +24,8 @@ class FadeSliders(QWidget):
         layout = QGridLayout(self)
         self.sliders: list[QSlider] = []
         self.value_labels: list[QLabel] = []
-        self._press_values = [1.0, 1.0]
+        self._committed = [1.0, 1.0]  # the values of the last finished edit (or shown by the model)
+        self._drag_start = [1.0, 1.0]
         titles = ("Identity in mix 1 (image 1 → 2)", "Identity in mix 2 (image 2 → 1)")
         for i, title in enumerate(titles):
             slider = QSlider(Qt.Orientation.Horizontal)
@@ -63,23 +64,27 @@ class FadeSliders(QWidget):
             slider.blockSignals(True)
             slider.setValue(round(alpha * SCALE))
             slider.blockSignals(False)
-        self._press_values = list(alphas)
+        self._committed = list(alphas)
         self._update_labels()
 
     def _pressed(self, index: int) -> None:
-        self._press_values[index] = self.sliders[index].value() / SCALE
+        self._drag_start[index] = self._committed[index]
 
     def _released(self, index: int) -> None:
-        new = self.sliders[index].value() / SCALE
-        old, self._press_values[index] = self._press_values[index], new
-        if new != old:
-            self.alphaCommitted.emit(index, old, new)
+        self._commit(index, self._drag_start[index])
 
     def _moved(self, index: int) -> None:
+        old = self._committed[index]  # read first: the live update below reflects back through set_alphas
         self._update_labels()
         self.alphasChanged.emit(*self.alphas())
         if not self.sliders[index].isSliderDown():  # keyboard, wheel or programmatic: one finished edit
-            self._released(index)
+            self._commit(index, old)
+
+    def _commit(self, index: int, old: float) -> None:
+        new = self.sliders[index].value() / SCALE
+        self._committed[index] = new
+        if new != old:
+            self.alphaCommitted.emit(index, old, new)
 
     def _update_labels(self) -> None:
         for label, alpha in zip(self.value_labels, self.alphas()):
