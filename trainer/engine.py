@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from g2g_desktop.core.checkpoint import CheckpointError, atomic_write, load_state_dict_checked, save_model
+from g2g_desktop.core.checkpoint import CheckpointError, atomic_write, save_model
 from g2g_desktop.core.config import GENERATOR_CONFIGS
 from g2g_desktop.core.device import DeviceSettings, pick_device
 from g2g_desktop.core.generator import DisentanglingGenerator
@@ -292,7 +292,11 @@ class TrainingEngine:
         for name, module in self.approach.modules().items():
             if name not in state["modules"]:
                 raise CheckpointError(path, f"training state lacks module {name!r}")
-            load_state_dict_checked(module, state["modules"][name], path, f"module {name!r}")
+            try:
+                module.load_state_dict(state["modules"][name], strict=True)
+            except (RuntimeError, TypeError, AttributeError) as exc:
+                problem = " ".join(str(exc).split())
+                raise CheckpointError(path, f"module {name!r} does not fit this run: {problem[:400]}") from None
         try:
             self._restore(state, data=True, modules=False)
         except (KeyError, ValueError, RuntimeError) as exc:
