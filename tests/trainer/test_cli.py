@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,26 @@ def test_discriminator_settings_are_checked_per_approach(capsys, tmp_path):
     assert "n_layers" in _error(capsys, "--approach", "funit2funit", *base, "--set", "dis.n_layers=2")
     assert "PatchGAN" in _error(capsys, "--approach", "cycle_funit", *base, "--set", "dis.max_nf=2")
     assert "face_weights" in _error(capsys, "--approach", "cycle_funit", *base, "--set", "identity_encoder_as_eb=true")
+
+
+def test_tensorboard_scalars_when_available(monkeypatch, capsys, tmp_path):
+    written = []
+
+    class FakeWriter:
+        def __init__(self, folder):
+            written.append(("open", folder))
+
+        def add_scalar(self, name, value, step):
+            written.append((name, step))
+
+        def close(self):
+            written.append(("close",))
+
+    module = types.ModuleType("torch.utils.tensorboard")
+    module.SummaryWriter = FakeWriter
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", module)
+    out = tmp_path / "run"
+    assert main(["--approach", "naive", "--data", "procedural:3:2", "--out", str(out), "--steps", "2",
+                 "--device", "cpu", *TINY_SETS, "--set", "image_size=16", "--set", "log_every=2"]) == 0
+    assert written[0] == ("open", str(out / "tb")) and written[-1] == ("close",)
+    assert ("Loss/G/total", 2) in written and ("Loss/G/total", 1) not in written
