@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH_PIN := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: run test lint install default-model bench dist screenshots clean
+.PHONY: run test lint install default-model bench dist selftest-frozen screenshots clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,20 @@ lint: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+# Standalone onedir bundle dist/G2G-Desktop/ (the venv's torch decides CPU-only or CUDA; docs/download.md).
+dist: $(STAMP)
+	$(PY) -m PyInstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
+		build_spec/g2g_desktop.spec
+
+# Tests of the built bundle (`make dist` first): --self-test, --version/--help, Qt libraries resolve.
+selftest-frozen: $(STAMP)
+	@test -x dist/G2G-Desktop/G2G-Desktop || { echo "no bundle: run 'make dist' first"; exit 1; }
+	G2G_TEST_FROZEN=1 QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider tests/test_frozen.py
+
+# The embedded default model: trains on procedural faces with g2g-train, then exports and measures it.
+default-model: $(STAMP)
+	$(PY) -m trainer.default_model
 
 clean:
 	rm -rf build dist .pytest_cache .ruff_cache
