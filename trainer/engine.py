@@ -190,6 +190,7 @@ class TrainingEngine:
             if reason != "failed":
                 self._checkpoint("stop" if reason == "stopped" else "final")
         except (CheckpointError, ValueError, OSError) as exc:
+            log.debug("training stopped by bad input", exc_info=True)
             self._fail(str(exc))
             reason = "failed"
         except Exception as exc:  # a bug, not bad input: keep the traceback in the log, report one line
@@ -237,7 +238,7 @@ class TrainingEngine:
         config = self.config
         self.settings = DeviceSettings(self.dist.device, None, False) if self.dist else pick_device(
             None if self.device_request is None else str(self.device_request))
-        dataset = self.dataset or open_dataset(config.data, config.image_size)
+        dataset = self.dataset if self.dataset is not None else open_dataset(config.data, config.image_size)
         state, state_path, funit_gen = self._resume_source()
         if state is not None:
             config = self._adopt_stored(state)
@@ -283,7 +284,12 @@ class TrainingEngine:
     def _adopt_stored(self, state: dict[str, Any]) -> TrainConfig:
         """The run's config with the checkpoint's architecture; weight edits between runs become audited changes."""
         stored = state["config"]
-        self.config = dataclasses.replace(self.config, **{k: stored[k] for k in ARCHITECTURE_FIELDS if k in stored})
+        kept = {k: stored[k] for k in ARCHITECTURE_FIELDS if k in stored}
+        overridden = [f"{k}={v!r} (asked {getattr(self.config, k)!r})" for k, v in kept.items()
+                      if v != getattr(self.config, k)]
+        if overridden:
+            self._emit(Warned(int(state["step"]), "the resumed run keeps its " + ", ".join(overridden)))
+        self.config = dataclasses.replace(self.config, **kept)
         return self.config
 
     def _load_state(self, state: dict[str, Any], path: Path) -> None:
@@ -462,6 +468,8 @@ class TrainingEngine:
     def _checkpoint(self, kind: str) -> None:
         """Save the full training state (rank 0) and remember it as the rollback point (every rank)."""
         if self.current_step == self._last_saved_step:
+            if kind == "manual" and self.is_main:  # already on disk: say where
+                self._emit(CheckpointSaved(str(self.keeper.path_for(self.current_step)), self.current_step, kind))
             return
         metric = float(np.mean(self._since_checkpoint)) if self._since_checkpoint else None
         state = self._capture(metric)

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -327,3 +328,22 @@ def test_generator_core_cannot_rebuild_is_not_exported(tmp_path):
     assert engine.run() == "completed"
     assert not events.of(ModelSnapshot) and "cannot be copied out" in events.of(Warned)[0].message
     assert events.of(CheckpointSaved) and not (tmp_path / "run" / "model_latest.safetensors").exists()
+
+
+def test_resume_keeps_the_stored_architecture_and_says_so(tmp_path):
+    _engine(tiny_config(tmp_path, steps=1)).run()
+    asked = tiny_config(tmp_path, steps=2, resume=str(tmp_path / "run"))
+    events = Events()
+    engine = _engine(dataclasses.replace(asked, model={**asked.model, "nf": 4}), events)
+    assert engine.run() == "completed"
+    assert "keeps its model=" in events.of(Warned)[0].message and engine.config.model["nf"] == 8
+
+
+def test_save_now_twice_at_one_step_names_the_same_file(tmp_path):
+    events = Events()
+    engine = _engine(tiny_config(tmp_path, steps=1), events)
+    engine.save_now()
+    engine.save_now()
+    engine.run()
+    saved = [(Path(e.path).name, e.step, e.kind) for e in events.of(CheckpointSaved)]
+    assert saved == [("state_00000000.pt", 0, "manual")] * 2 + [("state_00000001.pt", 1, "final")]
