@@ -236,8 +236,11 @@ class TrainingEngine:
         if self._ready:
             return
         config = self.config
-        self.settings = DeviceSettings(self.dist.device, None, False) if self.dist else pick_device(
-            None if self.device_request is None else str(self.device_request))
+        try:
+            self.settings = DeviceSettings(self.dist.device, None, False) if self.dist else pick_device(
+                None if self.device_request is None else str(self.device_request))
+        except RuntimeError as exc:  # e.g. CUDA asked for on a machine without it: bad input, not a bug
+            raise ValueError(f"device: {exc}") from None
         dataset = self.dataset if self.dataset is not None else open_dataset(config.data, config.image_size)
         state, state_path, funit_gen = self._resume_source()
         if state is not None:

@@ -347,3 +347,11 @@ def test_save_now_twice_at_one_step_names_the_same_file(tmp_path):
     engine.run()
     saved = [(Path(e.path).name, e.step, e.kind) for e in events.of(CheckpointSaved)]
     assert saved == [("state_00000000.pt", 0, "manual")] * 2 + [("state_00000001.pt", 1, "final")]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_unusable_device_is_one_failed_event(tmp_path):
+    events = Events()
+    engine = TrainingEngine(tiny_config(tmp_path), events, "cuda", dataset=TinyDataset())
+    assert engine.run() == "failed"
+    assert events.of(Failed)[0].message.startswith("device:")
