@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -35,7 +37,7 @@ from trainer.events import (
     Warned,
     WeightsChanged,
 )
-from trainer.state import load_training_state
+from trainer.state import CheckpointKeeper, capture_rng, load_training_state, restore_rng, save_training_state
 
 
 def _engine(config, events=None, **kwargs) -> TrainingEngine:
@@ -364,3 +366,22 @@ def test_unusable_device_is_one_failed_event(tmp_path):
     engine = TrainingEngine(tiny_config(tmp_path), events, "cuda", dataset=TinyDataset())
     assert engine.run() == "failed"
     assert events.of(Failed)[0].message.startswith("device:")
+
+
+def test_rng_states_round_trip_through_a_weights_only_file(tmp_path):
+    state = capture_rng()
+    expected = (random.random(), np.random.rand(), torch.rand(1))
+    save_training_state(tmp_path / "s.pt", {"rng": state})
+    restore_rng(torch.load(tmp_path / "s.pt", weights_only=True)["rng"])
+    assert (random.random(), np.random.rand()) == expected[:2] and torch.equal(torch.rand(1), expected[2])
+
+
+def test_keeper_recovers_without_its_index(tmp_path):
+    keeper = CheckpointKeeper(tmp_path, keep_last=2)
+    for step in (1, 2, 3):
+        keeper.save(step, {"x": torch.zeros(1)}, metric=None)
+    (tmp_path / "checkpoints" / "index.json").unlink()
+    again = CheckpointKeeper(tmp_path, keep_last=2)
+    assert [c.step for c in again.saved] == [2, 3]
+    again.save(4, {"x": torch.zeros(1)}, metric=None)
+    assert sorted(p.name for p in (tmp_path / "checkpoints").glob("*.pt")) == ["state_00000003.pt", "state_00000004.pt"]
