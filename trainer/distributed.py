@@ -9,7 +9,9 @@ collectives: a broadcast of every parameter and buffer from rank 0 at start, the
 each gradient as soon as backward has accumulated it (`register_post_accumulate_grad_hook`). Hooks
 fire inside backward, before AMP's inf check, so every rank also agrees on skipped steps.
 
-Only rank 0 writes checkpoints, logs and previews; `any_rank` lets all ranks agree on stopping.
+Only rank 0 writes checkpoints, logs and previews; `any_rank` lets all ranks agree on stopping, so
+a SIGINT/SIGTERM that reaches the ranks at different moments still stops them all at the same step.
+A failure on one rank (non-finite loss, out of memory) fails that process; torchrun then ends the others.
 """
 
 from __future__ import annotations
