@@ -1,4 +1,4 @@
-"""Two CPU processes with gloo: different shards, identical replicas, only rank 0 writes."""
+"""Two CPU processes with gloo: different shards, identical replicas, a joint stop, only rank 0 writes."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ import os
 import socket
 from pathlib import Path
 
+import pytest
 import torch
 import torch.multiprocessing as mp
 
 from tests.trainer.conftest import Events, TinyDataset, tiny_config
 from trainer import distributed
 from trainer.engine import TrainingEngine
-from trainer.events import Finished
+from trainer.events import Finished, StepDone
 
-STEPS = 3
+STEPS = 5
+STOP_AT = 3
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -28,8 +30,16 @@ def _replica(rank: int, world_size: int, port: int, tmp_path) -> None:
         config = tiny_config(tmp_path / f"rank{rank}", steps=STEPS, checkpoint_every=2)
         events = Events()
         engine = TrainingEngine(config, events, dataset=TinyDataset(), dist_info=info)
+        if rank == 1:  # only rank 1 is asked to stop (as if only it got SIGTERM): both must stop together
+
+            def sink(event):
+                events(event)
+                if isinstance(event, StepDone) and event.step == STOP_AT:
+                    engine.stop()
+
+            engine.sink = sink
         engine.run()
-        assert events[-1] == Finished(STEPS, "completed"), events[-1]
+        assert events[-1] == Finished(STOP_AT, "stopped"), events[-1]
         weights = {k: v for k, v in engine.approach.generator.state_dict().items()}
         torch.save({"weights": weights, "first_batch": engine.sampler.batch(0).x1}, tmp_path / f"result{rank}.pt")
     finally:
@@ -42,6 +52,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.timeout(600)  # a rank left waiting in a collective would otherwise hang the suite
 def test_two_gloo_processes_train_identical_replicas(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT))  # spawned children import this module through the parent's sys.path
     mp.start_processes(_replica, args=(2, _free_port(), tmp_path), nprocs=2, join=True, start_method="spawn")
@@ -49,7 +60,7 @@ def test_two_gloo_processes_train_identical_replicas(tmp_path, monkeypatch):
     assert not torch.equal(results[0]["first_batch"], results[1]["first_batch"])  # each rank has its own shard
     for key, value in results[0]["weights"].items():
         assert torch.equal(value, results[1]["weights"][key]), key
-    assert (tmp_path / "rank0" / "run" / "checkpoints" / "state_00000003.pt").is_file()
+    assert (tmp_path / "rank0" / "run" / "checkpoints" / "state_00000003.pt").is_file()  # the stop checkpoint
     assert not (tmp_path / "rank1").exists()
     # Different shards yet identical weights: the gradients were averaged. And training did move them.
     start = TrainingEngine(tiny_config(tmp_path / "init", steps=STEPS), Events(), "cpu", dataset=TinyDataset())
