@@ -6,12 +6,14 @@ plugins (plus xcb's GL integrations), image-format and icon-engine plugins, no t
 is English only), and none of torch's build tools. The CUDA libraries stay: they are what makes the
 CUDA bundle use a GPU.
 
-The spec applies `keep_entry` to `Analysis.binaries` and `Analysis.datas`, then `unused_qt_libraries`
-drops Qt shared libraries that only the dropped plugins linked to (QtPdf, QtWayland*, ...).
+The spec applies `keep_entry` to `Analysis.binaries` and `Analysis.datas`, then `orphaned_libraries`
+drops shared libraries that only the dropped binaries linked to (QtPdf, QtWayland*, GTK, ...), and
+`dangling_links` the links PyInstaller made to them.
 """
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath
 
@@ -46,7 +48,6 @@ HIDDEN_IMPORTS = ("torchvision._C_stable", "torchvision.image_stable")
 
 QT_ROOT = PurePosixPath("PySide6/Qt")
 QT_PLUGIN_DIR = QT_ROOT / "plugins"
-QT_LIB_DIR = QT_ROOT / "lib"
 
 KEPT_QT_PLUGINS: dict[str, frozenset[str] | None] = {
     # plugin family -> kept file names (None: the whole family)
@@ -87,26 +88,35 @@ def keep_entry(dest_name: str) -> bool:
     return not is_test_data  # test data of third-party packages
 
 
-def is_qt_library(dest_name: str) -> bool:
-    return _under(PurePosixPath(dest_name.replace("\\", "/")), QT_LIB_DIR)
-
-
-def unused_qt_libraries(
-    entries: Iterable[tuple[str, str]], needed_by: Callable[[str], Iterable[str]]
+def orphaned_libraries(
+    kept: Iterable[tuple[str, str]], dropped: Iterable[tuple[str, str]], needed_by: Callable[[str], Iterable[str]]
 ) -> set[str]:
-    """Destination names of Qt libraries that no kept binary needs, directly or through other Qt libraries.
+    """Destination names of kept libraries that only dropped binaries linked to (QtPdf for the PDF plugin, GTK
+    for the GTK theme plugin, ...): libraries a dropped binary needs become suspects, and a suspect stays only
+    if a kept non-suspect binary needs it, directly or through other suspects.
 
-    `entries` are (destination name, source path) of the kept binaries; `needed_by(source)` returns the
-    file names (sonames) a binary links against (ldd, DT_NEEDED). The roots are every binary outside
-    Qt's lib folder (PySide6's extension modules, the kept plugins, ...).
+    Entries are (destination name, source path); `needed_by(source)` gives the file names (sonames) a binary
+    links against (ldd or DT_NEEDED). Libraries nothing links to (dlopen'ed CUDA parts) are never suspects.
     """
-    entries = list(entries)
-    qt_libs = {PurePosixPath(dest).name: (dest, src) for dest, src in entries if is_qt_library(dest)}
-    pending = [src for dest, src in entries if not is_qt_library(dest)]
-    used: set[str] = set()
-    while pending:
-        for name in needed_by(pending.pop()):
-            if name in qt_libs and name not in used:
-                used.add(name)
-                pending.append(qt_libs[name][1])
-    return {dest for name, (dest, _) in qt_libs.items() if name not in used}
+    kept = list(kept)
+    by_name = {PurePosixPath(dest).name: (dest, src) for dest, src in kept}
+
+    def reach(sources: list[str], among: set[str] | dict) -> set[str]:
+        """Names in `among` that `sources` need, directly or through each other."""
+        found: set[str] = set()
+        while sources:
+            for name in needed_by(sources.pop()):
+                if name in among and name not in found:
+                    found.add(name)
+                    sources.append(by_name[name][1])
+        return found
+
+    suspects = reach([src for _, src in dropped], by_name)
+    used = reach([src for dest, src in kept if PurePosixPath(dest).name not in suspects], suspects)
+    return {by_name[name][0] for name in suspects - used}
+
+
+def dangling_links(links: Iterable[tuple[str, str]], present: set[str]) -> set[str]:
+    """Destination names of symbolic links (destination, relative target) whose target is not in `present`."""
+    return {dest for dest, target in links if posixpath.normpath(posixpath.join(posixpath.dirname(dest), target))
+            not in present}

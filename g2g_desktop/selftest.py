@@ -149,10 +149,15 @@ def check_training(ctx: SelfTestContext) -> str:
         _require(reason == "completed", f"training ended '{reason}': {'; '.join(failures)}")
         return events
 
-    first = train(config)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # nets this small train faster without thread hand-offs, and steadier on busy machines
+    try:
+        first = train(config)
+        second = train(dataclasses.replace(config, resume=config.out, steps=2 * steps))
+    finally:
+        torch.set_num_threads(threads)
     saved = [e for e in first if isinstance(e, CheckpointSaved)]
     _require(bool(saved) and saved[-1].step == steps, f"no checkpoint at step {steps}")
-    second = train(dataclasses.replace(config, resume=config.out, steps=2 * steps))
     started = next(e for e in second if isinstance(e, Started))
     _require(started.step == steps and started.resumed_from is not None, f"resume started at step {started.step}")
     done = [e for e in second if isinstance(e, StepDone)]

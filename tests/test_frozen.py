@@ -94,26 +94,41 @@ def test_keep_entry(dest, kept):
     assert bundle_filter.keep_entry(dest) is kept
 
 
-def test_unused_qt_libraries_follow_links_from_kept_binaries():
+def test_orphaned_libraries_are_those_only_dropped_binaries_needed():
     needs = {
         "/v/QtWidgets.abi3.so": ["libQt6Widgets.so.6", "libc.so.6"],
         "/v/libQt6Widgets.so.6": ["libQt6Gui.so.6"],
         "/v/libQt6Gui.so.6": ["libQt6Core.so.6"],
-        "/v/libQt6Core.so.6": ["libicui18n.so.73"],
+        "/v/libQt6Core.so.6": ["libicui18n.so.73", "libglib-2.0.so.0"],
         "/v/libQt6Pdf.so.6": ["libQt6Core.so.6"],
-        "/v/libqxcb.so": ["libQt6XcbQpa.so.6"],
+        "/v/libqxcb.so": ["libQt6XcbQpa.so.6", "libX11.so.6"],
         "/v/libQt6XcbQpa.so.6": ["libQt6Gui.so.6"],
-        "/v/libicui18n.so.73": [],
+        "/v/libqpdf.so": ["libQt6Pdf.so.6", "libQt6Gui.so.6"],
+        "/v/libqgtk3.so": ["libgtk-3.so.0", "libglib-2.0.so.0", "libX11.so.6"],
+        "/v/libgtk-3.so.0": ["libatk-1.0.so.0", "libglib-2.0.so.0"],
+        "/v/libatk-1.0.so.0": ["libglib-2.0.so.0"],
+        "/v/libcudnn_engines.so.9": [],  # dlopen'ed: nothing links to it, never a suspect
     }
     lib = "PySide6/Qt/lib/"
-    entries = [
+    kept = [
         ("PySide6/QtWidgets.abi3.so", "/v/QtWidgets.abi3.so"),
         ("PySide6/Qt/plugins/platforms/libqxcb.so", "/v/libqxcb.so"),
         *((lib + name, "/v/" + name) for name in
-          ("libQt6Widgets.so.6", "libQt6Gui.so.6", "libQt6Core.so.6", "libQt6Pdf.so.6", "libQt6XcbQpa.so.6",
-           "libicui18n.so.73")),
+          ("libQt6Widgets.so.6", "libQt6Gui.so.6", "libQt6Core.so.6", "libQt6Pdf.so.6", "libQt6XcbQpa.so.6")),
+        *((name, "/v/" + name) for name in
+          ("libgtk-3.so.0", "libatk-1.0.so.0", "libglib-2.0.so.0", "libX11.so.6", "libcudnn_engines.so.9")),
     ]
-    assert bundle_filter.unused_qt_libraries(entries, needs.__getitem__) == {lib + "libQt6Pdf.so.6"}
+    dropped = [("PySide6/Qt/plugins/imageformats/libqpdf.so", "/v/libqpdf.so"),
+               ("PySide6/Qt/plugins/platformthemes/libqgtk3.so", "/v/libqgtk3.so")]
+    orphans = bundle_filter.orphaned_libraries(kept, dropped, lambda src: needs.get(src, []))
+    assert orphans == {lib + "libQt6Pdf.so.6", "libgtk-3.so.0", "libatk-1.0.so.0"}
+
+
+def test_dangling_links_point_at_dropped_files():
+    links = [("libQt6Core.so.6", "PySide6/Qt/lib/libQt6Core.so.6"), ("libQt6Pdf.so.6", "PySide6/Qt/lib/libQt6Pdf.so.6"),
+             ("torch/lib/libc10.so", "../../libc10.so")]
+    present = {"PySide6/Qt/lib/libQt6Core.so.6", "libc10.so"}
+    assert bundle_filter.dangling_links(links, present) == {"libQt6Pdf.so.6"}
 
 
 def test_second_qt_bindings_and_heavy_extras_are_excluded():
@@ -197,6 +212,19 @@ def test_window_check_fails_on_a_broken_model(tmp_path, tiny_resources, monkeypa
     monkeypatch.setattr(app, "sample_paths", lambda: samples)
     result = selftest.run_check(*selftest.WINDOW_CHECK, _context(tmp_path, broken, samples))
     assert not result.passed and "broken.safetensors" in result.detail
+
+
+def test_window_check_fails_fast_without_model_or_samples(tmp_path, tiny_resources, monkeypatch):
+    from g2g_desktop.ui import app
+
+    model, samples = tiny_resources
+    missing = tmp_path / "missing.safetensors"
+    monkeypatch.setattr(app, "sample_paths", lambda: samples)
+    result = selftest.run_check(*selftest.WINDOW_CHECK, _context(tmp_path, missing, samples))
+    assert not result.passed and result.detail == f"main window: no model at {missing}" and result.seconds < 5
+    monkeypatch.setattr(app, "sample_paths", lambda: samples[:1])
+    result = selftest.run_check(*selftest.WINDOW_CHECK, _context(tmp_path, model, samples))
+    assert not result.passed and "fewer than two sample images" in result.detail
 
 
 def test_a_crashing_check_becomes_one_fail_line(tmp_path):

@@ -15,6 +15,9 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, QMessageLogContext, QSettings, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
+from g2g_desktop.core.resources import resource_path
+
+from . import app as app_module
 from .app import create_window
 from .render_queue import RenderResult
 from .settings import AppSettings
@@ -33,6 +36,10 @@ def _quiet_offscreen(kind: QtMsgType, context: QMessageLogContext, message: str)
 
 def open_and_close_main_window(model_path: str | os.PathLike, timeout_s: float = 120.0) -> str:
     """Open the main window, wait for the first rendered grid of the sample pair, close; one-line summary."""
+    if not Path(model_path).is_file():
+        raise WindowCheckError(f"main window: no model at {model_path}")
+    if len(app_module.sample_paths()) < 2:
+        raise WindowCheckError(f"main window: fewer than two sample images in {resource_path('samples')}")
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "g2g-desktop"])
     start = time.perf_counter()
     outcome: dict[str, object] = {}
