@@ -43,5 +43,9 @@ selftest-frozen: $(STAMP)
 default-model: $(STAMP)
 	$(PY) -m trainer.default_model
 
+# Benchmarks (< 10 min on 2 CPU cores): bench/results/cpu.json + cpu.md (cuda.* with a GPU); --quick for a smoke run.
+bench: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m bench.run
+
 clean:
 	rm -rf build dist .pytest_cache .ruff_cache

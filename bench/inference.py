@@ -1,0 +1,173 @@
+"""Inference benchmarks: the full G2G forward, the fade slider and the N×N swap matrix.
+
+Each figure divides the project's path (`G2GPipeline`) by the literal eager reference
+(`workloads.eager_g2g` and friends) measured interleaved in the same run.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from g2g_desktop.core.images import tensor_to_uint8
+from g2g_desktop.core.pipeline import G2GPipeline
+
+from .harness import compare, measure
+from .report import Row, Section
+from .scaling import forward_flops, utilisation
+from .workloads import Model, decode_one_by_one, eager_g2g, eager_matrix, images
+
+SLIDER_TARGET_MS = 16.0  # one slider update of the default model on the CPU (60 updates per second)
+SLIDER_FRACTION_TARGET = 1 / 3  # a slider update vs a full forward at FUNIT-animals size
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How often to repeat each kind of workload; heavy = seconds per call, light = milliseconds."""
+
+    heavy: int = 3
+    light: int = 15
+    matrix: int = 2
+
+
+def forward_rows(
+    model: Model, batches: tuple[int, ...], budget: Budget, peak_gflops: float, device: str = "cpu"
+) -> list[Row]:
+    """Full forward (mix + reconstruct of a pair) per batch size: pipeline vs eager fp32."""
+    reference = model.fresh_copy().to(device)
+    pipe = G2GPipeline(model.fresh_copy(), device)
+    rows = []
+    for batch in batches:
+        x = images(2 * batch, model.image_size, device="cpu")
+        x1, x2 = x[:batch], x[batch:]
+        r1, r2 = x1.to(device), x2.to(device)
+
+        def candidate(x1=x1, x2=x2, batch=batch):
+            pipe.clear_cache()  # a first mix: nothing cached yet
+            return pipe.run(x1[0], x2[0]) if batch == 1 else pipe.run(x1, x2)
+
+        heavy = model.image_size >= 128 and batch > 1
+        comparison = compare(
+            lambda r1=r1, r2=r2: eager_g2g(reference, r1, r2),
+            candidate,
+            repeats=1 if heavy else budget.heavy,
+            warmup=0 if heavy else 1,
+            device=device,
+        )
+        rows.append(
+            Row(
+                name=f"full forward, {model.name}, batch {batch}",
+                candidate="G2GPipeline.run",
+                baseline="eager fp32, one call per image",
+                comparison=comparison,
+                extra={
+                    "pairs/s": round(batch / (comparison.candidate.median_ms / 1000), 2),
+                    **utilisation(forward_flops(model, batch), comparison.candidate.median_ms, peak_gflops),
+                },
+            )
+        )
+    return rows
+
+
+def slider_row(model: Model, budget: Budget, *, absolute_target: bool, device: str = "cpu") -> Row:
+    """One slider update (fade from cached codes + the uint8 conversion the preview needs) vs a full
+    forward of the same pair from scratch."""
+    pipe = G2GPipeline(model.fresh_copy(), device)
+    x = images(2, model.image_size)
+    pipe.run(x[0], x[1])
+    alphas = itertools.cycle([0.1 * i for i in range(-5, 16)])
+
+    def slider():
+        a = next(alphas)
+        return tensor_to_uint8(pipe.fade(x[0], x[1], a, 1.0 - a))
+
+    def full():
+        pipe.clear_cache()
+        return pipe.run(x[0], x[1])  # caches the codes of x again, as the slider needs
+
+    fade_timing = measure(slider, repeats=budget.light, warmup=2, device=device)
+    comparison = compare(full, slider, repeats=budget.heavy, device=device)
+    fraction = 1.0 / comparison.ratio
+    if absolute_target:
+        target, met = f"≤ {SLIDER_TARGET_MS:.0f} ms", fade_timing.median_ms <= SLIDER_TARGET_MS
+    else:
+        target, met = f"ratio ≤ {SLIDER_FRACTION_TARGET:.2f}", fraction <= SLIDER_FRACTION_TARGET
+    return Row(
+        name=f"slider update, {model.name}",
+        candidate="G2GPipeline.fade + uint8",
+        baseline="full forward (G2GPipeline.run, cold cache)",
+        comparison=comparison,
+        timing=fade_timing,
+        ratio=fraction,
+        ratio_meaning="slider ms / full-forward ms (lower is better)",
+        target=target,
+        met=met,
+        extra={"slider median ms (more repeats)": round(fade_timing.median_ms, 2)},
+    )
+
+
+def matrix_rows(model: Model, sizes: tuple[int, ...], budget: Budget, device: str = "cpu") -> list[Row]:
+    """The N×N swap matrix: batched from cached codes vs one entry at a time."""
+    reference = model.fresh_copy().to(device)
+    pipe = G2GPipeline(model.fresh_copy(), device)
+    rows = []
+    for n in sizes:
+        x = images(n, model.image_size)
+        xd = x.to(device)
+
+        def batched(x=x):
+            pipe.clear_cache()
+            return pipe.matrix(x)
+
+        naive = compare(lambda xd=xd: eager_matrix(reference, xd), batched, repeats=budget.matrix, device=device)
+        rows.append(
+            Row(
+                name=f"swap matrix {n}×{n}, {model.name}",
+                candidate="G2GPipeline.matrix",
+                baseline=f"{n * n} eager generator calls",
+                comparison=naive,
+            )
+        )
+        codes_once = compare(
+            lambda xd=xd: decode_one_by_one(reference, xd), batched, repeats=budget.matrix, device=device
+        )
+        rows.append(
+            Row(
+                name=f"swap matrix {n}×{n}, {model.name}",
+                candidate="G2GPipeline.matrix",
+                baseline="codes once, one decode per entry",
+                comparison=codes_once,
+                extra={"isolates": "batching"},
+            )
+        )
+    return rows
+
+
+def inference_sections(
+    models: dict[str, Model],
+    budget: Budget,
+    *,
+    batches: tuple[int, ...],
+    matrix_sizes: tuple[int, ...],
+    peak_gflops: float,
+) -> list[Section]:
+    """`models` has "large" (FUNIT-animals size) and "default" (the app's model)."""
+    large, default = models["large"], models["default"]
+    forward = Section("forward", "Full G2G forward (mix + reconstruct of a pair)")
+    forward.notes.append(
+        "candidate: `G2GPipeline.run` with an empty code cache (a first mix); baseline: the four generator "
+        "calls m1=G(x1,x2), m2=G(x2,x1), x̂1=G(m1,m2), x̂2=G(m2,m1) in eager fp32 under no_grad."
+    )
+    if large.image_size >= 128:
+        forward.notes.append(f"{large.name} at batch > 1 is measured once (no repeat): one call takes seconds here.")
+    for model in (default, large):
+        forward.rows += forward_rows(model, batches, budget, peak_gflops)
+
+    slider = Section("slider", "Slider update (fade from cached codes) vs full forward")
+    slider.rows.append(slider_row(default, budget, absolute_target=True))
+    slider.rows.append(slider_row(large, Budget(heavy=budget.heavy, light=max(3, budget.light // 3)),
+                                  absolute_target=False))
+
+    matrix = Section("matrix", "Swap matrix N×N")
+    matrix.rows += matrix_rows(default, matrix_sizes, budget)
+    return [forward, slider, matrix]
