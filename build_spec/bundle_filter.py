@@ -46,20 +46,21 @@ EXCLUDED_MODULES = (
 # torchvision 0.29 renamed its compiled modules; the contrib hook still names the old ones.
 HIDDEN_IMPORTS = ("torchvision._C_stable", "torchvision.image_stable")
 
-QT_ROOT = PurePosixPath("PySide6/Qt")
-QT_PLUGIN_DIR = QT_ROOT / "plugins"
+QT_ROOTS = (PurePosixPath("PySide6/Qt"), PurePosixPath("PySide6"))  # Linux and macOS wheels; Windows wheel
+QT_PLUGIN_DIRS = tuple(root / "plugins" for root in QT_ROOTS)
 
 KEPT_QT_PLUGINS: dict[str, frozenset[str] | None] = {
-    # plugin family -> kept file names (None: the whole family)
-    "platforms": frozenset({"libqoffscreen.so", "libqxcb.so", "libqminimal.so"}),
+    # plugin family -> kept plugin names, without lib prefix and file suffix (None: the whole family);
+    # qwindows and qcocoa are the Windows and macOS counterparts of xcb
+    "platforms": frozenset({"qoffscreen", "qxcb", "qminimal", "qwindows", "qcocoa"}),
     "xcbglintegrations": None,
     "imageformats": None,
     "iconengines": None,
 }
-DROPPED_IMAGE_FORMATS = frozenset({"libqpdf.so"})  # a PDF renderer that pulls in all of QtPdf
+DROPPED_IMAGE_FORMATS = frozenset({"qpdf"})  # a PDF renderer that pulls in all of QtPdf
 
 DROPPED_PATHS = (
-    QT_ROOT / "translations",
+    *(root / "translations" for root in QT_ROOTS),
     PurePosixPath("torch/bin/protoc"),  # protobuf compiler, a build tool (two 5 MB copies)
     PurePosixPath("torch/bin/protoc-3.21.12.0"),
     PurePosixPath("qdarkstyle/example"),
@@ -70,19 +71,26 @@ def _under(path: PurePosixPath, folder: PurePosixPath) -> bool:
     return path == folder or folder in path.parents
 
 
+def plugin_name(path: PurePosixPath) -> str:
+    """`libqxcb.so` (Linux), `qwindows.dll`, `libqcocoa.dylib` -> the plugin's name: qxcb, qwindows, qcocoa."""
+    stem = path.name.split(".")[0]
+    return stem[3:] if stem.startswith("lib") else stem
+
+
 def keep_entry(dest_name: str) -> bool:
     """False for a bundle path (as in a TOC entry's destination) that the app does not need."""
     path = PurePosixPath(dest_name.replace("\\", "/"))
     if any(_under(path, dropped) for dropped in DROPPED_PATHS):
         return False
-    if _under(path, QT_PLUGIN_DIR) and path != QT_PLUGIN_DIR:
-        family = path.relative_to(QT_PLUGIN_DIR).parts[0]
+    plugin_dir = next((d for d in QT_PLUGIN_DIRS if _under(path, d) and path != d), None)
+    if plugin_dir is not None:
+        family = path.relative_to(plugin_dir).parts[0]
         if family not in KEPT_QT_PLUGINS:
             return False
         kept = KEPT_QT_PLUGINS[family]
-        if kept is not None and path.name not in kept:
+        if kept is not None and plugin_name(path) not in kept:
             return False
-        if family == "imageformats" and path.name in DROPPED_IMAGE_FORMATS:
+        if family == "imageformats" and plugin_name(path) in DROPPED_IMAGE_FORMATS:
             return False
     is_test_data = "tests" in path.parts[:-1] and path.suffix not in (".py", ".pyc", ".so")
     return not is_test_data  # test data of third-party packages
