@@ -18,7 +18,6 @@ import os
 import pickle
 import re
 import tempfile
-import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +45,7 @@ MODEL_FORMAT_VERSION = 1
 METADATA_KEY = "g2g"
 NORMALISATION = {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "range": [-1.0, 1.0]}
 MAX_METADATA_BYTES = 1 << 20
+MAX_CONFIG_VALUE = 1 << 20  # no width, code size, layer count or image side of a real model comes near this
 
 
 class CheckpointError(Exception):
@@ -137,9 +137,10 @@ def safe_torch_load(path: str | os.PathLike) -> Any:
                 "unpickled); nothing from it was executed",
             ) from None
         raise CheckpointError(path, f"not a readable torch file ({first_line})") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
+    except Exception as exc:  # corrupt bytes make the restricted unpickler raise anything (KeyError, ...)
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if isinstance(exc, EOFError) or "central directory" in message or "failed finding" in message:
+        zip_damage = "central directory" in message or "failed finding" in message
+        if zip_damage or not isinstance(exc, (RuntimeError, OSError)):
             message = f"truncated or corrupt ({message})"
         raise CheckpointError(path, f"not a readable torch checkpoint: {message}") from None
 
@@ -367,6 +368,10 @@ def parse_model_metadata(raw: Mapping[str, str] | None, path: Path) -> dict[str,
     config = meta.get("config")
     if not isinstance(config, dict) or not isinstance(meta.get("architecture"), str):
         raise CheckpointError(path, "metadata lacks 'architecture' and 'config'")
+    # Checked before the config validates itself: n_downs=2**40 makes `2**n_downs` a 128 GB integer.
+    out_of_range = [f"{k}={v}" for k, v in config.items() if isinstance(v, int) and not 0 <= v <= MAX_CONFIG_VALUE]
+    if out_of_range:
+        raise CheckpointError(path, f"metadata sizes out of range: {', '.join(out_of_range[:4])}")
     try:
         meta["config_obj"] = generator_config_from_dict(meta["architecture"], config)
     except ConfigError as exc:

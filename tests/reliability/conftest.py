@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import resource
+import subprocess
 import sys
 from pathlib import Path
 
@@ -72,3 +74,16 @@ def tiny_model_files(tmp_path_factory):
     save_model(model, tiny_naive(), approach="naive", step=10)
     save_funit_generators(funit, tiny_funit(), tiny_funit())
     return model, funit
+
+
+def run_limited(code: str, *, memory_gb: float = 8.0, timeout: float = 60.0) -> subprocess.CompletedProcess:
+    """Run Python `code` in a child with an address-space limit, so a regression that allocates without
+    bound fails with MemoryError in the child instead of exhausting the shared machine."""
+
+    def limit() -> None:
+        size = int(memory_gb * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (size, size))
+
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, cwd=ROOT, preexec_fn=limit
+    )

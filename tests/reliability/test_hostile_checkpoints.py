@@ -28,7 +28,7 @@ from g2g_desktop.core.checkpoint import (
 )
 from g2g_desktop.core.images import display_name
 
-from .conftest import tiny_funit
+from .conftest import run_limited, tiny_funit
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -286,7 +286,7 @@ def test_wrong_shapes_and_dtypes_from_real_tensors(tmp_path, tiny_model_files):
     ("name", "changes", "words"),
     [
         ("huge_width", {"config": {"nf": 10**6, "max_nf": 10**6}}, ["has shape"]),
-        ("huge_code", {"config": {"content_dim": 10**9}}, ["has shape"]),
+        ("huge_code", {"config": {"content_dim": 10**9}}, ["has shape", "out of range"]),
         ("many_blocks", {"config": {"n_downs": 100_000}}, ["more layers", "invalid architecture"]),
         ("other_architecture", {"architecture": "funit", "config": {}}, ["invalid architecture", "missing keys"]),
         ("unknown_architecture", {"architecture": "stylegan9"}, ["unknown architecture"]),
@@ -337,3 +337,26 @@ def test_garbage_metadata_json(tmp_path, tiny_model_files, text):
     header["__metadata__"]["g2g"] = text
     path = _write(tmp_path / "garbage_meta.safetensors", header, body)
     refused(load_generator, path, "metadata", "not a valid safetensors")
+
+
+@pytest.mark.timeout(120)
+def test_astronomical_layer_counts_are_refused_without_computing_them(tmp_path, tiny_model_files):
+    """n_downs=2**40 made the config's divisibility check compute 2**(2**40), a 128 GB integer: a 2 kB
+    model file could exhaust the machine's memory. Run in a memory-limited child in case it regresses."""
+    model, _ = tiny_model_files
+    header, body = _split(model)
+    lies = {"downs": {"n_downs": 2**40}, "negative": {"n_downs": -(2**40)}, "width": {"nf": 2**62}}
+    paths = [_write(tmp_path / f"{k}.safetensors", _with_meta(header, config=v), body) for k, v in lies.items()]
+    code = (
+        "import sys\n"
+        "from g2g_desktop.core.checkpoint import CheckpointError, load_generator\n"
+        "for path in sys.argv[1:]:\n"
+        "    try:\n"
+        "        load_generator(path)\n"
+        "    except CheckpointError as e:\n"
+        "        print('REFUSED', e)\n"
+    )
+    proc = run_limited(code.replace("sys.argv[1:]", repr([str(p) for p in paths])))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 3 and all(line.startswith("REFUSED") and "out of range" in line for line in lines), lines
