@@ -17,6 +17,7 @@ TINY_NAIVE = {"nf": 8, "max_nf": 16, "n_downs": 2, "content_dim": 8, "class_dim"
 TINY_FUNIT = {"nf": 8, "n_res_blks": 1, "nf_mlp": 16, "latent_dim": 8, "n_mlp_blks": 2,
               "n_downs_content": 2, "n_downs_class": 2}
 TINY_DIS = {"nf": 8, "n_res_blks": 2, "max_nf": 16}
+TINY_PATCH_DIS = {"nf": 8, "n_layers": 2}  # CycleFUNIT's PatchGAN discriminator
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -78,7 +79,7 @@ def tiny_config(tmp_path: Path, approach: str = "naive", **changes) -> TrainConf
         batch_size=2,
         image_size=16,
         model=dict(TINY_FUNIT if funit else TINY_NAIVE),
-        dis=dict(TINY_DIS) if funit else {},
+        dis={"naive": {}, "cycle_funit": dict(TINY_PATCH_DIS)}.get(approach, dict(TINY_DIS)),
         log_every=1,
         preview_every=2,
         checkpoint_every=2,

@@ -59,7 +59,8 @@ def _assert_identical(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) ->
 # --------------------------------------------------------------------------- exact resume
 
 
-@pytest.mark.parametrize("approach", ["naive", "funit2funit"])
+@pytest.mark.filterwarnings("ignore:no (VGG16|face-network) weights")
+@pytest.mark.parametrize("approach", ["naive", "cycle_funit", "funit2funit"])
 def test_k_plus_k_steps_after_resume_equal_2k_steps_straight(tmp_path, approach):
     straight = _engine(tiny_config(tmp_path / "a", approach, steps=6, checkpoint_every=4))
     assert straight.run() == "completed"
