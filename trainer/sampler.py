@@ -13,6 +13,7 @@ image_size·140/128 → random image_size crop. Evaluation mode resizes straight
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,9 +22,9 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from g2g_desktop.core.images import pil_to_tensor
+from g2g_desktop.core.images import ImageLoadError, pil_to_tensor
 from trainer.approaches import PairBatch
-from trainer.datasets import DatasetError, IdentityDataset
+from trainer.datasets import DatasetError, DatasetWarning, IdentityDataset
 
 RESIZE_RATIO = 140 / 128  # FUNIT: resize to 140, crop 128
 
@@ -62,6 +63,7 @@ class PairSampler:
         if len(self._present) < 2:
             raise DatasetError("the pair sampler needs images of at least 2 identities")
         self._perm_cache: dict[int, np.ndarray] = {}
+        self._broken: set[int] = set()  # items already reported as undecodable
         self.batches_done = 0  # batches handed out by __next__ (not counting prefetched ones)
         self._loader_iter: Iterator | None = None
 
@@ -92,7 +94,20 @@ class PairSampler:
                 self._transform(self._image(j), rng), int(self._labels[j]))
 
     def _image(self, index: int) -> Image.Image:
-        return self.dataset.get_image(index)
+        """The image of `index`; one that fails to decode (truncated past its header) is replaced by the
+        next readable image of the same identity, with a warning naming the file, so training goes on."""
+        members = self._by_class[self._labels[index]]
+        start = int(np.searchsorted(members, index))
+        for candidate in np.roll(members, -start):
+            try:
+                return self.dataset.get_image(int(candidate))
+            except ImageLoadError as exc:
+                if int(candidate) not in self._broken:
+                    self._broken.add(int(candidate))
+                    warnings.warn(f"{exc}; using another image of the same identity", DatasetWarning,
+                                  stacklevel=2)
+        raise DatasetError(f"no image of identity {self.dataset.class_names[self._labels[index]]!r} "
+                           f"can be decoded (e.g. {self.dataset.describe(index)})")
 
     def _transform(self, image: Image.Image, rng: np.random.Generator) -> torch.Tensor:
         size = self.image_size

@@ -171,3 +171,17 @@ def test_worker_processes_produce_the_same_batches():
 def test_sampler_refuses_single_identity_data():
     with pytest.raises(DatasetError, match="at least 2"):
         _sampler(dataset=TinyDataset(classes=1))
+
+
+def test_image_that_fails_to_decode_is_replaced_by_its_identity_with_a_warning(image_tree):
+    good = (image_tree / "bob" / "0.png").read_bytes()
+    (image_tree / "bob" / "0.png").write_bytes(good[: len(good) // 2])  # header intact, pixels truncated
+    dataset = FolderDataset(image_tree)
+    sampler = _sampler(dataset=dataset, batch_size=2)
+    broken = dataset.paths.index(image_tree / "bob" / "0.png")
+    with pytest.warns(DatasetWarning, match=r"bob/0\.png.*another image of the same identity"):
+        image = sampler._image(broken)
+    assert image.size == dataset.get_image(broken + 1).size
+    (image_tree / "bob" / "1.png").write_bytes(good[: len(good) // 2])
+    with pytest.raises(DatasetError, match="no image of identity 'bob'"), pytest.warns(DatasetWarning):
+        _sampler(dataset=dataset)._image(broken)
