@@ -11,6 +11,8 @@ GUI shows as a message (stylegan3's `viz/renderer.py` does the same).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -76,6 +78,14 @@ class RenderSlot:
             self._cond.notify_all()
 
 
+def lower_thread_priority(niceness: int = 5) -> None:
+    """Make the calling thread yield the CPU to the GUI thread (Linux and macOS schedule threads by their
+    own nice value). Rendering and training are throughput work; the GUI thread's latency matters more."""
+    if hasattr(os, "setpriority"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+
+
 RenderFn = Callable[[RenderRequest], dict[str, np.ndarray]]
 
 
@@ -121,6 +131,7 @@ class RenderWorker:
         return self._thread.is_alive()
 
     def _loop(self) -> None:
+        lower_thread_priority()
         while (request := self.slot.take()) is not None:
             if self._last_keys.get(request.kind) == request.key:
                 continue

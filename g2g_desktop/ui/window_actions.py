@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import qVersion
+from PySide6.QtCore import QObject, qVersion
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QMessageBox
 
@@ -27,8 +27,11 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All
 MODEL_FILTER = "Models (*.safetensors *.pt);;All files (*)"
 
 
-class WindowActions:
+class WindowActions(QObject):
+    """A QObject child of the window, so task results connected to its methods arrive on the GUI thread."""
+
     def __init__(self, window: MainWindow):
+        super().__init__(window)
         self.window = window
         self.controller = window.controller
         self.settings = window.settings

@@ -47,6 +47,7 @@ def format_eta(seconds: float) -> str:
 
 class TrainingPanel(QWidget):
     eventShown = Signal(object)  # each engine event after the panel has shown it (tests wait on it)
+    runEnded = Signal(str)  # the end reason, once the training thread has finished
 
     def __init__(self, parent: QWidget | None = None, *, on_model: Callable[[LoadedModel], None] | None = None):
         super().__init__(parent)
@@ -54,7 +55,7 @@ class TrainingPanel(QWidget):
         self.worker: TrainingWorker | None = None
         self.tasks = TaskRunner(self)
         self.tasks.finished.connect(self._snapshot_built)
-        self.tasks.failed.connect(lambda _name, message: self.log(f"Could not use the model: {message}"))
+        self.tasks.failed.connect(self._snapshot_failed)
         self.weights = LossWeights()
         self.last_step = 0
         self.form = RunForm()
@@ -128,7 +129,7 @@ class TrainingPanel(QWidget):
         self.progress.setValue(0)
         self.worker = TrainingWorker(config)
         self.worker.event.connect(self.show_event)
-        self.worker.done.connect(lambda reason: self._set_state("idle"))
+        self.worker.done.connect(self._run_ended)  # a method of this QObject: queued to the GUI thread
         self.log(f"Starting {config.approach} on {config.data} → {config.out}")
         self._set_state("running")
         self.worker.start()
@@ -205,6 +206,13 @@ class TrainingPanel(QWidget):
         self.log(f"Mixing with {model.name}.")
         if self.on_model is not None:
             self.on_model(model)
+
+    def _snapshot_failed(self, _name: str, message: str) -> None:
+        self.log(f"Could not use the model: {message}")
+
+    def _run_ended(self, reason: str) -> None:
+        self._set_state("idle")
+        self.runEnded.emit(reason)
 
     def log(self, text: str) -> None:
         self.log_view.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")

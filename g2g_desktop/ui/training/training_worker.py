@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from trainer.config import TrainConfig
 from trainer.engine import TrainingEngine
 
+from ..render_queue import lower_thread_priority
 from ..threads import register_qthread
 
 
@@ -34,6 +35,7 @@ class TrainingWorker(QObject):
 
     @Slot()
     def _run(self) -> None:
+        lower_thread_priority()
         try:
             self.reason = self.engine.run()
         finally:
