@@ -6,10 +6,8 @@ a thread-safe inbox whose commands are applied between steps: `pause()` (the thr
 a condition variable), `resume()`, `single_step()`, `stop()`, `save_now()`, `set_weights(**changes)`
 and `request_snapshot()`. Everything it has to say goes to `sink` as an event (trainer/events.py).
 
-Run folder (rank 0 only): config.json, metrics.jsonl (means over `log_every` steps), audit.jsonl
-(every weight change: step, field, old, new), previews/step_XXXXXXXX.png, checkpoints/ (full
-training states, see trainer/state.py) and model_latest.safetensors (inference snapshot; not for
-CycleFUNIT's face-network E_B variant, which core cannot rebuild without that network).
+Rank 0 writes the run folder (trainer/run_folder.py): config, metrics, audit log of weight changes,
+previews, full training-state checkpoints (trainer/state.py) and the latest inference snapshot.
 
 Rollback policy: the last good state is the one of the latest checkpoint (or the start of the run),
 kept as a CPU copy in memory. A non-finite loss (`NonFiniteLossError`, raised before any optimizer
@@ -24,10 +22,8 @@ since the ranks cannot roll back together.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import random
-import re
 import threading
 import time
 from collections import deque
@@ -37,12 +33,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 
-from g2g_desktop.core.checkpoint import CheckpointError, atomic_write, save_model
-from g2g_desktop.core.config import GENERATOR_CONFIGS
+from g2g_desktop.core.checkpoint import CheckpointError
 from g2g_desktop.core.device import DeviceSettings, pick_device
-from g2g_desktop.core.generator import DisentanglingGenerator
 from g2g_desktop.core.images import tensor_to_uint8
 from trainer import distributed
 from trainer.approaches import NonFiniteLossError, build_approach
@@ -63,19 +56,11 @@ from trainer.events import (
     WeightsChanged,
 )
 from trainer.losses import LossWeights
+from trainer.run_folder import RunFolder, rebuildable
 from trainer.sampler import PairSampler
-from trainer.state import (
-    CheckpointKeeper,
-    SaveFn,
-    capture_rng,
-    latest_state,
-    load_training_state,
-    restore_rng,
-    state_to_cpu,
-)
+from trainer.state import SaveFn, capture_rng, restore_rng, resume_source, state_to_cpu
 
 log = logging.getLogger(__name__)
-FUNIT_GEN = re.compile(r"gen_.*\.pt")
 ARCHITECTURE_FIELDS = ("approach", "model", "dis", "image_size", "seed")  # a resumed run keeps these
 
 
@@ -242,7 +227,7 @@ class TrainingEngine:
         except RuntimeError as exc:  # e.g. CUDA asked for on a machine without it: bad input, not a bug
             raise ValueError(f"device: {exc}") from None
         dataset = self.dataset if self.dataset is not None else open_dataset(config.data, config.image_size)
-        state, state_path, funit_gen = self._resume_source()
+        state, state_path, funit_gen = resume_source(config.resume)
         if state is not None:
             config = self._adopt_stored(state)
         random.seed(config.seed)
@@ -261,28 +246,10 @@ class TrainingEngine:
         if self.dist:
             distributed.synchronize(self.approach.modules(), world)
         self._good, self._good_step = self._capture(None), self.current_step
-        self.keeper = CheckpointKeeper(self.run_dir, config.keep_last, self.save_fn)
+        self.files = RunFolder(self.run_dir, config.keep_last, self.save_fn)
         if self.is_main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            text = json.dumps(config.to_dict(), indent=2)
-            atomic_write(self.run_dir / "config.json", lambda tmp: Path(tmp).write_text(text))
+            self.files.write_config(config.to_dict())
         self._ready = True
-
-    def _resume_source(self) -> tuple[dict[str, Any] | None, Path | None, Path | None]:
-        """(training state, its path, FUNIT gen file) named by `config.resume`; at most one is set."""
-        if self.config.resume is None:
-            return None, None, None
-        path = Path(self.config.resume)
-        if path.is_dir():
-            found = latest_state(path)
-            if found is None:
-                raise CheckpointError(path, "run folder has no checkpoints/state_*.pt to resume from")
-            path = found
-        if FUNIT_GEN.fullmatch(path.name):
-            if not path.is_file():
-                raise CheckpointError(path, "file not found")
-            return None, None, path
-        return load_training_state(path), path, None
 
     def _adopt_stored(self, state: dict[str, Any]) -> TrainConfig:
         """The run's config with the checkpoint's architecture; weight edits between runs become audited changes."""
@@ -418,13 +385,12 @@ class TrainingEngine:
         self.approach.weights = new
         records = [{"step": self.current_step, "field": k, "old": o, "new": n} for k, (o, n) in diff.items()]
         self.audit.extend(records)
-        if self.is_main:
-            self._append_lines(self.run_dir / "audit.jsonl", records)
+        self._write("audit.jsonl", self.files.append_audit, records)
         self._emit(WeightsChanged(self.current_step, diff, new.to_dict()))
 
     def _snapshot(self) -> None:
         generator = self.approach.inference_generator()
-        if not _rebuildable(generator):
+        if not rebuildable(generator):
             self._emit(Warned(self.current_step, f"the {generator.architecture} generator needs the face network "
                                                  "and cannot be copied out for mixing"))
             return
@@ -449,10 +415,9 @@ class TrainingEngine:
     def _write_metrics(self) -> None:
         means = {name: float(np.mean(values)) for name, values in self._interval.items()}
         self._interval = {}
-        if self.is_main:
-            speed = 0.0 if self._step_seconds is None else 1.0 / max(self._step_seconds, 1e-9)
-            line = {"step": self.current_step, "time": time.time(), "it_per_s": speed, **means}
-            self._append_lines(self.run_dir / "metrics.jsonl", [line])
+        speed = 0.0 if self._step_seconds is None else 1.0 / max(self._step_seconds, 1e-9)
+        line = {"step": self.current_step, "time": time.time(), "it_per_s": speed, **means}
+        self._write("metrics.jsonl", self.files.append_metrics, line)
 
     def _preview(self) -> None:
         devices = [self.settings.device.index or 0] if self.settings.device.type == "cuda" else []
@@ -461,18 +426,13 @@ class TrainingEngine:
         grid = tensor_to_uint8(result.grid())
         self._emit(PreviewReady(self.current_step, grid, tensor_to_uint8(result.original),
                                 tensor_to_uint8(result.mixed), tensor_to_uint8(result.reconstructed)))
-        if self.is_main:
-            path = self.run_dir / "previews" / f"step_{self.current_step:08d}.png"
-            try:
-                atomic_write(path, lambda tmp: Image.fromarray(grid).save(tmp, format="PNG"))
-            except OSError as exc:
-                self._emit(Warned(self.current_step, f"{path}: preview not saved ({exc})"))
+        self._write("preview", self.files.save_preview, self.current_step, grid)
 
     def _checkpoint(self, kind: str) -> None:
         """Save the full training state (rank 0) and remember it as the rollback point (every rank)."""
         if self.current_step == self._last_saved_step:
             if kind == "manual" and self.is_main:  # already on disk: say where
-                self._emit(CheckpointSaved(str(self.keeper.path_for(self.current_step)), self.current_step, kind))
+                self._emit(CheckpointSaved(str(self.files.checkpoint_path(self.current_step)), self.current_step, kind))
             return
         metric = float(np.mean(self._since_checkpoint)) if self._since_checkpoint else None
         state = self._capture(metric)
@@ -482,11 +442,8 @@ class TrainingEngine:
             self._last_saved_step = self.current_step
             return
         try:
-            path = self.keeper.save(self.current_step, state, metric)
-            if _rebuildable(self.approach.inference_generator()):
-                save_model(self.run_dir / "model_latest.safetensors", self.approach.inference_generator(),
-                           approach=self.approach.name, step=self.current_step,
-                           provenance={"run": str(self.run_dir), "data": self.config.data, "checkpoint": path.name})
+            path = self.files.save_checkpoint(self.current_step, state, metric, self.approach.inference_generator(),
+                                              {"run": str(self.run_dir), "data": self.config.data})
         except (OSError, RuntimeError) as exc:
             self._emit(Warned(self.current_step, f"checkpoint at step {self.current_step} not saved ({exc}); "
                                                  "the previous checkpoint is intact and training goes on"))
@@ -496,13 +453,14 @@ class TrainingEngine:
 
     # ------------------------------------------------------------------ helpers
 
-    def _append_lines(self, path: Path, records: list[dict[str, Any]]) -> None:
+    def _write(self, what: str, write: Callable[..., Any], *args: Any) -> None:
+        """A run-folder write on rank 0; a failure is a warning, never the end of the run."""
+        if not self.is_main:
+            return
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "a", encoding="utf-8") as fh:
-                fh.writelines(json.dumps(r) + "\n" for r in records)
+            write(*args)
         except OSError as exc:
-            self._emit(Warned(self.current_step, f"{path}: not written ({exc})"))
+            self._emit(Warned(self.current_step, f"{what} not written ({exc})"))
 
     def _fail(self, message: str) -> None:
         self._failed = True
@@ -511,7 +469,3 @@ class TrainingEngine:
     def _emit(self, event: Any) -> None:
         self.sink(event)
 
-
-def _rebuildable(generator: DisentanglingGenerator) -> bool:
-    """Whether core can rebuild this generator from its config alone (the face-network variant cannot)."""
-    return generator.architecture in GENERATOR_CONFIGS

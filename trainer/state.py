@@ -30,6 +30,7 @@ STATE_FORMAT = "g2g-training-state"
 STATE_VERSION = 1
 CHECKPOINT_DIR = "checkpoints"
 STATE_PATTERN = re.compile(r"state_(\d{8})\.pt")
+FUNIT_GEN = re.compile(r"gen_.*\.pt")  # FUNIT's generator checkpoints: gen_00005000.pt
 
 SaveFn = Callable[[Any, str], None]  # (object, path) -> None, torch.save by default; tests inject failures
 
@@ -92,6 +93,24 @@ def latest_state(run_dir: str | Path) -> Path | None:
         return None
     found = sorted(p for p in folder.iterdir() if STATE_PATTERN.fullmatch(p.name))
     return found[-1] if found else None
+
+
+def resume_source(resume: str | None) -> tuple[dict[str, Any] | None, Path | None, Path | None]:
+    """What `TrainConfig.resume` names: (training state, its path, None) for a run folder or state file,
+    (None, None, path) for a FUNIT `gen_*.pt`, all None without one. Errors name the file."""
+    if resume is None:
+        return None, None, None
+    path = Path(resume)
+    if path.is_dir():
+        found = latest_state(path)
+        if found is None:
+            raise CheckpointError(path, "run folder has no checkpoints/state_*.pt to resume from")
+        path = found
+    if FUNIT_GEN.fullmatch(path.name):
+        if not path.is_file():
+            raise CheckpointError(path, "file not found")
+        return None, None, path
+    return load_training_state(path), path, None
 
 
 def state_to_cpu(value: Any) -> Any:

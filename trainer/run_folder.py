@@ -1,0 +1,69 @@
+"""The files of one run folder, written by the engine on rank 0 only.
+
+    config.json                 the resolved TrainConfig (asdict)
+    metrics.jsonl               one line per `log_every` steps: step, time, speed, mean of each loss
+    audit.jsonl                 one line per loss-weight change: step, field, old, new
+    previews/step_XXXXXXXX.png  the 3×2 Original / Mixed / Reconstructed grid
+    checkpoints/                full training states (trainer/state.py `CheckpointKeeper`)
+    model_latest.safetensors    inference snapshot of the latest checkpoint (core's `save_model`)
+
+Every method raises OSError (or RuntimeError from torch.save) on a failed write; the engine turns
+that into a warning and trains on. Whole files are replaced atomically; JSONL logs are appended.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from g2g_desktop.core.checkpoint import atomic_write, save_model
+from g2g_desktop.core.config import GENERATOR_CONFIGS
+from g2g_desktop.core.generator import DisentanglingGenerator
+from trainer.state import CheckpointKeeper, SaveFn
+
+
+class RunFolder:
+    def __init__(self, path: Path, keep_last: int, save_fn: SaveFn):
+        self.path = path
+        self.keeper = CheckpointKeeper(path, keep_last, save_fn)
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        text = json.dumps(config, indent=2)
+        atomic_write(self.path / "config.json", lambda tmp: Path(tmp).write_text(text))
+
+    def append_metrics(self, line: dict[str, Any]) -> None:
+        self._append(self.path / "metrics.jsonl", [line])
+
+    def append_audit(self, records: list[dict[str, Any]]) -> None:
+        self._append(self.path / "audit.jsonl", records)
+
+    def save_preview(self, step: int, grid: np.ndarray) -> Path:
+        path = self.path / "previews" / f"step_{step:08d}.png"
+        atomic_write(path, lambda tmp: Image.fromarray(grid).save(tmp, format="PNG"))
+        return path
+
+    def checkpoint_path(self, step: int) -> Path:
+        return self.keeper.path_for(step)
+
+    def save_checkpoint(self, step: int, state: dict[str, Any], metric: float | None,
+                        generator: DisentanglingGenerator, provenance: dict[str, Any]) -> Path:
+        """The full training state, then the inference snapshot of its generator (when core can rebuild it)."""
+        path = self.keeper.save(step, state, metric)
+        if rebuildable(generator):
+            save_model(self.path / "model_latest.safetensors", generator, approach=state["approach"], step=step,
+                       provenance={**provenance, "checkpoint": path.name})
+        return path
+
+    def _append(self, path: Path, records: list[dict[str, Any]]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(r) + "\n" for r in records)
+
+
+def rebuildable(generator: DisentanglingGenerator) -> bool:
+    """Whether core can rebuild this generator from its config alone (CycleFUNIT's face-network E_B cannot)."""
+    return generator.architecture in GENERATOR_CONFIGS
