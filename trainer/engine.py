@@ -252,7 +252,7 @@ class TrainingEngine:
         self._ready = True
 
     def _adopt_stored(self, state: dict[str, Any]) -> TrainConfig:
-        """The run's config with the checkpoint's architecture; weight edits between runs become audited changes."""
+        """The run's config with the checkpoint's architecture fields; a warning names any asked to differ."""
         stored = state["config"]
         kept = {k: stored[k] for k in ARCHITECTURE_FIELDS if k in stored}
         overridden = [f"{k}={v!r} (asked {getattr(self.config, k)!r})" for k, v in kept.items()
