@@ -19,7 +19,10 @@ from pathlib import Path
 
 import torch
 
-from .harness import Timing, compare
+from g2g_desktop.core.pipeline import G2GPipeline, fade_identity
+
+from .harness import Comparison, Timing, compare
+from .inference import drag_alphas
 from .report import Row, Section
 from .workloads import Model, eager_g2g, images
 
@@ -142,6 +145,33 @@ def _compile_row(model: Model, x: torch.Tensor, repeats: int) -> Row:
     )
 
 
+def fade_cache_row(model: Model, repeats: int) -> Row:
+    """The pipeline's fade while one slider is dragged vs decoding both sides on every update."""
+    pipe = G2GPipeline(model.fresh_copy(), "cpu")
+    gen = model.fresh_copy()
+    x = images(2, model.image_size)
+    with torch.inference_mode():
+        c, i = gen.encode_content(x), gen.encode_class(x)
+    pipe.run(x[0], x[1])
+    alphas_a, alphas_b = drag_alphas(), drag_alphas()
+
+    def both_sides():
+        a = next(alphas_a)
+        with torch.inference_mode():
+            identity = torch.cat([fade_identity(i[:1], i[1:], a), fade_identity(i[1:], i[:1], 1.0)])
+            return gen.decode(c, identity)
+
+    def pipeline():
+        return pipe.fade(x[0], x[1], next(alphas_b), 1.0)
+
+    return Row(
+        name="slider update (one slider dragged)",
+        candidate="G2GPipeline.fade (other side cached)",
+        baseline="decode both sides each update",
+        comparison=compare(both_sides, pipeline, repeats=repeats),
+    )
+
+
 def omp_probe_row(size_args: list[str], rounds: int = 2) -> Row:
     """OMP_WAIT_POLICY=PASSIVE vs the library default, in fresh processes, alternating A B B A …"""
     samples: dict[str, list[float]] = {"default": [], "PASSIVE": []}
@@ -156,8 +186,6 @@ def omp_probe_row(size_args: list[str], rounds: int = 2) -> Row:
             )
             samples[policy].append(json.loads(out.stdout.strip().splitlines()[-1])["median_ms"])
     base, cand = Timing.of(samples["default"]), Timing.of(samples["PASSIVE"])
-    from .harness import Comparison
-
     ratio = base.median_ms / cand.median_ms
     return Row(
         name="slider decode (fresh process)",
@@ -180,6 +208,7 @@ def options_section(model: Model, repeats: int, *, with_compile: bool, probe_arg
     for variant in (_channels_last(model), _bf16(model)):
         section.rows += _compare_variants(base, variant, x, repeats)
     section.rows += _thread_rows(model, x, repeats)
+    section.rows.append(fade_cache_row(model, repeats))
     section.rows.append(omp_probe_row(probe_args))
     if with_compile:
         section.rows.append(_compile_row(model, x, repeats))
