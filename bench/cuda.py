@@ -75,7 +75,7 @@ def cuda_section(models: dict[str, Model], budget: Budget) -> Section:
         section.skipped = NO_GPU
         return section
     peak = matmul_peak_gflops("cuda", n=4096)
-    section.notes.append(f"fp32 matmul peak of this GPU: {peak:.0f} GFLOP/s (TF32 as torch defaults)")
+    section.notes.append(f"fp32 matmul peak of this GPU at torch's default matmul precision: {peak:.0f} GFLOP/s")
     large = models["large"]
     section.rows += forward_rows(large, (1, 8), budget, peak, device="cuda")
     section.rows += forward_rows(models["default"], (1, 8), budget, peak, device="cuda")
