@@ -248,7 +248,7 @@ class TrainingEngine:
         self._good, self._good_step = self._capture(None), self.current_step
         self.files = RunFolder(self.run_dir, config.keep_last, self.save_fn)
         if self.is_main:
-            self.files.write_config(config.to_dict())
+            self.files.write_config(self.config.to_dict())
         self._ready = True
 
     def _adopt_stored(self, state: dict[str, Any]) -> TrainConfig:
@@ -293,6 +293,9 @@ class TrainingEngine:
         optimizer_path = gen_path.with_name("optimizer.pt")
         self.approach.load_funit_pair(gen_path, dis_path if dis_path.is_file() else None,
                                       optimizer_path if optimizer_path.is_file() else None)
+        # FUNIT files carry no config: the sizes read from their tensors become the run's, so the
+        # run's own checkpoints rebuild networks that fit them on resume.
+        self.config = dataclasses.replace(self.config, **self.approach.architecture())
         self._resumed_from = str(gen_path)
 
     # ------------------------------------------------------------------ state capture / restore

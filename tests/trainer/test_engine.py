@@ -386,3 +386,20 @@ def test_keeper_recovers_without_its_index(tmp_path):
     assert [c.step for c in again.saved] == [2, 3]
     again.save(4, {"x": torch.zeros(1)}, metric=None)
     assert sorted(p.name for p in (tmp_path / "checkpoints").glob("*.pt")) == ["state_00000003.pt", "state_00000004.pt"]
+
+
+def test_run_started_from_a_differently_sized_funit_file_resumes(tmp_path):
+    """FUNIT files carry no config: the run must store the sizes read from them, or its own
+    checkpoints would rebuild networks of the config's sizes and fail to load."""
+    gen_config = FunitGeneratorConfig(**{**TINY_FUNIT, "nf": 12, "latent_dim": 6}, image_size=16)
+    save_funit_generators(tmp_path / "gen_00000010.pt", FunitGenerator(gen_config), FunitGenerator(gen_config))
+    dis = FunitDiscriminator(FunitDiscriminatorConfig(nf=8, n_res_blks=2, num_classes=7, max_nf=16))
+    save_funit_discriminator(tmp_path / "dis_00000010.pt", dis)
+    first = _engine(tiny_config(tmp_path, "funit2funit", steps=2, resume=str(tmp_path / "gen_00000010.pt")))
+    assert first.run() == "completed"
+    stored = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert stored["model"]["nf"] == 12 and stored["model"]["latent_dim"] == 6 and stored["dis"]["num_classes"] == 7
+    events = Events()
+    again = _engine(tiny_config(tmp_path, "funit2funit", steps=3, resume=str(tmp_path / "run")), events)
+    assert again.run() == "completed", events.of(Failed)
+    assert again.approach.generator.config.nf == 12 and again.current_step == 3
