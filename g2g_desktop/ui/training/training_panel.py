@@ -211,6 +211,7 @@ class TrainingPanel(QWidget):
         self.log(f"Could not use the model: {message}")
 
     def _run_ended(self, reason: str) -> None:
+        self.worker.thread.wait(10_000)  # `done` is the thread's last act: this returns at once
         self._set_state("idle")
         self.runEnded.emit(reason)
 
