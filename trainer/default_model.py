@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+import torch
+
 from g2g_desktop.core.checkpoint import CheckpointError, load_generator_with_info, save_model
 from g2g_desktop.core.resources import default_model_path, resource_path
 from trainer import cli
@@ -26,16 +28,16 @@ from trainer.procedural_dataset import ProceduralFaceDataset
 RUN_DIR = Path("runs/default-model")
 MARK_START, MARK_END = "<!-- metrics:start -->", "<!-- metrics:end -->"
 
-# Sizes chosen for a 2-core CPU: every width is small so one step takes seconds, not minutes.
+# Sizes chosen for a shared 2-core CPU: every width is small so one step takes about two seconds.
 TRAIN_CONFIG = {
     "approach": "funit2funit",
-    "data": "procedural:32:40",  # 32 training identities × 40 images; held-out identities never seen
-    "steps": 600,
+    "data": "procedural:64:20",  # 64 training identities × 20 images; held-out identities never seen
+    "steps": 1000,
     "batch_size": 4,
     "image_size": 64,
     "seed": 0,
-    "model": {"nf": 8, "n_res_blks": 1, "nf_mlp": 64, "latent_dim": 16, "n_downs_content": 3, "n_downs_class": 4},
-    "dis": {"nf": 8, "n_res_blks": 4, "max_nf": 64},
+    "model": {"nf": 16, "n_res_blks": 1, "nf_mlp": 64, "latent_dim": 16, "n_downs_content": 3, "n_downs_class": 4},
+    "dis": {"nf": 16, "n_res_blks": 4, "max_nf": 64},
     "weights": {"r_w": 1.0},  # pixel reconstruction ×10 FUNIT's 0.1: a short run must reconstruct first
     "lr_gen": 3e-4,  # FUNIT: 1e-4; a run of a few hundred steps needs larger ones
     "lr_dis": 3e-4,
@@ -111,10 +113,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-dir", type=Path, default=RUN_DIR, help="g2g-train run folder")
     parser.add_argument("--steps", type=int, help=f"override the step count ({TRAIN_CONFIG['steps']})")
     parser.add_argument("--device", help="cpu or cuda (default: CUDA when available)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="CPU threads (1 suits a shared CPU)"
+    )
     parser.add_argument("--export-only", action="store_true", help="skip training: export the run's latest model")
     parser.add_argument("--out", type=Path, default=default_model_path(), help="model file to write")
     parser.add_argument("--report", type=Path, default=resource_path("models", "default.md"), help="notes to update")
     args = parser.parse_args(argv)
+    torch.set_num_threads(max(1, args.threads))
     started = time.perf_counter()
     if not args.export_only and train(args.run_dir, args.steps, args.device) != 0:
         print("default-model: training failed (see above)", file=sys.stderr)

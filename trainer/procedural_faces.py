@@ -118,7 +118,7 @@ class RestFactors:
     pattern_angle: float = 0.0  # (rad), [0, pi]
     pattern_scale: float = 0.5  # period of the pattern, [0, 1] → 1/8 .. 1/3 of the image
     light_angle: float = 0.0  # direction the light comes from (rad), [0, 2 pi]
-    light_strength: float = 0.2  # amplitude of the shading gradient across the head, [0, 0.3]
+    light_strength: float = 0.2  # shade on the far side of the head (gain 1 − strength), [0, 0.4]
 
     @classmethod
     def sample(cls, rng: np.random.Generator) -> RestFactors:
@@ -140,7 +140,7 @@ class RestFactors:
             pattern_angle=u(0.0, math.pi),
             pattern_scale=u(0.0, 1.0),
             light_angle=u(0.0, 2 * math.pi),
-            light_strength=u(0.0, 0.3),
+            light_strength=u(0.0, 0.4),
         )
 
 
@@ -173,7 +173,7 @@ class Rendering:
     """An image plus masks that the factor-independence tests and metrics use."""
 
     image: Image.Image  # RGB
-    skin: np.ndarray  # bool H×W: bare face skin (no eyes, brows, nose, mouth, hair)
+    skin: np.ndarray  # bool H×W: bare face skin (no neck, ears, eyes, brows, nose, mouth, hair)
     head: np.ndarray  # bool H×W: anything belonging to the person (face, ears, neck, hair)
 
 
@@ -281,12 +281,19 @@ def render(identity: IdentityFactors, rest: RestFactors, size: int = 64) -> Imag
 
 
 def _shade(img: np.ndarray, head: np.ndarray, p: _Painter, identity: IdentityFactors, rest: RestFactors):
-    """Directional light: a zero-mean linear gradient across the head, so mean skin colour is kept."""
+    """Directional light: shade falls linearly away from the lit side, from gain 1 down to 1 − strength.
+
+    Light never brightens (bright skin would clip at 255 and skew its mean), and the gradient is
+    linear and centred on the visible face skin, so turning the light keeps the mean skin colour
+    exactly; a stronger light darkens the far side more.
+    """
     n = p.n
     yy, xx = _grid(n)
     radius = identity.face_width * identity.face_aspect * p.k
-    d = ((xx - p.cx * n) * math.cos(rest.light_angle) + (yy - p.cy * n) * math.sin(rest.light_angle)) / radius
-    gain = 1 + rest.light_strength * np.clip(d, -1.3, 1.3) * head
+    skin = np.asarray(p.skin) > 127
+    cx, cy = (xx[skin].mean(), yy[skin].mean()) if skin.any() else (p.cx * n, p.cy * n)
+    d = ((xx - cx) * math.cos(rest.light_angle) + (yy - cy) * math.sin(rest.light_angle)) / radius
+    gain = 1 - rest.light_strength * (1 - np.clip(d, -1.0, 1.0)) / 2 * head
     return img * gain[..., None]
 
 
@@ -329,7 +336,7 @@ def _draw_person(p: _Painter, ident: IdentityFactors, rest: RestFactors) -> None
             ]
         ),
         skin * 0.88,
-        skin=True,
+        skin=None,
     )
     for side in (-1, 1):
         _draw_ear(p, ident, w, h, side, yaw, skin)
@@ -369,7 +376,7 @@ def _draw_ear(p: _Painter, ident: IdentityFactors, w, h, side: int, yaw: float, 
         pts = np.vstack([pts[pts[:, 1] > -0.02 * h - size * 0.15], tip])
         order = np.argsort(np.arctan2(pts[:, 1] + 0.02 * h, pts[:, 0] - cx))
         pts = pts[order]
-    p.poly(pts, skin * 0.93, skin=True)
+    p.poly(pts, skin * 0.93, skin=None)
     p.poly(_ellipse(cx - side * ew * 0.05, -0.02 * h, ew * 0.45, size * 0.3, 20), skin * 0.78, skin=False)
 
 
