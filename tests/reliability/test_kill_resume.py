@@ -1,0 +1,97 @@
+"""Kill-and-resume of the training CLI, and a disk that fills up during a checkpoint write.
+
+The short version (3 kills) always runs; G2G_LONG_TESTS=1 runs 20 kills over a longer run. The harness
+lives in scripts/soak_kill_resume.py, which also prints the figures quoted in docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import resource
+import subprocess
+
+import pytest
+
+from .conftest import load_script, long_only
+
+SOAK = load_script("soak_kill_resume")
+
+
+def _assert_survived(report, settings) -> None:
+    assert not report.problems, "\n".join(report.problems)
+    assert report.crashes == 0
+    assert report.kills >= 1, "no run was killed (the runs finished before the chosen moments)"
+    assert report.kills_during_write >= 1, "no kill landed during a checkpoint write"
+    assert report.max_steps_lost <= settings.checkpoint_every
+    assert report.bit_identical is True
+
+
+@pytest.fixture(scope="module")
+def short_soak(tmp_path_factory):
+    settings = SOAK.SoakSettings(steps=12, checkpoint_every=3, kills=3, seed=0)
+    return settings, SOAK.soak(tmp_path_factory.mktemp("soak"), settings)
+
+
+@pytest.mark.timeout(600)
+def test_sigkill_and_resume_short(short_soak):
+    """3 SIGKILLs (mid-write and at random steps): every file loads, at most `checkpoint_every` steps are
+    lost, and the final state equals an uninterrupted run bit for bit."""
+    settings, report = short_soak
+    _assert_survived(report, settings)
+
+
+@long_only
+@pytest.mark.timeout(3600)
+def test_sigkill_and_resume_long(tmp_path):
+    settings = SOAK.SoakSettings(steps=60, checkpoint_every=3, kills=20, seed=1)
+    report = SOAK.soak(tmp_path, settings)
+    _assert_survived(report, settings)
+    assert report.kills >= 15
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.xfail(
+    strict=True,
+    reason="trainer (T2): temp files of checkpoint writes killed mid-way (.state_*.pt.*.tmp, ~0.5 MB each at "
+    "this size, model-sized in real runs) are never removed, not even by the resumed run (reported)",
+)
+def test_resumed_run_cleans_up_temp_files_of_killed_writes(short_soak):
+    _, report = short_soak
+    if report.temp_files_after_kills == 0:
+        pytest.skip("no kill happened to leave a temp file this time")
+    assert report.leftover_temp_files == 0
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.timeout(600)
+def test_disk_full_during_checkpoint_keeps_the_previous_one(tmp_path):
+    """A real write failure (RLIMIT_FSIZE: writes past 200 kB fail with EFBIG, as on a full disk): the
+    checkpoint write fails, the previous checkpoint survives unchanged, no half-written file is left
+    behind, and the run says so on the console."""
+    settings = SOAK.SoakSettings(steps=6, checkpoint_every=3)
+    out = tmp_path / "run"
+    first = subprocess.run(SOAK.train_command(out, settings, resume=False), cwd=SOAK.ROOT, env=SOAK.child_env(),
+                           capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert first.returncode == 0, first.stderr[-1500:]
+    previous = out / "checkpoints" / "state_00000006.pt"
+    before = _digest(previous)
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+
+    longer = SOAK.SoakSettings(steps=9, checkpoint_every=3)
+    full = subprocess.run(SOAK.train_command(out, longer, resume=True), cwd=SOAK.ROOT, env=SOAK.child_env(),
+                          capture_output=True, text=True, timeout=300, preexec_fn=small_files)  # fmt: skip
+    console = full.stdout + full.stderr
+    assert "Traceback" not in console, console[-2000:]
+    assert "checkpoint at step 9 not saved" in console and "previous checkpoint is intact" in console, console[-2000:]
+    assert _digest(previous) == before
+    assert not (out / "checkpoints" / "state_00000009.pt").exists()
+    assert SOAK.temp_files(out) == [], "a failed write left its temp file behind"
+    from trainer.state import load_training_state
+
+    assert load_training_state(previous)["step"] == 6
+
