@@ -138,6 +138,8 @@ def to_markdown(report: Report) -> str:
         f"- torch {m['torch']} (CUDA build {m['cuda_build']}, CUDA available: {m['cuda_available']}), "
         f"{m['torch_threads']} threads, Python {m['python']}, {m['platform']}",
         f"- load average at start: {m.get('load_average')}; at end: {report.settings.get('load_average_end')}",
+        f"- fp32 matmul peak (best of 10, 1536²): {report.settings.get('matmul_peak_gflops')} GFLOP/s at start, "
+        f"{report.settings.get('matmul_peak_gflops_end')} at end",
         f"- settings: {json.dumps(report.settings)}; total {report.duration_s:.0f} s",
         "",
     ]

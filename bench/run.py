@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[bench] {name} done in {time.perf_counter() - t:.0f} s", flush=True)
     report.duration_s = time.perf_counter() - start
     report.settings["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    report.settings["matmul_peak_gflops_end"] = round(matmul_peak_gflops(), 2)
     name = args.name or ("cuda" if torch.cuda.is_available() else "cpu")
     json_path, md_path = report.write(args.out, name)
     print(f"[bench] wrote {json_path} and {md_path} in {report.duration_s:.0f} s")
