@@ -48,6 +48,11 @@ TRAIN_CONFIG = {
     "keep_last": 1,
 }
 
+# Held-out faces shipped as the app's first images: (identity, image) of the seed-0 held-out split with 6
+# images per identity, rendered at 128 px. The first two are clearly different people in different poses.
+SAMPLE_PICKS = [(2, 0), (0, 3), (4, 1), (6, 2), (1, 4), (7, 5)]
+
+
 # The evaluation the test and default.md quote: held-out identities, fixed seeds.
 EVAL = {"identities": 30, "samples": 8, "pairs": 128, "seed": 0}
 
@@ -76,6 +81,18 @@ def evaluate(model: Path, *, probes: bool = True) -> dict[str, float]:
     if probes:
         metrics.update(leakage_probes(gen, data, seed=EVAL["seed"]))
     return metrics
+
+
+def write_samples(folder: Path) -> list[Path]:
+    """Render the sample faces (named so that sorted order starts with a good pair)."""
+    data = ProceduralFaceDataset(max(k for k, _ in SAMPLE_PICKS) + 1, 6, 128, 0, "heldout")
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n, (identity, image) in enumerate(SAMPLE_PICKS, 1):
+        path = folder / f"{n:02d}_heldout_identity{identity:02d}.png"
+        data.get_image(identity * 6 + image).save(path)
+        paths.append(path)
+    return paths
 
 
 def write_report(md: Path, *, step: int, seconds: float, metrics: dict[str, float]) -> None:
@@ -117,10 +134,15 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, default=1, help="CPU threads (1 suits a shared CPU)"
     )
     parser.add_argument("--export-only", action="store_true", help="skip training: export the run's latest model")
+    parser.add_argument("--samples-only", action="store_true", help="only (re)write resources/samples/")
     parser.add_argument("--out", type=Path, default=default_model_path(), help="model file to write")
     parser.add_argument("--report", type=Path, default=resource_path("models", "default.md"), help="notes to update")
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
+    samples = write_samples(resource_path("samples"))
+    print(f"default-model: wrote {len(samples)} held-out sample faces to {samples[0].parent}")
+    if args.samples_only:
+        return 0
     started = time.perf_counter()
     if not args.export_only and train(args.run_dir, args.steps, args.device) != 0:
         print("default-model: training failed (see above)", file=sys.stderr)

@@ -27,6 +27,7 @@ from trainer.metrics import (
     real_metrics,
     sample_pairs,
     swap_metrics,
+    swap_sheet,
     train_identity_classifier,
 )
 from trainer.procedural_dataset import ProceduralFaceDataset
@@ -46,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--face-weights", help="facenet-pytorch InceptionResnetV1 state dict (identity similarity)")
     parser.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
     parser.add_argument("--json", help="also write the metrics to this JSON file")
+    parser.add_argument("--sheet", help="procedural: write a PNG of content | class | mixed | ground truth | cycle")
+    parser.add_argument("--sheet-rows", type=int, default=6, help="pairs shown in --sheet")
     return parser
 
 
@@ -68,6 +71,8 @@ def evaluate(args: argparse.Namespace, log=print) -> dict:
         metrics = swap_metrics(gen, data, pairs, classifier=classifier)
         if not args.no_probes:
             metrics.update(leakage_probes(gen, data, seed=args.seed))
+        if args.sheet:
+            swap_sheet(gen, data, pairs[: max(1, args.sheet_rows)]).save(args.sheet)
     else:
         data = open_dataset(args.data, size)
         pairs = sample_pairs(data.labels, args.pairs, args.seed)

@@ -29,7 +29,7 @@ from torch.nn import functional as F
 
 from g2g_desktop.core.checkpoint import safe_torch_load
 from g2g_desktop.core.generator import DisentanglingGenerator
-from g2g_desktop.core.images import fit_square, pil_to_tensor
+from g2g_desktop.core.images import fit_square, pil_to_tensor, tensor_to_pil, tile
 from trainer.datasets import IdentityDataset
 from trainer.procedural_dataset import SPLITS, ProceduralFaceDataset, factor_rng
 from trainer.procedural_faces import RestFactors, factor_vector
@@ -143,6 +143,24 @@ def swap_metrics(
     if classifier is not None:
         result["identity/chance"] = 1.0 / data.num_classes
     return result
+
+
+SHEET_COLUMNS = ("content x1", "class x2", "mixed m1", "ground truth", "cycle x̂1")
+
+
+@torch.no_grad()
+def swap_sheet(
+    gen: DisentanglingGenerator, data: ProceduralFaceDataset, pairs: Sequence[tuple[int, int]], *, scale: int = 2
+) -> Image.Image:
+    """One row per pair: content x1 | class x2 | mixed m1 | ground truth | cycle reconstruction x̂1."""
+    size, device = gen.config.image_size, _device_of(gen)
+    x1 = _batch([data.get_image(i) for i, _ in pairs], size).to(device)
+    x2 = _batch([data.get_image(j) for _, j in pairs], size).to(device)
+    truth = _batch([data.ground_truth(i, j) for i, j in pairs], size).to(device)
+    out = g2g_forward(gen, x1, x2)
+    columns = torch.stack([x1, x2, out.mixed1, truth, out.cycle1], dim=1).flatten(0, 1).float().cpu()
+    sheet = tensor_to_pil(tile(columns, len(pairs), len(SHEET_COLUMNS)))
+    return sheet.resize((sheet.width * scale, sheet.height * scale), Image.Resampling.NEAREST)
 
 
 # --------------------------------------------------------------------------- identity classifier

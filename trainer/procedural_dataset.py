@@ -7,7 +7,8 @@ training time and a data set rebuilt with the same arguments is pixel-identical.
 
     python -m trainer.procedural_dataset --out faces/ --identities 50 --samples 10
 
-writes the same images as an identity-folder tree (one sub-folder per person).
+writes the same images as an identity-folder tree (one sub-folder per person); `--sheet PNG`
+instead draws every identity under the same rest factors (rows = people, columns = situations).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from trainer.datasets import IdentityDataset
-from trainer.procedural_faces import SIZES, IdentityFactors, RestFactors, render
+from trainer.procedural_faces import SIZES, IdentityFactors, RestFactors, contact_sheet, render
 
 SPLITS = {"train": 0, "heldout": 1}
 
@@ -94,15 +95,23 @@ class ProceduralFaceDataset(IdentityDataset):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Export procedural faces as an identity-folder tree.")
-    parser.add_argument("--out", required=True, help="folder to create (one sub-folder per identity)")
+    parser.add_argument("--out", help="folder to create (one sub-folder per identity)")
+    parser.add_argument("--sheet", help="write a PNG contact sheet instead: rows = identities, columns = rests")
     parser.add_argument("--identities", type=int, default=50)
     parser.add_argument("--samples", type=int, default=10, help="images per identity")
     parser.add_argument("--size", type=int, default=64, choices=SIZES)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--split", default="train", choices=sorted(SPLITS))
     args = parser.parse_args(argv)
+    if bool(args.out) == bool(args.sheet):
+        parser.error("give exactly one of --out and --sheet")
     try:
         data = ProceduralFaceDataset(args.identities, args.samples, args.size, args.seed, args.split)
+        if args.sheet:
+            rests = [data.rests[j] for j in range(args.samples)]  # the first identity's situations
+            contact_sheet(data.identities, rests, args.size).save(args.sheet)
+            print(f"wrote a {data.num_classes}×{args.samples} contact sheet to {args.sheet}")
+            return 0
         count = data.export(args.out)
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -280,6 +280,15 @@ def render(identity: IdentityFactors, rest: RestFactors, size: int = 64) -> Imag
     return render_with_masks(identity, rest, size).image
 
 
+def contact_sheet(identities: list[IdentityFactors], rests: list[RestFactors], size: int = 64) -> Image.Image:
+    """Rows = identities, columns = rest factors: each row is one person, each column one situation."""
+    sheet = Image.new("RGB", (len(rests) * size, len(identities) * size), "white")
+    for r, identity in enumerate(identities):
+        for c, rest in enumerate(rests):
+            sheet.paste(render(identity, rest, size), (c * size, r * size))
+    return sheet
+
+
 def _shade(img: np.ndarray, head: np.ndarray, p: _Painter, identity: IdentityFactors, rest: RestFactors):
     """Directional light: shade falls linearly away from the lit side, from gain 1 down to 1 − strength.
 
