@@ -7,6 +7,9 @@ weights, …) go straight to the engine, whose inbox is thread-safe.
 
 from __future__ import annotations
 
+import os
+
+import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from trainer.config import TrainConfig
@@ -23,6 +26,8 @@ class TrainingWorker(QObject):
     def __init__(self, config: TrainConfig, device: str | None = None):
         super().__init__()
         self.engine = TrainingEngine(config, self.event.emit, device)
+        self.on_cpu = (device or os.environ.get("G2G_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")) \
+            .startswith("cpu")
         self.thread = QThread()
         self.thread.setObjectName("g2g-training")
         register_qthread(self.thread)
@@ -36,6 +41,10 @@ class TrainingWorker(QObject):
     @Slot()
     def _run(self) -> None:
         lower_thread_priority()
+        if self.on_cpu:
+            # Leave one core to the GUI thread: on a small CPU, torch's intra-op threads would otherwise
+            # take every core and the event loop would stall while a step runs.
+            torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
         try:
             self.reason = self.engine.run()
         finally:
