@@ -24,6 +24,7 @@ from trainer.metrics import (
     real_metrics,
     sample_pairs,
     swap_metrics,
+    swap_sheet,
     train_identity_classifier,
 )
 from trainer.procedural_dataset import ProceduralFaceDataset
@@ -171,3 +172,12 @@ def test_g2g_eval_bad_inputs_give_one_line(tmp_path, tiny_model, capsys):
     assert eval_cli.main(["--model", str(tiny_model), "--data", str(tmp_path / "nowhere")]) == 1
     assert "nowhere" in capsys.readouterr().err
     assert eval_cli.main(["--model", str(tiny_model), "--pairs", "0"]) == 2
+
+
+def test_swap_sheet_lays_out_five_columns_per_pair(data, tiny_model, tmp_path):
+    sheet = swap_sheet(CopyGenerator("content"), data, sample_pairs(data.labels, 3, 0), scale=1)
+    assert sheet.size == (5 * 32 + 6 * 2, 3 * 32 + 4 * 2)
+    out = tmp_path / "sheet.png"
+    argv = ["--model", str(tiny_model), "--pairs", "4", "--identities", "4", "--samples", "2", "--device", "cpu"]
+    assert eval_cli.main([*argv, "--no-probes", "--no-classifier", "--sheet", str(out), "--sheet-rows", "2"]) == 0
+    assert out.is_file()

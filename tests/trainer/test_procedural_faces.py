@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from trainer.datasets import IdentityDataset
 from trainer.procedural_dataset import ProceduralFaceDataset, main
@@ -150,3 +151,11 @@ def test_export_writes_an_identity_folder_tree(tmp_path, capsys):
     assert folders == ["train_0000", "train_0001", "train_0002"]
     assert len(list((tmp_path / "faces" / "train_0001").glob("*.png"))) == 2
     assert "wrote 6 images" in capsys.readouterr().out
+
+
+def test_contact_sheet_cli(tmp_path, capsys):
+    out = tmp_path / "sheet.png"
+    assert main(["--sheet", str(out), "--identities", "2", "--samples", "3", "--size", "32"]) == 0
+    assert Image.open(out).size == (3 * 32, 2 * 32)
+    with pytest.raises(SystemExit):
+        main(["--identities", "2"])  # neither --out nor --sheet
