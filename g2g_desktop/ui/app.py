@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 import sys
 
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from g2g_desktop.core.resources import default_model_path, sample_paths
+from g2g_desktop.core.resources import default_model_path, resource_path, sample_paths
 
 from .main_window import MainWindow
 from .settings import APPLICATION, ORGANISATION, AppSettings
@@ -22,8 +23,7 @@ def create_window(model_path: str | os.PathLike | None = None, settings: AppSett
     if os.path.isfile(model):
         window.controller.open_model(model)
     else:
-        window.statusBar().showMessage(
-            f"No model at {model}: open one with File ▸ Open model… (Ctrl+M).", 15000)
+        window.set_missing_model(os.fspath(model))
     samples = sample_paths()[:2]
     if samples:
         window.controller.open_paths(samples)
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None, *, model_path: str | os.PathLike | None 
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("G2G Desktop")
+    app.setWindowIcon(QIcon(str(resource_path("icons", "g2g.svg"))))
     settings = AppSettings()
     apply_theme(app, settings.theme())
     window = create_window(model_path, settings)

@@ -44,6 +44,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("G2G Desktop")
         self.setAcceptDrops(True)
         self.settings = settings or AppSettings()
+        self.no_model_text = EMPTY_NO_MODEL
         self.controller = MixController(self.settings, self, detector=detector)
         self.session = self.controller.session
 
@@ -87,6 +88,8 @@ class MainWindow(QMainWindow):
         self.model_dock = self._dock("Model", model_widget, Qt.DockWidgetArea.RightDockWidgetArea)
         self.training_panel = TrainingPanel(on_model=self.controller.use_model)
         self.training_dock = self._dock("Training", self.training_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.model_dock, self.training_dock)
+        self.model_dock.raise_()
         self.model_label = QLabel("No model")
         self.statusBar().addPermanentWidget(self.model_label)
 
@@ -98,7 +101,8 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 820)
+            self.resize(1400, 900)
+            self.resizeDocks([self.images_dock, self.model_dock], [300, 430], Qt.Orientation.Horizontal)
         if state is not None:
             self.restoreState(state)
 
@@ -133,9 +137,15 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(lambda i: c.set_matrix_wanted(self.tabs.widget(i) is self.matrix_view))
 
     # ------------------------------------------------------------------ reflecting the session
+    def set_missing_model(self, path: str) -> None:
+        """Say in the empty state that the model to open at start-up does not exist."""
+        self.no_model_text = f"No model found at\n{path}\n\n{EMPTY_NO_MODEL}"
+        self.statusBar().showMessage(f"No model at {path}: open one with File ▸ Open model… (Ctrl+M).", 15000)
+        self.refresh_empty_state()
+
     def refresh_empty_state(self) -> None:
         if self.session.model is None:
-            self.grid_view.show_empty(EMPTY_NO_MODEL)
+            self.grid_view.show_empty(self.no_model_text)
         elif self.session.pair_images() is None:
             self.grid_view.show_empty(EMPTY_NO_PAIR)
         if len(self.session.images) < 2 or self.session.model is None:

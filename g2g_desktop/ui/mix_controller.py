@@ -173,7 +173,7 @@ class MixController(QObject):
         self.session.set_align(align)
         if model.path is not None:
             self.settings.add_recent("models", model.path)
-        self.message.emit(f"Model: {model.summary()}")
+        self.message.emit(f"Loaded model {model.name}.")
         self.modelLoaded.emit(model)
 
     # ------------------------------------------------------------------ task results

@@ -13,6 +13,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 
 from g2g_desktop.core.face_align import Face, template_points
 from g2g_desktop.core.images import tensor_to_uint8
+from g2g_desktop.ui import app as app_module
 from g2g_desktop.ui.app import create_window
 from g2g_desktop.ui.main_window import EMPTY_NO_MODEL, MainWindow
 from g2g_desktop.ui.qt_images import array_to_qimage
@@ -217,11 +218,24 @@ def test_a_broken_model_file_gives_a_dialog_naming_it(qtbot, window, tmp_path):
     assert window.session.model is None and window.grid_view.empty_label.text() == EMPTY_NO_MODEL
 
 
-def test_start_without_default_model_or_samples_shows_the_empty_state(qtbot, tmp_path):
+def test_start_without_default_model_or_samples_shows_the_empty_state(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(app_module, "sample_paths", lambda: [])
     win = create_window(tmp_path / "missing.safetensors")
     qtbot.addWidget(win)
     assert "missing.safetensors" in win.statusBar().currentMessage()
-    assert win.grid_view.is_empty() and "Open a model" in win.grid_view.empty_label.text()
+    assert win.grid_view.is_empty() and "missing.safetensors" in win.grid_view.empty_label.text()
+    assert "Open a model" in win.grid_view.empty_label.text()
+    win.close()
+
+
+def test_start_opens_the_model_and_the_first_two_samples(qtbot, tiny_model, tmp_path, monkeypatch):
+    samples = [write_image(tmp_path / f"sample{i}.png", seed=20 + i) for i in range(3)]
+    monkeypatch.setattr(app_module, "sample_paths", lambda: samples)
+    win = create_window(tiny_model)
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: "grid" in win.controller.last, timeout=TIMEOUT)
+    assert [im.name for im in win.session.images] == ["sample0.png", "sample1.png"]
+    assert win.session.model.path == tiny_model
     win.close()
 
 

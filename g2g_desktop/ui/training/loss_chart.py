@@ -22,7 +22,14 @@ class LossChart(QChartView):
         super().__init__(self.chart_, parent)
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setMinimumHeight(180)
-        self.chart_.legend().setAlignment(Qt.AlignmentFlag.AlignRight)
+        legend = self.chart_.legend()
+        legend.setAlignment(Qt.AlignmentFlag.AlignRight)
+        legend.setShowToolTips(True)
+        font = legend.font()
+        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.8))
+        legend.setFont(font)
+        if self.palette().window().color().lightness() < 128:  # follow the dark theme
+            self.chart_.setTheme(QChart.ChartTheme.ChartThemeDark)
         self.chart_.setMargins(self.chart_.margins() * 0)
         self.history: dict[str, list[tuple[float, float]]] = {}
         self.series: dict[str, QLineSeries] = {}
@@ -83,7 +90,7 @@ class LossChart(QChartView):
         series = self.series.get(name)
         if series is None:
             series = self.series[name] = QLineSeries()
-            series.setName(name.removeprefix("Loss/"))
+            series.setName(name.removeprefix("Loss/").replace("/", " "))
             self.chart_.addSeries(series)
             series.attachAxis(self._x_axis)
             series.attachAxis(self._y_axis)

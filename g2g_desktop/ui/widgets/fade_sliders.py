@@ -26,7 +26,7 @@ class FadeSliders(QWidget):
         self.value_labels: list[QLabel] = []
         self._committed = [1.0, 1.0]  # the values of the last finished edit (or shown by the model)
         self._drag_start = [1.0, 1.0]
-        titles = ("Identity in mix 1 (image 1 → 2)", "Identity in mix 2 (image 2 → 1)")
+        titles = ("Mix 1 identity (1 → 2)", "Mix 2 identity (2 → 1)")
         for i, title in enumerate(titles):
             slider = QSlider(Qt.Orientation.Horizontal)
             slider.setRange(round(ALPHA_RANGE[0] * SCALE), round(ALPHA_RANGE[1] * SCALE))
@@ -35,6 +35,7 @@ class FadeSliders(QWidget):
             slider.setTickPosition(QSlider.TickPosition.TicksBelow)
             slider.setTickInterval(50)
             slider.setValue(SCALE)
+            slider.setMinimumWidth(160)
             slider.setToolTip(
                 f"α{i + 1}: 0 = own identity, 1 = the other person's; below 0 or above 1 extrapolates.\n"
                 "The encoders are not re-run: only the identity code is mixed and decoded."
@@ -43,7 +44,7 @@ class FadeSliders(QWidget):
             slider.sliderPressed.connect(lambda i=i: self._pressed(i))
             slider.sliderReleased.connect(lambda i=i: self._released(i))
             label = QLabel()
-            label.setMinimumWidth(150)
+            label.setMinimumWidth(170)
             layout.addWidget(QLabel(title), i, 0)
             layout.addWidget(slider, i, 1)
             layout.addWidget(label, i, 2)
