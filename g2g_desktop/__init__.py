@@ -1,3 +1,11 @@
 """G2G Desktop: disentangled face mixing with the G2G cross-training architecture."""
 
+import os
+
+# OpenMP reads its wait policy once, when torch loads. Its default lets idle worker threads spin, which
+# on a busy machine (the GUI, a training thread and other programs sharing the cores) made every torch
+# op wait for spinning threads: the slider's decode took 49–557 ms instead of 14–20 ms with PASSIVE
+# (bench/results/cpu.md, "options"). Set here, before any module imports torch; a user's value wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 __version__ = "0.1.0"
