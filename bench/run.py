@@ -15,8 +15,6 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-import g2g_desktop  # noqa: F401  (first: the package fixes process-wide runtime settings before torch loads)
-
 from .cuda import cuda_section
 from .gui import gui_section
 from .harness import machine_info, matmul_peak_gflops
