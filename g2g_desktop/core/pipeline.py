@@ -22,6 +22,9 @@ from .device import DeviceSettings, pick_device
 from .generator import DisentanglingGenerator
 from .images import tensor_to_pil, tile
 
+FADE_CACHE_SIZE = 8
+"""Decoded fade images kept (each 1×3×H×W): enough for both sides of the last few slider positions."""
+
 ALPHA_LIMITS = (-2.0, 3.0)
 """Fade weights are clamped to this range: the slider offers [-0.5, 1.5]; beyond ±2 past the endpoints
 extrapolated AdaIN parameters only produce saturated noise."""
@@ -79,6 +82,9 @@ class G2GPipeline:
             self.generator = self.generator.to(memory_format=torch.channels_last)
         self.cache_size = cache_size
         self._cache: OrderedDict[str, Codes] = OrderedDict()
+        # Decoded fade images per side, keyed by (rest image, identity pair, α): dragging one slider
+        # leaves the other side's α unchanged, so only one image is decoded per update (bench/results).
+        self._faded: OrderedDict[tuple[str, str, float], torch.Tensor] = OrderedDict()
         self._lock = threading.Lock()
         self.image_size: int = generator.config.image_size
 
@@ -132,6 +138,7 @@ class G2GPipeline:
     def clear_cache(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._faded.clear()
 
     @property
     def cached_count(self) -> int:
@@ -176,11 +183,25 @@ class G2GPipeline:
         α=0 keeps the image's own identity, α=1 is the plain mix.
         """
         alpha2 = alpha1 if alpha2 is None else alpha2
-        c1, c2 = self.codes(x1), self.codes(x2)
-        identity = torch.cat(
-            [fade_identity(c1.identity, c2.identity, alpha1), fade_identity(c2.identity, c1.identity, alpha2)]
-        )
-        return self._decode(torch.cat([c1.content, c2.content]), identity).cpu()
+        k1, k2 = self.image_key(x1), self.image_key(x2)
+        c1, c2 = self.codes(x1, k1), self.codes(x2, k2)
+        sides = [((k1, k2, clamp_alpha(alpha1)), c1, c2), ((k2, k1, clamp_alpha(alpha2)), c2, c1)]
+        with self._lock:
+            images = [self._faded.get(key) for key, _, _ in sides]
+        todo = [i for i, image in enumerate(images) if image is None]
+        if todo:
+            content = torch.cat([sides[i][1].content for i in todo])
+            identity = torch.cat(
+                [fade_identity(sides[i][1].identity, sides[i][2].identity, sides[i][0][2]) for i in todo]
+            )
+            decoded = self._decode(content, identity).cpu()
+            with self._lock:
+                for j, i in enumerate(todo):
+                    images[i] = decoded[j : j + 1]
+                    self._faded[sides[i][0]] = images[i]
+                while len(self._faded) > FADE_CACHE_SIZE:
+                    self._faded.popitem(last=False)
+        return torch.cat(images)
 
     @torch.inference_mode()
     def fade_frames(self, x1: torch.Tensor, x2: torch.Tensor, alphas: list[float], batch_size: int = 16):

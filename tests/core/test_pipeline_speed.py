@@ -10,6 +10,54 @@ import subprocess
 import sys
 
 import pytest
+import torch
+
+from g2g_desktop.core.pipeline import G2GPipeline
+
+
+@pytest.fixture(params=["funit", "naive"])
+def gen(request, tiny_funit, tiny_naive):
+    return tiny_funit if request.param == "funit" else tiny_naive
+
+
+def _count_decodes(gen) -> list[int]:
+    """Record the batch size of every decoder call (instance attribute shadows the method)."""
+    sizes: list[int] = []
+    original = gen.decode
+
+    def decode(content, class_code):
+        sizes.append(content.shape[0])
+        return original(content, class_code)
+
+    gen.decode = decode
+    return sizes
+
+
+def test_dragging_one_slider_decodes_only_that_side(gen, images):
+    x = images
+    pipe = G2GPipeline(gen, "cpu")
+    fresh = G2GPipeline(gen, "cpu")
+    expected = fresh.fade(x[0], x[1], 0.5, 1.0)
+    pipe.fade(x[0], x[1], 0.3, 1.0)
+    sizes = _count_decodes(gen)
+    got = pipe.fade(x[0], x[1], 0.5, 1.0)
+    assert sizes == [1], "side 2 kept α2 = 1: only side 1 is decoded"
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-4)
+    again = pipe.fade(x[0], x[1], 0.5, 1.0)
+    assert sizes == [1], "an unchanged request decodes nothing"
+    torch.testing.assert_close(again, got)
+
+
+def test_fade_cache_follows_alpha_clamping_and_clear(gen, images):
+    x = images
+    pipe = G2GPipeline(gen, "cpu")
+    pipe.fade(x[0], x[1], 100.0)
+    sizes = _count_decodes(gen)
+    pipe.fade(x[0], x[1], 50.0)  # both clamp to the same limit
+    assert sizes == []
+    pipe.clear_cache()
+    pipe.fade(x[0], x[1], 50.0)
+    assert sizes == [2]
 
 
 @pytest.mark.parametrize(("given", "expected"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
