@@ -9,6 +9,7 @@ the decoder. Everything runs under `torch.inference_mode()` with the generator i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import threading
@@ -53,6 +54,17 @@ class G2GResult:
 
     def grid_image(self, pad: int = 2) -> Image.Image:
         return tensor_to_pil(self.grid(pad))
+
+
+class PipelineMemoryError(MemoryError):
+    """A batch did not fit in the device's memory. The message is one line a user can act on; the
+    pipeline has released its cached blocks and keeps working for smaller requests."""
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    if isinstance(exc, torch.OutOfMemoryError):
+        return True
+    return isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc)  # the CPU allocator's words
 
 
 def clamp_alpha(alpha: float) -> float:
@@ -102,15 +114,32 @@ class G2GPipeline:
         return x
 
     def _decode(self, content: torch.Tensor, identity: torch.Tensor) -> torch.Tensor:
-        with self.settings.autocast():
+        with self._memory_guard(content.shape[0]), self.settings.autocast():
             out = self.generator.decode(content, identity)
         return out.float()
 
     def _encode(self, x: torch.Tensor) -> Codes:
-        with self.settings.autocast():
+        with self._memory_guard(x.shape[0]), self.settings.autocast():
             content = self.generator.encode_content(x)
             identity = self.generator.encode_class(x)
         return Codes(content, identity)
+
+    @contextlib.contextmanager
+    def _memory_guard(self, images: int):
+        """Turn an out-of-memory failure of `images` images into a `PipelineMemoryError`."""
+        try:
+            yield
+        except RuntimeError as exc:  # torch.OutOfMemoryError is one
+            if not is_out_of_memory(exc):
+                raise
+            if self.settings.device.type == "cuda":
+                torch.cuda.empty_cache()
+            where = "GPU" if self.settings.device.type == "cuda" else "main"
+            raise PipelineMemoryError(
+                f"out of {where} memory computing {images} image(s) of {self.image_size}×{self.image_size} on "
+                f"{self.settings.label}: use fewer images at once"
+                + (" or the CPU (G2G_DEVICE=cpu)" if where == "GPU" else "")
+            ) from None
 
     @staticmethod
     def image_key(x: torch.Tensor) -> str:

@@ -12,7 +12,7 @@ import sys
 import pytest
 import torch
 
-from g2g_desktop.core.pipeline import G2GPipeline
+from g2g_desktop.core.pipeline import G2GPipeline, PipelineMemoryError
 
 
 @pytest.fixture(params=["funit", "naive"])
@@ -58,6 +58,35 @@ def test_fade_cache_follows_alpha_clamping_and_clear(gen, images):
     pipe.clear_cache()
     pipe.fade(x[0], x[1], 50.0)
     assert sizes == [2]
+
+
+def test_out_of_memory_becomes_one_line_message_and_pipeline_recovers(tiny_funit, images):
+    pipe = G2GPipeline(tiny_funit, "cpu")
+    original = tiny_funit.decode
+    calls = {"n": 0}
+
+    def failing(content, class_code):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB\nmore details")
+        return original(content, class_code)
+
+    tiny_funit.decode = failing
+    with pytest.raises(PipelineMemoryError, match="out of main memory computing 2 image") as info:
+        pipe.run(images[0], images[1])
+    assert isinstance(info.value, MemoryError) and "\n" not in str(info.value)
+    assert pipe.run(images[0], images[1]).mixed.shape == (2, 3, 32, 32)
+
+
+def test_other_runtime_errors_pass_through(tiny_funit, images):
+    pipe = G2GPipeline(tiny_funit, "cpu")
+
+    def broken(content, class_code):
+        raise RuntimeError("shape mismatch")
+
+    tiny_funit.decode = broken
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        pipe.fade(images[0], images[1], 0.5)
 
 
 @pytest.mark.parametrize(("given", "expected"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
