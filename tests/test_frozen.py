@@ -301,5 +301,6 @@ def test_frozen_qt_binaries_resolve_their_libraries():
         missing += [f"{path.name}: {line.strip()}" for line in out.splitlines()
                     if "not found" in line and "libQt6" in line]
     assert missing == []
+    assert [str(p) for p in internal.rglob("*") if p.is_symlink() and not p.exists()] == []  # no dangling links
     assert not (qt / "translations").exists()
     assert not (qt / "plugins" / "platforms" / "libqwayland.so").exists()
