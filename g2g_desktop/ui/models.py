@@ -49,8 +49,12 @@ class LoadedModel:
 
 def is_synthetic(path: Path | None, info: ModelInfo | None) -> bool:
     """Models trained on the procedural faces: MTCNN finds no real faces there, so alignment starts off."""
-    if path is not None and path.resolve() == default_model_path().resolve():
-        return True
+    if path is not None:
+        try:
+            if os.path.samefile(path, default_model_path()):
+                return True
+        except OSError:  # either file missing (or unreadable): not the bundled model
+            pass
     if info is None:
         return False
     text = json.dumps({"approach": info.approach, "provenance": info.provenance}, default=str).lower()

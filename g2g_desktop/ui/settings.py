@@ -7,7 +7,6 @@ never read or write the user's settings.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
@@ -58,7 +57,7 @@ class AppSettings:
         return [str(v) for v in value or []]
 
     def add_recent(self, kind: str, path: str | os.PathLike) -> None:
-        entry = str(Path(path).resolve())
+        entry = os.path.abspath(os.fspath(path))  # not resolve(): a symlink loop must not raise here
         items = [entry] + [p for p in self.recent(kind) if p != entry]
         self.qsettings.setValue(f"recent/{kind}", items[:MAX_RECENT])
 
@@ -68,7 +67,7 @@ class AppSettings:
     # ------------------------------------------------------------------ per-model choices
     @staticmethod
     def _model_key(model_path: str | os.PathLike) -> str:
-        return "models/" + str(Path(model_path).resolve()).replace("/", "|").replace("\\", "|")
+        return "models/" + os.path.abspath(os.fspath(model_path)).replace("/", "|").replace("\\", "|")
 
     def alignment(self, model_path: str | os.PathLike, default: bool) -> bool:
         value = self.qsettings.value(self._model_key(model_path) + "/align")

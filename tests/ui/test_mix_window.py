@@ -7,11 +7,14 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 
+from g2g_desktop.core.checkpoint import save_funit_generators
 from g2g_desktop.core.face_align import Face, template_points
+from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.images import tensor_to_uint8
 from g2g_desktop.ui import app as app_module
 from g2g_desktop.ui.app import create_window
@@ -19,7 +22,7 @@ from g2g_desktop.ui.main_window import EMPTY_NO_MODEL, MainWindow
 from g2g_desktop.ui.qt_images import array_to_qimage
 from g2g_desktop.ui.settings import AppSettings
 
-from .conftest import write_image
+from .conftest import TINY, write_image
 
 TIMEOUT = 60_000
 
@@ -115,6 +118,15 @@ def test_dropping_a_non_image_and_a_corrupt_file_names_them(qtbot, window, tiny_
     drop_and_render(qtbot, window, image_files[:2])  # the window still works afterwards
 
 
+def test_dropping_a_symlink_loop_names_it(qtbot, window, tmp_path):
+    loop = tmp_path / "loop.png"
+    loop.symlink_to(loop)
+    with qtbot.waitSignal(window.controller.imagesLoaded, timeout=TIMEOUT) as blocker:
+        drop(window, [loop])
+    assert any("loop.png" in line for line in blocker.args[0].errors)
+    assert window.actions.settings.recent("files")[0].endswith("loop.png")
+
+
 def test_fade_slider_changes_the_mix_and_its_ends_match_the_plain_decodes(qtbot, window, tiny_model, image_files):
     load_model(qtbot, window, tiny_model)
     plain = drop_and_render(qtbot, window, image_files[:2]).images["mixed"]
@@ -207,6 +219,17 @@ def test_alignment_switch_is_remembered_per_model(qtbot, window, tiny_model, ima
     assert window.controller.detector.calls == 1 and window.session.images[0].detected
 
 
+def test_an_official_funit_checkpoint_opens_with_its_ema_weights(qtbot, window, tmp_path, image_files):
+    torch.manual_seed(1)
+    path = tmp_path / "gen_00012345.pt"
+    save_funit_generators(path, FunitGenerator(TINY), FunitGenerator(TINY))
+    load_model(qtbot, window, path)
+    model = window.session.model
+    assert model.info.source == "funit" and model.details()["Weights"] == "gen_test"
+    assert model.details()["Step"] == "12,345" and "gen_00012345.pt" in window.model_label.text()
+    drop_and_render(qtbot, window, image_files[:2])
+
+
 def test_a_broken_model_file_gives_a_dialog_naming_it(qtbot, window, tmp_path):
     broken = tmp_path / "gen_00001000.pt"
     broken.write_bytes(b"this is not a checkpoint")
@@ -275,8 +298,6 @@ def test_theme_recent_files_and_about(qtbot, window, image_files):
     with qtbot.waitSignal(window.controller.imagesLoaded, timeout=TIMEOUT):
         window.actions.open_paths([str(image_files[0])])
     assert AppSettings().recent("files")[0].endswith("person0.png")
-    import torch
-
     assert torch.__version__ in window.actions.about_text() and "Qt " in window.actions.about_text()
 
 
