@@ -32,7 +32,7 @@ from g2g_desktop.core.generator import DisentanglingGenerator
 from g2g_desktop.core.images import fit_square, pil_to_tensor, tensor_to_pil, tile
 from trainer.datasets import IdentityDataset
 from trainer.procedural_dataset import SPLITS, ProceduralFaceDataset, factor_rng
-from trainer.procedural_faces import RestFactors, factor_vector
+from trainer.procedural_faces import RENDERER_VERSION, RestFactors, factor_vector
 
 Metrics = dict[str, float]
 
@@ -194,7 +194,7 @@ class IdentityClassifier(nn.Module):
 
 
 def _classifier_cache_file(data: ProceduralFaceDataset, renders: int, seed: int, cache_dir: Path) -> Path:
-    key = f"{data.seed}-{data.split}-{data.num_classes}-{data.image_size}-{renders}-{seed}-v1"
+    key = f"{data.seed}-{data.split}-{data.num_classes}-{data.image_size}-{renders}-{seed}-r{RENDERER_VERSION}"
     return cache_dir / f"identity_clf_{hashlib.sha1(key.encode()).hexdigest()[:16]}.pt"
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
+RENDERER_VERSION = 2  # bump when the pictures change: cached evaluation models depend on them
 SUPERSAMPLE = 4
 SIZES = (32, 64, 128)
 
