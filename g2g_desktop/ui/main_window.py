@@ -188,6 +188,8 @@ class MainWindow(QMainWindow):
             self.grid_view.show_images(result.images)
         else:
             self.matrix_view.show_matrix(result.images["originals"], result.images["matrix"])
+            shown, total = len(result.request.image_ids), len(self.session.images)
+            self.matrix_view.set_note(f"Showing the first {shown} of {total} images." if total > shown else "")
 
     def _show_model(self, model: LoadedModel | None) -> None:
         while self.model_form.rowCount():

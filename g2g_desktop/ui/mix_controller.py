@@ -7,6 +7,7 @@ never waits on torch.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 
@@ -49,7 +50,8 @@ class MixController(QObject):
         self.tasks.finished.connect(self._task_done)
         self.tasks.failed.connect(self._task_failed)
         self._result.connect(self._on_result)
-        self.worker = RenderWorker(self.renderer, self._result.emit)
+        self._closed = False
+        self.worker = RenderWorker(self.renderer, self._deliver)
         self.worker.start()
         self.stamp = 0
         self.reset_stamp = 0  # results with an older stamp are dropped
@@ -80,9 +82,16 @@ class MixController(QObject):
         if wanted:
             self.schedule()
 
-    def _on_result(self, result: RenderResult) -> None:
-        if result.stamp < self.reset_stamp:
+    def _deliver(self, result: RenderResult) -> None:
+        """Called on the render thread: hand the result to the GUI thread, unless the window has gone."""
+        if self._closed:
             return
+        with contextlib.suppress(RuntimeError):  # the controller was deleted while this render ran
+            self._result.emit(result)
+
+    def _on_result(self, result: RenderResult) -> None:
+        if result.stamp < self.reset_stamp or result.request.model_id != self.session.model_id:
+            return  # drawn for a state that is gone (e.g. a model replaced while it rendered)
         if result.error:
             self.worker.forget()
             self.renderFailed.emit(result.error)
@@ -194,6 +203,7 @@ class MixController(QObject):
 
     def shutdown(self) -> None:
         """Stop the render worker and wait for task threads (window closing)."""
+        self._closed = True
         self.worker.stop()
         self.tasks.wait()
 

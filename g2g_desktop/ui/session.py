@@ -14,6 +14,7 @@ from .render_queue import RenderRequest
 from .renderer import Renderer
 
 ALPHA_RANGE = (-0.5, 1.5)  # the fade sliders' range: beyond [0, 1] extrapolates
+MAX_MATRIX_IMAGES = 12  # the swap matrix shows the first 12 images: N² decodes, and cells stay visible
 
 
 class MixSession(QObject):
@@ -56,8 +57,8 @@ class MixSession(QObject):
             return RenderRequest("grid", self.model_id, self.pair, self.alphas, self.align, stamp)
         if len(self.images) < 2:
             return None
-        return RenderRequest("matrix", self.model_id, tuple(im.id for im in self.images), (1.0, 1.0), self.align,
-                             stamp)
+        ids = tuple(im.id for im in self.images[:MAX_MATRIX_IMAGES])
+        return RenderRequest("matrix", self.model_id, ids, (1.0, 1.0), self.align, stamp)
 
     # ------------------------------------------------------------------ images
     def add_images(self, images: list[InputImage]) -> None:

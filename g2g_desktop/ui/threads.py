@@ -6,6 +6,7 @@ check after each test that nothing is left running (napari's conftest does the s
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 import weakref
@@ -58,9 +59,11 @@ class TaskRunner(QObject):
             result = fn(*args)
         except Exception as exc:
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            self.failed.emit(name, message)
+            outcome = (self.failed, name, message)
         else:
-            self.finished.emit(name, result)
+            outcome = (self.finished, name, result)
+        with contextlib.suppress(RuntimeError):  # the runner was deleted (window closed) while the task ran
+            outcome[0].emit(*outcome[1:])
 
     def busy(self) -> bool:
         with self._lock:

@@ -26,8 +26,7 @@ class TrainingWorker(QObject):
     def __init__(self, config: TrainConfig, device: str | None = None):
         super().__init__()
         self.engine = TrainingEngine(config, self.event.emit, device)
-        self.on_cpu = (device or os.environ.get("G2G_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")) \
-            .startswith("cpu")
+        self.device = device
         self.thread = QThread()
         self.thread.setObjectName("g2g-training")
         register_qthread(self.thread)
@@ -41,7 +40,7 @@ class TrainingWorker(QObject):
     @Slot()
     def _run(self) -> None:
         lower_thread_priority()
-        if self.on_cpu:
+        if self._on_cpu():
             # Leave one core to the GUI thread: on a small CPU, torch's intra-op threads would otherwise
             # take every core and the event loop would stall while a step runs.
             torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
@@ -50,6 +49,11 @@ class TrainingWorker(QObject):
         finally:
             self.thread.quit()
             self.done.emit(self.reason or "failed")
+
+    def _on_cpu(self) -> bool:
+        """The engine's device choice (pick_device's rule), made on this thread: CUDA probing can be slow."""
+        name = self.device or os.environ.get("G2G_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+        return name.startswith("cpu")
 
     def is_running(self) -> bool:
         return self.thread.isRunning()

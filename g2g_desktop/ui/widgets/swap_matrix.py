@@ -23,11 +23,17 @@ class SwapMatrixView(QWidget):
             alignment=Qt.AlignmentFlag.AlignCenter,
         )
         self.cell = ImageCell(minimum=200)
+        self.note = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         layout = QVBoxLayout(self)
         layout.addWidget(self.caption)
         layout.addWidget(self.cell, 1)
+        layout.addWidget(self.note)
         self.canvas: np.ndarray | None = None  # what is shown (and exported)
         self.show_empty("Load at least two images to see the swap matrix.")
+
+    def set_note(self, text: str) -> None:
+        self.note.setText(text)
+        self.note.setVisible(bool(text))
 
     def show_empty(self, text: str) -> None:
         self.canvas = None
