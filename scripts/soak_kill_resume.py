@@ -184,11 +184,12 @@ def kill_once(proc: subprocess.Popen, out: Path, settings: SoakSettings, rng: ra
     offset = metrics.stat().st_size if metrics.exists() else 0
     first = latest_checkpoint_step(out)
     target = min(settings.steps - 1, first + rng.randint(1, 2 * settings.checkpoint_every))
+    stale = set(checkpoint_writes(out))  # left by earlier kills: not a write in progress
     deadline = time.monotonic() + settings.start_timeout
     during_write = False
     while proc.poll() is None and time.monotonic() < deadline:
         if mid_write:
-            if checkpoint_writes(out):
+            if set(checkpoint_writes(out)) - stale:
                 during_write = True
                 break
             time.sleep(0.0005)
@@ -200,7 +201,7 @@ def kill_once(proc: subprocess.Popen, out: Path, settings: SoakSettings, rng: ra
             time.sleep(0.005)
     if proc.poll() is not None:
         return False, False
-    during_write = during_write or bool(checkpoint_writes(out))
+    during_write = during_write or bool(set(checkpoint_writes(out)) - stale)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     return True, during_write

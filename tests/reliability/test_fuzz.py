@@ -250,7 +250,7 @@ def seed_checkpoints(tmp_path_factory):
 CHECKPOINT_EXAMPLES = int(os.environ.get("G2G_FUZZ_EXAMPLES", "500"))
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(max(120, CHECKPOINT_EXAMPLES // 5))
 def test_checkpoint_loading_mutated_files(seed_checkpoints, tmp_path):
     """Mutated tiny checkpoints (~10 s at the default 500 examples; header-focused edits hit the JSON
     header and the zip directory more often than uniform edits would). G2G_FUZZ_EXAMPLES=20000 runs longer."""

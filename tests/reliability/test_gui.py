@@ -277,6 +277,7 @@ def new_threads(before: set[int | None]) -> list[str]:
 
 
 def check_soak(soak, fired, growth, longest_stall, leaked, *, min_events: int):
+    print(f"GUI soak: {fired} events {soak.counts}, memory {growth:+.0f} MB, longest stall {longest_stall:.2f} s")
     assert fired >= min_events, f"only {fired} events in the time budget ({soak.counts})"
     assert soak.counts.get("drag_slider", 0) > 0 and soak.counts.get("model", 0) > 0, soak.counts
     assert growth < 300, f"memory grew by {growth:.0f} MB over {fired} events"
