@@ -360,3 +360,21 @@ def test_astronomical_layer_counts_are_refused_without_computing_them(tmp_path, 
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.splitlines()
     assert len(lines) == 3 and all(line.startswith("REFUSED") and "out of range" in line for line in lines), lines
+
+
+def test_atomic_writes_get_ordinary_file_modes(tmp_path):
+    """Files written through the temp-file-and-rename path used to keep mkstemp's 0600: a saved model or
+    config was unreadable to the user's group. New files now get 0666 minus the umask, replaced files keep
+    their mode."""
+    from g2g_desktop.core.checkpoint import atomic_write
+
+    umask = os.umask(0o022)
+    os.umask(umask)
+    fresh = tmp_path / "fresh.json"
+    atomic_write(fresh, lambda tmp: Path(tmp).write_text("{}"))
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~umask
+    kept = tmp_path / "kept.json"
+    kept.write_text("old")
+    kept.chmod(0o640)
+    atomic_write(kept, lambda tmp: Path(tmp).write_text("new"))
+    assert kept.stat().st_mode & 0o777 == 0o640 and kept.read_text() == "new"
