@@ -61,7 +61,8 @@ def gui_section(quick: bool) -> Section:
     section.notes.append(
         f"model: {probe['model']}. Stalls: a 5 ms precise QTimer on the GUI thread; a stall is the gap between two "
         "ticks minus 5 ms. The slider is dragged with 60 moves/s across its range; training runs the Tiny preset "
-        "(32 px, FUNIT2FUNIT) with previews every 5 steps."
+        "(32 px, FUNIT2FUNIT) with previews every 5 steps; start-up = from Start until its first step, then the run "
+        "is watched for a fixed time."
     )
     if probe["errors"]:
         section.notes.append("render errors: " + "; ".join(probe["errors"]))
@@ -84,7 +85,9 @@ def gui_section(quick: bool) -> Section:
             )
         )
     idle = probe["idle"]["longest_stall_ms"]
-    for key, label in (("slider_drag", "longest stall, slider drag"), ("training", "longest stall, training run")):
+    stalls = (("slider_drag", "longest stall, slider drag"), ("training_start", "longest stall, training start-up"),
+              ("training", "longest stall, training run"))
+    for key, label in stalls:
         stats = probe[key]
         longest = stats["longest_stall_ms"]
         extra = {k: v for k, v in stats.items() if k != "longest_stall_ms"}

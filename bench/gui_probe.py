@@ -2,9 +2,9 @@
 
 Measured (wall clock from `G2G_BENCH_T0`, the parent's time just before it started this process):
 - the first window shown and the first mixed image drawn;
-- the GUI event loop's longest stall while a fade slider is dragged (a 60 Hz stream of slider moves)
-  and while a training run goes on, with a 5 ms precise QTimer: a stall is the gap between two ticks
-  minus the interval.
+- the GUI event loop's longest stall while a fade slider is dragged (a 60 Hz stream of slider moves),
+  while a training run starts (until its first step) and while it runs, with a 5 ms precise QTimer: a
+  stall is the gap between two ticks minus the interval.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class StallMonitor(QObject):
         super().__init__()
         self.interval_ms = interval_ms
         self.gaps_ms: list[float] = []
+        self.times_ms: list[float] = []  # when each gap ended, from start()
         self._clock = QElapsedTimer()
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -45,6 +46,7 @@ class StallMonitor(QObject):
 
     def start(self) -> None:
         self.gaps_ms.clear()
+        self.times_ms.clear()
         self._last = None
         self._clock.start()
         self._timer.start()
@@ -52,8 +54,10 @@ class StallMonitor(QObject):
     def stop(self) -> dict:
         self._timer.stop()
         gaps = sorted(self.gaps_ms) or [0.0]
+        worst = max(range(len(self.gaps_ms)), key=self.gaps_ms.__getitem__) if self.gaps_ms else None
         return {
             "longest_stall_ms": round(gaps[-1], 2),
+            "longest_at_s": None if worst is None else round(self.times_ms[worst] / 1000, 2),
             "p99_stall_ms": round(gaps[min(len(gaps) - 1, int(0.99 * len(gaps)))], 2),
             "median_stall_ms": round(statistics.median(gaps), 2),
             "ticks": len(self.gaps_ms),
@@ -63,6 +67,7 @@ class StallMonitor(QObject):
         now = self._clock.nsecsElapsed() / 1e6
         if self._last is not None:
             self.gaps_ms.append(max(0.0, now - self._last - self.interval_ms))
+            self.times_ms.append(now)
         self._last = now
 
 
@@ -175,11 +180,19 @@ def main(argv: list[str]) -> int:
     form.preview_every.setValue(5)
     form.checkpoint_every.setValue(100_000)
     form.out.setText(str(tmp / "run"))
+    from trainer.events import StepDone
+
     events: list = []
     monitor.start()
+    t_start = time.time()
     started = panel.start()
     if started:
         panel.worker.event.connect(events.append)
+    wait_until(app, lambda: any(isinstance(e, StepDone) for e in events), 120)
+    startup = monitor.stop()
+    startup["seconds_to_first_step"] = round(time.time() - t_start, 2)
+    out["training_start"] = startup
+    monitor.start()
     spin(app, train_s)
     training = monitor.stop()
     training.update({"started": started, "engine_events": len(events)})

@@ -26,7 +26,7 @@ def main(argv: list[str]) -> int:
     x = images(2, model.image_size)
     with torch.inference_mode():
         content, identity = gen.encode_content(x), gen.encode_class(x)
-        timing = measure(lambda: gen.decode(content, identity), repeats=15, warmup=2)
+        timing = measure(lambda: gen.decode(content, identity), repeats=9, warmup=1)
     print(json.dumps({"policy": os.environ.get("OMP_WAIT_POLICY", "default"), "median_ms": timing.median_ms}))
     return 0
 

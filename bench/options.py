@@ -193,7 +193,7 @@ def omp_probe_row(size_args: list[str], rounds: int = 2) -> Row:
         baseline="OpenMP default (spin, then sleep)",
         comparison=Comparison(base, cand, ratio),
         ratio_meaning="speed-up (baseline ms / candidate ms)",
-        extra={"note": "each sample is one process's median of 15 decodes"},
+        extra={"note": "each sample is one process's median of 9 decodes"},
     )
 
 

@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = (32, 64) if quick else (64, 128, 256)
 
     suites: list[tuple[str, Callable[[], list[Section]]]] = [
-        ("options", lambda: [options_section(default, budget.light, with_compile=args.compile,
+        ("options", lambda: [options_section(default, min(budget.light, 9), with_compile=args.compile,
                                              probe_args=["--quick"] if quick else [])]),
         ("inference", lambda: inference_sections(models, budget, batches=(1, 2) if quick else (1, 8),
                                                  matrix_sizes=(3, 4) if quick else (8, 16), peak_gflops=peak)),
@@ -111,7 +111,7 @@ def _training(model, quick: bool, budget: Budget, peak: float) -> list[Section]:
         batch=1 if quick else 4,
         scale_sizes=(32,) if quick else (64, 128, 256),
         scale_batches=(1, 2) if quick else (1, 4, 8),
-        repeats=budget.heavy,
+        repeats=max(1, budget.heavy - 1),
         peak_gflops=peak,
     )
 
