@@ -80,8 +80,7 @@ def train_step_row(case: TrainCase, repeats: int, peak_gflops: float, device: st
         finally:
             generator.train(was_training)
 
-    step()  # warm-up outside the memory probe: optimizer state is allocated on the first step
-    with PeakMemory(device) as mem:
+    with PeakMemory(device) as mem:  # the first step doubles as warm-up (it also allocates optimizer state)
         step()
     comparison = compare(forward, step, repeats=repeats, warmup=0, device=device)
     step_ms = comparison.candidate.median_ms
@@ -112,7 +111,8 @@ def training_sections(
     per_approach.notes.append(
         f"{model.image_size} px, {batch} pairs per step; generator = {model.name} config for the FUNIT approaches, "
         f"core NaiveConfig defaults for naive; discriminators {APPROACH_DIS}; no VGG/face weights (the fallbacks "
-        "a first run uses). Peak memory: resident-set peak during one step minus before it."
+        "a first run uses). Peak memory: resident-set peak during the first step (which also allocates the "
+        "optimizer state) minus before it."
     )
     for name in ("naive", "cycle_funit", "funit2funit"):
         model_cfg = {} if name == "naive" else gen
@@ -120,7 +120,7 @@ def training_sections(
             train_step_row(TrainCase(name, batch, model.image_size, model_cfg), repeats, peak_gflops)
         )
     scaling = Section("training_scaling", "Scaling of the FUNIT2FUNIT training step with image size and batch")
-    scaling.notes.append("one warm-up step, one step for memory, then interleaved rounds of forward and step")
+    scaling.notes.append("the first step (warm-up, measured for memory), then interleaved rounds of forward and step")
     rows: dict[tuple[int, int], Row] = {}
     cases = [(size, 1) for size in scale_sizes] + [(scale_sizes[0], b) for b in scale_batches]
     for size, b in dict.fromkeys(cases):  # the smallest size at batch 1 opens both groups: measured once
