@@ -52,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     from g2g_desktop.ui.settings import AppSettings
     from g2g_desktop.ui.theme import apply_theme
 
+    if not default_model_path().is_file() or len(sample_paths()) < 2:
+        print(f"need the default model ({default_model_path()}) and two sample images: build them first",
+              file=sys.stderr)
+        return 1
     app = QApplication.instance() or QApplication(sys.argv[:1])
     settings = AppSettings()
     apply_theme(app, "dark")

@@ -13,8 +13,15 @@ QFrame#noticeBar { border: 1px solid #c9a227; border-radius: 4px; }
 
 def apply_theme(app: QApplication, theme: str) -> None:
     app.setStyle("Fusion")
+    app.setProperty("g2gTheme", theme)
     if theme == "dark":
         app.setStyleSheet(qdarkstyle.load_stylesheet(qt_api="pyside6") + EXTRA)
     else:
         app.setStyleSheet(EXTRA)
         app.setPalette(app.style().standardPalette())
+
+
+def is_dark_theme() -> bool:
+    """qdarkstyle themes through a style sheet, not the palette, so the choice is kept as a property."""
+    app = QApplication.instance()
+    return app is not None and app.property("g2gTheme") == "dark"

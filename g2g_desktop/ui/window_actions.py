@@ -222,6 +222,7 @@ class WindowActions(QObject):
         theme = "dark" if self.dark_action.isChecked() else "light"
         self.settings.set_theme(theme)
         apply_theme(QApplication.instance(), theme)
+        self.window.training_panel.chart.follow_theme()
 
     def about_text(self) -> str:
         import PySide6

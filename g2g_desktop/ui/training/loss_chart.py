@@ -11,7 +11,9 @@ import math
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QLogValueAxis, QValueAxis
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
+
+from ..theme import is_dark_theme
 
 MAX_POINTS = 2000  # per series; older points are thinned to every other one beyond this
 
@@ -25,11 +27,7 @@ class LossChart(QChartView):
         legend = self.chart_.legend()
         legend.setAlignment(Qt.AlignmentFlag.AlignRight)
         legend.setShowToolTips(True)
-        font = legend.font()
-        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.8))
-        legend.setFont(font)
-        if self.palette().window().color().lightness() < 128:  # follow the dark theme
-            self.chart_.setTheme(QChart.ChartTheme.ChartThemeDark)
+        self.follow_theme()
         self.chart_.setMargins(self.chart_.margins() * 0)
         self.history: dict[str, list[tuple[float, float]]] = {}
         self.series: dict[str, QLineSeries] = {}
@@ -41,6 +39,15 @@ class LossChart(QChartView):
         self._y_axis: QValueAxis | QLogValueAxis = QValueAxis()
         self.chart_.addAxis(self._y_axis, Qt.AlignmentFlag.AlignLeft)
         self._bounds = [math.inf, -math.inf, math.inf, -math.inf]  # x min/max, y min/max (shown points)
+
+    def follow_theme(self) -> None:
+        """Dark chart under the dark theme (call again after the theme changes)."""
+        dark = is_dark_theme()
+        self.chart_.setTheme(QChart.ChartTheme.ChartThemeDark if dark else QChart.ChartTheme.ChartThemeLight)
+        legend = self.chart_.legend()
+        font = legend.font()
+        font.setPointSizeF(max(6.0, QApplication.font().pointSizeF() * 0.8))
+        legend.setFont(font)
 
     def clear(self) -> None:
         self.chart_.removeAllSeries()
