@@ -192,8 +192,9 @@ TRAINER_SET_BUGS = (
 
 @pytest.mark.timeout(60)
 @pytest.mark.xfail(strict=True, reason=TRAINER_SET_BUGS)
-@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(SET_NAMES), set_values), max_size=4))
+@example([("weights", "?")])  # a known failure first, so the xfail cannot pass by luck of the draw
 def test_set_overrides_and_validation(pairs):
     check_overrides([f"{name}={value}" for name, value in pairs])
 
@@ -223,8 +224,14 @@ def test_set_override_bug(overrides):
 
 
 @pytest.mark.timeout(60)
-@settings(max_examples=100, deadline=None)
+@pytest.mark.xfail(
+    strict=True,
+    reason="trainer/config.py config_from_dict (T2): a YAML file whose mapping has a non-string key ('?' is "
+    "{None: None}) raises TypeError while listing unknown fields instead of TrainConfigError (reported)",
+)
+@settings(max_examples=100, deadline=None, derandomize=True)
 @given(st.text(max_size=200))
+@example("?")
 def test_config_file_arbitrary_text(text):
     with tempfile.TemporaryDirectory() as folder:
         for suffix in (".yaml", ".json"):
