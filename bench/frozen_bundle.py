@@ -1,11 +1,11 @@
 """Size, start-up time and self-test time of the standalone bundle, written to bench/results/bundle_<platform>.*.
 
-    python bench/frozen_bundle.py            # measure dist/G2G-Desktop as it is
+    python bench/frozen_bundle.py            # measure dist/G2G-Desktop as it is (same build: keeps its build time)
     python bench/frozen_bundle.py --build    # time the PyInstaller build (what `make dist` runs) first
 
 Start-up is the wall time of `G2G-Desktop --version` (bootloader, Python, torch and the CLI import; no
-window). The first run after a build is reported apart from the median of the following runs, which
-find the files in the page cache. The reference, measured in the same run, is the same command from
+window). The first run (cold if the bundle was just built or not run for a while) is reported apart
+from the median of the following runs, which find the files in the page cache. The reference, measured in the same run, is the same command from
 source (`python -m g2g_desktop --version`). The self-test is timed as a whole and its lines are kept.
 """
 
@@ -67,7 +67,7 @@ def startup_times(command: list[str], runs: int, env: dict[str, str]) -> dict[st
     return {"first_s": round(times[0], 2), "median_rest_s": round(statistics.median(times[1:] or times), 2)}
 
 
-def measure(args: argparse.Namespace) -> dict:
+def measure(args: argparse.Namespace, previous: dict) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "DISPLAY")}
     result: dict = {"platform": f"{platform.system().lower()}-{platform.machine()}",
                     "python": platform.python_version(), "cpu_count": os.cpu_count(),
@@ -76,9 +76,13 @@ def measure(args: argparse.Namespace) -> dict:
         seconds, output, rc = timed(BUILD_COMMAND, timeout=3600)
         if rc != 0:
             raise SystemExit(f"build failed (exit {rc}):\n{output[-3000:]}")
-        result["build_s"] = round(seconds, 1)
+        result.update(build_s=round(seconds, 1), build_measured_at=result["measured_at"])
     if not EXECUTABLE.is_file():
         raise SystemExit(f"{EXECUTABLE}: no bundle; run `make dist` or pass --build")
+    result["executable_mtime"] = EXECUTABLE.stat().st_mtime
+    if not args.build and previous.get("executable_mtime") == result["executable_mtime"] and "build_s" in previous:
+        # the same build, measured again: keep how long it took to build
+        result.update(build_s=previous["build_s"], build_measured_at=previous["build_measured_at"])
     total, files, parts = bundle_size(BUNDLE)
     result.update(flavour=flavour(BUNDLE), size_bytes=total, size_gib=round(total / GIB, 2), files=files,
                   components_mib={k: round(v / 2**20, 1) for k, v in list(parts.items())[:12]})
@@ -102,11 +106,11 @@ def markdown(r: dict) -> str:
         "|---|---|",
     ]
     if "build_s" in r:
-        lines.append(f"| PyInstaller build (`make dist`) | {r['build_s']:.0f} s |")
+        lines.append(f"| PyInstaller build (`make dist`, measured {r['build_measured_at']}) | {r['build_s']:.0f} s |")
     b, s = r["startup_version_bundle"], r["startup_version_source"]
     lines += [
         f"| bundle size `dist/G2G-Desktop/` | {r['size_gib']:.2f} GiB ({r['files']:,} files) |",
-        f"| start-up `G2G-Desktop --version`, first run after the build | {b['first_s']:.2f} s |",
+        f"| start-up `G2G-Desktop --version`, first run | {b['first_s']:.2f} s |",
         f"| start-up `G2G-Desktop --version`, median of the next runs | {b['median_rest_s']:.2f} s |",
         f"| reference: `python -m g2g_desktop --version` from source, median | {s['median_rest_s']:.2f} s |",
         f"| `G2G-Desktop --self-test` (exit {r['self_test']['exit_code']}) | {r['self_test']['wall_s']:.0f} s |",
@@ -124,10 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build", action="store_true", help="run and time the PyInstaller build first")
     parser.add_argument("--runs", type=int, default=4, help="start-up runs per command (first + median of rest)")
     args = parser.parse_args(argv)
-    result = measure(args)
+    stem = RESULTS / f"bundle_{platform.system().lower()}-{platform.machine()}"
+    json_path = stem.with_suffix(".json")
+    previous = json.loads(json_path.read_text(encoding="utf-8")) if json_path.is_file() else {}
+    result = measure(args, previous)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = RESULTS / f"bundle_{result['platform']}"
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    json_path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     stem.with_suffix(".md").write_text(markdown(result), encoding="utf-8")
     print(markdown(result))
     return 0 if result["self_test"]["exit_code"] == 0 else 1
