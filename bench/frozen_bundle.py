@@ -5,8 +5,9 @@
 
 Start-up is the wall time of `G2G-Desktop --version` (bootloader, Python, torch and the CLI import; no
 window). The first run (cold if the bundle was just built or not run for a while) is reported apart
-from the median of the following runs, which find the files in the page cache. The reference, measured in the same run, is the same command from
-source (`python -m g2g_desktop --version`). The self-test is timed as a whole and its lines are kept.
+from the median of the following runs, which find the files in the page cache. The reference,
+measured in the same run, is the same command from source (`python -m g2g_desktop --version`). The
+self-test is timed as a whole and its lines are kept.
 """
 
 from __future__ import annotations
