@@ -43,7 +43,6 @@ class Case:
     size: tuple[int, int] | None = None  # (width, height) after EXIF rotation, for "ok"
     cause: list[str] = field(default_factory=list)  # any of these words appears in the error message
     note: str = ""
-    has_face: bool = False  # only the synthetic "no face" photo matters to the face aligner
 
     def path(self, root: Path) -> bytes:
         return os.path.join(os.fsencode(root), self.name)
@@ -81,9 +80,7 @@ def _png_chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
 
-def _raw_png(
-    width: int, height: int, bit_depth: int, colour_type: int, idat: bytes, crc_ok: bool = True
-) -> bytes:
+def _raw_png(width: int, height: int, bit_depth: int, colour_type: int, idat: bytes, crc_ok: bool = True) -> bytes:
     header = _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0))
     body = _png_chunk(b"IDAT", idat)
     if not crc_ok:
@@ -178,9 +175,7 @@ def _file_cases(rng: random.Random) -> list[tuple[Case, Callable[[], bytes]]]:
         (Case(b"truncated.png", "error", cause=["truncated", "corrupt"]), lambda: png[: len(png) // 2]),
         (Case(b"truncated.jpg", "error", cause=["truncated", "corrupt"]), lambda: jpeg[: len(jpeg) // 2]),
         (
-            Case(
-                b"bad_crc.png", "either", size=(4, 4), cause=["corrupt", "truncated"], note="IDAT CRC wrong"
-            ),
+            Case(b"bad_crc.png", "either", size=(4, 4), cause=["corrupt", "truncated"], note="IDAT CRC wrong"),
             lambda: _raw_png(4, 4, 8, 2, zlib.compress(b"\x00" + b"\x80" * 12) * 1, crc_ok=False),
         ),
         (
@@ -242,7 +237,7 @@ def _file_cases(rng: random.Random) -> list[tuple[Case, Callable[[], bytes]]]:
             Case(b"text_named.png", "error", cause=["not an image"]),
             lambda: b"hello, I am not a picture\n" * 10,
         ),
-        (Case(b"no_face.jpg", "ok", size=(96, 64), has_face=False), _no_face_photo),
+        (Case(b"no_face.jpg", "ok", size=(96, 64), note="a landscape: no face to find"), _no_face_photo),
         (Case(b"latin1_\xe9\xff\xfe.png", "ok", size=(32, 32), note="non-UTF-8 file name"), lambda: png),
         (
             Case(

@@ -84,11 +84,13 @@ def drop(win, urls: list[QUrl]) -> None:
     mime.setUrls(urls)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        enter = QDragEnterEvent(QPoint(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
-                                Qt.KeyboardModifier.NoModifier)
+        enter = QDragEnterEvent(
+            QPoint(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+        )
     win.dragEnterEvent(enter)
-    event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
-                       Qt.KeyboardModifier.NoModifier)
+    event = QDropEvent(
+        QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+    )
     win.dropEvent(event)
 
 
@@ -120,8 +122,11 @@ def test_dropping_the_whole_bad_input_corpus(qtbot, window, bad_inputs, models, 
             assert os.fsdecode(case.name) in loaded, f"{case.name!r} was not loaded"
     notice = window.notice_bar.label.text()
     assert "folder.png" in notice or "empty.png" in notice
-    with qtbot.waitSignal(window.controller.rendered, timeout=TIMEOUT,
-                          check_params_cb=lambda r: r.request.kind == "grid" and r.error is None):
+    with qtbot.waitSignal(
+        window.controller.rendered,
+        timeout=TIMEOUT,
+        check_params_cb=lambda r: r.request.kind == "grid" and r.error is None,
+    ):
         drop(window, [QUrl.fromLocalFile(str(p)) for p in faces[:2]])
 
 

@@ -94,4 +94,3 @@ def test_disk_full_during_checkpoint_keeps_the_previous_one(tmp_path):
     from trainer.state import load_training_state
 
     assert load_training_state(previous)["step"] == 6
-
