@@ -378,3 +378,30 @@ def test_atomic_writes_get_ordinary_file_modes(tmp_path):
     kept.chmod(0o640)
     atomic_write(kept, lambda tmp: Path(tmp).write_text("new"))
     assert kept.stat().st_mode & 0o777 == 0o640 and kept.read_text() == "new"
+
+
+def test_cli_info_and_mix_refuse_hostile_models_in_one_line(tmp_path, tiny_model_files, capsys):
+    """The same files through `g2g-desktop info` / `mix --model`: exit status 2 and one line, nothing run."""
+    from g2g_desktop import cli
+
+    model, _ = tiny_model_files
+    marker = tmp_path / "PAYLOAD_RAN"
+    evil = tmp_path / "gen_00000001.pt"
+    torch.save({"gen": Payload(marker)}, evil)
+    header, body = _split(model)
+    lying = _write(tmp_path / "lying.safetensors", _with_meta(header, config={"nf": 10**6, "max_nf": 10**6}), body)
+    truncated = tmp_path / "cut.safetensors"
+    truncated.write_bytes(model.read_bytes()[:1000])
+    folder = tmp_path / "folder.pt"
+    folder.mkdir()
+    image = tmp_path / "a.png"
+    from PIL import Image
+
+    Image.new("RGB", (32, 32), (10, 200, 30)).save(image)
+    for path in (evil, lying, truncated, folder):
+        for argv in (["info", str(path)], ["mix", str(image), str(image), "-o", str(tmp_path / "o.png"),
+                                            "--model", str(path)]):  # fmt: skip
+            assert cli.main(argv) == 2
+            err = capsys.readouterr().err
+            assert len(err.splitlines()) == 1 and err.startswith("g2g-desktop: error: ") and path.name in err, err
+    assert not marker.exists()
