@@ -177,7 +177,8 @@ class MixController(QObject):
         self.tasks.submit("model", load_model_file, os.fspath(path))
 
     def use_model(self, model: LoadedModel) -> None:
-        align = model.default_align if model.path is None else self.settings.alignment(model.path, model.default_align)
+        # A snapshot of the model being trained keeps the current choice; a file uses the one remembered for it.
+        align = self.session.align if model.path is None else self.settings.alignment(model.path, model.default_align)
         self.session.set_model(model)
         self.session.set_align(align)
         if model.path is not None:
