@@ -106,7 +106,7 @@ def test_truncated_file_names_the_file(tmp_path, tiny_funit):
     save_funit_generators(path, tiny_funit, tiny_funit)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    with pytest.raises(CheckpointError, match="gen_00000001.pt: .*(truncated|corrupt|not a readable)"):
+    with pytest.raises(CheckpointError, match=r"gen_00000001.pt: .*(truncated|corrupt|not a readable)"):
         load_generator(path)
 
 
@@ -135,7 +135,7 @@ def test_lying_metadata_is_reported(tmp_path, tiny_funit):
         meta = json.loads(fh.metadata()["g2g"])
     meta["config"]["nf"] = 16
     save_file(tensors, str(path), metadata={"g2g": json.dumps(meta)})
-    with pytest.raises(CheckpointError, match="liar.safetensors: weights does not match the model"):
+    with pytest.raises(CheckpointError, match=r"liar.safetensors: weights does not match the model"):
         load_generator(path)
 
 
