@@ -16,6 +16,11 @@ class ConfigError(ValueError):
     """A configuration value that cannot build a network."""
 
 
+# No real network has a size or layer count near this; refusing larger values first keeps a hostile or mistyped
+# config (`--set model.n_downs=1099511627776`) from computing 2**n or allocating before validation can say no.
+MAX_CONFIG_VALUE = 2**20
+
+
 def _from_dict(cls, data: dict[str, Any]):
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - known)
@@ -27,6 +32,8 @@ def _from_dict(cls, data: dict[str, Any]):
             value = data[f.name]
             if not isinstance(value, int) or isinstance(value, bool):
                 raise ConfigError(f"{cls.__name__}.{f.name} must be an integer, got {value!r}")
+            if not 0 <= value <= MAX_CONFIG_VALUE:
+                raise ConfigError(f"{cls.__name__}.{f.name} = {value} is out of range (0 to {MAX_CONFIG_VALUE})")
             kwargs[f.name] = value
     config = cls(**kwargs)
     config.validate()
