@@ -67,6 +67,9 @@ def config_from_dict(data: dict[str, Any], source: str = "config") -> TrainConfi
     if not isinstance(data, dict):
         raise TrainConfigError(f"{source}: expected a mapping of field names to values, got {type(data).__name__}")
     hints = typing.get_type_hints(TrainConfig)
+    not_names = [key for key in data if not isinstance(key, str)]
+    if not_names:
+        raise TrainConfigError(f"{source}: field names must be strings, got {not_names[0]!r}")
     unknown = sorted(set(data) - set(hints))
     if unknown:
         raise TrainConfigError(f"{source}: unknown field(s) {', '.join(unknown)} (known: {', '.join(hints)})")
@@ -118,7 +121,11 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
             elif typing.get_origin(hints[head]) is not dict:
                 raise TrainConfigError(f"--set {name}: {head} has no sub-fields")
             nested = result.get(head, {})
-            nested = nested.to_dict() if isinstance(nested, LossWeights) else dict(nested)
+            if isinstance(nested, LossWeights):
+                nested = nested.to_dict()
+            elif not isinstance(nested, dict):
+                raise TrainConfigError(f"--set {name}: {head} was set to {nested!r}, which has no sub-fields")
+            nested = dict(nested)
             nested[sub] = _parse_scalar(raw)
             result[head] = nested
         else:
@@ -171,7 +178,10 @@ def _check_value(where: str, kind: Any, value: Any) -> Any:
         raise TrainConfigError(f"{where}: expected an integer, got {value!r}")
     if kind is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:
+                raise TrainConfigError(f"{where}: {value} is too large for a number") from None
         raise TrainConfigError(f"{where}: expected a number, got {value!r}")
     if kind is str:
         if isinstance(value, str):
@@ -218,9 +228,19 @@ def validate_config(config: TrainConfig) -> None:
     if config.identity_encoder_as_eb and (config.approach != "cycle_funit" or config.face_weights is None):
         raise TrainConfigError("identity_encoder_as_eb: needs approach cycle_funit and face_weights")
     data_path = config.data.partition("::")[0]
-    if not config.data.startswith("procedural") and not Path(data_path).exists():
-        raise TrainConfigError(f"data: {data_path} not found (give a folder, a FUNIT list file or 'procedural')")
+    if not config.data.startswith("procedural"):
+        _require_path("data", data_path, " (give a folder, a FUNIT list file or 'procedural')")
     for name in ("resume", "vgg_weights", "face_weights"):
         value = getattr(config, name)
-        if value is not None and not Path(value).exists():
-            raise TrainConfigError(f"{name}: {value} not found")
+        if value is not None:
+            _require_path(name, value)
+
+
+def _require_path(name: str, value: str, hint: str = "") -> None:
+    """A path the run needs must exist; one the OS cannot even look up (too long, a NUL byte) says so."""
+    try:
+        found = Path(value).exists()
+    except (OSError, ValueError) as exc:
+        raise TrainConfigError(f"{name}: {value[:80]!r} is not a usable path ({exc.__class__.__name__})") from None
+    if not found:
+        raise TrainConfigError(f"{name}: {value} not found{hint}")

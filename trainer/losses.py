@@ -62,7 +62,7 @@ class LossWeights:
     def from_dict(cls, data: dict[str, Any]) -> LossWeights:
         """Build from a (possibly partial) mapping; unknown names and bad values raise ValueError."""
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(map(str, set(data) - known))
         if unknown:
             raise ValueError(
                 f"unknown loss weight(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})"
@@ -71,9 +71,13 @@ class LossWeights:
         for name, value in data.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"loss weight {name} must be a number, got {value!r}")
-            if not math.isfinite(value) or value < 0:
+            try:
+                number = float(value)
+            except OverflowError:
+                raise ValueError(f"loss weight {name} is too large: {value}") from None
+            if not math.isfinite(number) or number < 0:
                 raise ValueError(f"loss weight {name} must be finite and >= 0, got {value!r}")
-            values[name] = float(value)
+            values[name] = number
         return cls(**values)
 
     def replace(self, **changes: float) -> LossWeights:

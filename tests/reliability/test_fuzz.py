@@ -184,17 +184,10 @@ def check_overrides(overrides: list[str]) -> None:
         assert "\n" not in str(error)
 
 
-TRAINER_SET_BUGS = (
-    "trainer/config.py + trainer/losses.py (T2): non-TrainConfigError escapes from --set parsing; see the "
-    "test_set_override_bug_* cases below (reported)"
-)
-
-
 @pytest.mark.timeout(60)
-@pytest.mark.xfail(strict=True, reason=TRAINER_SET_BUGS)
 @settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(SET_NAMES), set_values), max_size=4))
-@example([("weights", "?")])  # a known failure first, so the xfail cannot pass by luck of the draw
+@example([("weights", "?")])  # used to escape as TypeError
 def test_set_overrides_and_validation(pairs):
     check_overrides([f"{name}={value}" for name, value in pairs])
 
@@ -202,36 +195,26 @@ def test_set_overrides_and_validation(pairs):
 @pytest.mark.parametrize(
     "overrides",
     [
-        pytest.param(["weights=?"], id="yaml_null_key", marks=pytest.mark.xfail(
-            strict=True, reason="LossWeights.from_dict joins non-string keys: TypeError")),
-        pytest.param(["weights=@", "weights.alpha=1"], id="scalar_then_subfield", marks=pytest.mark.xfail(
-            strict=True, reason="apply_overrides calls dict() on a scalar set earlier: ValueError")),
-        pytest.param(["model=[1]", "model.nf=3"], id="list_then_subfield", marks=pytest.mark.xfail(
-            strict=True, reason="apply_overrides calls dict() on a list set earlier: TypeError")),
-        pytest.param(["lr_gen=" + "9" * 400], id="huge_int_for_float", marks=pytest.mark.xfail(
-            strict=True, reason="_check_value float(int) overflows: OverflowError")),
-        pytest.param(["weights.alpha=" + "9" * 400], id="huge_int_loss_weight", marks=pytest.mark.xfail(
-            strict=True, reason="LossWeights.from_dict math.isfinite(int) overflows: OverflowError")),
-        pytest.param(["data=" + "a" * 5000], id="overlong_data_path", marks=pytest.mark.xfail(
-            strict=True, reason="validate_config Path.exists() raises OSError ENAMETOOLONG")),
+        pytest.param(["weights=?"], id="yaml_null_key"),
+        pytest.param(["weights=@", "weights.alpha=1"], id="scalar_then_subfield"),
+        pytest.param(["model=[1]", "model.nf=3"], id="list_then_subfield"),
+        pytest.param(["lr_gen=" + "9" * 400], id="huge_int_for_float"),
+        pytest.param(["weights.alpha=" + "9" * 400], id="huge_int_loss_weight"),
+        pytest.param(["data=" + "a" * 5000], id="overlong_data_path"),
         pytest.param(["weights.alpha=.nan"], id="nan_weight"),
         pytest.param(["model=?"], id="yaml_null_key_model"),
         pytest.param(["data=\x00"], id="nul_in_path"),
     ],
 )  # fmt: skip
 def test_set_override_bug(overrides):
+    """Each once escaped as TypeError, ValueError, OverflowError or OSError instead of a TrainConfigError."""
     check_overrides(overrides)
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.xfail(
-    strict=True,
-    reason="trainer/config.py config_from_dict (T2): a YAML file whose mapping has a non-string key ('?' is "
-    "{None: None}) raises TypeError while listing unknown fields instead of TrainConfigError (reported)",
-)
 @settings(max_examples=100, deadline=None, derandomize=True)
 @given(st.text(max_size=200))
-@example("?")
+@example("?")  # {None: None}: a non-string key used to escape as TypeError
 def test_config_file_arbitrary_text(text):
     with tempfile.TemporaryDirectory() as folder:
         for suffix in (".yaml", ".json"):
@@ -285,13 +268,9 @@ def test_checkpoint_loading_mutated_files(seed_checkpoints, tmp_path):
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/config.py validate() computes 2**n_downs before bounding n_downs: `--set model.n_downs=2**40` "
-    "(or a config file) allocates a 128 GB integer instead of raising ConfigError (reported to the lead)",
-)
 def test_astronomical_layer_count_is_a_config_error():
-    """Run in a memory-limited child that imports config.py alone (no torch), so it fails fast."""
+    """validate() used to compute 2**n_downs before bounding n_downs (a 128 GB integer for 2**40). Run in a
+    memory-limited child that imports config.py alone (no torch), so a regression fails fast."""
     code = (
         "import importlib.util, sys\n"
         "spec = importlib.util.spec_from_file_location('cfg', 'g2g_desktop/core/config.py')\n"
