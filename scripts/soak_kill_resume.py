@@ -30,6 +30,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from g2g_desktop.core.checkpoint import atomic_write_leftovers
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY_MODEL = "{nf: 8, max_nf: 16, n_downs: 2, content_dim: 8, class_dim: 8, nf_mlp: 16}"
 
@@ -122,14 +124,7 @@ def reported_steps(metrics: Path, offset: int) -> list[int]:
 
 def temp_files(out: Path) -> list[Path]:
     """Temp files of `atomic_write` in the run folder: a write is in progress (or was killed)."""
-    folders = [out, out / "checkpoints"]
-    found = []
-    for folder in folders:
-        try:
-            found += [p for p in folder.iterdir() if p.name.startswith(".") and p.suffix == ".tmp"]
-        except FileNotFoundError:
-            continue
-    return found
+    return atomic_write_leftovers(out) + atomic_write_leftovers(out / "checkpoints")
 
 
 def checkpoint_writes(out: Path) -> list[Path]:

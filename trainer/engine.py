@@ -248,6 +248,9 @@ class TrainingEngine:
         self._good, self._good_step = self._capture(None), self.current_step
         self.files = RunFolder(self.run_dir, config.keep_last, self.save_fn)
         if self.is_main:
+            removed = self.files.remove_leftover_temp_files()
+            if removed:
+                self._emit(Warned(self.current_step, f"removed {removed} temp file(s) of interrupted writes"))
             self.files.write_config(self.config.to_dict())
         self._ready = True
 

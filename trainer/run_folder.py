@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from g2g_desktop.core.checkpoint import atomic_write, save_model
+from g2g_desktop.core.checkpoint import atomic_write, atomic_write_leftovers, save_model
 from g2g_desktop.core.config import GENERATOR_CONFIGS
 from g2g_desktop.core.generator import DisentanglingGenerator
 from trainer.state import CheckpointKeeper, SaveFn
@@ -30,6 +30,17 @@ class RunFolder:
     def __init__(self, path: Path, keep_last: int, save_fn: SaveFn):
         self.path = path
         self.keeper = CheckpointKeeper(path, keep_last, save_fn)
+
+    def remove_leftover_temp_files(self) -> int:
+        """Delete the temp files of writes killed mid-way (each up to a checkpoint's size); returns how many.
+
+        Only the run's own writer touches this folder, so when a run starts here none can be in progress.
+        """
+        leftovers = [p for folder in (self.path, self.keeper.folder, self.path / "previews")
+                     for p in atomic_write_leftovers(folder)]  # fmt: skip
+        for path in leftovers:
+            path.unlink(missing_ok=True)
+        return len(leftovers)
 
     def write_config(self, config: dict[str, Any]) -> None:
         text = json.dumps(config, indent=2)
