@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import torch
 
@@ -121,6 +122,27 @@ def run_info(args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+def _say(text: str, stream: TextIO) -> None:
+    """Print a line that may hold a path from the command line.
+
+    Undecodable bytes in file names arrive as surrogate escapes; they go back out as the same bytes instead of
+    raising UnicodeEncodeError after the work is done (and anything else the stream cannot encode is escaped).
+    """
+    line = text + "\n"
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:
+        stream.write(line.encode("utf-8", "backslashreplace").decode("utf-8"))
+        return
+    encoding = stream.encoding or "utf-8"
+    try:
+        data = line.encode(encoding, "surrogateescape")
+    except UnicodeEncodeError:
+        data = line.encode(encoding, "backslashreplace")
+    stream.flush()
+    buffer.write(data)
+    buffer.flush()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -130,12 +152,12 @@ def main(argv: list[str] | None = None) -> int:
         return self_test()
     handlers = {"mix": run_mix, "info": run_info}
     try:
-        print(handlers[args.command](args))
+        _say(handlers[args.command](args), sys.stdout)
     except (UserError, ImageLoadError, CheckpointError, ValueError) as exc:
-        print(f"g2g-desktop: error: {exc}", file=sys.stderr)
+        _say(f"g2g-desktop: error: {exc}", sys.stderr)
         return 2
     except OSError as exc:
         name = exc.filename if exc.filename is not None else ""
-        print(f"g2g-desktop: error: {name}: {exc.strerror or exc}", file=sys.stderr)
+        _say(f"g2g-desktop: error: {name}: {exc.strerror or exc}", sys.stderr)
         return 2
     return 0

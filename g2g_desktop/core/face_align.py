@@ -63,6 +63,9 @@ class MtcnnDetector:
         self._lock = threading.Lock()
 
     def __call__(self, image: Image.Image) -> list[Face]:
+        if min(image.size) < self.min_face_size:
+            # MTCNN's image pyramid has no level for such an image and fails inside torch.cat; no face fits anyway.
+            return []
         with self._lock:
             if self._mtcnn is None:
                 from facenet_pytorch import MTCNN  # heavy import, deferred until a photo needs it

@@ -22,7 +22,6 @@ from .conftest import ROOT, load_script
 CORPUS = load_script("make_bad_inputs")
 CASES = [case for case, _ in CORPUS.corpus_cases()]
 IDS = [display_name(c.name) for c in CASES]
-MTCNN_MIN_SIDE = 20  # with min_face_size=20 MTCNN's first scale maps 20 px onto its 12 px window
 
 
 @pytest.fixture(scope="module")
@@ -40,18 +39,10 @@ def good_image(tmp_path_factory):
 # --------------------------------------------------------------------------- face aligner
 
 
-def _aligner_marks(case):
-    small = case.size is not None and min(case.size) < MTCNN_MIN_SIDE and case.expect in ("ok", "either")
-    reason = (
-        "core/face_align.py MtcnnDetector: images under 20 px make facenet-pytorch's MTCNN raise "
-        "'torch.cat(): expected a non-empty list of Tensors' instead of finding no face (reported)"
-    )
-    return [pytest.mark.xfail(strict=True, reason=reason)] if small else []
-
-
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("case", [pytest.param(c, marks=_aligner_marks(c)) for c in CASES], ids=IDS)
+@pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_face_aligner(bad_inputs, detector, case):
+    """Images under MTCNN's smallest face (20 px) once made it raise inside torch.cat instead of finding none."""
     root, _ = bad_inputs
     try:
         image = open_image(case.path(root))
@@ -120,12 +111,8 @@ def test_cli_unwritable_output(tiny_model_files, good_image, tmp_path, capsys, w
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.xfail(
-    strict=True,
-    reason="g2g_desktop/cli.py prints the output path raw: a non-UTF-8 -o name makes print() raise "
-    "UnicodeEncodeError in a UTF-8 locale, a traceback after the file was written (reported)",
-)
 def test_cli_subprocess_non_utf8_output_name(tiny_model_files, good_image, tmp_path):
+    """The success line names the output; a non-UTF-8 name once made print() raise after the file was written."""
     model, _ = tiny_model_files
     env = strict_utf8_env()
     out = os.path.join(os.fsencode(tmp_path), b"grid_\xff.png")
