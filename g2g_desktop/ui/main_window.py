@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from g2g_desktop.core.face_align import Detector
 
+from .gc_policy import GuiThreadGarbageCollector
 from .mix_controller import MixController
 from .models import LoadedModel
 from .render_queue import RenderResult
@@ -44,6 +45,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("G2G Desktop")
         self.setAcceptDrops(True)
         self.settings = settings or AppSettings()
+        self.garbage_collector = GuiThreadGarbageCollector(self)  # before any worker thread starts
+        self.garbage_collector.start()
         self.no_model_text = EMPTY_NO_MODEL
         self.controller = MixController(self.settings, self, detector=detector)
         self.session = self.controller.session
@@ -86,7 +89,7 @@ class MainWindow(QMainWindow):
         model_widget = QWidget()
         model_widget.setLayout(self.model_form)
         self.model_dock = self._dock("Model", model_widget, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.training_panel = TrainingPanel(on_model=self.controller.use_model)
+        self.training_panel = TrainingPanel(on_model=self.controller.use_model, undo_stack=self.controller.undo_stack)
         self.training_dock = self._dock("Training", self.training_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.model_dock, self.training_dock)
         self.model_dock.raise_()
@@ -227,4 +230,5 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.training_panel.shutdown()
         self.controller.shutdown()
+        self.garbage_collector.stop()
         event.accept()

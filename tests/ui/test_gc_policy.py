@@ -1,0 +1,62 @@
+"""Garbage collection stays on the GUI thread while a main window is open (a worker running the collector
+over Qt wrappers crashed the suite once)."""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+from g2g_desktop.ui.gc_policy import GuiThreadGarbageCollector
+from g2g_desktop.ui.main_window import MainWindow
+from g2g_desktop.ui.settings import AppSettings
+
+
+class Cycle:
+    def __init__(self):
+        self.me = self
+
+
+def test_workers_never_collect_while_a_window_is_open_and_the_gui_thread_does(qtbot):
+    assert gc.isenabled()
+    win = MainWindow(AppSettings(), detector=lambda image: [])
+    qtbot.addWidget(win)
+    collected_in: list[str] = []
+
+    def note(phase, info):
+        if phase == "start":
+            collected_in.append(threading.current_thread().name)
+
+    gc.callbacks.append(note)
+    try:
+        assert not gc.isenabled()
+        worker = threading.Thread(target=lambda: [Cycle() for _ in range(50_000)], name="g2g-test-allocator")
+        worker.start()
+        worker.join()
+        assert "g2g-test-allocator" not in collected_in
+        qtbot.waitUntil(lambda: threading.main_thread().name in collected_in, timeout=5000)
+    finally:
+        gc.callbacks.remove(note)
+        win.close()
+    assert gc.isenabled()
+
+
+def test_collection_resumes_only_when_the_last_collector_stops(qtbot):
+    first, second = GuiThreadGarbageCollector(), GuiThreadGarbageCollector()
+    first.start()
+    second.start()
+    first.stop()
+    assert not gc.isenabled()
+    second.stop()
+    assert gc.isenabled() and not second.is_active()
+
+
+def test_collect_due_collects_only_past_the_threshold():
+    gc.collect()
+    assert GuiThreadGarbageCollector.collect_due() == -1
+    gc.disable()
+    try:
+        garbage = [Cycle() for _ in range(gc.get_threshold()[0] + 10)]
+        del garbage
+        assert GuiThreadGarbageCollector.collect_due() >= 0
+    finally:
+        gc.enable()
