@@ -1,6 +1,9 @@
-"""Undoable edits of the mixing view (QUndoStack): the chosen pair, the face used, the fade weights."""
+"""Undoable edits (one QUndoStack, Ctrl+Z): the chosen pair, the face used, the fade weights of the mixing view
+and the loss weights edited in the training dock."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from PySide6.QtGui import QUndoCommand
 
@@ -63,3 +66,38 @@ class ChooseFaceCommand(QUndoCommand):
 
     def undo(self) -> None:
         self.session.replace_image(self.new.id, self.old)
+
+
+class SetLossWeightCommand(QUndoCommand):
+    """One edit of a loss weight. The table already shows `new` when it is pushed, so the first redo is a no-op;
+    undo and redo go through `apply`, which reaches a running engine like a typed edit would. Consecutive edits
+    of the same weight (arrow clicks) merge into one step."""
+
+    MERGE_ID = 1001
+
+    def __init__(self, apply: Callable[[str, float], None], name: str, symbol: str, old: float, new: float):
+        super().__init__()
+        self.apply, self.name, self.symbol, self.old, self.new = apply, name, symbol, old, new
+        self._pushed = False
+        self._describe()
+
+    def _describe(self) -> None:
+        self.setText(f"Set loss weight {self.symbol} to {self.new:g}")
+
+    def id(self) -> int:
+        return self.MERGE_ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, SetLossWeightCommand) or other.name != self.name:
+            return False
+        self.new = other.new
+        self._describe()
+        return True
+
+    def redo(self) -> None:
+        if self._pushed:
+            self.apply(self.name, self.new)
+        self._pushed = True
+
+    def undo(self) -> None:
+        self.apply(self.name, self.old)

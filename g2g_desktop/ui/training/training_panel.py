@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
     QCheckBox,
     QGridLayout,
@@ -49,7 +50,8 @@ class TrainingPanel(QWidget):
     eventShown = Signal(object)  # each engine event after the panel has shown it (tests wait on it)
     runEnded = Signal(str)  # the end reason, once the training thread has finished
 
-    def __init__(self, parent: QWidget | None = None, *, on_model: Callable[[LoadedModel], None] | None = None):
+    def __init__(self, parent: QWidget | None = None, *, on_model: Callable[[LoadedModel], None] | None = None,
+                 undo_stack: QUndoStack | None = None):
         super().__init__(parent)
         self.on_model = on_model  # receives the model being trained when the user asks to mix with it
         self.worker: TrainingWorker | None = None
@@ -93,7 +95,7 @@ class TrainingPanel(QWidget):
         preview_layout = QVBoxLayout(preview_page)
         preview_layout.addWidget(self.preview, 1)
         preview_layout.addWidget(self.preview_label)
-        self.table = WeightsTable()
+        self.table = WeightsTable(undo_stack=undo_stack)
         self.table.weightEdited.connect(self.edit_weight)
         self.table.set_approach(self.form.approach_key())
         self.log_view = QPlainTextEdit(readOnly=True)

@@ -2,23 +2,29 @@
 
 Generated from the spec table (DeepFaceLive's control sheets, STYLE.md): one spin box per weight with
 the spec's range and step, the paper symbol in the tooltip. Rows the chosen approach does not read are
-greyed out. Edits emit `weightEdited(name, value)`; `set_weights` reflects the engine's values without
-emitting.
+greyed out. Edits emit `weightEdited(name, value)` and go on the undo stack (the window's, so Ctrl+Z undoes
+a weight edit like any other); `set_weights` reflects the engine's values without emitting.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QAbstractItemView, QDoubleSpinBox, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from trainer.losses import LOSS_WEIGHT_SPECS, WeightSpec
+
+from ..undo import SetLossWeightCommand
 
 
 class WeightsTable(QTableWidget):
     weightEdited = Signal(str, float)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, *, undo_stack: QUndoStack | None = None):
         super().__init__(len(LOSS_WEIGHT_SPECS), 3, parent)
+        self.undo_stack = undo_stack if undo_stack is not None else QUndoStack(self)
+        self._symbols = {spec.name: spec.symbol for spec in LOSS_WEIGHT_SPECS}
+        self._shown = {spec.name: spec.default for spec in LOSS_WEIGHT_SPECS}  # before the edit in progress
         self.setHorizontalHeaderLabels(["Symbol", "Weight", "Value"])
         self.verticalHeader().hide()
         self.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
@@ -45,13 +51,26 @@ class WeightsTable(QTableWidget):
         spin.setSingleStep(spec.step)
         spin.setValue(spec.default)
         spin.setKeyboardTracking(False)  # one edit per Enter / arrow, not per typed digit
-        spin.valueChanged.connect(lambda value, name=spec.name: self.weightEdited.emit(name, float(value)))
+        spin.valueChanged.connect(lambda value, name=spec.name: self._edited(name, float(value)))
         return spin
+
+    def _edited(self, name: str, value: float) -> None:
+        old, self._shown[name] = self._shown[name], value
+        self.undo_stack.push(SetLossWeightCommand(self.apply_edit, name, self._symbols[name], old, value))
+        self.weightEdited.emit(name, value)
+
+    def apply_edit(self, name: str, value: float) -> None:
+        """Show `value` and emit it as an edit, without a new undo step (undo and redo use this)."""
+        self.set_weights({name: value})
+        self.weightEdited.emit(name, value)
 
     def set_weights(self, weights: dict[str, float]) -> None:
         for name, value in weights.items():
             spin = self.spins.get(name)
-            if spin is not None and spin.value() != value:
+            if spin is None:
+                continue
+            self._shown[name] = value
+            if spin.value() != value:
                 spin.blockSignals(True)
                 spin.setValue(value)
                 spin.blockSignals(False)
