@@ -25,9 +25,11 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+# G2G_TEST_FROZEN=1 also builds the standalone bundle and tests it (about 10 more minutes; docs/download.md).
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+	@if [ "$${G2G_TEST_FROZEN:-0}" = 1 ]; then $(MAKE) dist selftest-frozen; fi
 
 # Standalone onedir bundle dist/G2G-Desktop/ (the venv's torch decides CPU-only or CUDA; docs/download.md).
 dist: $(STAMP)
