@@ -23,7 +23,7 @@ from PIL import Image
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
 from g2g_desktop.core.checkpoint import save_model
@@ -31,6 +31,7 @@ from g2g_desktop.core.images import display_name
 from g2g_desktop.ui.main_window import MainWindow
 from g2g_desktop.ui.settings import AppSettings
 from g2g_desktop.ui.threads import running_workers
+from tests.stall_meter import StallMeter
 
 from .conftest import LONG, ROOT, tiny_funit, tiny_naive
 
@@ -164,26 +165,6 @@ def test_many_gallery_queries_without_a_selection_do_not_abort_python():
 # --------------------------------------------------------------------------- random-event soak
 
 
-class StallMeter:
-    """A 10 ms timer recording the longest gap between ticks: the longest the event loop was blocked."""
-
-    def __init__(self):
-        self.longest = 0.0
-        self._last = time.perf_counter()
-        self.timer = QTimer()
-        self.timer.setInterval(10)
-        self.timer.timeout.connect(self._tick)
-        self.timer.start()
-
-    def _tick(self):
-        now = time.perf_counter()
-        self.longest = max(self.longest, now - self._last)
-        self._last = now
-
-    def reset(self):
-        self.longest, self._last = 0.0, time.perf_counter()
-
-
 def rss_mb() -> float:
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -270,7 +251,7 @@ def run_soak(qtbot, window, models, faces, bad_inputs, tmp_path, events: int, se
         drop(window, [QUrl.fromLocalFile(str(p)) for p in faces])
     soak = Soak(window, random.Random(5), list(models), faces, bad, tmp_path / "run")
     threads_before = {t.ident for t in threading.enumerate()}
-    meter = StallMeter()
+    meter = StallMeter(interval_ms=10)
     for _ in range(20):  # warm-up: first renders, first training start allocate for good
         soak.fire()
         qtbot.wait(2)

@@ -13,30 +13,18 @@ from g2g_desktop.core.checkpoint import CheckpointError, save_funit_discriminato
 from g2g_desktop.core.config import FunitDiscriminatorConfig, FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitDiscriminator, FunitGenerator
 from g2g_desktop.core.pipeline import G2GResult
+from tests.trainer.conftest import TINY_DIS, TINY_FUNIT, TINY_PATCH_DIS
 from trainer.approaches import NonFiniteLossError, PairBatch, build_approach
 from trainer.config import TrainConfig
 from trainer.feature_nets import FaceIdentityEncoder
 from trainer.losses import LossWeights
 
-TINY_FUNIT = {
-    "nf": 8,
-    "n_res_blks": 1,
-    "nf_mlp": 16,
-    "latent_dim": 8,
-    "n_mlp_blks": 2,
-    "n_downs_content": 2,
-    "n_downs_class": 2,
-}
 MODELS = {
     "naive": {"nf": 8, "max_nf": 16, "n_downs": 2, "content_dim": 16, "class_dim": 8, "nf_mlp": 16},
     "cycle_funit": TINY_FUNIT,
     "funit2funit": TINY_FUNIT,
 }
-DIS = {
-    "naive": {},
-    "cycle_funit": {"nf": 8, "n_layers": 2},
-    "funit2funit": {"nf": 8, "n_res_blks": 2, "max_nf": 16},
-}
+DIS = {"naive": {}, "cycle_funit": TINY_PATCH_DIS, "funit2funit": TINY_DIS}
 WEIGHTS = LossWeights(
     gamma=0.7,
     alpha=1.3,

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox
 
 from g2g_desktop.ui.main_window import MainWindow
 from g2g_desktop.ui.settings import AppSettings
 from g2g_desktop.ui.training.training_panel import format_eta
+from tests.stall_meter import StallMeter
 from trainer import events as ev
 
 TIMEOUT = 180_000
@@ -45,23 +44,6 @@ def wait_event(qtbot, panel, kind, check=lambda e: True):
                           check_params_cb=lambda e: isinstance(e, kind) and check(e)) as blocker:
         pass
     return blocker.args[0]
-
-
-class StallMeter:
-    """A 5 ms QTimer recording the longest gap between its ticks: how long the GUI event loop stalled."""
-
-    def __init__(self):
-        self.longest = 0.0
-        self._last = time.perf_counter()
-        self.timer = QTimer()
-        self.timer.setInterval(5)
-        self.timer.timeout.connect(self._tick)
-        self.timer.start()
-
-    def _tick(self):
-        now = time.perf_counter()
-        self.longest = max(self.longest, now - self._last)
-        self._last = now
 
 
 def test_training_run_from_the_panel(qtbot, window, tmp_path):
