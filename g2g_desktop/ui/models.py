@@ -40,7 +40,8 @@ class LoadedModel:
         if self.info is not None:
             rows["Step"] = "?" if self.info.step is None else f"{self.info.step:,}"
             rows["Approach"] = self.info.approach or self.info.source
-            rows["Weights"] = self.info.weights
+            if self.info.source == "funit":  # a FUNIT file holds two copies; say which one mixes
+                rows["Weights"] = "gen_test (EMA)" if self.info.weights == "gen_test" else "gen (no EMA copy)"
             rows["File"] = str(self.info.path)
         config = self.pipeline.generator.config.to_dict()
         rows["Config"] = ", ".join(f"{k}={v}" for k, v in config.items())

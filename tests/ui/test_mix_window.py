@@ -225,7 +225,7 @@ def test_an_official_funit_checkpoint_opens_with_its_ema_weights(qtbot, window, 
     save_funit_generators(path, FunitGenerator(TINY), FunitGenerator(TINY))
     load_model(qtbot, window, path)
     model = window.session.model
-    assert model.info.source == "funit" and model.details()["Weights"] == "gen_test"
+    assert model.info.source == "funit" and model.details()["Weights"] == "gen_test (EMA)"
     assert model.details()["Step"] == "12,345" and "gen_00012345.pt" in window.model_label.text()
     drop_and_render(qtbot, window, image_files[:2])
 
@@ -326,3 +326,9 @@ def test_gui_never_stalls_while_a_slider_is_dragged(qtbot, window, tiny_model, i
     timer.stop()
     assert max(gaps) < 0.1, f"GUI stalled for {max(gaps) * 1000:.0f} ms"
     assert window.controller.undo_stack.count() == 1
+
+
+def test_a_project_model_shows_no_funit_weights_row(qtbot, window, tiny_model):
+    load_model(qtbot, window, tiny_model)
+    details = window.session.model.details()
+    assert "Weights" not in details and details["Approach"] == "funit2funit" and details["Step"] == "3"
