@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from g2g_desktop.core.face_align import Detector
 
-from .gc_policy import GuiThreadGarbageCollector
+from .gui_thread_policy import GuiThreadPolicy
 from .mix_controller import MixController
 from .models import LoadedModel
 from .render_queue import RenderResult
@@ -45,8 +45,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("G2G Desktop")
         self.setAcceptDrops(True)
         self.settings = settings or AppSettings()
-        self.garbage_collector = GuiThreadGarbageCollector(self)  # before any worker thread starts
-        self.garbage_collector.start()
+        self.thread_policy = GuiThreadPolicy(self)  # before any worker thread starts
+        self.thread_policy.start()
         self.no_model_text = EMPTY_NO_MODEL
         self.controller = MixController(self.settings, self, detector=detector)
         self.session = self.controller.session
@@ -230,5 +230,5 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.training_panel.shutdown()
         self.controller.shutdown()
-        self.garbage_collector.stop()
+        self.thread_policy.stop()
         event.accept()

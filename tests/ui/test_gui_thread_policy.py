@@ -1,12 +1,13 @@
-"""Garbage collection stays on the GUI thread while a main window is open (a worker running the collector
-over Qt wrappers crashed the suite once)."""
+"""While a main window is open, garbage collection stays on the GUI thread (a worker running the collector
+over Qt wrappers crashed the suite once) and the GIL switch interval is short."""
 
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 
-from g2g_desktop.ui.gc_policy import GuiThreadGarbageCollector
+from g2g_desktop.ui.gui_thread_policy import GUI_SWITCH_INTERVAL_S, GuiThreadPolicy
 from g2g_desktop.ui.main_window import MainWindow
 from g2g_desktop.ui.settings import AppSettings
 
@@ -40,23 +41,25 @@ def test_workers_never_collect_while_a_window_is_open_and_the_gui_thread_does(qt
     assert gc.isenabled()
 
 
-def test_collection_resumes_only_when_the_last_collector_stops(qtbot):
-    first, second = GuiThreadGarbageCollector(), GuiThreadGarbageCollector()
+def test_settings_return_only_when_the_last_policy_stops(qtbot):
+    before = sys.getswitchinterval()
+    first, second = GuiThreadPolicy(), GuiThreadPolicy()
     first.start()
     second.start()
+    assert sys.getswitchinterval() == GUI_SWITCH_INTERVAL_S < before
     first.stop()
-    assert not gc.isenabled()
+    assert not gc.isenabled() and sys.getswitchinterval() == GUI_SWITCH_INTERVAL_S
     second.stop()
-    assert gc.isenabled() and not second.is_active()
+    assert gc.isenabled() and not second.is_active() and sys.getswitchinterval() == before
 
 
 def test_collect_due_collects_only_past_the_threshold():
     gc.collect()
-    assert GuiThreadGarbageCollector.collect_due() == -1
+    assert GuiThreadPolicy.collect_due() == -1
     gc.disable()
     try:
         garbage = [Cycle() for _ in range(gc.get_threshold()[0] + 10)]
         del garbage
-        assert GuiThreadGarbageCollector.collect_due() >= 0
+        assert GuiThreadPolicy.collect_due() >= 0
     finally:
         gc.enable()
