@@ -18,9 +18,9 @@ from typing import Any
 import yaml
 
 from g2g_desktop.core.config import ConfigError, FunitDiscriminatorConfig, generator_config_from_dict
-from trainer.losses import LossWeights
+from trainer.losses import APPROACH_NAMES, LossWeights
 
-APPROACHES = ("naive", "cycle_funit", "funit2funit")
+APPROACHES = APPROACH_NAMES  # one list: the loss-weight table marks which approach reads each weight by these names
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,10 @@
+import subprocess
+import sys
+
 import torch
 from PIL import Image
 
+from g2g_desktop import __version__
 from g2g_desktop.__main__ import main
 from g2g_desktop.core.checkpoint import save_model
 from g2g_desktop.core.images import tensor_to_pil
@@ -63,3 +67,21 @@ def test_info_describes_the_model(tmp_path, tiny_funit, images, capsys):
     assert "architecture:  funit" in out and "step:          7" in out
     assert f"{sum(p.numel() for p in tiny_funit.parameters()):,}" in out
     assert torch.is_tensor(images)
+
+
+def test_help_and_version_answer_without_loading_torch():
+    code = (
+        "import sys\n"
+        "from g2g_desktop.cli import main\n"
+        "for argv in (['--version'], ['--help'], ['mix', '--help']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit as exit:\n"
+        "        assert exit.code == 0, exit.code\n"
+        "print('torch loaded' if 'torch' in sys.modules else 'torch not loaded')\n"
+        "print('no command:', main([]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    assert f"g2g-desktop {__version__}" in proc.stdout and "no command: 0" in proc.stdout
+    assert "torch not loaded" in proc.stdout
