@@ -69,8 +69,8 @@ class ChooseFaceCommand(QUndoCommand):
 
 
 class SetLossWeightCommand(QUndoCommand):
-    """One edit of a loss weight. The table already shows `new` when it is pushed, so the first redo is a no-op;
-    undo and redo go through `apply`, which reaches a running engine like a typed edit would. Consecutive edits
+    """One edit of a loss weight. Undo and redo (including the first, when the table pushes it) go through
+    `apply`, which shows the value and reaches a running engine like a typed edit would. Consecutive edits
     of the same weight (arrow clicks) merge into one step."""
 
     MERGE_ID = 1001
@@ -78,7 +78,6 @@ class SetLossWeightCommand(QUndoCommand):
     def __init__(self, apply: Callable[[str, float], None], name: str, symbol: str, old: float, new: float):
         super().__init__()
         self.apply, self.name, self.symbol, self.old, self.new = apply, name, symbol, old, new
-        self._pushed = False
         self._describe()
 
     def _describe(self) -> None:
@@ -95,9 +94,7 @@ class SetLossWeightCommand(QUndoCommand):
         return True
 
     def redo(self) -> None:
-        if self._pushed:
-            self.apply(self.name, self.new)
-        self._pushed = True
+        self.apply(self.name, self.new)
 
     def undo(self) -> None:
         self.apply(self.name, self.old)

@@ -55,12 +55,12 @@ class WeightsTable(QTableWidget):
         return spin
 
     def _edited(self, name: str, value: float) -> None:
+        """A user edit becomes an undo step; pushing it runs its redo, which emits `weightEdited`."""
         old, self._shown[name] = self._shown[name], value
         self.undo_stack.push(SetLossWeightCommand(self.apply_edit, name, self._symbols[name], old, value))
-        self.weightEdited.emit(name, value)
 
     def apply_edit(self, name: str, value: float) -> None:
-        """Show `value` and emit it as an edit, without a new undo step (undo and redo use this)."""
+        """Show `value` and emit it as an edit, without a new undo step (the undo commands use this)."""
         self.set_weights({name: value})
         self.weightEdited.emit(name, value)
 
