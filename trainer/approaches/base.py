@@ -39,20 +39,32 @@ class NonFiniteLossError(FloatingPointError):
 
 @dataclass
 class PairBatch:
-    """A batch of training pairs: images B×3×H×W in [-1, 1], int64 labels, label1[i] != label2[i]."""
+    """A batch of training pairs: images B×3×H×W in [-1, 1], int64 labels, label1[i] != label2[i].
+
+    `x1_same`/`x2_same`, when the sampler loads them, are other images of the same people as x1/x2 (the
+    image itself only where a person has one image): the class code of the λ_same reconstruction.
+    """
 
     x1: Tensor
     label1: Tensor
     x2: Tensor
     label2: Tensor
+    x1_same: Tensor | None = None
+    x2_same: Tensor | None = None
 
     def to(self, device: torch.device | str) -> PairBatch:
+        def move(t: Tensor | None) -> Tensor | None:
+            return None if t is None else t.to(device, non_blocking=True)
+
         return PairBatch(
-            self.x1.to(device, non_blocking=True),
-            self.label1.to(device, non_blocking=True),
-            self.x2.to(device, non_blocking=True),
-            self.label2.to(device, non_blocking=True),
+            move(self.x1), move(self.label1), move(self.x2), move(self.label2), move(self.x1_same), move(self.x2_same)
         )
+
+    def same_identity_images(self) -> Tensor:
+        """[x1′ | x2′] stacked like the cross pass's x; x itself when the sampler loaded no partners."""
+        if self.x1_same is None or self.x2_same is None:
+            return torch.cat([self.x1, self.x2])
+        return torch.cat([self.x1_same, self.x2_same])
 
 
 def swap_sides(t: Tensor) -> Tensor:
@@ -79,17 +91,23 @@ class CrossPass:
     recon: Tensor
 
 
-def mix(gen: DisentanglingGenerator, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def noisy(content: Tensor, sigma: float) -> Tensor:
+    """The content code as a training decode sees it: plus N(0, σ²) noise (LORD), unchanged for σ = 0."""
+    return content if sigma <= 0 else content + sigma * torch.randn_like(content)
+
+
+def mix(gen: DisentanglingGenerator, x: Tensor, content_noise: float = 0.0) -> tuple[Tensor, Tensor, Tensor]:
     """(E_A(x), E_B(x), m) for stacked pairs x = [x1 | x2]."""
     content, identity = gen.encode_content(x), gen.encode_class(x)
-    return content, identity, gen.decode(content, swap_sides(identity))
+    return content, identity, gen.decode(noisy(content, content_noise), swap_sides(identity))
 
 
-def cross_pass(gen: DisentanglingGenerator, x1: Tensor, x2: Tensor) -> CrossPass:
+def cross_pass(gen: DisentanglingGenerator, x1: Tensor, x2: Tensor, content_noise: float = 0.0) -> CrossPass:
+    """The cross pass; `content_noise` > 0 (training only) perturbs every content code that G decodes."""
     x = torch.cat([x1, x2])
-    content, identity, mixed = mix(gen, x)
+    content, identity, mixed = mix(gen, x, content_noise)
     mixed_content, mixed_identity = gen.encode_content(mixed), gen.encode_class(mixed)
-    recon = gen.decode(mixed_content, swap_sides(mixed_identity))
+    recon = gen.decode(noisy(mixed_content, content_noise), swap_sides(mixed_identity))
     return CrossPass(x, content, identity, mixed, mixed_content, mixed_identity, recon)
 
 
@@ -205,9 +223,24 @@ class Approach(ABC):
                 raise NonFiniteLossError(name, value)
         return values
 
-    def update(self, which: str, loss: Tensor) -> None:
-        """Back-propagate `loss` and step optimizer `which` ('gen' or 'dis') through its AMP scaler."""
+    def make_optimizer(self, params, lr: float, default: str) -> torch.optim.Optimizer:
+        """`config.optimizer` ("auto" = the approach's own `default`): RMSprop as FUNIT, or Adam β (0.5, 0.999)."""
+        kind = default if self.config.optimizer == "auto" else self.config.optimizer
+        if kind == "adam":
+            return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999), weight_decay=self.config.weight_decay)
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=self.config.weight_decay)
+
+    def update(self, which: str, loss: Tensor, step: int | None = None) -> None:
+        """Back-propagate `loss` and step optimizer `which` ('gen' or 'dis') through its AMP scaler.
+
+        With `config.lr_warmup_steps` and a `step`, the learning rate rises linearly to the configured one.
+        """
         optimizer, scaler = self.optimizers()[which], self.scalers[which]
+        warmup = self.config.lr_warmup_steps
+        if warmup > 0 and step is not None:
+            base = self.config.lr_gen if which == "gen" else self.config.lr_dis
+            for group in optimizer.param_groups:
+                group["lr"] = base * min(1.0, (step + 1) / warmup)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
