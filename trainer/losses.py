@@ -56,7 +56,8 @@ class LossWeights:
     fm_w: float = 1.0  # FUNIT's short-reconstruction feature matching φ(G(x, x)) vs φ(x)
     # Model-study switches (docs/study.md); 0 turns each off, so the defaults are the paper's objective.
     lambda_same: float = 0.0  # λ_same: ‖x − G(E_A(x), E_B(x′))‖, x′ another image of x's person (eq. 9 ext.)
-    gan_warmup_steps: float = 0.0  # gan_w ramps linearly from 0 over this many steps; 0 = off
+    gan_delay_steps: float = 0.0  # no discriminator (no GAN, no feature matching) before this step; 0 = off
+    gan_warmup_steps: float = 0.0  # then gan_w and λ_F ramp linearly from 0 over this many steps; 0 = off
     content_noise: float = 0.0  # σ of Gaussian noise added to the content code in training (LORD)
     content_l2: float = 0.0  # weight of the mean squared content code (LORD's activation decay)
 
@@ -93,13 +94,21 @@ class LossWeights:
         """δ at `step`: ramps linearly from 0 to δ over `delta_warmup_steps` (paper §V-B tried this)."""
         return self.delta * _ramp(step, self.delta_warmup_steps)
 
-    def gan_w_at(self, step: int) -> float:
-        """gan_w at `step`: ramps linearly from 0 over `gan_warmup_steps`.
+    def adversarial_at(self, step: int) -> float:
+        """The factor on every discriminator-based term (gan_w, λ_F) at `step`: 0 before `gan_delay_steps`,
+        then a linear ramp over `gan_warmup_steps`.
 
         Early on the adversarial gradient on G is 2–3× the weighted L1 gradient and points against it, so
-        a ramp lets the networks learn to reconstruct before the discriminator pulls (docs/study.md).
+        a delay and a ramp let the networks learn to reconstruct before the discriminator pulls; while the
+        factor is 0 the discriminator is neither run nor trained, which makes a step several times faster.
         """
-        return self.gan_w * _ramp(step, self.gan_warmup_steps)
+        if step < self.gan_delay_steps:
+            return 0.0
+        return _ramp(step - self.gan_delay_steps, self.gan_warmup_steps)
+
+    def gan_w_at(self, step: int) -> float:
+        """gan_w at `step` (`adversarial_at`)."""
+        return self.gan_w * self.adversarial_at(step)
 
 
 def _ramp(step: int, steps: float) -> float:
@@ -144,6 +153,7 @@ _ROWS: tuple[tuple[str, str, str, float, float, tuple[str, ...]], ...] = (
     ("r_w", "r_w", "Recon scale", 100.0, 0.01, _F),
     ("fm_w", "fm_w", "FM short", 100.0, 0.1, _F),
     ("lambda_same", "λ_same", "Same-person recon", 100.0, 0.1, _N + _F),
+    ("gan_delay_steps", "GAN delay", "Steps before the discriminator", 1e6, 100.0, _F),
     ("gan_warmup_steps", "gan_w warm-up", "Adversarial warm-up steps", 1e6, 100.0, _F),
     ("content_noise", "σ_c", "Content-code noise", 10.0, 0.05, _N + _F),
     ("content_l2", "λ_c", "Content-code L2", 100.0, 0.001, _N + _F),
@@ -169,7 +179,10 @@ _TOOLTIPS = {
     "fm_w": "FUNIT's feature matching between G(x, x) and x, added to eq. 10 as in FUNIT.",
     "lambda_same": "Reconstruct x from its own content code and the class code of another image of the same "
     "person (eq. 9, extended): the class code can then only carry what the person's images share.",
-    "gan_warmup_steps": "Steps over which gan_w (eq. 12) ramps linearly up from 0; 0 = no warm-up.",
+    "gan_delay_steps": "Steps of pure reconstruction before the discriminator and its terms (gan_w, λ_F, eq. 11–12) "
+    "start; 0 = from the first step.",
+    "gan_warmup_steps": "Steps over which gan_w and λ_F (eq. 12) ramp linearly up from 0 (after the delay); "
+    "0 = at once.",
     "content_noise": "σ of Gaussian noise added to the content code while training (LORD): a noisy code "
     "cannot afford to carry identity the class code already gives (paper §II, LORD).",
     "content_l2": "Weight of the mean squared content code (LORD's activation decay), a pressure toward a "
@@ -362,9 +375,11 @@ def funit2funit_generator_total(
 ) -> torch.Tensor:
     """Generator side of eq. 12: gan_w·L_GAN + r_w·L_R + λ_F·L_FM (r_w = FUNIT's reconstruction weight).
 
-    gan_w follows its warm-up (`LossWeights.gan_w_at`); λ_c·‖E_A(x)‖² is added when the code is given.
+    gan_w and λ_F follow the delay and warm-up (`LossWeights.adversarial_at`); λ_c·‖E_A(x)‖² is added when the
+    code is given.
     """
-    total = w.gan_w_at(step) * adversarial + w.r_w * reconstruction + w.lambda_F * feature_match
+    ramp = w.adversarial_at(step)
+    total = w.gan_w * ramp * adversarial + w.r_w * reconstruction + w.lambda_F * ramp * feature_match
     return total if content_l2 is None else total + w.content_l2 * content_l2
 
 

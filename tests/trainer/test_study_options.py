@@ -80,6 +80,27 @@ def test_gan_warmup_ramps_from_zero():
     assert LossWeights(gan_w=2.0).gan_w_at(0) == 2.0
 
 
+def test_gan_delay_then_warmup():
+    w = LossWeights(gan_w=2.0, gan_delay_steps=10, gan_warmup_steps=10)
+    assert [w.adversarial_at(s) for s in (0, 9, 10, 15, 20, 99)] == [0.0, 0.0, 0.0, 0.5, 1.0, 1.0]
+    assert w.gan_w_at(15) == 1.0
+
+
+def test_during_the_gan_delay_the_discriminator_is_neither_run_nor_trained():
+    approach = build_approach(make_config(weights=LossWeights(gan_delay_steps=5, lambda_same=1.0)), 3, "cpu")
+    before = {k: v.clone() for k, v in approach.dis.state_dict().items()}
+    b = batch_with_partners()
+    assert approach.discriminator_step(b, 0) == {}
+    logs = approach.generator_step(b, 0)
+    assert logs["Loss/G/adv"] == 0 and logs["Loss/G/fm_mix"] == 0
+    expected = approach.weights.r_w * (logs["Loss/G/recon_short"] + 0.1 * logs["Loss/G/recon_long"]
+                                                     + logs["Loss/G/recon_same"])
+    assert logs["Loss/G/total"] == pytest.approx(expected, rel=1e-4)
+    assert all(torch.equal(before[k], v) for k, v in approach.dis.state_dict().items())
+    assert approach.discriminator_step(b, 5)  # after the delay it trains again
+    assert any(not torch.equal(before[k], v) for k, v in approach.dis.state_dict().items())
+
+
 def test_same_identity_term_joins_eq_9_only_when_given():
     w = LossWeights(lambda_short=1.0, lambda_long=0.5, lambda_same=3.0)
     short, long, same = torch.tensor(0.2), torch.tensor(0.4), torch.tensor(0.1)
@@ -124,8 +145,9 @@ def test_funit2funit_total_follows_gan_warmup_and_content_l2():
     b = batch_with_partners()
     plain = build_approach(make_config(), 3, "cpu").generator_step(b, 0)
     ramped = build_approach(make_config(weights=LossWeights(gan_warmup_steps=10, content_l2=0.5)), 3, "cpu")
-    logs = ramped.generator_step(b, 0)  # step 0: no adversarial term yet
-    expected = plain["Loss/G/total"] - plain["Loss/G/adv"] + 0.5 * plain["Loss/G/content_l2"]
+    logs = ramped.generator_step(b, 0)  # step 0: no adversarial or feature-matching term yet
+    fm = plain["Loss/G/fm_short"] + plain["Loss/G/fm_mix"] + 0.1 * (plain["Loss/G/fm_mix_recon"] + plain["Loss/G/fm_long"])
+    expected = plain["Loss/G/total"] - plain["Loss/G/adv"] - fm + 0.5 * plain["Loss/G/content_l2"]
     assert logs["Loss/G/total"] == pytest.approx(expected, rel=1e-4)
 
 

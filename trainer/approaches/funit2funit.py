@@ -140,6 +140,8 @@ class Funit2FunitApproach(Approach):
 
     # ------------------------------------------------------------------ training
     def discriminator_step(self, batch: PairBatch, step: int) -> dict[str, float]:
+        if self.weights.adversarial_at(step) == 0:  # a reconstruction-only phase (gan_delay_steps)
+            return {}
         batch, w = batch.to(self.device), self.weights
         x = torch.cat([batch.x1, batch.x2])
         labels = torch.cat([batch.label1, batch.label2])
@@ -159,6 +161,20 @@ class Funit2FunitApproach(Approach):
         self.update("dis", total, step)
         return logs
 
+    def _discriminator_terms(self, p, short, labels) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """L_adv and the four feature-matching terms of eq. 10, from one D pass over m, s, x and x̂."""
+        images = torch.cat([p.mixed, short, p.x, p.recon])
+        out, feat = self.dis(images, torch.cat([swap_sides(labels), labels, labels, labels]))
+        out_mix, out_short = out.chunk(4)[:2]
+        phi_mix, phi_short, phi_x, phi_recon = feature_vector(feat).chunk(4)
+        adversarial = 0.5 * (hinge_generator(out_mix) + hinge_generator(out_short))
+        return adversarial, [
+            feature_matching(phi_short, phi_x),
+            feature_matching(swap_sides(phi_mix), phi_x),  # λ_D: x vs the mix with its identity
+            feature_matching(swap_sides(phi_mix), phi_recon),  # λ_R
+            feature_matching(phi_recon, phi_x),  # λ_L
+        ]
+
     def generator_step(self, batch: PairBatch, step: int) -> dict[str, float]:
         batch, w = batch.to(self.device), self.weights
         labels = torch.cat([batch.label1, batch.label2])
@@ -170,17 +186,12 @@ class Funit2FunitApproach(Approach):
             if w.lambda_same > 0:  # G(E_A(x), E_B(x′)): the class code from another image of the person
                 same = self.generator.decode(content, self.generator.encode_class(batch.same_identity_images()))
                 recon_same = l1(same, p.x)
-            # One D pass over mixes, short recons, originals and long recons.
-            images = torch.cat([p.mixed, short, p.x, p.recon])
-            out, feat = self.dis(images, torch.cat([swap_sides(labels), labels, labels, labels]))
-            out_mix, out_short = out.chunk(4)[:2]
-            phi_mix, phi_short, phi_x, phi_recon = feature_vector(feat).chunk(4)
-            adversarial = 0.5 * (hinge_generator(out_mix) + hinge_generator(out_short))
             recon_short, recon_long = l1(short, p.x), l1(p.recon, p.x)
-            fm_short = feature_matching(phi_short, phi_x)
-            fm_mix = feature_matching(swap_sides(phi_mix), phi_x)  # λ_D: x vs the mix with its identity
-            fm_mix_recon = feature_matching(swap_sides(phi_mix), phi_recon)  # λ_R
-            fm_long = feature_matching(phi_recon, phi_x)  # λ_L
+            if w.adversarial_at(step) > 0:
+                adversarial, fm_terms = self._discriminator_terms(p, short, labels)
+            else:  # no discriminator yet: its terms are 0 and it is not run
+                adversarial, fm_terms = torch.zeros((), device=self.device), [torch.zeros((), device=self.device)] * 4
+            fm_short, fm_mix, fm_mix_recon, fm_long = fm_terms
             reconstruction = g2g_reconstruction(recon_short, recon_long, w, recon_same)  # eq. 9
             fm = g2g_feature_matching(fm_short, fm_mix, fm_mix_recon, fm_long, w)  # eq. 10
             code_l2 = content_code_penalty(p.content)  # LORD
