@@ -22,9 +22,10 @@ from .inference import Budget, inference_sections
 from .options import options_section
 from .report import Report, Section
 from .scaling import scaling_section
+from .startup import startup_section
 from .workloads import default_model, funit_animals, tiny_model
 
-SECTIONS = ("options", "inference", "scaling", "training", "gui", "cuda")
+SECTIONS = ("options", "inference", "scaling", "training", "startup", "gui", "cuda")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         ("scaling", lambda: [scaling_section(default, sizes=sizes, batches=(1, 2) if quick else (1, 4, 8),
                                              repeats=budget.heavy, peak_gflops=peak)]),
         ("training", lambda: _training(default, quick, budget, peak)),
+        ("startup", lambda: [startup_section(quick)]),
         ("gui", lambda: [gui_section(quick)]),
         ("cuda", lambda: [cuda_section(models, budget)]),
     ]
