@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication
 
 from g2g_desktop.core.resources import default_model_path, resource_path, sample_paths
 
+from .session_store import restore_session
 from .settings import APPLICATION, ORGANISATION, AppSettings
 from .startup import StartupWindow, create_application, display_problem, place_window
 from .theme import apply_theme
@@ -56,13 +57,18 @@ def create_window(
 
 
 class Launch(QObject):
-    """The start-up sequence behind the loading window; it owns the windows until the main one is up."""
+    """The start-up sequence behind the loading window; it owns the windows until the main one is up.
+
+    What the command line does not name (the model, the images) comes from the last session.
+    """
 
     def __init__(self, app: QApplication, settings: AppSettings, model_path, images):
         super().__init__(app)
         self.settings = settings
-        self.model_path = model_path
-        self.images = images
+        last = restore_session(settings.qsettings)
+        self.model_path = model_path or last.model
+        self.images = images if images is not None else (last.images or None)
+        self.note = last.note(model=model_path is None, images=images is None)
         self.window: MainWindow | None = None
         self.startup = StartupWindow()
         place_window(self.startup, settings.geometry())
@@ -82,6 +88,8 @@ class Launch(QObject):
             self.window.setGeometry(self.startup.geometry())
             self.window.show()
         self.startup.close()
+        if self.note:
+            self.window.notice_bar.show_notice(self.note)
 
 
 def main(

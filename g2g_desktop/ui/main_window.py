@@ -33,6 +33,7 @@ from .gui_thread_policy import GuiThreadPolicy
 from .mix_controller import MixController
 from .models import LoadedModel
 from .render_queue import RenderResult
+from .session_store import restore_form, save_form, save_session
 from .settings import AppSettings
 from .startup import place_window
 from .threads import TaskRunner
@@ -140,6 +141,7 @@ class MainWindow(QMainWindow):
             module = importlib.import_module(TRAINING_PANEL_MODULE)
             c = self.controller
             self._training_panel = module.TrainingPanel(on_model=c.use_model, undo_stack=c.undo_stack)
+            restore_form(self.settings.qsettings, "training", self._training_panel.form)
             # scrolled: the form, chart and log need ~680 px of height, more than a 700 px screen has to give
             scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
             scroll.setWidget(self._training_panel)
@@ -258,6 +260,16 @@ class MainWindow(QMainWindow):
             self.model_form.addRow(f"{key}:", label)
         self.model_label.setText(model.summary())
 
+    # ------------------------------------------------------------------ session
+    def save_session(self) -> None:
+        """What the next start reopens: the model file, the image files (the pair first), the training form."""
+        s = self.session
+        model = s.model.path if s.model is not None else None
+        pair = [im.path for im in s.pair_images() or () if im.path is not None]
+        save_session(self.settings.qsettings, model, [im.path for im in s.images if im.path is not None], pair)
+        if self._training_panel is not None:
+            save_form(self.settings.qsettings, "training", self._training_panel.form)
+
     # ------------------------------------------------------------------ drops and closing
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls() or event.mimeData().hasImage():
@@ -279,6 +291,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.settings.set_geometry(self.saveGeometry(), self.saveState())
+        self.save_session()
         self.settings.sync()
         if panel is not None:
             panel.shutdown()
