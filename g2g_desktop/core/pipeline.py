@@ -106,8 +106,6 @@ class G2GPipeline:
         self.generator = generator.to(self.settings.device).eval()
         if self.settings.channels_last:
             self.generator = self.generator.to(memory_format=torch.channels_last)
-        self.bf16_trial: Bf16Trial | None = None  # the load-time measurement, when one ran
-        self._choose_decode_precision(cpu_bf16_mode(cpu_bf16))
         self.cache_size = cache_size
         self._cache: OrderedDict[str, Codes] = OrderedDict()
         # Decoded fade images per side, keyed by (rest image, identity pair, α): dragging one slider
@@ -115,6 +113,8 @@ class G2GPipeline:
         self._faded: OrderedDict[tuple[str, str, float], torch.Tensor] = OrderedDict()
         self._lock = threading.Lock()
         self.image_size: int = generator.config.image_size
+        self.bf16_trial: Bf16Trial | None = None  # the load-time measurement, when one ran
+        self._choose_decode_precision(cpu_bf16_mode(cpu_bf16))
 
     # ------------------------------------------------------------------ decode precision
     def _choose_decode_precision(self, mode: str) -> None:

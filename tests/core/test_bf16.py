@@ -89,9 +89,14 @@ def test_auto_measures_nothing_without_native_bf16(tiny_funit, monkeypatch):
     assert pipe.bf16_trial is None and not pipe.settings.decode_bf16
 
 
-def test_the_real_measurement_reports_on_the_zero_to_one_scale(tiny_funit):
-    trial = G2GPipeline(tiny_funit, "cpu", cpu_bf16="off").measure_decode_bf16(repeats=1)
-    assert trial.finite and 0 < trial.max_diff < 0.5
+def test_auto_measures_at_load_on_the_zero_to_one_scale(tiny_funit, monkeypatch):
+    monkeypatch.setattr(pipeline_module, "cpu_has_native_bf16", lambda: True)
+    pipe = G2GPipeline(tiny_funit, "cpu", cpu_bf16="auto")
+    trial = pipe.bf16_trial
+    assert trial is not None and trial.finite and 0 < trial.max_diff < 0.5
+    assert bool(pipe.settings.decode_bf16) == (
+        trial.faster() and trial.max_diff <= DECODE_MAX_DIFF and trial.mean_diff <= pipeline_module.DECODE_MEAN_DIFF
+    )
 
 
 def test_native_bf16_is_seen_in_the_flags(monkeypatch):
