@@ -72,6 +72,36 @@ def test_auto_defers_to_the_environment(monkeypatch):
     assert _enabled(build("naive"))
 
 
+@pytest.mark.parametrize("name", ["naive", "funit2funit"])
+def test_auto_really_measures_at_the_first_step(monkeypatch, name):
+    """FUNIT2FUNIT's first autocast() is inside the D step's no_grad block: the probe must still back-propagate."""
+    monkeypatch.delenv("G2G_CPU_BF16", raising=False)
+    monkeypatch.setattr(base_module, "cpu_has_native_bf16", lambda: True)
+    approach = build(name)
+    logs = iteration(approach, make_batch(), 0)
+    assert all(torch.isfinite(torch.tensor(v)) for v in logs.values())
+    trial = approach.bf16_trial
+    assert trial is not None and trial.finite and trial.fp32_ms > 0
+    assert approach.cpu_bf16 is trial.faster() and approach.cpu_bf16_note
+
+
+def test_a_resumed_run_keeps_the_measured_choice(monkeypatch):
+    monkeypatch.delenv("G2G_CPU_BF16", raising=False)
+    monkeypatch.setattr(base_module, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr(base_module, "compare_bf16", lambda run, repeats: Bf16Trial(100.0, 50.0, 0.0, 0.0, True))
+    first = build("naive")
+    assert _enabled(first)
+    state = first.extra_state()
+    monkeypatch.setattr(base_module, "compare_bf16", lambda run, repeats: pytest.fail("measured again"))
+    resumed = build("naive")
+    resumed.load_extra_state(state)
+    assert _enabled(resumed) and "kept from the checkpoint" in resumed.cpu_bf16_note
+    monkeypatch.setattr(base_module, "cpu_has_native_bf16", lambda: False)
+    elsewhere = build("naive")
+    elsewhere.load_extra_state(state)  # bf16 chosen on another CPU: not kept where it is only emulated
+    assert not _enabled(elsewhere)
+
+
 def test_the_probe_leaves_weights_and_gradients_alone():
     approach = build("naive", cpu_bf16="off")
     before = [p.detach().clone() for p in approach.generator.parameters()]

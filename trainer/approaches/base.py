@@ -13,7 +13,8 @@ On the CPU, `autocast()` is bf16 autocast where `config.cpu_bf16` allows it: "on
 (which defers to $G2G_CPU_BF16, default auto): on a CPU with native bf16 the first `autocast()` times
 one forward + backward of the generator in fp32 and in bf16 on a fixed batch and keeps bf16 only when it
 was faster and its loss finite. A non-finite loss under bf16 switches it off for the rest of the run
-(the engine rolls back and repeats the step in fp32). The choice goes into `extra_state()`.
+(the engine rolls back and repeats the step in fp32). The choice goes into `extra_state()`, and a
+resumed "auto" run keeps it instead of measuring again.
 """
 
 from __future__ import annotations
@@ -206,6 +207,12 @@ class Approach(ABC):
         for name, scaler_state in state.get("scalers", {}).items():
             if name in self.scalers and scaler_state:
                 self.scalers[name].load_state_dict(scaler_state)
+        # a resumed "auto" run keeps the measured choice (and so its numerics), unless this CPU lacks native bf16
+        saved = state.get("cpu_precision") or {}
+        keep = self.cpu_bf16 is None and self.cpu_bf16_mode == "auto" and saved.get("mode") == "auto"
+        if keep and (not saved.get("bf16") or cpu_has_native_bf16()):
+            self.cpu_bf16 = bool(saved.get("bf16"))
+            self.cpu_bf16_note = f"{saved.get('note', '')} (kept from the checkpoint)".strip()
 
     # ------------------------------------------------------------------ helpers for subclasses
     def autocast(self):
@@ -232,12 +239,17 @@ class Approach(ABC):
         return False, f"fp32 (bf16 {reason}: {verdict})"
 
     def _precision_probe(self) -> Tensor:
-        """Forward + backward of one G2G pass on a fixed pair; gradients are dropped, no weight changes."""
+        """Forward + backward of one G2G pass on a fixed pair; gradients are dropped, no weight changes.
+
+        It runs at the first `autocast()`, which may be inside a step's `torch.no_grad()` block.
+        """
         size = self.config.image_size
         x = torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(0)).to(self.device) * 2 - 1
-        p = cross_pass(self.generator, x[:1], x[1:])
-        loss = (p.recon - p.x).abs().mean() + (p.mixed - swap_sides(p.x)).abs().mean()
-        loss.backward()
+        with torch.enable_grad():
+            p = cross_pass(self.generator, x[:1], x[1:])
+            loss = (p.recon - p.x).abs().mean() + (p.mixed - swap_sides(p.x)).abs().mean()
+            if loss.requires_grad:  # a generator with every weight frozen has nothing to back-propagate
+                loss.backward()
         self.generator.zero_grad(set_to_none=True)
         return loss.detach()
 
