@@ -52,7 +52,7 @@ def create_window(
         window.set_missing_model(os.fspath(model))
     paths = list(images) if images is not None else sample_paths()[:2]
     if paths:
-        window.controller.open_paths(paths)
+        window.open_images(paths)
     return window
 
 

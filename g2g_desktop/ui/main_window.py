@@ -62,6 +62,7 @@ class MainWindow(QMainWindow):
         self.thread_policy = GuiThreadPolicy(self)  # before any worker thread starts
         self.thread_policy.start()
         self.no_model_text = EMPTY_NO_MODEL
+        self.no_pair_text = EMPTY_NO_PAIR
         self.controller = MixController(self.settings, self, detector=detector)
         self.session = self.controller.session
 
@@ -163,6 +164,8 @@ class MainWindow(QMainWindow):
         c.rendered.connect(self._show_result)
         c.modelLoaded.connect(self._show_model)
         c.modelFailed.connect(self._model_failed)
+        c.imagesLoaded.connect(self._images_settled)
+        c.tasks.failed.connect(lambda name, _message: self._images_settled() if name == "images" else None)
         s.imagesChanged.connect(self._images_changed)
         s.pairChanged.connect(self._pair_changed)
         s.alphasChanged.connect(lambda: self.sliders.set_alphas(s.alphas))
@@ -186,6 +189,16 @@ class MainWindow(QMainWindow):
         self.refresh_empty_state()
         self.controller.open_model(path)
 
+    def open_images(self, paths: list) -> None:
+        """Open images on a task thread, saying in the empty grid that they are loading."""
+        self.no_pair_text = f"Loading {len(paths)} image(s)…"
+        self.refresh_empty_state()
+        self.controller.open_paths(paths)
+
+    def _images_settled(self, *_args) -> None:
+        self.no_pair_text = EMPTY_NO_PAIR
+        self.refresh_empty_state()
+
     def _model_failed(self, message: str) -> None:
         self.no_model_text = EMPTY_NO_MODEL
         self.refresh_empty_state()
@@ -201,7 +214,7 @@ class MainWindow(QMainWindow):
         if self.session.model is None:
             self.grid_view.show_empty(self.no_model_text)
         elif self.session.pair_images() is None:
-            self.grid_view.show_empty(EMPTY_NO_PAIR)
+            self.grid_view.show_empty(self.no_pair_text)
         if len(self.session.images) < 2 or self.session.model is None:
             self.matrix_view.show_empty("Load a model and at least two images to see the swap matrix.")
 

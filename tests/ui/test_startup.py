@@ -107,8 +107,20 @@ def test_create_window_says_the_model_is_loading_then_mixes(qtbot, tiny_model, i
     win = create_window(tiny_model, images=image_files[:2])
     qtbot.addWidget(win)
     assert win.grid_view.empty_label.text() == "Loading the model tiny.safetensors…"
+    assert win.no_pair_text == "Loading 2 image(s)…"
     qtbot.waitUntil(lambda: "grid" in win.controller.last, timeout=TIMEOUT)
     assert [im.name for im in win.session.images] == ["person0.png", "person1.png"]
+    assert "Drop two or more images" in win.no_pair_text
+    win.close()
+
+
+def test_the_images_loading_state_is_shown_until_they_arrive(qtbot, tiny_model, image_files):
+    win = create_window(tiny_model, images=[])
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: win.session.model is not None, timeout=TIMEOUT)
+    win.open_images([str(image_files[0])])
+    assert win.grid_view.empty_label.text() == "Loading 1 image(s)…"
+    qtbot.waitUntil(lambda: "Drop two or more images" in win.grid_view.empty_label.text(), timeout=TIMEOUT)
     win.close()
 
 
