@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QRect, QSize
+from PySide6.QtWidgets import QApplication, QWidget
 
 from g2g_desktop import __main__ as entry
 from g2g_desktop.ui import app as app_module
 from g2g_desktop.ui.app import create_window
 from g2g_desktop.ui.main_window import MainWindow
 from g2g_desktop.ui.settings import AppSettings
-from g2g_desktop.ui.startup import display_problem, first_window_rect, fit_rect
+from g2g_desktop.ui.startup import display_problem, first_window_rect, fit_rect, place_window
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 30_000
@@ -209,3 +210,17 @@ def test_the_main_window_fits_small_and_scaled_screens(tmp_path, width, height, 
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("True"), done.stdout
+
+
+def test_a_saved_geometry_larger_than_the_screen_is_fitted_on_restore(qtbot):
+    available = QApplication.primaryScreen().availableGeometry()
+    big = QWidget()
+    qtbot.addWidget(big)
+    big.setGeometry(
+        QRect(available.right() - 100, available.bottom() - 100, 2 * available.width(), 2 * available.height())
+    )
+    saved = big.saveGeometry()
+    window = QWidget()
+    qtbot.addWidget(window)
+    place_window(window, saved)
+    assert available.contains(window.geometry()), (window.geometry(), available)
