@@ -49,8 +49,9 @@ if TYPE_CHECKING:
     from .training.training_panel import TrainingPanel
 
 EMPTY_NO_MODEL = "No model loaded.\nOpen a model file (File ▸ Open model…, Ctrl+M) to start mixing."
-TRAINING_PANEL_MODULE = "g2g_desktop.ui.training.training_panel"
 EMPTY_NO_PAIR = "Drop two or more images (or a folder) here, paste one (Ctrl+V) or open them (Ctrl+O)."
+TRAINING_PANEL_MODULE = "g2g_desktop.ui.training.training_panel"
+TRAINER_IMPORT_WAIT_S = 2.0  # closing waits at most this long for a trainer import in progress
 
 
 class MainWindow(QMainWindow):
@@ -106,7 +107,7 @@ class MainWindow(QMainWindow):
         self.model_dock = self._dock("Model", model_widget, Qt.DockWidgetArea.RightDockWidgetArea)
         self._training_panel: TrainingPanel | None = None
         self._trainer_import = TaskRunner(self)
-        self._trainer_import.finished.connect(lambda _name, _module: self.training_panel)
+        self._trainer_import.finished.connect(self._trainer_imported)
         self._trainer_import.failed.connect(lambda _name, message: self._training_placeholder.setText(message))
         self._training_placeholder = QLabel("Loading the trainer…", alignment=Qt.AlignmentFlag.AlignCenter)
         self.training_dock = self._dock("Training", self._training_placeholder, Qt.DockWidgetArea.RightDockWidgetArea)
@@ -138,17 +139,19 @@ class MainWindow(QMainWindow):
     @property
     def training_panel(self) -> TrainingPanel:
         """The panel, built now if the dock was never shown (tests and scripts reach for it directly)."""
-        if self._training_panel is None:
-            module = importlib.import_module(TRAINING_PANEL_MODULE)
-            c = self.controller
-            self._training_panel = module.TrainingPanel(on_model=c.use_model, undo_stack=c.undo_stack)
-            restore_form(self.settings.qsettings, "training", self._training_panel.form)
-            # scrolled: the form, chart and log need ~680 px of height, more than a 700 px screen has to give
-            scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
-            scroll.setWidget(self._training_panel)
-            self.training_dock.setWidget(scroll)
-            self._training_placeholder.deleteLater()
-        return self._training_panel
+        return self._build_training_panel() if self._training_panel is None else self._training_panel
+
+    def _build_training_panel(self) -> TrainingPanel:
+        module = importlib.import_module(TRAINING_PANEL_MODULE)
+        c = self.controller
+        panel = self._training_panel = module.TrainingPanel(on_model=c.use_model, undo_stack=c.undo_stack)
+        restore_form(self.settings.qsettings, "training", panel.form)
+        # scrolled: the form, chart and log need ~680 px of height, more than a 700 px screen has to give
+        scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        scroll.setWidget(panel)
+        self.training_dock.setWidget(scroll)
+        self._training_placeholder.deleteLater()
+        return panel
 
     def built_training_panel(self) -> TrainingPanel | None:
         return self._training_panel
@@ -156,6 +159,10 @@ class MainWindow(QMainWindow):
     def _training_dock_shown(self, visible: bool) -> None:
         if visible and self._training_panel is None and not self._trainer_import.busy():
             self._trainer_import.submit("trainer", importlib.import_module, TRAINING_PANEL_MODULE)
+
+    def _trainer_imported(self, _name: str, _module: object) -> None:
+        if self._training_panel is None and self.isVisible():  # not for a window closed meanwhile
+            self._build_training_panel()
 
     def _connect(self) -> None:
         c, s = self.controller, self.session
@@ -308,7 +315,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         if panel is not None:
             panel.shutdown()
-        self._trainer_import.wait()
+        self._trainer_import.wait(TRAINER_IMPORT_WAIT_S)
         self.controller.shutdown()
         self.thread_policy.stop()
         event.accept()
