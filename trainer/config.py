@@ -53,6 +53,9 @@ class TrainConfig:
     checkpoint_every: int = 500  # steps between full training-state checkpoints
     keep_last: int = 3  # checkpoints kept besides the best
     best_metric: str = "Loss/G/total"  # lower is better
+    # CPU bf16 autocast for training steps: "auto" (measured at the first step on CPUs with native bf16; defers to
+    # $G2G_CPU_BF16 when that is set), "on" or "off". Added by the perf-startup branch (issue 12 item 3).
+    cpu_bf16: str = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
