@@ -70,6 +70,7 @@ BASE: dict[str, Any] = {
     "preview_every": STEPS,
     "checkpoint_every": 100,
     "keep_last": 1,
+    "cpu_bf16": "off",  # every row in fp32, so no row's figures depend on a timing probe
 }
 
 LORD = {"content_noise": 0.2, "content_l2": 0.01}  # LORD's regularisation of the content code
@@ -126,6 +127,12 @@ RUNS: tuple[StudyRun, ...] = (
              _recipe(ADAM, LN, SAME, LORD_W, {"weights": {"gan_delay_steps": 1e6}})),
     StudyRun("recon_only_small", "recon_only with a content code of 8 channels",
              _recipe(ADAM, LN, SAME, LORD_W, {"weights": {"gan_delay_steps": 1e6}, "model": {"content_dim": 8}})),
+    StudyRun("lord_strong", "recon_only with LORD's own strength: a 4-channel code, σ 1, L2 0.001",
+             _recipe(ADAM, LN, SAME, {"weights": {"gan_delay_steps": 1e6, "content_noise": 1.0,
+                                                  "content_l2": 0.001}, "model": {"content_dim": 4}})),
+    StudyRun("lord_strong_gan", "lord_strong with the discriminator from the first step",
+             _recipe(ADAM, LN, SAME, {"weights": {"content_noise": 1.0, "content_l2": 0.001},
+                                      "model": {"content_dim": 4}})),
     StudyRun("same_lord_warmup", "+ gan_w warm-up over 150 steps",
              _recipe(ADAM, LN, SAME, LORD_W, {"weights": {"gan_warmup_steps": 150.0}})),
     StudyRun("same_lord_nolong", "same_lord without the reassembly-stage losses (λ_long = λ_R = λ_L = 0)",
