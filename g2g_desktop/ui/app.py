@@ -14,6 +14,7 @@ from g2g_desktop.core.resources import default_model_path, resource_path, sample
 from .main_window import MainWindow
 from .settings import APPLICATION, ORGANISATION, AppSettings
 from .theme import apply_theme
+from .threads import exit_process
 
 
 def create_window(model_path: str | os.PathLike | None = None, settings: AppSettings | None = None) -> MainWindow:
@@ -41,4 +42,4 @@ def main(argv: list[str] | None = None, *, model_path: str | os.PathLike | None 
     apply_theme(app, settings.theme())
     window = create_window(model_path, settings)
     window.show()
-    return app.exec()
+    return exit_process(app.exec())  # a worker still inside a long torch call must not delay or abort the exit

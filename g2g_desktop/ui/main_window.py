@@ -1,14 +1,18 @@
 """`MainWindow`: lays out the mixing view, the image and model docks and the training dock.
 
 It only arranges widgets and forwards their signals to the `MixController`; menus and their handlers
-live in `window_actions.py`.
+live in `window_actions.py`. The mix view and the training dock keep separate undo stacks in one
+QUndoGroup: Ctrl+Z acts on the stack of the part of the window that has focus.
 """
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QDockWidget,
     QFormLayout,
@@ -33,10 +37,13 @@ from .widgets.gallery import ImageGallery
 from .widgets.mix_grid import MixGridView
 from .widgets.notice_bar import NoticeBar
 from .widgets.swap_matrix import SwapMatrixView
+from .widgets.task_progress import TaskProgress
+from .widgets.zoom_view import ZoomView
 from .window_actions import WindowActions
 
 EMPTY_NO_MODEL = "No model loaded.\nOpen a model file (File ▸ Open model…, Ctrl+M) to start mixing."
 EMPTY_NO_PAIR = "Drop two or more images (or a folder) here, paste one (Ctrl+V) or open them (Ctrl+O)."
+CLOSE_GRACE_S = 1.2  # closing waits this long in all for workers; the rest are left to exit_process
 
 
 class MainWindow(QMainWindow):
@@ -89,12 +96,21 @@ class MainWindow(QMainWindow):
         model_widget = QWidget()
         model_widget.setLayout(self.model_form)
         self.model_dock = self._dock("Model", model_widget, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.training_panel = TrainingPanel(on_model=self.controller.use_model, undo_stack=self.controller.undo_stack)
+        self.training_undo = QUndoStack(self)
+        self.training_panel = TrainingPanel(on_model=self.controller.use_model, undo_stack=self.training_undo)
         self.training_dock = self._dock("Training", self.training_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.model_dock, self.training_dock)
         self.model_dock.raise_()
         self.model_label = QLabel("No model")
+        self.export_progress = TaskProgress()
+        self.statusBar().addPermanentWidget(self.export_progress)
         self.statusBar().addPermanentWidget(self.model_label)
+        self.zoom_view = ZoomView(self)
+        self.undo_group = QUndoGroup(self)
+        for stack in (self.controller.undo_stack, self.training_undo):
+            self.undo_group.addStack(stack)
+        self.undo_group.setActiveStack(self.controller.undo_stack)
+        QApplication.instance().focusChanged.connect(self._focus_changed)
 
         self.actions = WindowActions(self)
         self._connect()
@@ -123,6 +139,15 @@ class MainWindow(QMainWindow):
         c.rendered.connect(self._show_result)
         c.modelLoaded.connect(self._show_model)
         c.modelFailed.connect(self.actions.model_failed)
+        c.renderProgress.connect(self._show_progress)
+        c.matrixStarted.connect(self.matrix_view.begin)
+        self.matrix_view.cancelRequested.connect(c.cancel_matrix)
+        self.matrix_view.computeRequested.connect(c.compute_matrix)
+        self.grid_view.cellZoomRequested.connect(self.zoom_cell)
+        self.export_progress.cancelRequested.connect(c.cancel_export)
+        c.tasks.progress.connect(self._task_progress)
+        c.tasks.cancelled.connect(self._task_cancelled)
+        c.tasks.failed.connect(self._task_cancelled)
         s.imagesChanged.connect(self._images_changed)
         s.pairChanged.connect(self._pair_changed)
         s.alphasChanged.connect(lambda: self.sliders.set_alphas(s.alphas))
@@ -134,9 +159,11 @@ class MainWindow(QMainWindow):
         self.sliders.reset_button.clicked.connect(c.reset_alphas)
         self.gallery.pairRequested.connect(c.request_pair)
         self.gallery.removeRequested.connect(lambda image_id: c.remove_images([image_id]))
+        self.gallery.removeAllRequested.connect(c.remove_all_images)
+        self.gallery.orderChanged.connect(c.move_images)
         self.gallery.currentChanged.connect(lambda _id: self._show_faces())
         self.face_panel.faceChosen.connect(c.choose_face)
-        self.align_box.toggled.connect(s.set_align)
+        self.align_box.toggled.connect(c.request_align)
         self.tabs.currentChanged.connect(lambda i: c.set_matrix_wanted(self.tabs.widget(i) is self.matrix_view))
 
     # ------------------------------------------------------------------ reflecting the session
@@ -181,14 +208,49 @@ class MainWindow(QMainWindow):
         size = self.session.model.image_size if self.session.model else 64
         self.face_panel.show_image(image, align=self.session.align, size=size)
 
+    def _focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        """Undo follows focus: the training dock's stack inside the dock, the mix view's elsewhere in the window."""
+        if new is None or new.window() is not self:
+            return
+        in_training = self.training_dock.isAncestorOf(new) or new is self.training_dock
+        self.undo_group.setActiveStack(self.training_undo if in_training else self.controller.undo_stack)
+
+    def zoom_cell(self, row: str, col: int) -> None:
+        if self.grid_view.images:
+            self.zoom_view.show_cell(self.grid_view.images, row, col, self._pair_names())
+
+    def _pair_names(self) -> tuple[str, str]:
+        first, second = (label.text() for label in self.grid_view.column_titles)
+        return first or "Image 1", second or "Image 2"
+
+    def _show_progress(self, result: RenderResult) -> None:
+        if result.request.kind == "matrix":
+            self.matrix_view.show_rows(result.images["originals"], result.images["matrix"])
+
+    def _task_progress(self, name: str, done: int, total: int) -> None:
+        if name == "export":
+            if self.export_progress.isHidden():
+                self.export_progress.start("Exporting the fade…", total)
+            self.export_progress.step(done, total)
+
+    def _task_cancelled(self, name: str, *_message: str) -> None:
+        if name == "export":
+            self.export_progress.finish()
+            if not _message:
+                self.statusBar().showMessage("Export cancelled: nothing was written.", 8000)
+
     def _show_result(self, result: RenderResult) -> None:
-        if result.error:
+        if result.cancelled:
+            self.matrix_view.show_cancelled()
+        elif result.error:
             if result.request.kind == "grid":
                 self.grid_view.show_empty(f"Could not render: {result.error}")
             else:
                 self.matrix_view.show_empty(f"Could not render: {result.error}")
         elif result.request.kind == "grid":
             self.grid_view.show_images(result.images)
+            if self.zoom_view.isVisible():
+                self.zoom_view.update_images(result.images, self._pair_names())
         else:
             self.matrix_view.show_matrix(result.images["originals"], result.images["matrix"])
             shown, total = len(result.request.image_ids), len(self.session.images)
@@ -228,7 +290,19 @@ class MainWindow(QMainWindow):
             return
         self.settings.set_geometry(self.saveGeometry(), self.saveState())
         self.settings.sync()
-        self.training_panel.shutdown()
-        self.controller.shutdown()
+        self.shutdown(CLOSE_GRACE_S)
         self.thread_policy.stop()
         event.accept()
+
+    def shutdown(self, timeout: float) -> None:
+        """Stop training (it checkpoints after its step) and all mixing work, waiting `timeout` s in all:
+        a step or a torch call that takes longer is left running and the process exits without it."""
+        deadline = time.monotonic() + timeout
+        panel = self.training_panel
+        if panel.worker is not None and panel.worker.is_running():
+            panel.worker.engine.stop()
+        self.controller.shutdown(timeout)
+        if panel.worker is not None:
+            panel.worker.stop_and_wait(max(0, round((deadline - time.monotonic()) * 1000)))
+        panel.tasks.cancel_all()
+        panel.tasks.wait(max(0.0, deadline - time.monotonic()))

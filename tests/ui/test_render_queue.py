@@ -36,7 +36,7 @@ def test_blocked_worker_renders_only_the_last_of_100_requests():
     rendered: list[int] = []
     results = []
 
-    def render(request):
+    def render(request, job=None):
         started.set()
         gate.wait(10)
         rendered.append(request.stamp)
@@ -67,7 +67,7 @@ def test_worker_skips_a_repeat_and_reports_errors_as_data():
     results = []
     calls = []
 
-    def render(request):
+    def render(request, job=None):
         calls.append(request.stamp)
         if request.alphas[0] < 0:
             raise RuntimeError("bad model\nsecond line")

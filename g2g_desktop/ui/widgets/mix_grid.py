@@ -1,12 +1,13 @@
 """`MixGridView`: the paper's 3×2 plot (rows Original / Mixed / Reconstructed, one column per person).
 
-Also the empty state: without a model or a pair it tells the user what to open.
+Also the empty state: without a model or a pair it tells the user what to open. A double-click or the
+wheel on a cell asks for the zoom view of that cell (`cellZoomRequested`).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QStackedLayout, QWidget
 
 from .image_cell import ImageCell
@@ -16,6 +17,8 @@ ROW_TITLES = {"original": "Original", "mixed": "Mixed", "reconstructed": "Recons
 
 
 class MixGridView(QWidget):
+    cellZoomRequested = Signal(str, int)  # row name, column
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.images: dict[str, np.ndarray] = {}  # the arrays last shown (what export saves)
@@ -37,7 +40,8 @@ class MixGridView(QWidget):
             grid.addWidget(title, row + 1, 0)
             for col in range(2):
                 cell = ImageCell()
-                cell.setToolTip(_cell_tip(name, col))
+                cell.setToolTip(_cell_tip(name, col) + "\nDouble-click or scroll up to zoom.")
+                cell.zoomRequested.connect(lambda name=name, col=col: self.cellZoomRequested.emit(name, col))
                 self.cells[(name, col)] = cell
                 grid.addWidget(cell, row + 1, col + 1)
         grid.setColumnStretch(1, 1)
