@@ -169,9 +169,9 @@ class WindowActions(QObject):
         return grid_canvas(grid.images, options, self.window._pair_names(), grid.row_titles["mixed"].text())
 
     def _matrix(self, options: ExportOptions | None = None):
-        result = self.controller.last.get("matrix")
-        if result is None or self.window.matrix_view.canvas is None:
-            return None
+        result, wanted = self.controller.last.get("matrix"), self.controller.session.request("matrix", 0)
+        if result is None or wanted is None or result.request.key != wanted.key:
+            return None  # not computed, or computed for images since changed
         names = [im.name if im else "" for im in map(self.controller.session.image, result.request.image_ids)]
         return matrix_canvas(result.images["originals"], result.images["matrix"], options, names)
 

@@ -171,3 +171,50 @@ def test_a_pasted_image_is_scrolled_into_view(qtbot, window, tmp_path):
     last = listing.item(listing.count() - 1)
     assert last.text() == "clipboard 1"
     assert listing.viewport().rect().intersects(listing.visualItemRect(last))
+
+
+# ------------------------------------------------------------------ item 12: undo per view, undo after alignment
+def test_ctrl_z_undoes_in_the_view_that_has_focus(qtbot, window, tiny_model, image_files):
+    load_model(qtbot, window, tiny_model)
+    drop_and_render(qtbot, window, image_files[:2])
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QGuiApplication.focusWindow() is not None, timeout=TIMEOUT)
+    window.training_dock.show()
+    window.training_dock.raise_()
+    window.training_panel.tabs.setCurrentWidget(window.training_panel.table)
+    spin = next(s for s in window.training_panel.table.spins.values() if s.isEnabled())
+    start_gamma = spin.value()
+    slider = window.sliders.sliders[0]
+    slider.setFocus()
+    slider.setValue(40)  # the mix view: a slider edit ...
+    spin.setFocus()
+    spin.setValue(start_gamma + 0.5)  # ... then, in the training dock, a loss weight
+    qtbot.waitUntil(lambda: window.undo_group.activeStack() is window.training_undo, timeout=3000)
+    slider.setFocus()
+    qtbot.waitUntil(lambda: window.undo_group.activeStack() is window.controller.undo_stack, timeout=3000)
+    qtbot.keyClick(slider, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # Ctrl+Z over the mix view
+    assert window.session.alphas == (1.0, 1.0) and slider.value() == 100
+    assert spin.value() == start_gamma + 0.5  # the running weight is untouched
+    window.training_panel.buttons["start"].setFocus()
+    qtbot.waitUntil(lambda: window.undo_group.activeStack() is window.training_undo, timeout=3000)
+    window.actions.undo_action.trigger()
+    assert spin.value() == start_gamma and window.session.alphas == (1.0, 1.0)
+
+
+def test_undo_right_after_switching_alignment_on(qtbot, window, tiny_model, image_files):
+    window.controller.detector.faces = faces_for(40)
+    load_model(qtbot, window, tiny_model, align=False)
+    drop_and_render(qtbot, window, image_files)
+    names = lambda: [window.session.image(i).name for i in window.session.pair]  # noqa: E731
+    assert names() == ["person0.png", "person1.png"]
+    window.controller.request_pair((window.session.images[0].id, window.session.images[2].id))
+    with qtbot.waitSignal(window.session.imagesChanged, timeout=TIMEOUT):
+        window.align_box.setChecked(True)  # detection replaces every image (new ids)
+    qtbot.waitUntil(lambda: all(im.detected for im in window.session.images), timeout=TIMEOUT)
+    stack = window.controller.undo_stack
+    stack.undo()  # the last thing done: alignment on
+    assert not window.session.align and not window.align_box.isChecked()
+    stack.undo()  # then the pair choice, although its images have new ids now
+    assert names() == ["person0.png", "person1.png"]
+    stack.redo()
+    assert names() == ["person0.png", "person2.png"]
