@@ -107,7 +107,8 @@ def grid_canvas(
     names: tuple[str, str] = ("Image 1", "Image 2"),
     mixed_title: str = "Mixed",
 ) -> np.ndarray:
-    """The 3×2 plot: rows Original / Mixed / Reconstructed, columns image 1 / image 2."""
+    """The 3×2 plot: rows Original / Mixed / Reconstructed, columns image 1 / image 2 (titles in ASCII and
+    Latin letters: the font PIL bundles has no Greek or arrows)."""
     options = options or ExportOptions(scale=1, labels=False)
     rows = [images["original"], images["mixed"], images["reconstructed"]]
     cells = [scale_array(row[col], options.scale, options.smooth) for row in rows for col in range(2)]
@@ -133,7 +134,7 @@ def matrix_canvas(
         cells.extend(scale_array(matrix[i, j], options.scale, options.smooth) if i < len(matrix) else None
                      for j in range(n))
     labels = list(names) if options.labels and names else None
-    return tile_arrays(cells, rows=n + 1, cols=n + 1, row_labels=["rest ↓ identity →", *labels] if labels else None,
+    return tile_arrays(cells, rows=n + 1, cols=n + 1, row_labels=["rest \\ identity", *labels] if labels else None,
                        col_labels=["", *labels] if labels else None)
 
 
@@ -184,7 +185,7 @@ def _fade_frame(mixes: list[np.ndarray], alpha: float, names: tuple[str, str], o
     cells = [scale_array(m, options.scale, options.smooth) for m in mixes]
     labels = None
     if options.labels:
-        labels = [f"{names[0]} ← {names[1]} α {alpha:+.2f}", f"{names[1]} ← {names[0]} α {alpha:+.2f}"][: len(cells)]
+        labels = [f"a={alpha:+.2f} {name}" for name in names[: len(cells)]]  # PIL's font has no Greek
     return tile_arrays(cells, rows=1, cols=len(cells), col_labels=labels)
 
 

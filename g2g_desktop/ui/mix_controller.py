@@ -154,7 +154,7 @@ class MixController(QObject):
     def _images_loaded(self, stamp: int, report: LoadReport) -> None:
         new, chosen = [], []
         for im in report.images:
-            same = self._already_open(im)
+            same = self._already_open(im, new)
             if same is None:
                 new.append(im)
             chosen.append(same or im)
@@ -173,10 +173,11 @@ class MixController(QObject):
             self._align_changed()  # loaded while alignment was off: detect now
         self.imagesLoaded.emit(report)
 
-    def _already_open(self, image: InputImage) -> InputImage | None:
+    def _already_open(self, image: InputImage, loading: list[InputImage]) -> InputImage | None:
+        """The open (or just loaded) image of the same file, if any: a file is listed once."""
         if image.path is None:
             return None
-        for other in self.session.images:
+        for other in [*self.session.images, *loading]:
             if other.path is not None and _same_file(other.path, image.path):
                 return other
         return None

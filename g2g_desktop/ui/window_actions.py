@@ -165,8 +165,9 @@ class WindowActions(QObject):
     def _grid(self, options: ExportOptions | None = None):
         if not self.window.grid_view.images:
             return None
-        grid = self.window.grid_view
-        return grid_canvas(grid.images, options, self.window._pair_names(), grid.row_titles["mixed"].text())
+        a1, a2 = self.controller.last["grid"].request.alphas if "grid" in self.controller.last else (1.0, 1.0)
+        title = "Mixed" if (a1, a2) == (1.0, 1.0) else f"Mixed a={a1:.2f}/{a2:.2f}"
+        return grid_canvas(self.window.grid_view.images, options, self.window._pair_names(), title)
 
     def _matrix(self, options: ExportOptions | None = None):
         result, wanted = self.controller.last.get("matrix"), self.controller.session.request("matrix", 0)

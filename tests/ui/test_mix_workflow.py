@@ -119,7 +119,7 @@ def test_the_same_file_opened_twice_is_listed_once(qtbot, window, tiny_model, im
     load_model(qtbot, window, tiny_model)
     drop_and_render(qtbot, window, image_files[:2])
     with qtbot.waitSignal(window.controller.imagesLoaded, timeout=TIMEOUT):
-        drop(window, [image_files[0], image_files[2]])
+        drop(window, [image_files[0], image_files[2], image_files[2]])
     assert [im.name for im in window.session.images] == ["person0.png", "person1.png", "person2.png"]
     assert window.gallery.list.count() == 3
     assert [window.session.image(i).name for i in window.session.pair] == ["person0.png", "person2.png"]
