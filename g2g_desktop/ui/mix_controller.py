@@ -67,6 +67,7 @@ class MixController(QObject):
         self.image_stamp = 0  # the newest image load asked for; older ones add images but not the pair
         self._pair_stamp = 0  # the image load that last chose the pair
         self.export_token: CancelToken | None = None
+        self._matrix_key: tuple | None = None  # the matrix being computed (or last computed)
         for signal in (self.session.pairChanged, self.session.alphasChanged, self.session.modelChanged,
                        self.session.alignChanged, self.session.imagesChanged):
             signal.connect(self.schedule)
@@ -79,19 +80,22 @@ class MixController(QObject):
             if kind == "matrix" and not self.matrix_wanted:
                 continue
             self.stamp += 1
-            self.latest[kind] = self.stamp
             request = self.session.request(kind, self.stamp)
             if request is None:
-                self.reset_stamp = self.stamp
+                self.latest[kind] = self.reset_stamp = self.stamp
                 self.last.pop(kind, None)
+                self._matrix_key = None
                 self.worker.forget()
             else:
                 self._submit(request)
 
     def _submit(self, request: RenderRequest) -> None:
-        shown = self.last.get(request.kind)
-        if request.kind == "matrix" and (shown is None or shown.request.key != request.key):
+        if request.kind == "matrix":
+            if request.key == self._matrix_key:
+                return  # already being computed: a new request would restart it (e.g. the pair changed)
+            self._matrix_key = request.key
             self.matrixStarted.emit(len(request.image_ids))
+        self.latest[request.kind] = request.stamp
         self.worker.submit(request)
 
     def set_matrix_wanted(self, wanted: bool) -> None:
@@ -103,10 +107,10 @@ class MixController(QObject):
         """Render the swap matrix now (again after a cancel), even when its tab is not shown."""
         self.worker.forget()
         self.stamp += 1
-        self.latest["matrix"] = self.stamp
         request = self.session.request("matrix", self.stamp)
         if request is not None:
             self.last.pop("matrix", None)
+            self._matrix_key = None
             self._submit(request)
 
     def cancel_matrix(self) -> None:
@@ -125,6 +129,8 @@ class MixController(QObject):
         stale = result.stamp < self.latest.get(result.request.kind, 0)
         if not result.final and stale:
             return  # an error, a cancel or a partial picture of a request that a newer one replaced
+        if (result.error or result.cancelled) and result.request.kind == "matrix":
+            self._matrix_key = None  # asking again computes it again
         if result.error:
             self.worker.forget()
             self.renderFailed.emit(result.error)

@@ -87,6 +87,21 @@ def test_swap_matrix_fills_in_row_by_row_and_can_be_cancelled(qtbot, mixing):
     assert view.canvas is not None and view.progress.isHidden()
 
 
+def test_changing_the_pair_does_not_restart_the_matrix(qtbot, mixing):
+    win, c = mixing, mixing.controller
+    rows: list[int] = []
+    c.renderProgress.connect(lambda r: rows.append(len(r.images["matrix"])))
+    gate = Gate(win.session.model.pipeline, "_decode")
+    win.tabs.setCurrentWidget(win.matrix_view)
+    with qtbot.waitSignal(c.renderProgress, timeout=TIMEOUT):
+        gate.release()
+    images = win.session.images
+    c.request_pair((images[2].id, images[0].id))  # the pickers stay usable while the matrix computes
+    with qtbot.waitSignal(c.rendered, timeout=TIMEOUT, check_params_cb=final_matrix):
+        gate.open()
+    assert rows == [1, 2]  # rows 1, 2 then the whole matrix: never back to row 1
+
+
 def test_fade_export_shows_progress_and_cancel_writes_nothing(qtbot, mixing, tmp_path):
     win, c = mixing, mixing.controller
     gate = Gate(win.session.model.pipeline, "fade_frames")
