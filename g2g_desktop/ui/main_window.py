@@ -290,6 +290,7 @@ class MainWindow(QMainWindow):
             return
         self.settings.set_geometry(self.saveGeometry(), self.saveState())
         self.settings.sync()
+        self.hide()  # gone at once, even while the workers are given their moment to stop
         self.shutdown(CLOSE_GRACE_S)
         self.thread_policy.stop()
         event.accept()
