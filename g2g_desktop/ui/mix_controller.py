@@ -114,7 +114,7 @@ class MixController(QObject):
             self._submit(request)
 
     def cancel_matrix(self) -> None:
-        self.worker.cancel("matrix")
+        self.worker.cancel("matrix", self.latest.get("matrix", 0))
 
     def _deliver(self, result: RenderResult) -> None:
         """Called on the render thread: hand the result to the GUI thread, unless the window has gone."""

@@ -114,7 +114,7 @@ class RenderJob:
         self._worker, self.request, self._start = worker, request, start
 
     def cancelled(self) -> bool:
-        return self._worker.should_stop(self.request.kind)
+        return self._worker.should_stop(self.request)
 
     def check(self) -> None:
         """Raise `RenderCancelled` when the render should stop (call it between parts)."""
@@ -148,7 +148,7 @@ class RenderWorker:
         self._on_result = on_result
         self.slot = RenderSlot()
         self._last_keys: dict[str, tuple[Any, ...]] = {}  # per kind: the picture last rendered
-        self._cancelled: set[str] = set()  # kinds whose current render the user cancelled
+        self._cancelled: dict[str, int] = {}  # per kind: requests up to this stamp were cancelled by the user
         self.rendered = 0
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
 
@@ -162,12 +162,16 @@ class RenderWorker:
         """Render the next request even if it equals the last one (the GUI cleared its view)."""
         self._last_keys.clear()
 
-    def cancel(self, kind: str) -> None:
-        """Stop the current render of `kind` at its next check; it reports back with `cancelled=True`."""
-        self._cancelled.add(kind)
+    def cancel(self, kind: str, up_to_stamp: int) -> None:
+        """Cancel the requests of `kind` up to this stamp, running or pending: a running one stops at its next
+        check; each reports back with `cancelled=True`."""
+        self._cancelled[kind] = max(up_to_stamp, self._cancelled.get(kind, up_to_stamp))
 
-    def should_stop(self, kind: str) -> bool:
-        return kind in self._cancelled or self.slot.closed or self.slot.has_pending(kind)
+    def _user_cancelled(self, request: RenderRequest) -> bool:
+        return request.stamp <= self._cancelled.get(request.kind, -1)
+
+    def should_stop(self, request: RenderRequest) -> bool:
+        return self._user_cancelled(request) or self.slot.closed or self.slot.has_pending(request.kind)
 
     def deliver(self, result: RenderResult) -> None:
         self._on_result(result)
@@ -188,11 +192,12 @@ class RenderWorker:
         while (request := self.slot.take()) is not None:
             if self._last_keys.get(request.kind) == request.key:
                 continue
-            self._cancelled.discard(request.kind)
             start = time.perf_counter()
             error, cancelled, images = None, False, {}
             try:
-                images = self._render(request, RenderJob(self, request, start))
+                job = RenderJob(self, request, start)
+                job.check()
+                images = self._render(request, job)
             except RenderCancelled:
                 cancelled = True
             except Exception as exc:  # the worker must survive any model or input failure
@@ -202,7 +207,7 @@ class RenderWorker:
             else:
                 self._last_keys.pop(request.kind, None)
             self.rendered += 1
-            if cancelled and request.kind not in self._cancelled:
+            if cancelled and not self._user_cancelled(request):
                 continue  # superseded by a newer request (or the worker stopped): nothing to report
             ms = (time.perf_counter() - start) * 1000.0
             self._on_result(RenderResult(request.stamp, request, images, error, ms, cancelled=cancelled))
