@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +31,7 @@ PAD_VALUE = 255
 TEXT_COLOUR = (40, 40, 40)
 FADE_CHUNK = 4  # frames decoded between progress reports and cancel checks
 SCALES = (1, 2, 4, 8)
+MAX_EXPORT_SIDE = 8192  # pixels: a 12×12 matrix of 128 px faces at 8× would be 13,000 px (500 MB) across
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,15 @@ class ExportOptions:
     labels: bool = True  # row and column titles on the image
     both_mixes: bool = True  # the fade shows mix 1 and mix 2 side by side (else mix 1 only)
     frames: int = 21
+
+
+def fit_scale(options: ExportOptions, side: int) -> ExportOptions:
+    """`options` with the largest scale ≤ its own that keeps a canvas `side` pixels across (unscaled) within
+    MAX_EXPORT_SIDE."""
+    scale = options.scale
+    while scale > 1 and side * scale > MAX_EXPORT_SIDE:
+        scale = max(s for s in SCALES if s < scale)
+    return options if scale == options.scale else replace(options, scale=scale)
 
 
 def scale_array(array: np.ndarray, scale: int, smooth: bool) -> np.ndarray:

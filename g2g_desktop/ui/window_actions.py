@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, qVersion
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMenu, QMessageBox
 
-from .export import ExportOptions, grid_canvas, matrix_canvas, save_array_png
+from .export import MAX_EXPORT_SIDE, ExportOptions, fit_scale, grid_canvas, matrix_canvas, save_array_png
 from .qt_images import array_to_qimage, qimage_to_pil
 from .render_queue import RenderResult
 from .theme import apply_theme
@@ -142,13 +142,17 @@ class WindowActions(QObject):
             self.paste_image(QGuiApplication.clipboard().image())
 
     def ask_images(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self.window, "Open images", "", IMAGE_FILTER)
+        files, _ = QFileDialog.getOpenFileNames(self.window, "Open images", self.settings.last_folder("open"),
+                                                IMAGE_FILTER)
         if files:
+            self.settings.set_last_folder("open", os.path.dirname(files[0]))
             self.open_paths(files)
 
     def ask_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self.window, "Open a folder of images")
+        folder = QFileDialog.getExistingDirectory(self.window, "Open a folder of images",
+                                                  self.settings.last_folder("open"))
         if folder:
+            self.settings.set_last_folder("open", os.path.dirname(folder))
             self.open_paths([folder])
 
     def ask_model(self) -> None:
@@ -174,6 +178,14 @@ class WindowActions(QObject):
         if result is None or wanted is None or result.request.key != wanted.key:
             return None  # not computed, or computed for images since changed
         names = [im.name if im else "" for im in map(self.controller.session.image, result.request.image_ids)]
+        if options is not None:
+            side = (len(names) + 1) * result.images["originals"].shape[1]
+            fitted = fit_scale(options, side)
+            if fitted != options:
+                self.window.statusBar().showMessage(
+                    f"Swap matrix exported at {fitted.scale}× instead of {options.scale}×: it would be wider "
+                    f"than {MAX_EXPORT_SIDE} px.", 15000)
+            options = fitted
         return matrix_canvas(result.images["originals"], result.images["matrix"], options, names)
 
     def export_grid(self, path: str | os.PathLike, options: ExportOptions | None = None) -> Path | None:

@@ -195,6 +195,18 @@ def test_exporting_the_matrix_before_its_tab_was_opened_computes_it(qtbot, mixin
     assert Image.open(target).size == (4 * 32 + 5 * 2, 4 * 32 + 5 * 2)
 
 
+def test_a_huge_matrix_export_is_scaled_down_with_a_message(qtbot, mixing, tmp_path, monkeypatch):
+    from g2g_desktop.ui import export, window_actions
+
+    monkeypatch.setattr(export, "MAX_EXPORT_SIDE", 300)
+    monkeypatch.setattr(window_actions, "MAX_EXPORT_SIDE", 300)
+    with qtbot.waitSignal(mixing.controller.rendered, timeout=TIMEOUT, check_params_cb=final_matrix):
+        mixing.tabs.setCurrentWidget(mixing.matrix_view)
+    path = mixing.actions.export_matrix(tmp_path / "m.png", ExportOptions(scale=8, labels=False))
+    assert Image.open(path).size == (4 * 64 + 5 * 2, 4 * 64 + 5 * 2)  # 2×: 8× and 4× would pass 300 px
+    assert "at 2× instead of 8×" in mixing.statusBar().currentMessage()
+
+
 # ------------------------------------------------------------------ item 21: zoom and compare
 def test_double_click_or_wheel_on_a_cell_opens_the_zoom_view(qtbot, mixing):
     win = mixing
