@@ -26,7 +26,7 @@ from .render_queue import RenderRequest, RenderResult, RenderWorker
 from .renderer import Renderer
 from .session import MixSession
 from .settings import AppSettings
-from .threads import CancelToken, TaskRunner
+from .threads import CancelToken, TaskRunner, one_line
 from .undo import ChooseFaceCommand, SetAlignCommand, SetAlphaCommand, SetAlphasCommand, SetPairCommand
 
 Notice = tuple[str, list[tuple[str, Callable[[], None]]]]
@@ -157,7 +157,10 @@ class MixController(QObject):
         self.image_stamp += 1
         self.tasks.submit("images", _stamped(self.image_stamp, from_pil), image, name, detector)
 
-    def _images_loaded(self, stamp: int, report: LoadReport) -> None:
+    def _images_loaded(self, stamp: int, report: LoadReport | Exception) -> None:
+        if isinstance(report, Exception):
+            self.message.emit(one_line(report))
+            return
         new, chosen = [], []
         for im in report.images:
             same = self._already_open(im, new)
@@ -311,16 +314,20 @@ class MixController(QObject):
         elif name == "detect":
             self._faces_detected(*result)
         elif name == "model":
-            stamp, model = result
-            if stamp == self.model_stamp:
-                self.use_model(model)
+            stamp, outcome = result
+            if stamp != self.model_stamp:
+                return  # a newer model was asked for since: this one (or its failure) no longer matters
+            if isinstance(outcome, Exception):
+                self._model_failed(one_line(outcome))
+            else:
+                self.use_model(outcome)
+
+    def _model_failed(self, message: str) -> None:
+        self.message.emit(f"Could not load the model: {message}")
+        self.modelFailed.emit(message)
 
     def _task_failed(self, name: str, message: str) -> None:
-        if name == "model":
-            self.message.emit(f"Could not load the model: {message}")
-            self.modelFailed.emit(message)
-        else:
-            self.message.emit(message)
+        self.message.emit(message)
 
     def shutdown(self, timeout: float = 10.0) -> bool:
         """Stop everything (window closing): cancel long work, then wait up to `timeout` s in all for the
@@ -334,8 +341,16 @@ class MixController(QObject):
 
 
 def _stamped(stamp: int, fn: Callable[..., object]) -> Callable[..., tuple[int, object]]:
-    """`fn` whose result comes back with the stamp of the request that started it."""
-    return lambda *args: (stamp, fn(*args))
+    """`fn` whose result, or the exception it raised, comes back with the stamp of the request that
+    started it, so a stale failure is dropped like a stale result."""
+
+    def run(*args: object) -> tuple[int, object]:
+        try:
+            return stamp, fn(*args)
+        except Exception as exc:
+            return stamp, exc
+
+    return run
 
 
 def _same_file(a: os.PathLike, b: os.PathLike) -> bool:

@@ -58,6 +58,12 @@ def exit_process(code: int, grace: float = 0.3) -> int:
     os._exit(code)
 
 
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type when it has none): what the GUI shows."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class TaskCancelled(Exception):
     """Raised by `CancelToken.check()`: the task stops and reports `cancelled(name)`."""
 
@@ -128,8 +134,7 @@ class TaskRunner(QObject):
         except TaskCancelled:
             outcome = (self.cancelled, name)
         except Exception as exc:
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            outcome = (self.failed, name, message)
+            outcome = (self.failed, name, one_line(exc))
         else:
             outcome = (self.finished, name, result)
         with contextlib.suppress(RuntimeError):  # the runner was deleted (window closed) while the task ran

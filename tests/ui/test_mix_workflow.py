@@ -57,6 +57,30 @@ def test_a_slow_model_finishing_after_a_newer_one_is_dropped(qtbot, window, tiny
     assert window.settings.recent("models")[0].endswith("tiny.safetensors")
 
 
+def test_a_slow_broken_model_failing_after_a_newer_one_loaded_is_dropped(qtbot, window, tiny_model, tmp_path,
+                                                                         monkeypatch):
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"not a model at all")
+    gate, real = threading.Event(), mix_controller.load_model_file
+
+    def load(path, *args):
+        if path.endswith("broken.safetensors"):
+            assert gate.wait(30)
+        return real(path, *args)
+
+    monkeypatch.setattr(mix_controller, "load_model_file", load)
+    failures: list[str] = []
+    window.controller.modelFailed.connect(failures.append)
+    window.controller.open_model(broken)
+    with qtbot.waitSignal(window.controller.modelLoaded, timeout=TIMEOUT):
+        window.controller.open_model(tiny_model)
+    gate.set()
+    qtbot.waitUntil(lambda: not window.controller.tasks.busy(), timeout=TIMEOUT)
+    qtbot.wait(50)
+    assert failures == [] and window.actions.error_box is None  # no dialog about a file no longer wanted
+    assert window.session.model.path == tiny_model
+
+
 def test_a_slow_image_load_does_not_take_the_pair_from_a_newer_one(qtbot, window, tiny_model, image_files, monkeypatch):
     load_model(qtbot, window, tiny_model)
     gate, real = threading.Event(), mix_controller.load_inputs
