@@ -43,7 +43,7 @@ from .window_actions import WindowActions
 
 EMPTY_NO_MODEL = "No model loaded.\nOpen a model file (File ▸ Open model…, Ctrl+M) to start mixing."
 EMPTY_NO_PAIR = "Drop two or more images (or a folder) here, paste one (Ctrl+V) or open them (Ctrl+O)."
-CLOSE_GRACE_S = 1.2  # closing waits this long in all for workers; the rest are left to exit_process
+CLOSE_GRACE_S = 0.8  # closing waits this long in all for workers; the rest are left to exit_process
 
 
 class MainWindow(QMainWindow):

@@ -47,7 +47,7 @@ def wait_for_workers(timeout: float) -> bool:
     return not running_workers()
 
 
-def exit_process(code: int, grace: float = 0.3) -> int:
+def exit_process(code: int, grace: float = 0.2) -> int:
     """Return `code` when every worker has ended; otherwise end the process now with it (see the module
     docstring). Settings are synced and files written atomically before this, so nothing is lost."""
     if wait_for_workers(grace):

@@ -62,6 +62,7 @@ def test_closing_mid_work_exits_zero_within_two_seconds(kind, inputs, tmp_path):
         if proc.poll() is None:
             proc.kill()
     stderr = proc.stderr.read()
+    print(f"{kind}: exited {took:.2f} s after the close")
     assert code == 0, f"exit status {code}: {stderr[-2000:]}"
     assert "terminate called" not in stderr and "Destroyed while thread" not in stderr, stderr[-2000:]
     assert took < EXIT_WITHIN_S, f"the process took {took:.1f} s to exit after the window closed"
