@@ -199,6 +199,16 @@ class G2GPipeline:
         return G2GResult(original=originals.cpu(), mixed=mixed, reconstructed=recon)
 
     @torch.inference_mode()
+    def mix_identities(self, content: torch.Tensor, identities: torch.Tensor) -> torch.Tensor:
+        """K-shot mix G(E_A(content), mean_k E_B(identities[k])) of one 3×H×W content image: 3×H×W.
+
+        FUNIT averages the class codes of K images of one class; several photos of one person give a steadier
+        identity than one. K copies of one image are exactly the 1-shot mix.
+        """
+        identity = torch.stack([self.codes(x).identity for x in identities]).mean(0)
+        return self._decode(self.codes(content).content, identity)[0].cpu()
+
+    @torch.inference_mode()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """The short reconstruction G(E_A(x), E_B(x)) from cached codes."""
         c = self.codes(x)
