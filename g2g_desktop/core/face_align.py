@@ -218,6 +218,7 @@ def prepare_image(
     detector: Detector | None,
     face_index: int | None = 0,
     faces: Sequence[Face] | None = None,
+    zoom: float = DEFAULT_ZOOM,
 ) -> AlignedImage:
     """Detect (unless `faces` is given or `detector` is None) and align one face, else the whole image.
 
@@ -231,5 +232,5 @@ def prepare_image(
     if not found or face_index is None:
         return AlignedImage(found, None, fit_square(image, size))
     index = min(max(face_index, 0), len(found) - 1)
-    forward = alignment_matrix(found[index], size)
+    forward = alignment_matrix(found[index], size, zoom)
     return AlignedImage(found, index, warp_to_crop(image, forward, size), tuple(forward.ravel()))

@@ -78,24 +78,23 @@ class AlignedCropCache:
     def _entry(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.png"
 
-    def crop(self, path: str | os.PathLike) -> Image.Image | None:
-        """The cached crop, else detect, align and store it; raises `ImageLoadError` for a bad file."""
+    def ensure(self, path: str | os.PathLike) -> Path | None:
+        """The cached crop's PNG file (detected and written on a miss), or None for a photo without a face.
+
+        Raises `ImageLoadError` for a file that cannot be read or decoded. Hits only hash the file, so training
+        worker processes can use the returned paths without a detector.
+        """
         data = _read(path)
-        key = self.key(data)
-        entry = self._entry(key)
+        entry = self._entry(self.key(data))
         marker = entry.with_suffix(NO_FACE_SUFFIX)
         if marker.exists():
             self._count(hit=True, face=False)
             return None
         if entry.exists():
-            try:
-                crop = decode_image(entry.read_bytes(), str(entry))
-            except (OSError, ValueError):  # a damaged cache entry is detected again, not fatal
-                crop = None
-            if crop is not None and crop.size == (self.size, self.size):
-                self._count(hit=True, face=True)
-                return crop
-        aligned = prepare_image(decode_image(data, os.fsdecode(path)), self.size, detector=self.detector)
+            self._count(hit=True, face=True)
+            return entry
+        aligned = prepare_image(decode_image(data, os.fsdecode(path)), self.size, detector=self.detector,
+                                zoom=self.zoom)
         entry.parent.mkdir(parents=True, exist_ok=True)
         if aligned.face_index is None:
             atomic_write(marker, lambda tmp: Path(tmp).write_bytes(b""))
@@ -103,7 +102,19 @@ class AlignedCropCache:
             return None
         atomic_write(entry, lambda tmp: aligned.crop.save(tmp, format="PNG"))
         self._count(hit=False, face=True)
-        return aligned.crop
+        return entry
+
+    def crop(self, path: str | os.PathLike) -> Image.Image | None:
+        """The aligned crop of `path` (None without a face); a damaged cache entry is made again."""
+        entry = self.ensure(path)
+        if entry is None:
+            return None
+        try:
+            return decode_image(entry.read_bytes(), str(entry))
+        except (OSError, ValueError):
+            entry.unlink(missing_ok=True)
+            again = self.ensure(path)
+            return None if again is None else decode_image(again.read_bytes(), str(again))
 
     def _count(self, *, hit: bool, face: bool) -> None:
         with self._lock:

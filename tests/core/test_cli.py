@@ -215,3 +215,19 @@ def test_paste_back_pair_writes_both_full_size_photos(tmp_path, tiny_funit, imag
     assert main(["mix", str(big_a), str(big_b), "--model", str(model), "--paste-back", "--no-align",
                  "-o", str(out)]) == 2
     assert "needs aligned faces" in capsys.readouterr().err
+
+
+def test_mix_aligns_by_default_when_the_model_was_trained_on_aligned_faces(tmp_path, tiny_funit, images, capsys,
+                                                                           monkeypatch):
+    monkeypatch.setattr("g2g_desktop.cli_commands.MtcnnDetector", _FakeMtcnn)
+    model, (a, _, _) = _inputs(tmp_path, tiny_funit, images)
+    dark = tmp_path / "dark.png"
+    Image.new("RGB", (40, 40), (5, 5, 5)).save(dark)
+    aligned_model = tmp_path / "aligned.safetensors"
+    save_model(aligned_model, tiny_funit, provenance={"data": "faces/", "aligned": True})
+    out = str(tmp_path / "g.png")
+    assert main(["mix", str(a), str(dark), "--model", str(aligned_model), "-o", out]) == 0
+    assert "dark.png: no face found" in capsys.readouterr().out
+    assert main(["mix", str(a), str(dark), "--model", str(aligned_model), "--no-align", "-o", out]) == 0
+    assert main(["mix", str(a), str(dark), "--model", str(model), "-o", out]) == 0  # not aligned: no detection
+    assert "no face" not in capsys.readouterr().out
