@@ -15,7 +15,7 @@ from .core.checkpoint import CheckpointError, ModelInfo, load_generator_with_inf
 from .core.export import fade_alphas, matrix_canvas, save_gif, save_png_sequence
 from .core.face_align import Detector, MtcnnDetector
 from .core.images import ImageLoadError, display_name, list_images, tensor_to_pil, tile
-from .core.photo_mix import Photo, image_format, open_photo, save_image
+from .core.photo_mix import Photo, mix_folder, open_photo, photo_suffix, save_image
 from .core.pipeline import G2GPipeline
 from .core.resources import default_model_path
 
@@ -109,7 +109,7 @@ def _pair(job: MixJob, args: argparse.Namespace) -> str:
         if not photo.has_face:
             raise UserError(f"{display_name(photo.path)}: no face found to paste the mix back onto")
         if is_folder_target(args.output):
-            out = output_file(args.output, f"{photo.path.stem}_with_{other.path.stem}{_photo_suffix(photo.path)}")
+            out = output_file(args.output, f"{photo.path.stem}_with_{other.path.stem}{photo_suffix(photo.path)}")
         else:
             out = numbered(output_file(args.output, ""), index)
         written.append(save_image(photo.paste(mix), out))
@@ -155,7 +155,7 @@ def _mix_one(job: MixJob, args: argparse.Namespace, content: Photo, identities: 
 
 
 def _output_name(content: Photo, args: argparse.Namespace) -> str:
-    return f"{content.path.stem}_mixed{_photo_suffix(content.path) if args.paste_back else '.png'}"
+    return f"{content.path.stem}_mixed{photo_suffix(content.path) if args.paste_back else '.png'}"
 
 
 def _kshot(job: MixJob, args: argparse.Namespace) -> str:
@@ -178,33 +178,15 @@ def _batch(job: MixJob, args: argparse.Namespace) -> str:
         raise UserError(f"{display_name(args.batch)}: no images in this folder")
     identities = _identity_codes(job, args)
     folder = output_folder(args.output)
-    written, no_face, unreadable = 0, [], []
-    for path in tqdm(files, desc="mixing", unit="image", disable=None):
-        try:
-            content = open_photo(path, job.pipeline.image_size, job.detector)
-        except ImageLoadError as exc:
-            unreadable.append(str(exc))
-            continue
-        if job.detector is not None and not content.has_face:
-            no_face.append(display_name(path.name))
-            continue
-        save_image(_mix_one(job, args, content, identities), folder / _output_name(content, args))
-        written += 1
-    lines = [f"wrote {written} of {len(files)} image(s) to {folder}/ ({job.info.summary()})"]
-    if no_face:
-        lines.append(f"skipped {len(no_face)} without a face: " + ", ".join(no_face))
-    if unreadable:
-        lines.append(f"skipped {len(unreadable)} unreadable: " + "; ".join(unreadable))
-    return job.report("\n".join(lines))
+    with tqdm(total=len(files), desc="mixing", unit="image", disable=None) as bar:
 
+        def progress(done: int, total: int) -> bool:
+            bar.update(done - bar.n)
+            return True
 
-def _photo_suffix(path: Path) -> str:
-    """Pasted photos keep their file's format where it can be written (a .jpg stays JPEG), else PNG."""
-    try:
-        image_format(path)
-    except ValueError:
-        return ".png"
-    return path.suffix
+        report = mix_folder(job.pipeline, files, identities, folder, detector=job.detector,
+                            paste=args.paste_back, crop_only=args.crop, progress=progress)
+    return job.report("\n".join(report.lines(len(files), folder)))
 
 
 def run_info(args: argparse.Namespace) -> str:

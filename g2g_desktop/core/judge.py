@@ -32,8 +32,9 @@ class JudgeUnavailable(RuntimeError):
 class Verdict:
     """The judge's reading of one mix against the two people it was made from."""
 
-    to_first: float | None  # descriptor distance to person 1; None: no face found in the mix
+    to_first: float | None  # descriptor distance to person 1; None: no face found (in the mix or person 1)
     to_second: float | None
+    mix_found: bool = True  # False: dlib found no face in the mix itself
 
     @property
     def found(self) -> bool:
@@ -112,4 +113,4 @@ class IdentityJudge:
     def verdict(self, mix: Image.Image, first: np.ndarray | None, second: np.ndarray | None) -> Verdict:
         """Distances of `mix` to the descriptors of person 1 and person 2 (each None where a face is missing)."""
         found = self.descriptor(mix)
-        return Verdict(self.distance(found, first), self.distance(found, second))
+        return Verdict(self.distance(found, first), self.distance(found, second), found is not None)

@@ -7,16 +7,19 @@ either place gives the same crop and the same pasted result.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 
 from .checkpoint import atomic_write
-from .face_align import AlignedImage, Detector, prepare_image
-from .images import open_image, pil_to_tensor, tensor_to_pil
+from .face_align import AlignedImage, Detector, Face, alignment_matrix, prepare_image
+from .images import ImageLoadError, display_name, open_image, pil_to_tensor, tensor_to_pil, tile
 from .paste_back import paste_back
+from .pipeline import G2GPipeline
 
 JPEG_QUALITY = 95
 
@@ -69,3 +72,82 @@ def image_format(path: Path) -> str:
     if fmt is None or fmt not in Image.SAVE:
         raise ValueError(f"{path}: cannot write images of type '{path.suffix}' (use .png, .jpg or .webp)")
     return fmt
+
+
+def paste_into_original(path: Path | None, shown: Image.Image, face: Face,
+                        mix: Image.Image | np.ndarray) -> Image.Image:
+    """Paste a mix made from `shown` (a downscaled copy of the photo at `path`) into the full-size photo.
+
+    The app keeps photos at most 1024 px; `face` is in `shown`'s pixels and is scaled to the original, so the
+    result has the photo's full resolution. Without a path (a pasted clipboard image) `shown` is the original.
+    """
+    original = open_image(path) if path is not None else shown
+    sx, sy = original.width / shown.width, original.height / shown.height
+    scaled = Face((face.box[0] * sx, face.box[1] * sy, face.box[2] * sx, face.box[3] * sy),
+                  tuple((x * sx, y * sy) for x, y in face.landmarks), face.score)
+    crop = mix if isinstance(mix, Image.Image) else Image.fromarray(np.asarray(mix, dtype=np.uint8))
+    return paste_back(original, crop, alignment_matrix(scaled, crop.size[0]))
+
+
+@dataclass
+class BatchReport:
+    written: list[Path] = field(default_factory=list)
+    no_face: list[str] = field(default_factory=list)  # file names
+    unreadable: list[str] = field(default_factory=list)  # one-line messages
+    cancelled: bool = False
+
+    def lines(self, total: int, folder: Path) -> list[str]:
+        out = [f"wrote {len(self.written)} of {total} image(s) to {folder}/" + (" (cancelled)" * self.cancelled)]
+        if self.no_face:
+            out.append(f"skipped {len(self.no_face)} without a face: " + ", ".join(self.no_face))
+        if self.unreadable:
+            out.append(f"skipped {len(self.unreadable)} unreadable: " + "; ".join(self.unreadable))
+        return out
+
+
+def mix_folder(
+    pipeline: G2GPipeline,
+    files: Sequence[Path],
+    identities: torch.Tensor,  # K×3×H×W crops of one person (K-shot: their class codes are averaged)
+    folder: Path,
+    *,
+    detector: Detector | None,
+    paste: bool = False,  # write the pasted full photo instead of a content | identities | mix strip
+    crop_only: bool = False,
+    progress: Callable[[int, int], bool] | None = None,  # (done, total) → False to cancel
+) -> BatchReport:
+    """Mix every file with one identity, one output per file; faceless (when aligning) and bad files listed."""
+    report = BatchReport()
+    for done, path in enumerate(files):
+        if progress is not None and not progress(done, len(files)):
+            report.cancelled = True
+            break
+        try:
+            content = open_photo(path, pipeline.image_size, detector)
+        except ImageLoadError as exc:
+            report.unreadable.append(str(exc))
+            continue
+        if detector is not None and not content.has_face:
+            report.no_face.append(display_name(path.name))
+            continue
+        mix = pipeline.mix_identities(content.tensor, identities)
+        if paste:
+            image, name = content.paste(mix), f"{path.stem}_mixed{photo_suffix(path)}"
+        elif crop_only:
+            image, name = tensor_to_pil(mix), f"{path.stem}_mixed.png"
+        else:
+            strip = torch.cat([content.tensor[None], identities, mix[None]])
+            image, name = tensor_to_pil(tile(strip, rows=1, cols=len(strip))), f"{path.stem}_mixed.png"
+        report.written.append(save_image(image, folder / name))
+    if progress is not None and not report.cancelled:
+        progress(len(files), len(files))
+    return report
+
+
+def photo_suffix(path: Path) -> str:
+    """Pasted photos keep their file's format where it can be written (a .jpg stays JPEG), else PNG."""
+    try:
+        image_format(path)
+    except ValueError:
+        return ".png"
+    return path.suffix

@@ -24,14 +24,18 @@ from g2g_desktop.core.face_align import Detector
 from .gui_thread_policy import GuiThreadPolicy
 from .mix_controller import MixController
 from .models import LoadedModel
+from .photo_tools import PhotoTools
 from .render_queue import RenderResult
 from .settings import AppSettings
 from .training.training_panel import TrainingPanel
 from .widgets.face_panel import FacePanel
 from .widgets.fade_sliders import FadeSliders
 from .widgets.gallery import ImageGallery
+from .widgets.identity_meter import IdentityMeter
 from .widgets.mix_grid import MixGridView
 from .widgets.notice_bar import NoticeBar
+from .widgets.photo_view import PhotoView
+from .widgets.purpose_bar import ModelPurposeBar
 from .widgets.swap_matrix import SwapMatrixView
 from .window_actions import WindowActions
 
@@ -59,13 +63,19 @@ class MainWindow(QMainWindow):
         mix_page = QWidget()
         mix_layout = QVBoxLayout(mix_page)
         mix_layout.addWidget(self.grid_view, 1)
+        self.identity_meter = IdentityMeter()
+        mix_layout.addWidget(self.identity_meter)
         mix_layout.addWidget(self.sliders)
+        self.photo_view = PhotoView()
+        self.purpose_bar = ModelPurposeBar()
         self.tabs = QTabWidget()
         self.tabs.addTab(mix_page, "Mix")
         self.tabs.addTab(self.matrix_view, "Swap matrix")
+        self.tabs.addTab(self.photo_view, "Photo")
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addWidget(self.notice_bar)
+        layout.addWidget(self.purpose_bar)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
@@ -97,6 +107,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.model_label)
 
         self.actions = WindowActions(self)
+        self.photo_tools = PhotoTools(self)
         self._connect()
         self._show_model(None)
         self.refresh_empty_state()
@@ -229,6 +240,7 @@ class MainWindow(QMainWindow):
         self.settings.set_geometry(self.saveGeometry(), self.saveState())
         self.settings.sync()
         self.training_panel.shutdown()
+        self.photo_tools.shutdown()
         self.controller.shutdown()
         self.thread_policy.stop()
         event.accept()
