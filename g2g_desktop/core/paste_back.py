@@ -89,26 +89,34 @@ def paste_back(photo: Image.Image, crop: Image.Image, forward: np.ndarray, *, zo
     mixed = np.asarray(warped, dtype=np.float32) / 255.0
     weights = region.mask[..., None]
     if colour:
-        mixed = match_colour(mixed, original, region.mask)
+        inside = region.mask > 0  # only blended pixels are converted (a 12 MP photo's face is millions of them)
+        mixed[inside] = match_colour(mixed[inside], original[inside], region.mask[inside])
     blended = original * (1.0 - weights) + mixed * weights
     out.paste(Image.fromarray(np.clip(np.round(blended * 255.0), 0, 255).astype(np.uint8)), region.box[:2])
     return out
 
 
+STATS_SAMPLES = 100_000
+"""Pixels the colour statistics are taken from (an even subsample): means and deviations settle long before."""
+
+
 def match_colour(source: np.ndarray, target: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """`source` (H×W×3 RGB in [0, 1]) with the Lab mean and std of `target` under `weights` (H×W)."""
-    w = weights.astype(np.float64)
-    total = w.sum()
-    if total < 1.0:
+    """`source` pixels (…×3 RGB in [0, 1]) with the Lab mean and std of `target` under `weights` (…)."""
+    w = weights.astype(np.float64).ravel()
+    if w.sum() < 1.0:
         return source
-    src, dst = rgb_to_lab(source), rgb_to_lab(target)
-    out = np.empty_like(src)
-    for c in range(3):
-        mu_s, mu_d = (src[..., c] * w).sum() / total, (dst[..., c] * w).sum() / total
-        sd_s = np.sqrt((((src[..., c] - mu_s) ** 2) * w).sum() / total)
-        sd_d = np.sqrt((((dst[..., c] - mu_d) ** 2) * w).sum() / total)
-        out[..., c] = (src[..., c] - mu_s) * (sd_d / sd_s if sd_s > 1e-6 else 1.0) + mu_d
-    return np.clip(lab_to_rgb(out), 0.0, 1.0).astype(np.float32)
+    step = max(1, w.size // STATS_SAMPLES)
+    w = w[::step]
+    total = w.sum()
+    src = rgb_to_lab(source.reshape(-1, 3))
+    dst = rgb_to_lab(target.reshape(-1, 3)[::step])
+    sample = src[::step]
+    mu_s, mu_d = (sample * w[:, None]).sum(0) / total, (dst * w[:, None]).sum(0) / total
+    sd_s = np.sqrt((((sample - mu_s) ** 2) * w[:, None]).sum(0) / total)
+    sd_d = np.sqrt((((dst - mu_d) ** 2) * w[:, None]).sum(0) / total)
+    gain = np.where(sd_s > 1e-6, sd_d / np.maximum(sd_s, 1e-6), 1.0)
+    out = (src - mu_s) * gain + mu_d
+    return np.clip(lab_to_rgb(out), 0.0, 1.0).astype(np.float32).reshape(source.shape)
 
 
 # sRGB (D65) ↔ CIE Lab, IEC 61966-2-1 and CIE 15 formulas.
@@ -120,16 +128,18 @@ _EPS, _KAPPA = 216 / 24389, 24389 / 27
 
 
 def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    rgb = np.asarray(rgb, dtype=np.float64)
+    """sRGB in [0, 1] → CIE Lab, in float32 (twice as fast as float64 on a 12 MP face; errors ≪ one level)."""
+    rgb = np.asarray(rgb, dtype=np.float32)
     linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    xyz = linear @ _RGB_TO_XYZ.T / _WHITE
+    xyz = linear @ (_RGB_TO_XYZ.T / _WHITE).astype(np.float32)
     f = np.where(xyz > _EPS, np.cbrt(xyz), (_KAPPA * xyz + 16) / 116)
     return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1)
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
+    lab = np.asarray(lab, dtype=np.float32)
     fy = (lab[..., 0] + 16) / 116
     f = np.stack([fy + lab[..., 1] / 500, fy, fy - lab[..., 2] / 200], -1)
-    xyz = np.where(f**3 > _EPS, f**3, (116 * f - 16) / _KAPPA) * _WHITE
-    linear = np.clip(xyz @ np.linalg.inv(_RGB_TO_XYZ).T, 0.0, None)
+    xyz = np.where(f**3 > _EPS, f**3, (116 * f - 16) / _KAPPA)
+    linear = np.clip(xyz @ (np.linalg.inv(_RGB_TO_XYZ) * _WHITE).T.astype(np.float32), 0.0, None)
     return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)

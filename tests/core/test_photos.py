@@ -131,7 +131,7 @@ def test_paste_back_blends_the_mix_in_and_matches_its_colour_to_the_photo():
 
 def test_lab_round_trip_is_exact_enough():
     rgb = np.random.default_rng(0).random((50, 3))
-    np.testing.assert_allclose(lab_to_rgb(rgb_to_lab(rgb)), rgb, atol=1e-6)
+    np.testing.assert_allclose(lab_to_rgb(rgb_to_lab(rgb)), rgb, atol=1e-4)  # float32: ≪ 1/255
 
 
 def test_paste_back_keeps_a_12_megapixel_photo_at_full_resolution():
