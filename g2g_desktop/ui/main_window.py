@@ -107,8 +107,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.model_label)
 
         self.actions = WindowActions(self)
-        self.photo_tools = PhotoTools(self)
         self._connect()
+        self.photo_tools = PhotoTools(self)  # after _connect: its slots run after the window's own
         self._show_model(None)
         self.refresh_empty_state()
         geometry, state = self.settings.geometry(), self.settings.window_state()

@@ -87,6 +87,8 @@ class PhotoTools(QObject):
         for signal in (s.modelChanged, s.imagesChanged):
             signal.connect(self.update_purpose)
         w.tabs.currentChanged.connect(lambda _i: self._request_photos())
+        w.gallery.samePersonRequested.connect(s.set_same_person)
+        s.imagesChanged.connect(lambda: w.gallery.mark_groups(s.groups))
         self.purpose_bar.openModelRequested.connect(w.actions.ask_model)
         self.purpose_bar.trainRequested.connect(self.ask_train_on_photos)
         self.photo_view.saveRequested.connect(self.ask_save_photos)

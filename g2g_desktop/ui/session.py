@@ -33,6 +33,7 @@ class MixSession(QObject):
         self.align = False
         self.model: LoadedModel | None = None
         self.model_id: int | None = None
+        self.groups: list[tuple[str, ...]] = []  # images marked "same person": one K-shot identity each
 
     # ------------------------------------------------------------------ queries
     def image(self, image_id: str) -> InputImage | None:
@@ -54,7 +55,9 @@ class MixSession(QObject):
         if kind == "grid":
             if self.pair_images() is None:
                 return None
-            return RenderRequest("grid", self.model_id, self.pair, self.alphas, self.align, stamp)
+            people = (self.person_of(self.pair[0]), self.person_of(self.pair[1]))
+            kshot = people if any(len(ids) > 1 for ids in people) else None
+            return RenderRequest("grid", self.model_id, self.pair, self.alphas, self.align, stamp, kshot)
         if len(self.images) < 2:
             return None
         ids = tuple(im.id for im in self.images[:MAX_MATRIX_IMAGES])
@@ -71,11 +74,29 @@ class MixSession(QObject):
         if self.pair_images() is None and len(self.images) >= 2:
             self.set_pair((self.images[0].id, self.images[1].id))
 
+    def person_of(self, image_id: str) -> tuple[str, ...]:
+        """The images of the person `image_id` shows: its "same person" group, else just itself."""
+        return next((g for g in self.groups if image_id in g), (image_id,))
+
+    def set_same_person(self, image_ids: list[str]) -> None:
+        """Group images as one person (their mean class code is that person's identity); one id ungroups it."""
+        ids = [i for i in dict.fromkeys(image_ids) if self.image(i)]
+        self.groups = [g for g in ([tuple(i for i in g if i not in ids) for g in self.groups]) if len(g) > 1]
+        if len(ids) > 1:
+            self.groups.append(tuple(ids))
+        self.imagesChanged.emit()
+
+    def _regroup(self, old_id: str, new_id: str | None) -> None:
+        groups = [tuple(new_id if i == old_id else i for i in g if new_id is not None or i != old_id)
+                  for g in self.groups]
+        self.groups = [g for g in groups if len(g) > 1]
+
     def remove_image(self, image_id: str) -> None:
         index = self.index_of(image_id)
         if index < 0:
             return
         del self.images[index]
+        self._regroup(image_id, None)
         self.imagesChanged.emit()
         if self.pair and image_id in self.pair:
             rest = [im.id for im in self.images]
@@ -88,6 +109,7 @@ class MixSession(QObject):
             return
         self.renderer.add_image(new)
         self.images[index] = new
+        self._regroup(old_id, new.id)
         self.imagesChanged.emit()
         if self.pair and old_id in self.pair:
             self.set_pair(tuple(new.id if i == old_id else i for i in self.pair))

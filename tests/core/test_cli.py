@@ -231,3 +231,18 @@ def test_mix_aligns_by_default_when_the_model_was_trained_on_aligned_faces(tmp_p
     assert main(["mix", str(a), str(dark), "--model", str(aligned_model), "--no-align", "-o", out]) == 0
     assert main(["mix", str(a), str(dark), "--model", str(model), "-o", out]) == 0  # not aligned: no detection
     assert "no face" not in capsys.readouterr().out
+
+
+def test_pipeline_people_k_copies_equal_the_one_shot_grid_and_fade(tiny_funit, images):
+    from g2g_desktop.core.pipeline import G2GPipeline
+
+    pipeline = G2GPipeline(tiny_funit, "cpu")
+    x1, x2 = images[0], images[1]
+    plain = pipeline.run(x1, x2)
+    copies = pipeline.run(x1, x2, people=(None, torch.stack([x2, x2, x2])))
+    torch.testing.assert_close(copies.mixed, plain.mixed)
+    torch.testing.assert_close(pipeline.fade(x1, x2, 0.5, people=(x1[None].repeat(2, 1, 1, 1), None)),
+                               pipeline.fade(x1, x2, 0.5))
+    group = pipeline.run(x1, x2, people=(None, images[1:3]))
+    assert not torch.allclose(group.mixed[0], plain.mixed[0])  # m1 takes the mean identity of two images
+    torch.testing.assert_close(group.mixed[1], plain.mixed[1])  # person 1 is still one image

@@ -180,3 +180,25 @@ def test_batch_from_the_file_menu_lists_faceless_files_and_can_be_cancelled(qtbo
     qtbot.waitUntil(lambda: tools.batch_report is not None, timeout=TIMEOUT)
     assert tools.batch_report.cancelled and len(tools.batch_report.written) < 4
 
+
+
+def test_same_person_group_in_the_gallery_gives_the_mean_identity(qtbot, window, tiny_model, image_files):
+    load_model(qtbot, window, tiny_model)
+    first = drop_and_render(qtbot, window, [image_files[0], image_files[1], image_files[1], image_files[2]])
+    a, b, b_again, c = (im.id for im in window.session.images)
+    plain = first.images["mixed"].copy()
+
+    def regroup(ids):
+        with qtbot.waitSignal(window.controller.rendered, timeout=TIMEOUT,
+                              check_params_cb=lambda r: r.request.kind == "grid" and r.request.people is not None):
+            window.gallery.samePersonRequested.emit(ids)
+        return window.controller.last["grid"]
+
+    copies = regroup([b, b_again])  # K copies of one image: the 1-shot mix
+    assert copies.request.people == ((a,), (b, b_again))
+    np.testing.assert_array_equal(copies.images["mixed"], plain)
+    assert "· person 1" in window.gallery.list.item(1).text()
+    window.session.set_same_person([b])
+    mixed = regroup([b, c])
+    assert not np.array_equal(mixed.images["mixed"][0], plain[0])  # the mean of two people's codes
+    np.testing.assert_array_equal(mixed.images["mixed"][1], plain[1])

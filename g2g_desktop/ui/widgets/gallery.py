@@ -15,6 +15,7 @@ THUMB = 72
 class ImageGallery(QWidget):
     pairRequested = Signal(object)  # (id1, id2): the user picked a new pair
     removeRequested = Signal(str)
+    samePersonRequested = Signal(object)  # [ids]: group as one person (K-shot); one id: ungroup it
     currentChanged = Signal(str)  # the image whose faces the face panel shows
 
     def __init__(self, parent: QWidget | None = None):
@@ -24,6 +25,7 @@ class ImageGallery(QWidget):
         self.list.setIconSize(QSize(THUMB, THUMB))
         self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.list.setMovement(QListWidget.Movement.Static)
+        self.list.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.setToolTip("All loaded images. Right-click to choose the pair or remove one.")
         self.list.customContextMenuRequested.connect(self._menu)
@@ -66,6 +68,15 @@ class ImageGallery(QWidget):
             combo.blockSignals(False)
         self.set_pair(pair)
 
+    def mark_groups(self, groups: list[tuple[str, ...]]) -> None:
+        """Label grouped images with their person number ("· person 1") so groups can be told apart."""
+        number = {image_id: n for n, group in enumerate(groups, start=1) for image_id in group}
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            image_id = item.data(Qt.ItemDataRole.UserRole)
+            base = item.text().split(" · person ")[0]
+            item.setText(f"{base} · person {number[image_id]}" if image_id in number else base)
+
     def set_pair(self, pair: tuple[str, str] | None) -> None:
         self._pair = pair
         for i, combo in enumerate(self.pickers):
@@ -101,6 +112,14 @@ class ImageGallery(QWidget):
             action = QAction(f"Use as image {slot + 1}", menu)
             action.triggered.connect(lambda _=False, s=slot: self._use_as(image_id, s))
             menu.addAction(action)
+        selected = [i.data(Qt.ItemDataRole.UserRole) for i in self.list.selectedItems()]
+        same = QAction("Same person (mean identity of the selected)", menu)
+        same.setEnabled(len(selected) > 1)
+        same.triggered.connect(lambda: self.samePersonRequested.emit(selected))
+        menu.addAction(same)
+        alone = QAction("Not grouped", menu)
+        alone.triggered.connect(lambda: self.samePersonRequested.emit([image_id]))
+        menu.addAction(alone)
         remove = QAction("Remove", menu)
         remove.triggered.connect(lambda: self.removeRequested.emit(image_id))
         menu.addAction(remove)
