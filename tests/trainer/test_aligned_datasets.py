@@ -99,3 +99,16 @@ def test_train_cli_align_flag_reaches_the_config(photo_tree):
     assert resolve_config(args).align is True
     args = build_parser().parse_args(["--approach", "naive", "--data", str(photo_tree), "--out", "r"])
     assert resolve_config(args).align is False
+
+
+def test_a_run_on_aligned_photos_writes_a_model_that_says_so(photo_tree, tmp_path, monkeypatch):
+    from tests.trainer.conftest import Events, tiny_config
+    from trainer.engine import TrainingEngine
+
+    monkeypatch.setenv("G2G_CACHE_DIR", str(tmp_path / "cache"))
+    config = tiny_config(tmp_path, data=str(photo_tree), align=True, steps=2)
+    with pytest.warns(DatasetWarning, match="without a face"):
+        TrainingEngine(config, Events(), "cpu").run()
+    assert (tmp_path / "cache" / "faces").is_dir()
+    info = load_generator_with_info(tmp_path / "run" / "model_latest.safetensors")[1]
+    assert info.aligned and info.provenance["template"] == template_id() and info.trained_on == "photos"
