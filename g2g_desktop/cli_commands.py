@@ -72,6 +72,8 @@ def _check_mode(args: argparse.Namespace) -> None:
     if args.matrix is not None:
         if args.images:
             raise UserError("give the images after --matrix only")
+        if args.paste_back or args.fade is not None:
+            raise UserError("--matrix does not combine with --paste-back or --fade")
         return
     if len(args.images) != 2:
         raise UserError(f"mix needs exactly two images A B (got {len(args.images)}); use --matrix for more")

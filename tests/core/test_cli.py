@@ -246,3 +246,19 @@ def test_pipeline_people_k_copies_equal_the_one_shot_grid_and_fade(tiny_funit, i
     group = pipeline.run(x1, x2, people=(None, images[1:3]))
     assert not torch.allclose(group.mixed[0], plain.mixed[0])  # m1 takes the mean identity of two images
     torch.testing.assert_close(group.mixed[1], plain.mixed[1])  # person 1 is still one image
+
+
+def test_modes_that_do_not_combine_are_refused_in_one_line(tmp_path, tiny_funit, images, capsys):
+    model, (a, b, _) = _inputs(tmp_path, tiny_funit, images)
+    out = str(tmp_path / "x.png")
+    for argv, words in (
+        (["--matrix", str(a), str(b), "--paste-back"], "--matrix does not combine"),
+        (["--identity", str(a)], "needs --content IMG or --batch DIR"),
+        (["--content", str(a)], "need --identity"),
+        (["--identity", str(a), "--content", str(b), "--batch", str(tmp_path)], "not both"),
+        ([str(a), str(b), "--fade", "3", "--paste-back"], "does not combine with --fade"),
+        (["--identity", str(a), "--batch", str(tmp_path)], "-o must be a folder"),
+    ):
+        assert main(["mix", *argv, "--model", str(model), "-o", out]) == 2
+        err = capsys.readouterr().err.strip()
+        assert words in err and err.count("\n") == 0, err
