@@ -263,13 +263,21 @@ class G2GPipeline:
         return torch.cat(images)
 
     @torch.inference_mode()
-    def fade_frames(self, x1: torch.Tensor, x2: torch.Tensor, alphas: list[float], batch_size: int = 16):
-        """m1 for each α in `alphas` (the rest of x1, identity fading from x1 to x2): F×3×H×W."""
+    def fade_frames(self, x1: torch.Tensor, x2: torch.Tensor, alphas: list[float], batch_size: int = 16,
+                    people: tuple[torch.Tensor | None, torch.Tensor | None] | None = None):
+        """m1 for each α in `alphas` (the rest of x1, identity fading from x1 to x2): F×3×H×W.
+
+        `people` as in `run`: the identities faded between are the mean codes of each person's images.
+        """
         c1, c2 = self.codes(x1), self.codes(x2)
+        b1, b2 = c1.identity, c2.identity
+        if people is not None:
+            b1 = b1 if people[0] is None else self.person_code(people[0])
+            b2 = b2 if people[1] is None else self.person_code(people[1])
         frames = []
         for start in range(0, len(alphas), batch_size):
             chunk = alphas[start : start + batch_size]
-            identity = torch.cat([fade_identity(c1.identity, c2.identity, a) for a in chunk])
+            identity = torch.cat([fade_identity(b1, b2, a) for a in chunk])
             content = c1.content.expand(len(chunk), *c1.content.shape[1:])
             frames.append(self._decode(content, identity).cpu())
         return torch.cat(frames)

@@ -71,6 +71,7 @@ class PhotoTools(QObject):
         self._busy: set[str] = set()
         self._pending: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {}
         self._grid: RenderResult | None = None
+        self._curve_key: tuple | None = None  # the state the fade curve was last asked for
         self.batch_report: BatchReport | None = None
         self._cancel = threading.Event()
         self.progress: QProgressDialog | None = None
@@ -81,7 +82,7 @@ class PhotoTools(QObject):
     def _connect(self) -> None:
         s, w = self.session, self.window
         self.controller.rendered.connect(self._rendered)
-        for signal in (s.pairChanged, s.modelChanged, s.alignChanged):
+        for signal in (s.pairChanged, s.modelChanged, s.alignChanged, s.imagesChanged):
             signal.connect(self._request_curve)
         s.alphasChanged.connect(lambda: self.meter.set_alphas(s.alphas))
         for signal in (s.modelChanged, s.imagesChanged):
@@ -139,7 +140,9 @@ class PhotoTools(QObject):
         self.controller.message.emit(f"{name}: {message}")
 
     def _pair_key(self) -> tuple:
-        return (self.session.pair, self.session.model_id, self.session.align)
+        request = self.session.request("grid", 0)
+        people = request.people if request is not None else None
+        return (self.session.pair, self.session.model_id, self.session.align, people)
 
     def _pair_names(self) -> list[tuple[InputImage, InputImage]]:
         pair = self.session.pair_images()
@@ -151,20 +154,29 @@ class PhotoTools(QObject):
             return
         self._grid = result
         if self.judge is not None:
-            self._submit("meter", lambda k, o, m: (k, read_meter(self.judge, o, m)), self._pair_key(),
-                         result.images["original"], result.images["mixed"])
+            renderer, request = self.controller.renderer, result.request
+            size = self.session.model.image_size if self.session.model else 0
+
+            def meter(key, originals, mixed):
+                people = renderer.people(request.people, size, request.align)
+                return key, read_meter(self.judge, originals, mixed, people)
+
+            self._submit("meter", meter, self._pair_key(), result.images["original"], result.images["mixed"])
         self._request_photos()
 
     def _request_curve(self) -> None:
         pair, model = self.session.pair, self.session.model
-        if self.judge is None or pair is None or model is None:
+        if self.judge is None or pair is None or model is None or self._pair_key() == self._curve_key:
             return
+        self._curve_key = self._pair_key()
         self.meter.show_message("Identity judge: measuring…")
         renderer, size, align = self.controller.renderer, model.image_size, self.session.align
+        request = self.session.request("grid", 0)
+        groups = request.people if request is not None else None
 
         def curve(key):
             x = renderer.tensors(pair, size, align)
-            return key, fade_curve(self.judge, model.pipeline, x)
+            return key, fade_curve(self.judge, model.pipeline, x, people=renderer.people(groups, size, align))
 
         self._submit("curve", curve, self._pair_key())
 

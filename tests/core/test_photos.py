@@ -175,3 +175,26 @@ def test_judge_says_no_face_instead_of_a_number():
     assert judge.descriptor(_smooth_photo(64, 64)) is None
     verdict = judge.verdict(_smooth_photo(64, 64), np.zeros(128), np.ones(128))
     assert not verdict.found and verdict.to_first is None and verdict.closer is None
+
+
+def test_meter_reference_of_a_k_shot_person_is_the_mean_of_their_images():
+    import torch
+
+    from g2g_desktop.core.identity_meter import read_meter
+    from g2g_desktop.core.images import tensor_to_uint8
+    from g2g_desktop.core.judge import IdentityJudge
+
+    class MeanColour(IdentityJudge):
+        def descriptor(self, image):
+            return np.asarray(image, dtype=np.float64).mean((0, 1)) / 255.0
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(4, 3, 16, 16, generator=g) * 2 - 1
+    originals, mixed = tensor_to_uint8(x[:2]), tensor_to_uint8(x[2:])
+    judge = MeanColour()
+    alone = read_meter(judge, originals, mixed)
+    group = read_meter(judge, originals, mixed, people=(None, x[[1, 3]]))
+    d = [judge.descriptor(Image.fromarray(a)) for a in (*originals, *mixed)]
+    assert alone.mixes[0].to_second == pytest.approx(np.linalg.norm(d[2] - d[1]))
+    assert group.mixes[0].to_second == pytest.approx(np.linalg.norm(d[2] - (d[1] + d[3]) / 2), abs=1e-3)
+    assert group.mixes[0].to_first == pytest.approx(alone.mixes[0].to_first)
