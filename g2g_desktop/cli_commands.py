@@ -7,15 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from PIL import Image
 from tqdm import tqdm
 
 from .cli_output import is_folder_target, numbered, output_file, output_folder
 from .core.checkpoint import CheckpointError, ModelInfo, load_generator_with_info
 from .core.export import fade_alphas, matrix_canvas, save_gif, save_png_sequence
 from .core.face_align import Detector, MtcnnDetector
-from .core.images import ImageLoadError, display_name, list_images, tensor_to_pil, tile
-from .core.photo_mix import Photo, mix_folder, open_photo, photo_suffix, save_image
+from .core.images import ImageLoadError, display_name, list_images, tensor_to_pil
+from .core.photo_mix import Photo, mix_folder, mix_output, open_photo, photo_suffix, save_image
 from .core.pipeline import G2GPipeline
 from .core.resources import default_model_path
 
@@ -146,27 +145,14 @@ def _identity_codes(job: MixJob, args: argparse.Namespace) -> torch.Tensor:
     return torch.stack([job.photo(p).tensor for p in args.identity])
 
 
-def _mix_one(job: MixJob, args: argparse.Namespace, content: Photo, identities: torch.Tensor) -> Image.Image:
-    mix = job.pipeline.mix_identities(content.tensor, identities)
-    if args.paste_back:
-        return content.paste(mix)
-    if args.crop:
-        return tensor_to_pil(mix)
-    strip = torch.cat([content.tensor[None], identities, mix[None]])
-    return tensor_to_pil(tile(strip, rows=1, cols=len(strip)))
-
-
-def _output_name(content: Photo, args: argparse.Namespace) -> str:
-    return f"{content.path.stem}_mixed{photo_suffix(content.path) if args.paste_back else '.png'}"
-
-
 def _kshot(job: MixJob, args: argparse.Namespace) -> str:
     identities = _identity_codes(job, args)
     content = job.photo(args.content)
     if args.paste_back and not content.has_face:
         raise UserError(f"{display_name(args.content)}: no face found to paste the mix back onto")
-    out = output_file(args.output, _output_name(content, args))
-    save_image(_mix_one(job, args, content, identities), out)
+    image, name = mix_output(job.pipeline, content, identities, paste=args.paste_back, crop_only=args.crop)
+    out = output_file(args.output, name)
+    save_image(image, out)
     return job.report(f"wrote the {len(identities)}-shot mix to {out} ({job.info.summary()})")
 
 

@@ -130,18 +130,26 @@ def mix_folder(
         if detector is not None and not content.has_face:
             report.no_face.append(display_name(path.name))
             continue
-        mix = pipeline.mix_identities(content.tensor, identities)
-        if paste:
-            image, name = content.paste(mix), f"{path.stem}_mixed{photo_suffix(path)}"
-        elif crop_only:
-            image, name = tensor_to_pil(mix), f"{path.stem}_mixed.png"
-        else:
-            strip = torch.cat([content.tensor[None], identities, mix[None]])
-            image, name = tensor_to_pil(tile(strip, rows=1, cols=len(strip))), f"{path.stem}_mixed.png"
+        image, name = mix_output(pipeline, content, identities, paste=paste, crop_only=crop_only)
         report.written.append(save_image(image, folder / name))
     if progress is not None and not report.cancelled:
         progress(len(files), len(files))
     return report
+
+
+def mix_output(pipeline: G2GPipeline, content: Photo, identities: torch.Tensor, *, paste: bool = False,
+               crop_only: bool = False) -> tuple[Image.Image, str]:
+    """The K-shot mix of `content` as written to disk, and its file name: the pasted photo
+    (`x_mixed.jpg`), the mixed crop, or the strip content | identities | mix (`x_mixed.png`)."""
+    mix = pipeline.mix_identities(content.tensor, identities)
+    stem = content.path.stem if content.path is not None else "image"
+    if paste:
+        suffix = photo_suffix(content.path) if content.path is not None else ".png"
+        return content.paste(mix), f"{stem}_mixed{suffix}"
+    if crop_only:
+        return tensor_to_pil(mix), f"{stem}_mixed.png"
+    strip = torch.cat([content.tensor[None], identities, mix[None]])
+    return tensor_to_pil(tile(strip, rows=1, cols=len(strip))), f"{stem}_mixed.png"
 
 
 def photo_suffix(path: Path) -> str:
