@@ -246,7 +246,8 @@ class PhotoTools(QObject):
             self.run_batch(Path(source), Path(target))
 
     def run_batch(self, source: Path, target: Path) -> bool:
-        """Mix every image of `source` with the identity of the pair's image 2, with progress and cancel."""
+        """Mix every image of `source` with the identity of the pair's image 2 (its whole "same person" group,
+        K-shot), with progress and cancel."""
         pair, model = self.session.pair, self.session.model
         if pair is None or model is None:
             self.controller.message.emit("Batch mixing needs a model and a pair (image 2 gives the identity).")
@@ -256,7 +257,7 @@ class PhotoTools(QObject):
             self.controller.message.emit(f"{source}: no images in this folder.")
             return False
         align = self.session.align
-        identity = self.controller.renderer.tensors(pair[1:], model.image_size, align)
+        identity = self.controller.renderer.tensors(self.session.person_of(pair[1]), model.image_size, align)
         detector = self.controller.detector if align else None
         self._cancel.clear()
         self.progress = QProgressDialog(f"Mixing {len(files)} image(s)…", "Cancel", 0, len(files), self.window)
