@@ -202,3 +202,13 @@ def test_same_person_group_in_the_gallery_gives_the_mean_identity(qtbot, window,
     mixed = regroup([b, c])
     assert not np.array_equal(mixed.images["mixed"][0], plain[0])  # the mean of two people's codes
     np.testing.assert_array_equal(mixed.images["mixed"][1], plain[1])
+
+
+def test_purpose_text_for_each_kind_of_model():
+    from g2g_desktop.ui.widgets.purpose_bar import purpose_text
+
+    assert "procedural" in purpose_text("procedural", ["a.jpg"], [])
+    assert "animal faces" in purpose_text("animals", ["a.jpg", "b.jpg", "c.jpg"], [])
+    assert "and 1 more" in purpose_text("animals", ["a.jpg", "b.jpg", "c.jpg"], [])
+    assert "trained on photos" in purpose_text("photos", [], ["x.png"])
+    assert purpose_text("photos", ["a.jpg"], []) is None and purpose_text("unknown", ["a.jpg"], ["x"]) is None
