@@ -16,7 +16,7 @@ def purpose_text(trained_on: str, photos: list[str], faceless: list[str]) -> str
     if trained_on == "procedural" and photos:
         return (f"This model was trained on procedural (synthetic) faces; {_names(photos)} look like real "
                 "photos, which need a model trained on photos.")
-    if trained_on == "animals" and any(photos):
+    if trained_on == "animals" and photos:
         return (f"This is an official FUNIT model, trained on animal faces; {_names(photos)} look like photos "
                 "of people, which need a model trained on photos of people.")
     if trained_on == "photos" and faceless:
