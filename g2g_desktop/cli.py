@@ -18,14 +18,22 @@ from . import __version__
 def add_mix_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "mix",
-        help="mix two images (3x2 Original/Mixed/Reconstructed grid), fade identities or build a swap matrix",
-        description="Mix the identity of one image with the rest of another, headless.",
+        help="mix two images (3x2 Original/Mixed/Reconstructed grid), fade identities, swap matrix, K-shot, batch",
+        description="Mix the identity of one image with the rest of another, headless. -o is a file (its suffix "
+        "names the format: .png, .jpg, .webp; .gif for fades) or a folder (exists, ends with /, or has no suffix), "
+        "where outputs get names made from the inputs.",
     )
     p.add_argument("images", nargs="*", type=Path, help="two images A B (rest of A with identity of B and vice versa)")
-    p.add_argument(
-        "-o", "--output", type=Path, required=True, help="output file (.png grid/matrix, .gif fade) or folder"
-    )
+    p.add_argument("-o", "--output", required=True, help="output file or folder (see above)")
     p.add_argument("--model", type=Path, help="project .safetensors model or FUNIT gen_*.pt (default: bundled model)")
+    p.add_argument(
+        "--align", action=argparse.BooleanOptionalAction, default=None,
+        help="detect and align faces with MTCNN (default: as the model was trained; on with --paste-back)",
+    )
+    p.add_argument(
+        "--paste-back", action="store_true",
+        help="write the full-resolution photo with the mix pasted back over its face (pairs, --identity, --batch)",
+    )
     p.add_argument(
         "--fade", type=int, metavar="N", help="write N frames fading A's identity into B's (GIF or PNG folder)"
     )
@@ -33,7 +41,21 @@ def add_mix_parser(sub: argparse._SubParsersAction) -> None:
         "--fade-range", type=float, nargs=2, default=(0.0, 1.0), metavar=("FROM", "TO"),
         help="identity weights of the first and last fade frame (default 0 1; the app allows -0.5..1.5)",
     )
-    p.add_argument("--matrix", type=Path, nargs="+", metavar="IMG", help="write the N×N swap matrix of these images")
+    p.add_argument("--bounce", action="store_true", help="fade GIF: play forward then back (2N-2 frames)")
+    p.add_argument(
+        "--matrix", type=Path, nargs="+", metavar="IMG",
+        help="write the N×N swap matrix of these images (folders: the images directly inside)",
+    )
+    p.add_argument(
+        "--identity", type=Path, nargs="+", metavar="IMG",
+        help="K photos of one person: their mean identity code (K-shot) goes onto --content or every --batch image",
+    )
+    p.add_argument("--content", type=Path, metavar="IMG", help="with --identity: the image whose rest is kept")
+    p.add_argument(
+        "--batch", type=Path, metavar="DIR",
+        help="with --identity: mix every image in DIR; -o is a folder, one output per image, no-face files listed",
+    )
+    p.add_argument("--crop", action="store_true", help="--identity/--batch: write only the mixed crop, not the strip")
     p.add_argument("--device", help="cpu, cuda or cuda:N (default: CUDA when available)")
 
 

@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--data", help="identity folder tree, CelebA root, FUNIT list file (LIST::ROOT) or 'procedural'"
     )
+    parser.add_argument("--align", action=argparse.BooleanOptionalAction, default=None,
+                        help="photo data: train on MTCNN-aligned face crops, as the mixer aligns (cached on disk)")
     parser.add_argument("--out", help="run folder: checkpoints, metrics, previews")
     parser.add_argument("--resume", help="run folder, training state, or FUNIT gen_*.pt (dis_*.pt beside it)")
     parser.add_argument("--steps", type=int, help="total steps of the run")
@@ -62,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 def resolve_config(args: argparse.Namespace) -> TrainConfig:
     """Config file, then flags, then --set; raises TrainConfigError naming the bad field."""
     data: dict[str, Any] = load_config_file(args.config) if args.config else {}
-    for name in ("approach", "data", "out", "resume", "steps"):
+    for name in ("approach", "data", "align", "out", "resume", "steps"):
         value = getattr(args, name)
         if value is not None:
             data[name] = value

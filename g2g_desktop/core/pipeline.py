@@ -218,12 +218,25 @@ class G2GPipeline:
 
     # ------------------------------------------------------------------ G2G
     @torch.inference_mode()
-    def run(self, x1: torch.Tensor, x2: torch.Tensor) -> G2GResult:
-        """Original / mixed / reconstructed for one pair (3×H×W each) or a batch of pairs (B×3×H×W)."""
+    def person_code(self, images: torch.Tensor) -> torch.Tensor:
+        """The class code of one person from K images (K×3×H×W): the mean of their codes (FUNIT's K-shot)."""
+        return torch.stack([self.codes(x).identity for x in images]).mean(0)
+
+    @torch.inference_mode()
+    def run(self, x1: torch.Tensor, x2: torch.Tensor,
+            people: tuple[torch.Tensor | None, torch.Tensor | None] | None = None) -> G2GResult:
+        """Original / mixed / reconstructed for one pair (3×H×W each) or a batch of pairs (B×3×H×W).
+
+        `people` (single pairs only): K×3×H×W images of person 1 and of person 2 whose mean class code stands
+        for that person's identity in the mix (None for a side: its own image's code).
+        """
         single = x1.dim() == 3
         if single:
             c1, c2 = self.codes(x1), self.codes(x2)
             a1, b1, a2, b2 = c1.content, c1.identity, c2.content, c2.identity
+            if people is not None:
+                b1 = b1 if people[0] is None else self.person_code(people[0])
+                b2 = b2 if people[1] is None else self.person_code(people[1])
             originals = torch.stack([x1, x2]).float()
         else:
             p1, p2 = self._prepare(x1), self._prepare(x2)
@@ -242,30 +255,47 @@ class G2GPipeline:
         return G2GResult(original=originals.cpu(), mixed=mixed, reconstructed=recon)
 
     @torch.inference_mode()
+    def mix_identities(self, content: torch.Tensor, identities: torch.Tensor) -> torch.Tensor:
+        """K-shot mix G(E_A(content), mean_k E_B(identities[k])) of one 3×H×W content image: 3×H×W.
+
+        FUNIT averages the class codes of K images of one class; several photos of one person give a steadier
+        identity than one. K copies of one image are exactly the 1-shot mix.
+        """
+        return self._decode(self.codes(content).content, self.person_code(identities))[0].cpu()
+
+    @torch.inference_mode()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """The short reconstruction G(E_A(x), E_B(x)) from cached codes."""
         c = self.codes(x)
         return self._decode(c.content, c.identity)[0].cpu()
 
     @torch.inference_mode()
-    def fade(self, x1: torch.Tensor, x2: torch.Tensor, alpha1: float, alpha2: float | None = None) -> torch.Tensor:
+    def fade(self, x1: torch.Tensor, x2: torch.Tensor, alpha1: float, alpha2: float | None = None,
+             people: tuple[torch.Tensor | None, torch.Tensor | None] | None = None) -> torch.Tensor:
         """Mixed images with faded identity, decoder only: 2×3×H×W.
 
         m1(α1) = G(E_A(x1), (1−α1)·E_B(x1) + α1·E_B(x2)) and m2(α2) = G(E_A(x2), (1−α2)·E_B(x2) + α2·E_B(x1)):
-        α=0 keeps the image's own identity, α=1 is the plain mix.
+        α=0 keeps the image's own identity, α=1 is the plain mix. `people` as in `run`: a person's identity is
+        the mean code of their images.
         """
         alpha2 = alpha1 if alpha2 is None else alpha2
         k1, k2 = self.image_key(x1), self.image_key(x2)
         c1, c2 = self.codes(x1, k1), self.codes(x2, k2)
-        sides = [((k1, k2, clamp_alpha(alpha1)), c1, c2), ((k2, k1, clamp_alpha(alpha2)), c2, c1)]
+        ids = [c1.identity, c2.identity]
+        for side, images in enumerate(people or (None, None)):
+            if images is not None:
+                ids[side] = self.person_code(images)
+        if people is not None:
+            k1 = k1 if people[0] is None else k1 + self.image_key(people[0])
+            k2 = k2 if people[1] is None else k2 + self.image_key(people[1])
+        sides = [((k1, k2, clamp_alpha(alpha1)), c1, ids[0], ids[1]),
+                 ((k2, k1, clamp_alpha(alpha2)), c2, ids[1], ids[0])]
         with self._lock:
-            images = [self._faded.get(key) for key, _, _ in sides]
+            images = [self._faded.get(key) for key, *_ in sides]
         todo = [i for i, image in enumerate(images) if image is None]
         if todo:
             content = torch.cat([sides[i][1].content for i in todo])
-            identity = torch.cat(
-                [fade_identity(sides[i][1].identity, sides[i][2].identity, sides[i][0][2]) for i in todo]
-            )
+            identity = torch.cat([fade_identity(sides[i][2], sides[i][3], sides[i][0][2]) for i in todo])
             decoded = self._decode(content, identity).cpu()
             with self._lock:
                 for j, i in enumerate(todo):
@@ -276,13 +306,21 @@ class G2GPipeline:
         return torch.cat(images)
 
     @torch.inference_mode()
-    def fade_frames(self, x1: torch.Tensor, x2: torch.Tensor, alphas: list[float], batch_size: int = 16):
-        """m1 for each α in `alphas` (the rest of x1, identity fading from x1 to x2): F×3×H×W."""
+    def fade_frames(self, x1: torch.Tensor, x2: torch.Tensor, alphas: list[float], batch_size: int = 16,
+                    people: tuple[torch.Tensor | None, torch.Tensor | None] | None = None):
+        """m1 for each α in `alphas` (the rest of x1, identity fading from x1 to x2): F×3×H×W.
+
+        `people` as in `run`: the identities faded between are the mean codes of each person's images.
+        """
         c1, c2 = self.codes(x1), self.codes(x2)
+        b1, b2 = c1.identity, c2.identity
+        if people is not None:
+            b1 = b1 if people[0] is None else self.person_code(people[0])
+            b2 = b2 if people[1] is None else self.person_code(people[1])
         frames = []
         for start in range(0, len(alphas), batch_size):
             chunk = alphas[start : start + batch_size]
-            identity = torch.cat([fade_identity(c1.identity, c2.identity, a) for a in chunk])
+            identity = torch.cat([fade_identity(b1, b2, a) for a in chunk])
             content = c1.content.expand(len(chunk), *c1.content.shape[1:])
             frames.append(self._decode(content, identity).cpu())
         return torch.cat(frames)

@@ -37,6 +37,7 @@ from g2g_desktop.core.face_align import Detector
 from .gui_thread_policy import GuiThreadPolicy
 from .mix_controller import MixController
 from .models import LoadedModel
+from .photo_tools import PhotoTools
 from .render_queue import RenderResult
 from .session_store import restore_form, save_form, save_session
 from .settings import AppSettings
@@ -45,8 +46,11 @@ from .threads import TaskRunner
 from .widgets.face_panel import FacePanel
 from .widgets.fade_sliders import FadeSliders
 from .widgets.gallery import ImageGallery
+from .widgets.identity_meter import IdentityMeter
 from .widgets.mix_grid import MixGridView
 from .widgets.notice_bar import NoticeBar
+from .widgets.photo_view import PhotoView
+from .widgets.purpose_bar import ModelPurposeBar
 from .widgets.swap_matrix import SwapMatrixView
 from .widgets.task_progress import TaskProgress
 from .widgets.zoom_view import ZoomView
@@ -82,13 +86,19 @@ class MainWindow(QMainWindow):
         mix_page = QWidget()
         mix_layout = QVBoxLayout(mix_page)
         mix_layout.addWidget(self.grid_view, 1)
+        self.identity_meter = IdentityMeter()
+        mix_layout.addWidget(self.identity_meter)
         mix_layout.addWidget(self.sliders)
+        self.photo_view = PhotoView()
+        self.purpose_bar = ModelPurposeBar()
         self.tabs = QTabWidget()
         self.tabs.addTab(mix_page, "Mix")
         self.tabs.addTab(self.matrix_view, "Swap matrix")
+        self.tabs.addTab(self.photo_view, "Photo")
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addWidget(self.notice_bar)
+        layout.addWidget(self.purpose_bar)
         layout.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
@@ -135,6 +145,7 @@ class MainWindow(QMainWindow):
 
         self.actions = WindowActions(self)
         self._connect()
+        self.photo_tools = PhotoTools(self)  # after _connect: its slots run after the window's own
         self._show_model(None)
         self.refresh_empty_state()
         geometry, state = self.settings.geometry(), self.settings.window_state()
@@ -381,9 +392,10 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self, timeout: float) -> None:
-        """Stop training (it checkpoints after its step), all mixing work and a trainer import in progress,
-        waiting `timeout` s in all: a step, a torch call or an import that takes longer is left running and
-        the process exits without it. A panel never built is not built now (that would import the trainer)."""
+        """Stop training (it checkpoints after its step), all mixing and photo work and a trainer import in
+        progress, waiting `timeout` s in all: a step, a torch or dlib call or an import that takes longer is
+        left running and the process exits without it. A panel never built is not built now (that would
+        import the trainer)."""
         deadline = time.monotonic() + timeout
 
         def left() -> float:
@@ -393,6 +405,7 @@ class MainWindow(QMainWindow):
         if panel is not None and panel.worker is not None and panel.worker.is_running():
             panel.worker.engine.stop()
         self.controller.shutdown(timeout)
+        self.photo_tools.shutdown(left())
         if panel is not None:
             if panel.worker is not None:
                 panel.worker.stop_and_wait(round(left() * 1000))

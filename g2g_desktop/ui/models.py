@@ -67,7 +67,7 @@ def load_model_file(path: str | os.PathLike, device: str | None = None) -> Loade
     path = Path(path)
     generator, info = load_generator_with_info(path)
     pipeline = G2GPipeline(generator, device)
-    return LoadedModel(pipeline, path.name, path, info, default_align=not is_synthetic(path, info))
+    return LoadedModel(pipeline, path.name, path, info, default_align=info.aligned or not is_synthetic(path, info))
 
 
 def model_from_snapshot(snapshot: Any, device: str | None = None) -> LoadedModel:

@@ -34,10 +34,11 @@ class RenderRequest:
     alphas: tuple[float, float] = (1.0, 1.0)  # identity fade of m1 and m2 (1 = plain mix)
     align: bool = False  # use the aligned face crops (True) or the centre squares
     stamp: int = 0  # increasing number from the GUI; results older than its last reset are dropped
+    people: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # grid: images of person 1 / 2 (K-shot)
 
     @property
     def key(self) -> tuple[Any, ...]:
-        return (self.kind, self.model_id, self.image_ids, self.alphas, self.align)
+        return (self.kind, self.model_id, self.image_ids, self.alphas, self.align, self.people)
 
 
 @dataclass(frozen=True)

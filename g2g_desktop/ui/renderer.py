@@ -86,16 +86,23 @@ class Renderer:
             return self.render_matrix(request, job)
         raise ValueError(f"unknown render kind {request.kind!r}")
 
-    def run(self, model_id: int, image_ids: tuple[str, ...], align: bool) -> G2GResult:
+    def people(self, people: tuple[tuple[str, ...], tuple[str, ...]] | None, size: int, align: bool):
+        """The K×3×H×W images of person 1 and person 2 (None for a side of one image)."""
+        if people is None:
+            return None
+        return tuple(self.tensors(ids, size, align) if len(ids) > 1 else None for ids in people)
+
+    def run(self, model_id: int, image_ids: tuple[str, ...], align: bool,
+            people: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> G2GResult:
         """The plain G2G pass of a pair, cached: mixing at α=1 and the reconstruction."""
-        key = (model_id, image_ids, align)
+        key = (model_id, image_ids, align, people)
         with self._lock:
             hit = self._runs.get(key)
         if hit is not None:
             return hit
         pipeline = self.pipeline(model_id)
         x = self.tensors(image_ids, pipeline.image_size, align)
-        result = pipeline.run(x[0], x[1])
+        result = pipeline.run(x[0], x[1], self.people(people, pipeline.image_size, align))
         with self._lock:
             if model_id not in self._models or any(i not in self._images for i in image_ids):
                 return result  # removed while this ran: caching it would keep it alive
@@ -108,13 +115,14 @@ class Renderer:
         if len(request.image_ids) != 2:
             raise ValueError("the grid needs exactly two images")
         pipeline = self.pipeline(request.model_id)
-        result = self.run(request.model_id, request.image_ids, request.align)
+        result = self.run(request.model_id, request.image_ids, request.align, request.people)
         a1, a2 = request.alphas
         if (a1, a2) == (1.0, 1.0):
             mixed = result.mixed
         else:
             x = self.tensors(request.image_ids, pipeline.image_size, request.align)
-            mixed = pipeline.fade(x[0], x[1], a1, a2)
+            people = self.people(request.people, pipeline.image_size, request.align)
+            mixed = pipeline.fade(x[0], x[1], a1, a2, people)
         return {
             "original": tensor_to_uint8(result.original),
             "mixed": tensor_to_uint8(mixed),

@@ -38,6 +38,7 @@ class MixSession(QObject):
         self.model: LoadedModel | None = None
         self.model_id: int | None = None
         self._aliases: dict[str, str] = {}  # replaced id → the id of its replacement
+        self.groups: list[tuple[str, ...]] = []  # images marked "same person": one K-shot identity each
 
     def resolve(self, image_id: str) -> str:
         """The id the image now has (following replacements), or `image_id` when it is unknown."""
@@ -67,7 +68,9 @@ class MixSession(QObject):
         if kind == "grid":
             if self.pair_images() is None:
                 return None
-            return RenderRequest("grid", self.model_id, self.pair, self.alphas, self.align, stamp)
+            people = (self.person_of(self.pair[0]), self.person_of(self.pair[1]))
+            kshot = people if any(len(ids) > 1 for ids in people) else None
+            return RenderRequest("grid", self.model_id, self.pair, self.alphas, self.align, stamp, kshot)
         if len(self.images) < 2:
             return None
         ids = tuple(im.id for im in self.images[:MAX_MATRIX_IMAGES])
@@ -87,6 +90,23 @@ class MixSession(QObject):
         elif self.pair_images() is None and len(self.images) >= 2:
             self.set_pair((self.images[0].id, self.images[1].id))
 
+    def person_of(self, image_id: str) -> tuple[str, ...]:
+        """The images of the person `image_id` shows: its "same person" group, else just itself."""
+        return next((g for g in self.groups if image_id in g), (image_id,))
+
+    def set_same_person(self, image_ids: list[str]) -> None:
+        """Group images as one person (their mean class code is that person's identity); one id ungroups it."""
+        ids = [i for i in dict.fromkeys(image_ids) if self.image(i)]
+        self.groups = [g for g in ([tuple(i for i in g if i not in ids) for g in self.groups]) if len(g) > 1]
+        if len(ids) > 1:
+            self.groups.append(tuple(ids))
+        self.imagesChanged.emit()
+
+    def _regroup(self, old_id: str, new_id: str | None) -> None:
+        groups = [tuple(new_id if i == old_id else i for i in g if new_id is not None or i != old_id)
+                  for g in self.groups]
+        self.groups = [g for g in groups if len(g) > 1]
+
     def remove_image(self, image_id: str) -> None:
         index = self.index_of(image_id)
         if index < 0:
@@ -94,6 +114,7 @@ class MixSession(QObject):
         del self.images[index]
         self.renderer.remove_image(image_id)
         self._aliases = {old: new for old, new in self._aliases.items() if image_id not in (old, new)}
+        self._regroup(image_id, None)
         self.imagesChanged.emit()
         if self.pair and image_id in self.pair:
             rest = [im.id for im in self.images]
@@ -102,7 +123,7 @@ class MixSession(QObject):
     def clear_images(self) -> None:
         for im in self.images:
             self.renderer.remove_image(im.id)
-        self.images, self._aliases = [], {}
+        self.images, self._aliases, self.groups = [], {}, []
         self.imagesChanged.emit()
         self.set_pair(None)
 
@@ -124,6 +145,7 @@ class MixSession(QObject):
         self.renderer.remove_image(old_id)
         self._aliases[old_id] = new.id
         self._aliases.pop(new.id, None)
+        self._regroup(old_id, new.id)
         in_pair = bool(self.pair and old_id in self.pair)
         if in_pair:  # before imagesChanged, so no view ever sees a pair naming a missing image
             self.pair = tuple(new.id if i == old_id else i for i in self.pair)

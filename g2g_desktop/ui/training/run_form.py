@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -69,6 +70,9 @@ class RunForm(QWidget):
         self.data.setToolTip("'procedural' (the built-in synthetic faces) or a folder with one sub-folder per "
                              "identity, a CelebA root, or a FUNIT list file")
         form.addRow("Dataset:", _path_row(self.data, self._browse_data))
+        self.align = QCheckBox("Align faces (MTCNN, as the mixer does; crops cached)")
+        self.align.setToolTip("Photo datasets: train on the aligned face crops the mixer will feed the model")
+        form.addRow("", self.align)
         self.resume = QLineEdit()
         self.resume.setPlaceholderText("optional: a run folder, a training checkpoint or a FUNIT gen_*.pt")
         form.addRow("Resume from:", _path_row(self.resume, self._browse_resume))
@@ -131,7 +135,8 @@ class RunForm(QWidget):
             raise ValueError(f"{resume}: checkpoint to resume from not found")
         out = self.out.text().strip() or str(Path.home() / "g2g_runs" / time.strftime("run-%Y%m%d-%H%M%S"))
         return TrainConfig(
-            approach=approach, data=data, out=out, resume=resume, steps=self.steps.value(),
+            approach=approach, data=data, align=self.align.isChecked() and not data.startswith("procedural"),
+            out=out, resume=resume, steps=self.steps.value(),
             batch_size=self.batch.value(), image_size=self.image_size.currentData(), model=dict(model),
             dis=dict(dis), weights=weights, num_workers=0, preview_every=self.preview_every.value(),
             checkpoint_every=self.checkpoint_every.value(),

