@@ -55,7 +55,7 @@ class Renderer:
         """Free an image the session no longer shows: its entry, its cached runs and its crops."""
         with self._lock:
             self._images.pop(image_id, None)
-            for key in [k for k in self._runs if image_id in k[1]]:
+            for key in [k for k in self._runs if image_id in _run_images(k)]:
                 del self._runs[key]
         forget_crops(image_id)
 
@@ -104,7 +104,7 @@ class Renderer:
         x = self.tensors(image_ids, pipeline.image_size, align)
         result = pipeline.run(x[0], x[1], self.people(people, pipeline.image_size, align))
         with self._lock:
-            if model_id not in self._models or any(i not in self._images for i in image_ids):
+            if model_id not in self._models or any(i not in self._images for i in _run_images(key)):
                 return result  # removed while this ran: caching it would keep it alive
             self._runs[key] = result
             while len(self._runs) > self._run_cache_size:
@@ -142,3 +142,9 @@ class Renderer:
                 job.partial({"originals": originals, "matrix": np.stack(rows)}, len(rows), n)
                 job.check()
         return {"originals": originals, "matrix": np.stack(rows)}
+
+
+def _run_images(key: tuple) -> set[str]:
+    """Every image a cached run was computed from: the pair and, K-shot, the images of both people."""
+    _model_id, image_ids, _align, people = key
+    return set(image_ids).union(*(people or ()))

@@ -11,12 +11,15 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QDropEvent
 
 from g2g_desktop.core.checkpoint import save_model
 from g2g_desktop.core.face_align import Face, template_points
 from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.judge import IdentityJudge
 from g2g_desktop.ui.main_window import MainWindow
+from g2g_desktop.ui.renderer import _run_images
 from g2g_desktop.ui.settings import AppSettings
 from trainer.losses import LossWeights
 
@@ -212,6 +215,39 @@ def test_same_person_group_in_the_gallery_gives_the_mean_identity(qtbot, window,
     mixed = regroup([b, c])
     assert not np.array_equal(mixed.images["mixed"][0], plain[0])  # the mean of two people's codes
     np.testing.assert_array_equal(mixed.images["mixed"][1], plain[1])
+
+
+def test_groups_follow_multi_select_drag_removal_and_remove_all(qtbot, window, tiny_model, image_files, tmp_path):
+    load_model(qtbot, window, tiny_model)
+    drop_and_render(qtbot, window, _with_copy(image_files, tmp_path))
+    a, b, b_again, c = (im.id for im in window.session.images)
+    assert window.session.pair == (a, b)
+    with qtbot.waitSignal(window.controller.rendered, timeout=TIMEOUT,
+                          check_params_cb=lambda r: r.request.kind == "grid" and r.request.people is not None):
+        window.gallery.samePersonRequested.emit([b, c])
+    renderer, listing = window.controller.renderer, window.gallery.list
+    assert any(c in _run_images(key) for key in renderer._runs)
+
+    listing.clearSelection()  # drag two selected thumbnails (image 2's copy and c) onto the first
+    for row in (2, 3):
+        listing.item(row).setSelected(True)
+    mime = listing.mimeData([listing.item(2), listing.item(3)])
+    target = listing.visualItemRect(listing.item(0)).center()
+    listing.dropEvent(QDropEvent(QPointF(target), Qt.DropAction.MoveAction, mime, Qt.MouseButton.LeftButton,
+                                 Qt.KeyboardModifier.NoModifier))
+    assert [im.id for im in window.session.images] == [b_again, c, a, b] == listing.ids()
+    labels = [listing.item(row).text() for row in range(4)]
+    assert [" · person 1" in text for text in labels] == [False, True, False, True]
+    assert window.session.groups == [(b, c)] and window.session.pair == (a, b)
+
+    window.controller.remove_images([c])  # the group of two loses c: no group is left
+    assert window.session.groups == [] and not any(" · person " in listing.item(r).text() for r in range(3))
+    assert not any(c in _run_images(key) for key in renderer._runs)
+    qtbot.waitUntil(lambda: window.controller.last["grid"].request.people is None, timeout=TIMEOUT)
+
+    window.session.set_same_person([a, b_again])
+    window.gallery.remove_all_button.click()
+    assert window.session.groups == [] and listing.count() == 0
 
 
 def test_purpose_text_for_each_kind_of_model():

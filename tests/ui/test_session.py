@@ -42,3 +42,22 @@ def test_swap_matrix_is_capped(qtbot):
     session.model_id = 1
     request = session.request("matrix", 1)
     assert request.image_ids == tuple(im.id for im in images[:MAX_MATRIX_IMAGES])
+
+
+def test_same_person_groups_follow_removal_replacement_and_clearing(qtbot):
+    session = MixSession(Renderer())
+    images = _images(4)
+    ids = [im.id for im in images]
+    session.add_images(images)
+    session.set_same_person(ids[1:])
+    assert session.groups == [tuple(ids[1:])] and session.person_of(ids[3]) == tuple(ids[1:])
+    session.remove_image(ids[3])
+    assert session.groups == [(ids[1], ids[2])] and session.person_of(ids[3]) == (ids[3],)
+    variant = InputImage(new_id(), "im2.png", None, images[2].source)
+    session.replace_image(ids[2], variant)
+    assert session.groups == [(ids[1], variant.id)]
+    session.remove_image(ids[1])  # one image left is no group
+    assert session.groups == []
+    session.set_same_person([ids[0], variant.id])
+    session.clear_images()
+    assert session.groups == [] and session.person_of(ids[0]) == (ids[0],)
