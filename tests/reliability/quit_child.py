@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from g2g_desktop.core.pipeline import G2GPipeline
 from g2g_desktop.ui import app as app_module
-from g2g_desktop.ui import mix_controller
+from g2g_desktop.ui import mix_controller, photo_tools
 from g2g_desktop.ui.main_window import MainWindow
 from trainer.engine import TrainingEngine
 
@@ -54,6 +54,8 @@ if KIND == "training":
     TrainingEngine.step = slow(TrainingEngine.step)
 if KIND == "detect":
     mix_controller.MtcnnDetector = SlowDetector
+if KIND == "photos":
+    photo_tools.paste_pair = slow(photo_tools.paste_pair)
 QMessageBox.question = staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes)  # "stop training and quit?"
 app_module.sample_paths = lambda: IMAGES
 
@@ -83,6 +85,8 @@ def start_work() -> None:
         win.actions.export_fade(os.path.join(RUN_DIR, "fade.gif"))
     elif KIND == "detect":
         win.align_box.setChecked(True)
+    elif KIND == "photos":
+        win.tabs.setCurrentWidget(win.photo_view)  # pastes the grid's mixes into the full photos
     elif KIND == "model":
         c.open_model(MODEL)
     elif KIND == "training":

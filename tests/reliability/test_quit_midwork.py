@@ -40,7 +40,7 @@ def inputs(tmp_path):
 
 
 @pytest.mark.timeout(180)
-@pytest.mark.parametrize("kind", ["render", "matrix", "export", "detect", "model", "training"])
+@pytest.mark.parametrize("kind", ["render", "matrix", "export", "detect", "model", "training", "photos"])
 def test_closing_mid_work_exits_zero_within_two_seconds(kind, inputs, tmp_path):
     model, images = inputs
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", G2G_DEVICE="cpu",
