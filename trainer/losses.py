@@ -60,6 +60,8 @@ class LossWeights:
     gan_warmup_steps: float = 0.0  # then gan_w and λ_F ramp linearly from 0 over this many steps; 0 = off
     content_noise: float = 0.0  # σ of Gaussian noise added to the content code in training (LORD)
     content_l2: float = 0.0  # weight of the mean squared content code (LORD's activation decay)
+    lambda_cls: float = 0.0  # λ_cls: identity head on E_B(x) learns the training identities (> 0 at start adds it)
+    lambda_cls_mix: float = 0.0  # λ_cls,m: the head must name the identity a mix should carry (needs the head)
 
     def to_dict(self) -> dict[str, float]:
         return dataclasses.asdict(self)
@@ -157,6 +159,8 @@ _ROWS: tuple[tuple[str, str, str, float, float, tuple[str, ...]], ...] = (
     ("gan_warmup_steps", "gan_w warm-up", "Adversarial warm-up steps", 1e6, 100.0, _F),
     ("content_noise", "σ_c", "Content-code noise", 10.0, 0.05, _N + _F),
     ("content_l2", "λ_c", "Content-code L2", 100.0, 0.001, _N + _F),
+    ("lambda_cls", "λ_cls", "Identity head", 100.0, 0.1, _F),
+    ("lambda_cls_mix", "λ_cls,m", "Mix identity", 100.0, 0.1, _F),
 )
 
 _TOOLTIPS = {
@@ -185,6 +189,10 @@ _TOOLTIPS = {
     "0 = at once.",
     "content_noise": "σ of Gaussian noise added to the content code while training (LORD): a noisy code "
     "cannot afford to carry identity the class code already gives (paper §II, LORD).",
+    "lambda_cls": "Cross-entropy of a linear identity head on the class code E_B(x) of real images (eq. 8's "
+    "identity loss with our own encoder as the face network); > 0 when the run starts adds the head.",
+    "lambda_cls_mix": "Cross-entropy of that head on E_B(m): each mix must carry the identity it was given "
+    "(eq. 8), which copying the content image cannot satisfy.",
     "content_l2": "Weight of the mean squared content code (LORD's activation decay), a pressure toward a "
     "small content code (paper §VI: a smaller content code).",
 }

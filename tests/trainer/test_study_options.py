@@ -152,6 +152,27 @@ def test_funit2funit_total_follows_gan_warmup_and_content_l2():
     assert logs["Loss/G/total"] == pytest.approx(expected, rel=1e-4)
 
 
+def test_identity_head_terms_and_their_checkpoint_module():
+    weights = LossWeights(lambda_cls=1.0, lambda_cls_mix=0.5)
+    approach = build_approach(make_config(weights=weights), 3, "cpu")
+    assert "id_head" in approach.modules()
+    head_params = {id(p) for p in approach.id_head.parameters()}
+    assert head_params <= {id(p) for g in approach.opt_gen.param_groups for p in g["params"]}
+    b = batch_with_partners()
+    gen, head = approach.generator, approach.id_head
+    with torch.no_grad():
+        x = torch.cat([b.x1, b.x2])
+        labels = torch.cat([b.label1, b.label2])
+        real = torch.nn.functional.cross_entropy(head(gen.encode_class(x).flatten(1)), labels)
+    before = head.weight.detach().clone()
+    logs = approach.generator_step(b, 0)
+    assert logs["Loss/G/id_real"] == pytest.approx(float(real), rel=1e-4) and logs["Loss/G/id_mix"] > 0
+    assert not torch.equal(before, head.weight)  # the head learns with the generator
+    plain = build_approach(make_config(), 3, "cpu")
+    assert plain.id_head is None and "id_head" not in plain.modules()
+    assert "Loss/G/id_real" not in plain.generator_step(b, 0)
+
+
 def test_optimizer_choice_and_lr_warmup():
     approach = build_approach(make_config(optimizer="adam", lr_gen=1e-3, lr_warmup_steps=4), 3, "cpu")
     assert isinstance(approach.opt_gen, torch.optim.Adam) and isinstance(approach.opt_dis, torch.optim.Adam)

@@ -27,6 +27,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from g2g_desktop.core.checkpoint import (
     CheckpointError,
@@ -71,6 +73,8 @@ class Funit2FunitApproach(Approach):
             generator, dis = FunitGenerator(gen_config), FunitDiscriminator(dis_config)
             init_kaiming(generator)
             init_kaiming(dis)
+            # The identity head (λ_cls): built when the run starts with λ_cls > 0, saved with the run.
+            self.id_head = nn.Linear(gen_config.latent_dim, num_classes) if config.weights.lambda_cls > 0 else None
         self._install(generator, copy.deepcopy(generator), dis)
 
     def _install(self, generator: FunitGenerator, ema: FunitGenerator, dis: FunitDiscriminator) -> None:
@@ -78,11 +82,16 @@ class Funit2FunitApproach(Approach):
         self.ema = ema.to(self.device).eval().requires_grad_(False)
         self.dis = dis.to(self.device).train()
         c = self.config
-        self.opt_gen = self.make_optimizer(self.generator.parameters(), c.lr_gen, "rmsprop")
+        params = list(self.generator.parameters())
+        if self.id_head is not None:
+            self.id_head = self.id_head.to(self.device)
+            params += list(self.id_head.parameters())
+        self.opt_gen = self.make_optimizer(params, c.lr_gen, "rmsprop")
         self.opt_dis = self.make_optimizer(self.dis.parameters(), c.lr_dis, "rmsprop")
 
     def modules(self):
-        return {"gen": self.generator, "gen_test": self.ema, "dis": self.dis}
+        modules = {"gen": self.generator, "gen_test": self.ema, "dis": self.dis}
+        return modules if self.id_head is None else {**modules, "id_head": self.id_head}
 
     def optimizers(self):
         return {"gen": self.opt_gen, "dis": self.opt_dis}
@@ -175,6 +184,21 @@ class Funit2FunitApproach(Approach):
             feature_matching(phi_recon, phi_x),  # λ_L
         ]
 
+    def _identity_terms(self, p, labels: torch.Tensor) -> dict[str, tuple[float, torch.Tensor]]:
+        """{log name: (weight, loss)} of the identity head: on real x (λ_cls) and on the mixes (λ_cls,m).
+
+        `mixed[i]` should carry the identity of `swap_sides(x)[i]`, hence the swapped labels.
+        """
+        if self.id_head is None:
+            return {}
+        w = self.weights
+        real = F.cross_entropy(self.id_head(p.identity.flatten(1).float()), labels)
+        terms = {"Loss/G/id_real": (w.lambda_cls, real)}
+        if w.lambda_cls_mix > 0:
+            logits = self.id_head(p.mixed_identity.flatten(1).float())
+            terms["Loss/G/id_mix"] = (w.lambda_cls_mix, F.cross_entropy(logits, swap_sides(labels)))
+        return terms
+
     def generator_step(self, batch: PairBatch, step: int) -> dict[str, float]:
         batch, w = batch.to(self.device), self.weights
         labels = torch.cat([batch.label1, batch.label2])
@@ -196,6 +220,9 @@ class Funit2FunitApproach(Approach):
             fm = g2g_feature_matching(fm_short, fm_mix, fm_mix_recon, fm_long, w)  # eq. 10
             code_l2 = content_code_penalty(p.content)  # LORD
             total = funit2funit_generator_total(adversarial, reconstruction, fm, w, step, code_l2)  # eq. 12
+            identity_terms = self._identity_terms(p, labels)  # eq. 8 with E_B + a linear head as the judge
+            for weight, term in identity_terms.values():
+                total = total + weight * term
         terms = {
             "Loss/G/adv": adversarial,
             "Loss/G/recon_short": recon_short,
@@ -209,6 +236,7 @@ class Funit2FunitApproach(Approach):
         }
         if recon_same is not None:
             terms["Loss/G/recon_same"] = recon_same
+        terms.update({name: term for name, (_, term) in identity_terms.items()})
         logs = self.checked(terms, "Loss/G/total", step)
         self.update("gen", total, step)
         self.update_ema()
