@@ -448,8 +448,10 @@ class TrainingEngine:
             self._last_saved_step = self.current_step
             return
         try:
-            path = self.files.save_checkpoint(self.current_step, state, metric, self.approach.inference_generator(),
-                                              {"run": str(self.run_dir), "data": self.config.data})
+            generator = self.approach.inference_generator()
+            weights = "gen" if generator is self.approach.generator else "gen_test"
+            path = self.files.save_checkpoint(self.current_step, state, metric, generator,
+                                              {"run": str(self.run_dir), "data": self.config.data}, weights)
         except (OSError, RuntimeError) as exc:
             self._emit(Warned(self.current_step, f"checkpoint at step {self.current_step} not saved ({exc}); "
                                                  "the previous checkpoint is intact and training goes on"))

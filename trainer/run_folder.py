@@ -61,12 +61,15 @@ class RunFolder:
         return self.keeper.path_for(step)
 
     def save_checkpoint(self, step: int, state: dict[str, Any], metric: float | None,
-                        generator: DisentanglingGenerator, provenance: dict[str, Any]) -> Path:
-        """The full training state, then the inference snapshot of its generator (when core can rebuild it)."""
+                        generator: DisentanglingGenerator, provenance: dict[str, Any], weights: str = "gen") -> Path:
+        """The full training state, then the inference snapshot of its generator (when core can rebuild it).
+
+        `weights` is what `generator` is ('gen_test': the EMA, 'gen': the raw one), recorded in the model file.
+        """
         path = self.keeper.save(step, state, metric)
         if rebuildable(generator):
             save_model(self.path / "model_latest.safetensors", generator, approach=state["approach"], step=step,
-                       provenance={**provenance, "checkpoint": path.name})
+                       provenance={**provenance, "checkpoint": path.name}, weights=weights)
         return path
 
     def _append(self, path: Path, records: list[dict[str, Any]]) -> None:
