@@ -56,7 +56,7 @@ from trainer.events import (
     WeightsChanged,
 )
 from trainer.losses import LossWeights
-from trainer.run_folder import RunFolder, rebuildable
+from trainer.run_folder import RunFolder, check_run_folder, rebuildable
 from trainer.sampler import PairSampler
 from trainer.state import SaveFn, capture_rng, restore_rng, resume_source, state_to_cpu
 
@@ -221,6 +221,7 @@ class TrainingEngine:
         if self._ready:
             return
         config = self.config
+        check_run_folder(self.run_dir, config.resume)  # before anything is read, built or written (every rank)
         try:
             self.settings = DeviceSettings(self.dist.device, None, False) if self.dist else pick_device(
                 None if self.device_request is None else str(self.device_request))

@@ -23,7 +23,9 @@ from PIL import Image
 from g2g_desktop.core.checkpoint import atomic_write, atomic_write_leftovers, save_model
 from g2g_desktop.core.config import GENERATOR_CONFIGS
 from g2g_desktop.core.generator import DisentanglingGenerator
-from trainer.state import CheckpointKeeper, SaveFn
+from trainer.state import STATE_PATTERN, CheckpointKeeper, SaveFn, latest_state, run_folder_of
+
+RUN_MARKERS = ("config.json", "metrics.jsonl", "model_latest.safetensors")  # files only a run writes here
 
 
 class RunFolder:
@@ -76,6 +78,39 @@ class RunFolder:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as fh:
             fh.writelines(json.dumps(r) + "\n" for r in records)
+
+
+def existing_run(folder: str | Path) -> str | None:
+    """What shows that `folder` already holds a run ("a run at step 40"), or None when it holds none."""
+    folder = Path(folder)
+    state = latest_state(folder)
+    if state is not None:
+        return f"a run with checkpoints up to step {int(STATE_PATTERN.fullmatch(state.name).group(1))}"
+    found = [name for name in RUN_MARKERS if (folder / name).exists()]
+    return f"a run ({', '.join(found)})" if found else None
+
+
+def check_run_folder(out: str | Path, resume: str | Path | None) -> None:
+    """Refuse to start a run in a folder that holds another one: it is resumed in place or left alone.
+
+    Raises ValueError with the one-line message the CLI and the app show; a resume of that very folder
+    (or of a state file in its checkpoints/) passes.
+    """
+    found = existing_run(out)
+    if found is None:
+        return
+    source = run_folder_of(resume)
+    if source is not None and _same_path(source, out):
+        return
+    raise ValueError(f"{out} already holds {found}; nothing there was changed: resume it (--resume {out}) "
+                     "or choose a new output folder")
+
+
+def _same_path(a: str | Path, b: str | Path) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
 
 
 def rebuildable(generator: DisentanglingGenerator) -> bool:

@@ -95,6 +95,19 @@ def latest_state(run_dir: str | Path) -> Path | None:
     return found[-1] if found else None
 
 
+def run_folder_of(resume: str | Path | None) -> Path | None:
+    """The run folder a resume path belongs to: the folder itself, or the one whose checkpoints/ holds
+    the state file; None for a FUNIT file or anything else outside a run folder."""
+    if resume is None:
+        return None
+    path = Path(resume)
+    if path.is_dir():
+        return path if (path / CHECKPOINT_DIR).is_dir() or (path / "config.json").is_file() else None
+    if STATE_PATTERN.fullmatch(path.name) and path.parent.name == CHECKPOINT_DIR:
+        return path.parent.parent
+    return None
+
+
 def resume_source(resume: str | None) -> tuple[dict[str, Any] | None, Path | None, Path | None]:
     """What `TrainConfig.resume` names: (training state, its path, None) for a run folder or state file,
     (None, None, path) for a FUNIT `gen_*.pt`, all None without one. Errors name the file."""

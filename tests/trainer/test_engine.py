@@ -320,14 +320,15 @@ def test_funit_checkpoint_starts_a_funit2funit_run(tmp_path):
     # FUNIT's optimizer.pt beside the gen file is picked up too.
     optimizers = engine.approach.optimizers()
     torch.save({k: o.state_dict() for k, o in optimizers.items()}, tmp_path / "optimizer.pt")
-    again = _engine(tiny_config(tmp_path, "funit2funit", steps=1, resume=str(tmp_path / "gen_00000010.pt")))
+    again = _engine(tiny_config(tmp_path / "again", "funit2funit", steps=1,
+                                resume=str(tmp_path / "gen_00000010.pt")))
     again.setup()
     for name, optimizer in again.approach.optimizers().items():
         loaded, saved = optimizer.state_dict()["state"], optimizers[name].state_dict()["state"]
         assert loaded.keys() == saved.keys() and loaded
         assert all(torch.equal(loaded[i]["square_avg"], saved[i]["square_avg"]) for i in loaded)
     events = Events()
-    _engine(tiny_config(tmp_path, "naive", resume=str(tmp_path / "gen_00000010.pt")), events).run()
+    _engine(tiny_config(tmp_path / "naive", "naive", resume=str(tmp_path / "gen_00000010.pt")), events).run()
     assert "funit2funit" in events.of(Failed)[0].message
 
 
