@@ -35,7 +35,7 @@ from trainer.config import (
     load_config_file,
     validate_config,
 )
-from trainer.events import CheckpointSaved, Failed, Finished, RolledBack, Started, StepDone, Warned
+from trainer.events import CheckpointSaved, Failed, Finished, Noted, RolledBack, Started, StepDone, Warned
 from trainer.presets import PRESETS, default_preset, preset_sizes
 from trainer.state import FUNIT_GEN, run_folder_of
 
@@ -140,7 +140,10 @@ class ConsoleSink:
         elif isinstance(event, StepDone):
             self._progress(event)
         elif isinstance(event, CheckpointSaved):
-            self._say(f"step {event.step}: {event.kind} checkpoint {event.path}")
+            score = f" ({event.score_name} {event.score:.4f})" if event.score_name else ""
+            self._say(f"step {event.step}: {event.kind} checkpoint {event.path}{score}")
+        elif isinstance(event, Noted):
+            self._say(f"note: {event.message}")
         elif isinstance(event, RolledBack):
             self._say(f"step {event.failed_step}: {event.reason}; rolled back to step {event.step}")
         elif isinstance(event, Warned):

@@ -46,6 +46,7 @@ from trainer.events import (
     Failed,
     Finished,
     ModelSnapshot,
+    Noted,
     Paused,
     PreviewReady,
     Resumed,
@@ -55,10 +56,11 @@ from trainer.events import (
     Warned,
     WeightsChanged,
 )
+from trainer.heldout import HeldOutScore
 from trainer.losses import LossWeights
-from trainer.run_folder import RunFolder, check_run_folder, rebuildable
+from trainer.run_folder import RunFolder, check_run_folder, rebuildable, same_path
 from trainer.sampler import PairSampler
-from trainer.state import SaveFn, capture_rng, restore_rng, resume_source, state_to_cpu
+from trainer.state import SaveFn, capture_rng, latest_state, restore_rng, resume_source, run_folder_of, state_to_cpu
 
 log = logging.getLogger(__name__)
 ARCHITECTURE_FIELDS = ("approach", "model", "dis", "image_size", "seed")  # a resumed run keeps these
@@ -106,6 +108,8 @@ class TrainingEngine:
         self._interval: dict[str, list[float]] = {}  # losses since the last metrics line
         self._since_checkpoint: list[float] = []  # best_metric values since the last checkpoint
         self._step_seconds: float | None = None  # smoothed duration of one step
+        self._notes: list[str] = []  # said once, right after Started
+        self.heldout: HeldOutScore | None = None
 
     # ------------------------------------------------------------------ commands (any thread)
 
@@ -149,6 +153,8 @@ class TrainingEngine:
             self.setup()
             self._emit(Started(self.current_step, self.config.steps, str(self.run_dir), self.settings.label,
                                self._resumed_from, len(self.sampler.dataset), self.sampler.dataset.num_classes))
+            for note in self._notes:  # what set-up inferred or started fresh, before the first step
+                self._emit(Noted(self.current_step, note))
             reason = "completed"
             while True:
                 # Commands: everything queued since the last step, in order.
@@ -228,7 +234,16 @@ class TrainingEngine:
         except RuntimeError as exc:  # e.g. CUDA asked for on a machine without it: bad input, not a bug
             raise ValueError(f"device: {exc}") from None
         dataset = self.dataset if self.dataset is not None else open_dataset(config.data, config.image_size)
-        state, state_path, funit_gen = resume_source(config.resume)
+        self.heldout = HeldOutScore(dataset, config.image_size, config.seed) if config.best_metric == "heldout" \
+            else None
+        train_set = self.heldout.training_set if self.heldout is not None else dataset
+        own = run_folder_of(config.resume)
+        if own is not None and latest_state(own) is None and same_path(own, self.run_dir):
+            # This very run, stopped before its first checkpoint: nothing to continue, so it starts over here.
+            self._notes.append(f"{own} has no checkpoint yet: the run starts again from step 0")
+            state, state_path, funit_gen = None, None, None
+        else:
+            state, state_path, funit_gen = resume_source(config.resume)
         if state is not None:
             config = self._adopt_stored(state)
         random.seed(config.seed)
@@ -236,9 +251,9 @@ class TrainingEngine:
         torch.manual_seed(config.seed)
         self.approach = build_approach(config, dataset.num_classes, self.settings.device)
         rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
-        self.sampler = PairSampler(dataset, batch_size=config.batch_size, image_size=config.image_size,
+        self.sampler = PairSampler(train_set, batch_size=config.batch_size, image_size=config.image_size,
                                    seed=config.seed, rank=rank, world_size=world, num_workers=config.num_workers)
-        self.preview_batch = PairSampler(dataset, batch_size=1, image_size=config.image_size, seed=config.seed,
+        self.preview_batch = PairSampler(train_set, batch_size=1, image_size=config.image_size, seed=config.seed,
                                          train=False).batch(0)
         if state is not None:
             self._load_state(state, state_path)
@@ -281,6 +296,9 @@ class TrainingEngine:
             self._restore(state, data=True, modules=False)
         except (KeyError, ValueError, RuntimeError) as exc:
             raise CheckpointError(path, f"optimizer or sampler state does not fit this run ({exc})") from None
+        asked = {k: getattr(self.config, k) for k in ("lr_gen", "lr_dis", "weight_decay")}
+        if any(state["config"].get(k, v) != v for k, v in asked.items()):  # as stored: the state's own lr holds
+            self._configure_optimizers(path)
         requested = self.config.weights.to_dict()
         stored = state["config"].get("weights", {})
         edits = {k: v for k, v in requested.items() if k in stored and stored[k] != v}
@@ -290,17 +308,50 @@ class TrainingEngine:
             self._post("weights", edits)
 
     def _load_funit(self, gen_path: Path) -> None:
+        """Start from FUNIT's files: sizes from the tensors, iteration from the name, and a note saying so."""
         if not hasattr(self.approach, "load_funit_pair"):
             raise CheckpointError(gen_path, f"a FUNIT checkpoint can only start a funit2funit run, "
                                             f"not {self.approach.name}")
         dis_path = gen_path.with_name("dis_" + gen_path.name[len("gen_"):])
         optimizer_path = gen_path.with_name("optimizer.pt")
-        self.approach.load_funit_pair(gen_path, dis_path if dis_path.is_file() else None,
-                                      optimizer_path if optimizer_path.is_file() else None)
+        has_dis, has_optimizer = dis_path.is_file(), optimizer_path.is_file()
+        iteration = self.approach.load_funit_pair(gen_path, dis_path if has_dis else None,
+                                                  optimizer_path if has_optimizer else None) or 0
+        if iteration >= self.config.steps:
+            raise ValueError(f"{gen_path.name} is at FUNIT iteration {iteration:,} and steps counts the whole run: "
+                             f"ask for more than {iteration:,} (e.g. {iteration + 2000:,} for 2,000 more)")
+        self.current_step = iteration
         # FUNIT files carry no config: the sizes read from their tensors become the run's, so the
         # run's own checkpoints rebuild networks that fit them on resume.
         self.config = dataclasses.replace(self.config, **self.approach.architecture())
         self._resumed_from = str(gen_path)
+        sizes = ", ".join(f"{k}={v}" for k, v in self.config.model.items())
+        dis = ", ".join(f"{k}={v}" for k, v in self.config.dis.items())
+        self._notes.append(
+            f"{gen_path.name}: generator sizes read from the file ({sizes}); images {self.config.image_size} px "
+            "(FUNIT files store no image size; FUNIT trained at 128); "
+            + (f"discriminator from {dis_path.name} ({dis})" if has_dis else
+               f"discriminator FRESH, no {dis_path.name} beside it ({dis})")
+            + ("; optimizer state from optimizer.pt" if has_optimizer else "; optimizer state fresh (no optimizer.pt)")
+            + (f"; continues FUNIT's iteration {iteration:,} toward step {self.config.steps:,}" if iteration else ""))
+        if has_optimizer:
+            self._configure_optimizers(optimizer_path)
+
+    def _configure_optimizers(self, source: Path) -> None:
+        """The configured lr and weight decay replace those of optimizer states loaded from `source`; a note
+        names each change (FUNIT's optimizer.pt, or a run resumed with new values, would otherwise win)."""
+        wanted = {"gen": {"lr": self.config.lr_gen}, "dis": {"lr": self.config.lr_dis}}
+        changes = []
+        for name, optimizer in self.approach.optimizers().items():
+            for key, value in {**wanted.get(name, {}), "weight_decay": self.config.weight_decay}.items():
+                old = sorted({group[key] for group in optimizer.param_groups if key in group})
+                if old and old != [value]:
+                    for group in optimizer.param_groups:
+                        group[key] = value
+                    changes.append(f"{name} {key} {'/'.join(f'{v:g}' for v in old)} -> {value:g}")
+        if changes:
+            self._notes.append(f"{source.name}: optimizer state loaded with the configured values, not the "
+                               f"file's: {', '.join(changes)}")
 
     # ------------------------------------------------------------------ state capture / restore
 
@@ -441,7 +492,10 @@ class TrainingEngine:
             if kind == "manual" and self.is_main:  # already on disk: say where
                 self._emit(CheckpointSaved(str(self.files.checkpoint_path(self.current_step)), self.current_step, kind))
             return
-        metric = float(np.mean(self._since_checkpoint)) if self._since_checkpoint else None
+        if self.heldout is not None:
+            metric = self.heldout(self.approach.inference_generator()) if self.is_main else None
+        else:
+            metric = float(np.mean(self._since_checkpoint)) if self._since_checkpoint else None
         state = self._capture(metric)
         self._good, self._good_step, self._rollbacks = state, self.current_step, 0
         self._since_checkpoint = []
@@ -458,7 +512,11 @@ class TrainingEngine:
                                                  "the previous checkpoint is intact and training goes on"))
             return
         self._last_saved_step = self.current_step
-        self._emit(CheckpointSaved(str(path), self.current_step, kind))
+        score_name = self.heldout.name if self.heldout is not None and metric is not None else None
+        if score_name is not None:
+            self._write("eval.jsonl", self.files.append_eval,
+                        {"step": self.current_step, "time": time.time(), score_name: metric})
+        self._emit(CheckpointSaved(str(path), self.current_step, kind, metric if score_name else None, score_name))
 
     # ------------------------------------------------------------------ helpers
 

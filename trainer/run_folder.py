@@ -3,6 +3,7 @@
     config.json                 the resolved TrainConfig (asdict)
     metrics.jsonl               one line per `log_every` steps: step, time, speed, mean of each loss
     audit.jsonl                 one line per loss-weight change: step, field, old, new
+    eval.jsonl                  one line per checkpoint: step, time, its held-out score (trainer/heldout.py)
     previews/step_XXXXXXXX.png  the 3×2 Original / Mixed / Reconstructed grid
     checkpoints/                full training states (trainer/state.py `CheckpointKeeper`)
     model_latest.safetensors    inference snapshot of the latest checkpoint (core's `save_model`)
@@ -50,6 +51,9 @@ class RunFolder:
 
     def append_metrics(self, line: dict[str, Any]) -> None:
         self._append(self.path / "metrics.jsonl", [line])
+
+    def append_eval(self, line: dict[str, Any]) -> None:
+        self._append(self.path / "eval.jsonl", [line])
 
     def append_audit(self, records: list[dict[str, Any]]) -> None:
         self._append(self.path / "audit.jsonl", records)
@@ -100,13 +104,13 @@ def check_run_folder(out: str | Path, resume: str | Path | None) -> None:
     if found is None:
         return
     source = run_folder_of(resume)
-    if source is not None and _same_path(source, out):
+    if source is not None and same_path(source, out):
         return
     raise ValueError(f"{out} already holds {found}; nothing there was changed: resume it (--resume {out}) "
                      "or choose a new output folder")
 
 
-def _same_path(a: str | Path, b: str | Path) -> bool:
+def same_path(a: str | Path, b: str | Path) -> bool:
     try:
         return Path(a).resolve() == Path(b).resolve()
     except OSError:
