@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         model_widget.setLayout(self.model_form)
         self.model_dock = self._dock("Model", model_widget, Qt.DockWidgetArea.RightDockWidgetArea)
         self.training_panel = TrainingPanel(on_model=self.controller.use_model, undo_stack=self.controller.undo_stack)
+        self.training_panel.modelSaved.connect(lambda path: self.settings.add_recent("models", path))
         self.training_dock = self._dock("Training", self.training_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.model_dock, self.training_dock)
         self.model_dock.raise_()
