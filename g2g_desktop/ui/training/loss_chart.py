@@ -2,9 +2,10 @@
 
 * Every series has its own colour from a fixed palette of distinct hues (12+ losses, no repeats).
 * Clicking a legend entry hides or shows that series; hidden entries are drawn faded.
-* Linear or log scale. The log scale is a symmetric log, y' = sign(y)·log10(1 + |y|), drawn on a plain
-  value axis with labels at ±1, ±10, …: it shows negative losses (FUNIT's hinge generator loss is
-  negative) where Qt's log axis drops them with a warning on stderr for every point.
+* Linear or log scale. The log scale is a symmetric log, y' = sign(y)·log10(1 + |y|/c), drawn on a plain
+  value axis with labels at 0, ±c, ±10c, …, where c is the power of ten below most losses shown: it
+  shows negative losses (FUNIT's hinge generator loss is negative) where Qt's log axis drops them
+  with a warning on stderr for every point, and spreads small losses (0.05 … 0.5) as a log axis does.
 * Smoothing: the exponential moving average TensorBoard uses (0 = raw, 0.99 = very smooth).
 * "Skip the first N steps": the early spike no longer squashes the rest of the curve.
 
@@ -29,9 +30,18 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 SCALES = ("linear", "log")
 
 
-def symlog(value: float) -> float:
-    """sign(y)·log10(1 + |y|): monotonic, 0 at 0, ≈ log10|y| for large |y|, defined for negatives."""
-    return math.copysign(math.log10(1.0 + abs(value)), value)
+def symlog(value: float, c: float = 1.0) -> float:
+    """sign(y)·log10(1 + |y|/c): monotonic, 0 at 0, ≈ log10(|y|/c) for |y| ≫ c, defined for negatives."""
+    return math.copysign(math.log10(1.0 + abs(value) / c), value)
+
+
+def linear_threshold(values: list[float]) -> float:
+    """The power of ten at or below the 10th percentile of the non-zero |values| (1e-6 … 1): where the log
+    part starts. A percentile, not the minimum: a curve that crosses zero (the hinge loss) would otherwise
+    give its few near-zero points most of the axis."""
+    magnitudes = sorted(abs(v) for v in values if v != 0)
+    low = magnitudes[len(magnitudes) // 10] if magnitudes else 1.0
+    return 10.0 ** min(0, max(-6, math.floor(math.log10(low))))
 
 
 class LossChart(QChartView):
@@ -52,6 +62,7 @@ class LossChart(QChartView):
         self.smoothing = 0.0
         self.skip_steps = 0
         self._smoothed: dict[str, float] = {}  # last EMA value per series (incremental appends)
+        self.threshold = 1.0  # c of the symmetric log scale
         self._x_axis = QValueAxis()
         self._x_axis.setTitleText("step")
         self._x_axis.setLabelFormat("%d")
@@ -140,7 +151,7 @@ class LossChart(QChartView):
         if self.smoothing > 0 and name in self._smoothed:
             value = self.smoothing * self._smoothed[name] + (1 - self.smoothing) * value
         self._smoothed[name] = value
-        return symlog(value) if self.scale == "log" else value
+        return symlog(value, self.threshold) if self.scale == "log" else value
 
     def _series(self, name: str) -> QLineSeries:
         series = self.series.get(name)
@@ -181,6 +192,8 @@ class LossChart(QChartView):
         self._series(name).replace(shown)
 
     def _redraw(self) -> None:
+        self.threshold = linear_threshold([y for points in self.history.values() for x, y in points
+                                           if x >= self.skip_steps])
         for name in self.history:
             self._rebuild(name)
         self._recompute_bounds()
@@ -222,8 +235,9 @@ class LossChart(QChartView):
         for label in list(self._log_labels.categoriesLabels()):
             self._log_labels.remove(label)
         self._log_labels.setRange(low, high)
-        ticks = sorted([0.0] + [sign * 10.0**power for power in range(12) for sign in (1, -1)])
+        c = self.threshold
+        ticks = sorted([0.0] + [sign * c * 10.0**power for power in range(14) for sign in (1, -1)])
         for value in ticks:  # QCategoryAxis takes categories in increasing order only
-            if low <= symlog(value) <= high:
-                self._log_labels.append(f"{value:g}", symlog(value))
+            if low <= symlog(value, c) <= high:
+                self._log_labels.append(f"{value:g}", symlog(value, c))
 
