@@ -297,7 +297,7 @@ class TrainingEngine:
         except (KeyError, ValueError, RuntimeError) as exc:
             raise CheckpointError(path, f"optimizer or sampler state does not fit this run ({exc})") from None
         asked = {k: getattr(self.config, k) for k in ("lr_gen", "lr_dis", "weight_decay")}
-        if any(state["config"].get(k, v) != v for k, v in asked.items()):  # as stored: the state's own lr holds
+        if any(state["config"].get(k, v) != v for k, v in asked.items()):  # else the state's own values hold
             self._configure_optimizers(path)
         requested = self.config.weights.to_dict()
         stored = state["config"].get("weights", {})

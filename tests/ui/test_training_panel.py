@@ -229,12 +229,13 @@ def test_a_funit_file_to_resume_sets_the_form_from_it(qtbot, window, tmp_path):
     save_funit_generators(gen, FunitGenerator(TINY), FunitGenerator(TINY))
     form = window.training_panel.form
     form.approach.setCurrentIndex(form.approach.findData("naive"))
-    form.resume.setText(str(gen))
-    form.apply_resume_source()
+    form.resume.setText(str(gen))  # typed, and Start pressed without leaving the field
+    config = form.build_config(window.training_panel.weights)
     assert form.approach_key() == "funit2funit" and form.image_size.currentData() == 128
     assert form.steps.value() == 7000 and not form.size.isEnabled()
-    config = form.build_config(window.training_panel.weights)
-    assert (config.model, config.dis) == ({}, {})
+    assert (config.model, config.dis, config.image_size, config.steps) == ({}, {}, 128, 7000)
+    form.steps.setValue(9000)  # the user's own edit after the form was filled stays
+    assert form.build_config(window.training_panel.weights).steps == 9000
     form.resume.setText("")
     form.apply_resume_source()
     assert form.size.isEnabled() and form.size.currentData() == "tiny"

@@ -216,6 +216,7 @@ class LossChart(QChartView):
         if not math.isfinite(x0):
             return
         self._x_axis.setRange(x0, max(x1, x0 + 1))
+        self._x_axis.setTickCount(max(2, min(5, int(x1 - x0) + 1)))  # whole steps only: no repeated labels
         pad = max((y1 - y0) * 0.05, 1e-3)
         self._y_axis.setRange(y0 - pad, y1 + pad)
         self._update_labels()

@@ -66,6 +66,7 @@ class RunForm(QWidget):
         self.resume.editingFinished.connect(self.apply_resume_source)
         self._stored: dict[str, Any] | None = None  # config.json of the run folder being resumed
         self._preset_before: str | None = None  # the size chosen before "From the checkpoint" replaced it
+        self._applied = ""  # the "Resume from" text the form was last filled from
         form.addRow("Resume from:", _path_row(self.resume, self._browse_resume))
         self.out = QLineEdit()
         self.out.setPlaceholderText("default: ~/g2g_runs/run-<date-time>")
@@ -121,7 +122,7 @@ class RunForm(QWidget):
     def apply_resume_source(self) -> None:
         """Fill the form from what "Resume from" names, so what it shows is what will run."""
         text = self.resume.text().strip()
-        self._stored = None
+        self._stored, self._applied = None, text
         run_dir = run_folder_of(text) if text else None
         if run_dir is not None:
             try:
@@ -170,6 +171,8 @@ class RunForm(QWidget):
 
     def build_config(self, weights: LossWeights) -> TrainConfig:
         """The run described by the fields, checked by `validate_config`; ValueError with a one-line message."""
+        if self.resume.text().strip() != self._applied:  # typed, not yet applied (no focus change)
+            self.apply_resume_source()
         approach = self.approach_key()
         preset = self.size.currentData()
         if preset is not None:
