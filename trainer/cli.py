@@ -2,15 +2,17 @@
 
     g2g-train --approach naive --data faces/ --out runs/naive --steps 20000 --set weights.gamma=0.4
     g2g-train --config run.yaml --set batch_size=8 --dry-run       # print the resolved config as JSON
+    g2g-train --resume runs/naive                                  # continue that run in place
     torchrun --nproc_per_node 2 -m trainer.cli --approach funit2funit --data list.txt::images/ --out runs/f2f
 
-The config is built in layers: the config file (YAML or JSON, TrainConfig field names), then the
-flags, then each `--set name=value` (`weights.lambda_long=0.5`, `model.nf=32` reach inside). It is
-checked before any data is read; a bad value exits with one line naming it. The engine runs in a
-worker thread so Ctrl-C / SIGTERM only ask it to stop: it finishes the step and writes a checkpoint
-(a second Ctrl-C aborts at once). The run folder gets config.json, metrics.jsonl, previews/,
-checkpoints/ and model_latest.safetensors from the engine, and TensorBoard scalars under tb/ when
-`tensorboard` is installed.
+The config is built in layers: a resumed run folder's config.json, the `--preset` sizes (fresh runs),
+the config file (YAML or JSON, TrainConfig field names), then the flags, then each `--set name=value`
+(`weights.lambda_long=0.5`, `model.nf=32` reach inside). It is checked before any data is read; a bad
+value exits with one line naming it. The engine runs in a worker thread so Ctrl-C / SIGTERM only ask
+it to stop: it finishes the step and writes a checkpoint (a second Ctrl-C aborts at once). A tqdm bar
+shows steps/s and the time left. The run folder gets config.json, metrics.jsonl, eval.jsonl,
+previews/, checkpoints/ and model_latest.safetensors from the engine, and TensorBoard scalars under
+tb/ when `tensorboard` is installed.
 """
 
 from __future__ import annotations
