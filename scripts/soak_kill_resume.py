@@ -212,8 +212,8 @@ def soak(workdir: Path, settings: SoakSettings) -> SoakReport:
     for i in range(settings.kills):
         metrics = out / "metrics.jsonl"
         offset = metrics.stat().st_size if metrics.exists() else 0
-        # Once the run has written its config it is resumed in place (before its first checkpoint, from step 0).
-        proc = start(out, settings, resume=(out / "config.json").exists(), log=log)
+        # Killed before its first checkpoint, a run has nothing to resume from and starts afresh.
+        proc = start(out, settings, resume=latest_checkpoint_step(out) > 0, log=log)
         killed, during_write = kill_once(proc, out, settings, rng, mid_write=i % 2 == 0)
         if not killed:  # it finished (or crashed) before the chosen moment
             finish(proc, log, f"run {i}", settings, report)
@@ -227,7 +227,7 @@ def soak(workdir: Path, settings: SoakSettings) -> SoakReport:
         if lost > settings.checkpoint_every:
             report.problems.append(f"kill {i}: {lost} steps lost (checkpoint every {settings.checkpoint_every})")
         check_files(out, report)
-    proc = start(out, settings, resume=(out / "config.json").exists(), log=log)
+    proc = start(out, settings, resume=latest_checkpoint_step(out) > 0, log=log)
     finished = finish(proc, log, "final resume", settings, report)
     finished = finish(reference_proc, reference_log, "uninterrupted run", settings, report) and finished
     if finished:

@@ -239,11 +239,12 @@ class TrainingEngine:
         train_set = self.heldout.training_set if self.heldout is not None else dataset
         own = run_folder_of(config.resume)
         if own is not None and latest_state(own) is None and same_path(own, self.run_dir):
-            # This very run, stopped before its first checkpoint: nothing to continue, so it starts over here.
-            self._notes.append(f"{own} has no checkpoint yet: the run starts again from step 0")
-            state, state_path, funit_gen = None, None, None
+            state, state_path, funit_gen = None, None, None  # this very run, with nothing to continue yet
         else:
             state, state_path, funit_gen = resume_source(config.resume)
+        if state is None and funit_gen is None and (self.run_dir / "config.json").is_file():
+            self._notes.append(f"{self.run_dir}: the run here stopped before its first checkpoint; "
+                               "it starts again from step 0")
         if state is not None:
             config = self._adopt_stored(state)
         random.seed(config.seed)

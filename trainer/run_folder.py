@@ -26,7 +26,7 @@ from g2g_desktop.core.config import GENERATOR_CONFIGS
 from g2g_desktop.core.generator import DisentanglingGenerator
 from trainer.state import STATE_PATTERN, CheckpointKeeper, SaveFn, latest_state, run_folder_of
 
-RUN_MARKERS = ("config.json", "metrics.jsonl", "model_latest.safetensors")  # files only a run writes here
+MODEL_FILE = "model_latest.safetensors"
 
 
 class RunFolder:
@@ -74,7 +74,7 @@ class RunFolder:
         """
         path = self.keeper.save(step, state, metric)
         if rebuildable(generator):
-            save_model(self.path / "model_latest.safetensors", generator, approach=state["approach"], step=step,
+            save_model(self.path / MODEL_FILE, generator, approach=state["approach"], step=step,
                        provenance={**provenance, "checkpoint": path.name}, weights=weights)
         return path
 
@@ -85,13 +85,18 @@ class RunFolder:
 
 
 def existing_run(folder: str | Path) -> str | None:
-    """What shows that `folder` already holds a run ("a run at step 40"), or None when it holds none."""
+    """What shows that `folder` already holds a run ("a run with checkpoints up to step 40"), or None.
+
+    A folder whose run never reached a checkpoint (config.json, a few metrics lines) holds nothing to
+    continue or to lose: a new start there begins again from step 0, and the engine says so.
+    """
     folder = Path(folder)
     state = latest_state(folder)
     if state is not None:
         return f"a run with checkpoints up to step {int(STATE_PATTERN.fullmatch(state.name).group(1))}"
-    found = [name for name in RUN_MARKERS if (folder / name).exists()]
-    return f"a run ({', '.join(found)})" if found else None
+    if (folder / MODEL_FILE).exists():
+        return f"a run's {MODEL_FILE}"
+    return None
 
 
 def check_run_folder(out: str | Path, resume: str | Path | None) -> None:

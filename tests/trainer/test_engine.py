@@ -482,10 +482,11 @@ def test_real_data_scores_short_reconstruction_on_images_it_does_not_train_on(tm
     assert saved.score_name == "Eval/self_l1" and 0 < saved.score < 1
 
 
-def test_resuming_a_run_killed_before_its_first_checkpoint_starts_it_over_in_place(tmp_path):
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_run_killed_before_its_first_checkpoint_starts_over_in_place_and_says_so(tmp_path, resume):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "config.json").write_text(json.dumps(tiny_config(tmp_path).to_dict()))
     events = Events()
-    assert _engine(tiny_config(tmp_path, steps=2), events).run() == "failed"  # Start: refused
-    assert _engine(tiny_config(tmp_path, steps=2, resume=str(tmp_path / "run")), events).run() == "completed"
-    assert "has no checkpoint yet: the run starts again from step 0" in events.of(Noted)[0].message
+    config = tiny_config(tmp_path, steps=2, resume=str(tmp_path / "run") if resume else None)
+    assert _engine(config, events).run() == "completed"
+    assert "stopped before its first checkpoint; it starts again from step 0" in events.of(Noted)[0].message
