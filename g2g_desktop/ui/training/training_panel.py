@@ -157,7 +157,7 @@ class TrainingPanel(QWidget):
             row.addWidget(QLabel(label))
             row.addWidget(widget)
         row.addStretch(1)
-        row.addWidget(QLabel("Click a legend entry to hide or show it."))
+        self.chart.setToolTip("Click a legend entry to hide or show its curve")
         return row
 
     def show_notice(self, text: str, *, error: bool = False) -> None:
