@@ -263,7 +263,8 @@ class TrainingEngine:
         if self.dist:
             distributed.synchronize(self.approach.modules(), world)
         self._good, self._good_step = self._capture(None), self.current_step
-        self.files = RunFolder(self.run_dir, config.keep_last, self.save_fn)
+        metric_name = self.heldout.name if self.heldout is not None else config.best_metric
+        self.files = RunFolder(self.run_dir, config.keep_last, self.save_fn, metric_name)
         if self.is_main:
             removed = self.files.remove_leftover_temp_files()
             if removed:

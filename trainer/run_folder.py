@@ -30,9 +30,9 @@ MODEL_FILE = "model_latest.safetensors"
 
 
 class RunFolder:
-    def __init__(self, path: Path, keep_last: int, save_fn: SaveFn):
+    def __init__(self, path: Path, keep_last: int, save_fn: SaveFn, metric_name: str | None = None):
         self.path = path
-        self.keeper = CheckpointKeeper(path, keep_last, save_fn)
+        self.keeper = CheckpointKeeper(path, keep_last, save_fn, metric_name)
 
     def remove_leftover_temp_files(self) -> int:
         """Delete the temp files of writes killed mid-way (each up to a checkpoint's size); returns how many.

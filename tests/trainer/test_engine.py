@@ -374,6 +374,20 @@ def test_rng_states_round_trip_through_a_weights_only_file(tmp_path):
     assert (random.random(), np.random.rand()) == expected[:2] and torch.equal(torch.rand(1), expected[2])
 
 
+def test_keeper_never_compares_values_of_another_metric(tmp_path):
+    old = CheckpointKeeper(tmp_path, keep_last=1)  # an index written before metric names: the G loss
+    old.save(1, {"x": torch.zeros(1)}, metric=-11.0)
+    index = tmp_path / "checkpoints" / "index.json"
+    index.write_text(index.read_text().replace('"metric_name": null', '"metric_name": "Loss/G/total"'))
+    keeper = CheckpointKeeper(tmp_path, keep_last=1, metric_name="Eval/swap_l1")
+    assert keeper.saved[0].metric is None
+    keeper.save(2, {"x": torch.zeros(1)}, metric=0.3)
+    keeper.save(3, {"x": torch.zeros(1)}, metric=0.4)
+    assert keeper.best.step == 2
+    assert sorted(p.name for p in (tmp_path / "checkpoints").glob("*.pt")) == ["state_00000002.pt",
+                                                                                "state_00000003.pt"]
+
+
 def test_keeper_recovers_without_its_index(tmp_path):
     keeper = CheckpointKeeper(tmp_path, keep_last=2)
     for step in (1, 2, 3):
