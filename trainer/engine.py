@@ -306,6 +306,11 @@ class TrainingEngine:
         edits = {k: v for k, v in requested.items() if k in stored and stored[k] != v}
         self.audit = list(state["audit"])
         self._resumed_from = str(path)
+        if same_path(path.parent.parent, self.run_dir):  # continued in place: this state is already on disk
+            self._last_saved_step = self.current_step
+        if self.current_step >= self.config.steps:
+            self._notes.append(f"the run is already at step {self.current_step:,} of {self.config.steps:,}: "
+                               "ask for more steps to train it further")
         if edits:
             self._post("weights", edits)
 

@@ -504,3 +504,16 @@ def test_a_run_killed_before_its_first_checkpoint_starts_over_in_place_and_says_
     config = tiny_config(tmp_path, steps=2, resume=str(tmp_path / "run") if resume else None)
     assert _engine(config, events).run() == "completed"
     assert "stopped before its first checkpoint; it starts again from step 0" in events.of(Noted)[0].message
+
+
+def test_resuming_a_finished_run_in_place_rewrites_nothing_and_says_why(tmp_path):
+    def files():  # config.json is rewritten with the resume source; everything else must stay as it was
+        return {p: p.read_bytes() for p in sorted((tmp_path / "run").rglob("*")) if p.is_file()
+                and p.name != "config.json"}
+
+    assert _engine(tiny_config(tmp_path, steps=2)).run() == "completed"
+    before = files()
+    events = Events()
+    assert _engine(tiny_config(tmp_path, steps=2, resume=str(tmp_path / "run")), events).run() == "completed"
+    assert "already at step 2 of 2: ask for more steps" in events.of(Noted)[0].message
+    assert not events.of(CheckpointSaved) and files() == before
