@@ -239,3 +239,13 @@ def test_a_funit_file_to_resume_sets_the_form_from_it(qtbot, window, tmp_path):
     form.resume.setText("")
     form.apply_resume_source()
     assert form.size.isEnabled() and form.size.currentData() == "tiny"
+
+
+def test_notes_and_failures_show_under_the_buttons(qtbot, window):
+    panel = window.training_panel
+    panel.show_event(ev.Noted(10, "gen_00000010.pt: discriminator FRESH, no dis_00000010.pt beside it"))
+    assert panel.notice.isVisible() and "discriminator FRESH" in panel.notice.text()
+    assert "color" not in panel.notice.styleSheet()
+    panel.show_event(ev.Failed("faces: found 1 identity"))
+    assert panel.notice.text() == "Training failed: faces: found 1 identity" and "color" in panel.notice.styleSheet()
+    assert "Training failed: faces: found 1 identity" in panel.log_view.toPlainText()
