@@ -236,7 +236,8 @@ class TrainingEngine:
         dataset = self.dataset if self.dataset is not None else open_dataset(config.data, config.image_size)
         self.heldout = HeldOutScore(dataset, config.image_size, config.seed) if config.best_metric == "heldout" \
             else None
-        train_set = self.heldout.training_set if self.heldout is not None else dataset
+        if self.heldout is not None:
+            dataset = self.heldout.training_set  # its held-out images are never trained on
         own = run_folder_of(config.resume)
         if own is not None and latest_state(own) is None and same_path(own, self.run_dir):
             state, state_path, funit_gen = None, None, None  # this very run, with nothing to continue yet
@@ -252,9 +253,9 @@ class TrainingEngine:
         torch.manual_seed(config.seed)
         self.approach = build_approach(config, dataset.num_classes, self.settings.device)
         rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
-        self.sampler = PairSampler(train_set, batch_size=config.batch_size, image_size=config.image_size,
+        self.sampler = PairSampler(dataset, batch_size=config.batch_size, image_size=config.image_size,
                                    seed=config.seed, rank=rank, world_size=world, num_workers=config.num_workers)
-        self.preview_batch = PairSampler(train_set, batch_size=1, image_size=config.image_size, seed=config.seed,
+        self.preview_batch = PairSampler(dataset, batch_size=1, image_size=config.image_size, seed=config.seed,
                                          train=False).batch(0)
         if state is not None:
             self._load_state(state, state_path)
