@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH_PIN := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: run test lint install default-model bench dist selftest-frozen screenshots clean
+.PHONY: run test lint install default-model study bench dist selftest-frozen screenshots clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ selftest-frozen: $(STAMP)
 # The embedded default model: trains on procedural faces with g2g-train, then exports and measures it.
 default-model: $(STAMP)
 	$(PY) -m trainer.default_model
+
+# The model study (docs/study.md): every named recipe on a fixed budget, measured on held-out ground truth.
+# Resumable; `$(PY) -m trainer.study --only NAME` reproduces one row.
+study: $(STAMP)
+	$(PY) -m trainer.study
 
 # Benchmarks (< 10 min on 2 CPU cores): bench/results/cpu.json + cpu.md (cuda.* with a GPU); --quick for a smoke run.
 bench: $(STAMP)

@@ -1,7 +1,7 @@
-"""GUI benchmarks: start-up time and event-loop stalls of the real app, run offscreen in child processes.
+"""GUI benchmarks: event-loop stalls of the real app, run offscreen in a child process.
 
-Baselines measured in the same run: start-up is compared with a bare process that only imports torch
-and PySide6 (the floor any PySide6 + torch app pays), stalls with the idle event loop of the same app.
+The baseline, measured in the same run, is the idle event loop of the same app. Start-up times are in
+`bench/startup.py`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from .options import REPO
 from .report import Row, Section
 
 STALL_TARGET_MS = 50.0
-BARE_IMPORT = "import torch, PySide6.QtWidgets; from PySide6.QtWidgets import QApplication; QApplication([])"
 
 
 def _env() -> dict[str, str]:
@@ -25,14 +24,6 @@ def _env() -> dict[str, str]:
     env["QT_QPA_PLATFORM"] = "offscreen"
     env["G2G_DEVICE"] = env.get("G2G_DEVICE", "cpu")
     return env
-
-
-def bare_start_s() -> float:
-    """Seconds for a process that imports torch and PySide6 and creates a QApplication, then exits."""
-    start = time.time()
-    subprocess.run([sys.executable, "-c", BARE_IMPORT], cwd=REPO, env=_env(), check=True, timeout=300,
-                   capture_output=True)
-    return time.time() - start
 
 
 def run_probe(quick: bool) -> dict:
@@ -51,9 +42,8 @@ def _single(ms: float) -> Timing:
 
 
 def gui_section(quick: bool) -> Section:
-    section = Section("gui", "GUI: start-up and event-loop stalls (real app, offscreen)")
+    section = Section("gui", "GUI: event-loop stalls (real app, offscreen)")
     try:
-        bare = bare_start_s()
         probe = run_probe(quick)
     except (RuntimeError, subprocess.SubprocessError, json.JSONDecodeError, OSError) as exc:
         section.skipped = f"the app could not be measured: {exc}"
@@ -66,24 +56,6 @@ def gui_section(quick: bool) -> Section:
     )
     if probe["errors"]:
         section.notes.append("render errors: " + "; ".join(probe["errors"]))
-    bare_t = _single(bare * 1000)
-    starts = (("first_window_s", "start → first window"), ("first_mixed_image_s", "start → first mixed image"))
-    for key, label in starts:
-        seconds = probe[key]
-        if seconds is None:
-            section.rows.append(Row(name=label, candidate="g2g-desktop", extra={"result": "no mixed image in 120 s"}))
-            continue
-        app_t = _single(seconds * 1000)
-        section.rows.append(
-            Row(
-                name=label,
-                candidate="g2g-desktop (python -m bench.gui_probe)",
-                baseline="bare: import torch + PySide6, QApplication",
-                comparison=Comparison(bare_t, app_t, bare / seconds),
-                ratio=seconds / bare,
-                ratio_meaning="app seconds / bare-import seconds",
-            )
-        )
     idle = probe["idle"]["longest_stall_ms"]
     stalls = (("slider_drag", "longest stall, slider drag"), ("training_start", "longest stall, training start-up"),
               ("training", "longest stall, training run"))

@@ -36,7 +36,7 @@ def forward_rows(
 ) -> list[Row]:
     """Full forward (mix + reconstruct of a pair) per batch size: pipeline vs eager fp32."""
     reference = model.fresh_copy().to(device)
-    pipe = G2GPipeline(model.fresh_copy(), device)
+    pipe = G2GPipeline(model.fresh_copy(), device, cpu_bf16="off")
     rows = []
     for batch in batches:
         x = images(2 * batch, model.image_size, device="cpu")
@@ -82,7 +82,7 @@ def slider_row(
     """One slider update (fade from cached codes + the uint8 conversion the preview needs) vs a full
     forward of the same pair from scratch. A drag moves one slider (α2 stays put); `both` moves the two
     together, the worst case."""
-    pipe = G2GPipeline(model.fresh_copy(), device)
+    pipe = G2GPipeline(model.fresh_copy(), device, cpu_bf16="off")
     x = images(2, model.image_size)
     pipe.run(x[0], x[1])
     alphas = drag_alphas()
@@ -121,7 +121,7 @@ def slider_row(
 def matrix_rows(model: Model, sizes: tuple[int, ...], budget: Budget, device: str = "cpu") -> list[Row]:
     """The N×N swap matrix: batched from cached codes vs one entry at a time."""
     reference = model.fresh_copy().to(device)
-    pipe = G2GPipeline(model.fresh_copy(), device)
+    pipe = G2GPipeline(model.fresh_copy(), device, cpu_bf16="off")
     rows = []
     for n in sizes:
         x = images(n, model.image_size)

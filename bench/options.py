@@ -147,7 +147,7 @@ def _compile_row(model: Model, x: torch.Tensor, repeats: int) -> Row:
 
 def fade_cache_row(model: Model, repeats: int) -> Row:
     """The pipeline's fade while one slider is dragged vs decoding both sides on every update."""
-    pipe = G2GPipeline(model.fresh_copy(), "cpu")
+    pipe = G2GPipeline(model.fresh_copy(), "cpu", cpu_bf16="off")
     gen = model.fresh_copy()
     x = images(2, model.image_size)
     with torch.inference_mode():

@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from .bf16 import bf16_section
 from .cuda import cuda_section
 from .gui import gui_section
 from .harness import machine_info, matmul_peak_gflops
@@ -22,9 +23,10 @@ from .inference import Budget, inference_sections
 from .options import options_section
 from .report import Report, Section
 from .scaling import scaling_section
+from .startup import startup_section
 from .workloads import default_model, funit_animals, tiny_model
 
-SECTIONS = ("options", "inference", "scaling", "training", "gui", "cuda")
+SECTIONS = ("options", "inference", "scaling", "training", "bf16", "startup", "gui", "cuda")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -84,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         ("scaling", lambda: [scaling_section(default, sizes=sizes, batches=(1, 2) if quick else (1, 4, 8),
                                              repeats=budget.heavy, peak_gflops=peak)]),
         ("training", lambda: _training(default, quick, budget, peak)),
+        ("bf16", lambda: [bf16_section(models, repeats=budget.light, train_batch=1 if quick else 4,
+                                       train_repeats=max(1, budget.heavy - 1))]),
+        ("startup", lambda: [startup_section(quick)]),
         ("gui", lambda: [gui_section(quick)]),
         ("cuda", lambda: [cuda_section(models, budget)]),
     ]

@@ -42,7 +42,7 @@ def utilisation(flops: int, ms: float, peak_gflops: float) -> dict:
 
 
 def forward_timing_row(model: Model, batch: int, repeats: int, peak_gflops: float, first_ms: float | None) -> Row:
-    pipe = G2GPipeline(model.fresh_copy(), "cpu")
+    pipe = G2GPipeline(model.fresh_copy(), "cpu", cpu_bf16="off")
     x = images(2 * batch, model.image_size)
 
     def run():

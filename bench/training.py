@@ -34,6 +34,7 @@ class TrainCase:
     batch: int
     image_size: int
     model: dict  # generator config overrides (core config fields)
+    cpu_bf16: str = "off"  # fp32 unless a bench compares precisions (bench/bf16.py)
 
 
 def batch_of(pairs: int, size: int, seed: int = 3) -> PairBatch:
@@ -54,6 +55,7 @@ def _approach(case: TrainCase, device: str):
         model=case.model,
         dis=APPROACH_DIS[case.approach],
         seed=0,
+        cpu_bf16=case.cpu_bf16,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "no VGG / face weights": the fallbacks are what a first run uses

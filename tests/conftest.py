@@ -4,3 +4,4 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("G2G_DEVICE", "cpu")
+os.environ.setdefault("G2G_CPU_BF16", "off")  # fp32: results must not hang on a timing (bf16 has its own tests)

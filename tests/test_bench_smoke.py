@@ -122,3 +122,37 @@ def test_gui_and_training_suites_run(tmp_path):
         assert section["skipped"] is None, section["skipped"]
     gui = next(s for s in data["sections"] if s["key"] == "gui")
     assert {r["name"] for r in gui["rows"]} >= {"longest stall, slider drag", "longest stall, training run"}
+
+
+def test_bf16_section_reports_speed_up_and_max_difference(monkeypatch):
+    from bench import bf16
+
+    monkeypatch.setattr(bf16, "cpu_has_native_bf16", lambda: True)  # bf16 is emulated where it is not native
+    section = bf16.bf16_section({"tiny": tiny_model()}, repeats=1, train_batch=1, train_repeats=1)
+    assert section.skipped is None and len(section.rows) == 4
+    for row in section.rows[:3]:
+        assert row.ratio > 0 and 0 < row.extra["max_diff"] < 0.5 and isinstance(row.met, bool)
+    assert section.rows[3].ratio > 0 and section.rows[3].extra["loss_rel_diff"] < 0.1
+
+
+def test_bf16_section_is_skipped_without_native_bf16(monkeypatch):
+    from bench import bf16
+
+    monkeypatch.setattr(bf16, "cpu_has_native_bf16", lambda: False)
+    assert "no native bf16" in bf16.bf16_section({}, repeats=1, train_batch=1, train_repeats=1).skipped
+
+
+def test_startup_section_compares_the_app_with_a_bare_window(monkeypatch):
+    from bench import startup
+
+    fake = {
+        "bare": {"first_window_s": 0.2, "rss_mb": 70.0},
+        "app": {"first_window_s": 0.4, "first_mixed_image_s": 2.0, "rss_at_mix_mb": 900.0, "rss_idle_mb": 890.0,
+                "loaded_at_idle": {"torch": True, "trainer": False}},
+    }
+    monkeypatch.setattr(startup, "run_probe", lambda mode, args, settings: fake[mode])
+    section = startup.startup_section(quick=False)
+    window, mixed, memory = section.rows
+    assert window.ratio == pytest.approx(2.0) and window.met is True and window.target == "≤ 1.5 s"
+    assert mixed.ratio == pytest.approx(10.0)
+    assert memory.extra["rss_idle_mb"] == 890.0

@@ -20,6 +20,7 @@ import yaml
 from g2g_desktop.core.config import ConfigError, FunitDiscriminatorConfig, generator_config_from_dict
 from trainer.losses import APPROACH_NAMES, LossWeights
 
+OPTIMIZERS = ("auto", "rmsprop", "adam")
 APPROACHES = APPROACH_NAMES  # one list: the loss-weight table marks which approach reads each weight by these names
 
 
@@ -39,6 +40,8 @@ class TrainConfig:
     lr_gen: float = 1e-4  # FUNIT: RMSprop lr 1e-4 (Adam 2e-4 for naive, see approaches)
     lr_dis: float = 1e-4
     weight_decay: float = 1e-4
+    optimizer: str = "auto"  # auto (funit2funit RMSprop as FUNIT, naive/cycle_funit Adam) | rmsprop | adam
+    lr_warmup_steps: int = 0  # learning rates rise linearly over this many steps; 0 = off
     ema_beta: float = 0.999  # FUNIT_FACTS §7: gen_test = 0.999·gen_test + 0.001·gen
     vgg_weights: str | None = None  # torchvision VGG16 state-dict path for the perceptual loss
     face_weights: str | None = None  # facenet-pytorch InceptionResnetV1 state-dict path (identity loss)
@@ -50,6 +53,9 @@ class TrainConfig:
     checkpoint_every: int = 500  # steps between full training-state checkpoints
     keep_last: int = 3  # checkpoints kept besides the best
     best_metric: str = "heldout"  # lower is better: the held-out score (trainer/heldout.py) or a Loss/ name
+    # CPU bf16 autocast for training steps: "auto" (measured at the first step on CPUs with native bf16; defers to
+    # $G2G_CPU_BF16 when that is set), "on" or "off". Added by the perf-startup branch (issue 12 item 3).
+    cpu_bf16: str = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -208,6 +214,10 @@ def validate_config(config: TrainConfig) -> None:
     for name in ("lr_gen", "lr_dis"):
         if not (math.isfinite(getattr(config, name)) and getattr(config, name) > 0):
             raise TrainConfigError(f"{name}: must be a positive number, got {getattr(config, name)}")
+    if config.optimizer not in OPTIMIZERS:
+        raise TrainConfigError(f"optimizer: {config.optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
+    if config.lr_warmup_steps < 0:
+        raise TrainConfigError(f"lr_warmup_steps: must be >= 0, got {config.lr_warmup_steps}")
     if not (math.isfinite(config.weight_decay) and config.weight_decay >= 0):
         raise TrainConfigError(f"weight_decay: must be >= 0, got {config.weight_decay}")
     if not 0 <= config.ema_beta < 1:

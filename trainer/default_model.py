@@ -28,18 +28,24 @@ from trainer.procedural_dataset import ProceduralFaceDataset
 RUN_DIR = Path("runs/default-model")
 MARK_START, MARK_END = "<!-- metrics:start -->", "<!-- metrics:end -->"
 
-# Sizes chosen for a shared 2-core CPU: every width is small so one step takes about two seconds.
+# Sizes chosen for a shared 2-core CPU (one step of 4 pairs ≈ 1 s quiet, without the discriminator). The recipe
+# is the model study's best (docs/study.md): LayerNorm + Adam, the class code of G(x, ·) from another image of
+# the same person (λ_same), LORD's content-code noise and L2, and reconstruction first: the discriminator
+# joins after `gan_delay_steps` and its terms ramp in over `gan_warmup_steps`.
 TRAIN_CONFIG = {
     "approach": "funit2funit",
     "data": "procedural:128:20",  # 128 training identities × 20 images; held-out identities never seen
-    "steps": 2700,  # 75 min at ~1.7 s a step on one thread
+    "steps": 4000,
     "batch_size": 4,
     "image_size": 64,
     "seed": 0,
-    "model": {"nf": 16, "n_res_blks": 1, "nf_mlp": 64, "latent_dim": 16, "n_downs_content": 3, "n_downs_class": 4},
+    "model": {"nf": 16, "n_res_blks": 1, "nf_mlp": 64, "latent_dim": 16, "n_downs_content": 3, "n_downs_class": 4,
+              "norm": "ln"},
     "dis": {"nf": 16, "n_res_blks": 4, "max_nf": 64},
-    "weights": {"r_w": 2.0},  # pixel reconstruction ×20 FUNIT's 0.1: a short run must reconstruct first
-    "lr_gen": 3e-4,  # FUNIT: 1e-4; a run of a few hundred steps needs larger ones
+    "weights": {"r_w": 2.0, "lambda_same": 1.0, "content_noise": 0.2, "content_l2": 0.01,
+                "gan_delay_steps": 2500.0, "gan_warmup_steps": 500.0},
+    "optimizer": "adam",
+    "lr_gen": 3e-4,
     "lr_dis": 3e-4,
     "ema_beta": 0.995,  # FUNIT's 0.999 averages over 1000 steps: a run this short would ship much of its init
     "num_workers": 0,

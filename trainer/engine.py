@@ -254,7 +254,8 @@ class TrainingEngine:
         self.approach = build_approach(config, dataset.num_classes, self.settings.device)
         rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
         self.sampler = PairSampler(dataset, batch_size=config.batch_size, image_size=config.image_size,
-                                   seed=config.seed, rank=rank, world_size=world, num_workers=config.num_workers)
+                                   seed=config.seed, rank=rank, world_size=world, num_workers=config.num_workers,
+                                   same_identity=True)
         self.preview_batch = PairSampler(dataset, batch_size=1, image_size=config.image_size, seed=config.seed,
                                          train=False).batch(0)
         if state is not None:

@@ -54,6 +54,12 @@ class LossWeights:
     gan_w: float = 1.0  # generator hinge adversarial loss
     r_w: float = 0.1  # pixel L1 reconstruction (scales eq. 9)
     fm_w: float = 1.0  # FUNIT's short-reconstruction feature matching φ(G(x, x)) vs φ(x)
+    # Model-study switches (docs/study.md); 0 turns each off, so the defaults are the paper's objective.
+    lambda_same: float = 0.0  # λ_same: ‖x − G(E_A(x), E_B(x′))‖, x′ another image of x's person (eq. 9 ext.)
+    gan_delay_steps: float = 0.0  # no discriminator (no GAN, no feature matching) before this step; 0 = off
+    gan_warmup_steps: float = 0.0  # then gan_w and λ_F ramp linearly from 0 over this many steps; 0 = off
+    content_noise: float = 0.0  # σ of Gaussian noise added to the content code in training (LORD)
+    content_l2: float = 0.0  # weight of the mean squared content code (LORD's activation decay)
 
     def to_dict(self) -> dict[str, float]:
         return dataclasses.asdict(self)
@@ -86,9 +92,28 @@ class LossWeights:
 
     def delta_at(self, step: int) -> float:
         """δ at `step`: ramps linearly from 0 to δ over `delta_warmup_steps` (paper §V-B tried this)."""
-        if self.delta_warmup_steps <= 0:
-            return self.delta
-        return self.delta * min(1.0, max(0, step) / self.delta_warmup_steps)
+        return self.delta * _ramp(step, self.delta_warmup_steps)
+
+    def adversarial_at(self, step: int) -> float:
+        """The factor on every discriminator-based term (gan_w, λ_F) at `step`: 0 before `gan_delay_steps`,
+        then a linear ramp over `gan_warmup_steps`.
+
+        Early on the adversarial gradient on G is 2–3× the weighted L1 gradient and points against it, so
+        a delay and a ramp let the networks learn to reconstruct before the discriminator pulls; while the
+        factor is 0 the discriminator is neither run nor trained, which makes a step several times faster.
+        """
+        if step < self.gan_delay_steps:
+            return 0.0
+        return _ramp(step - self.gan_delay_steps, self.gan_warmup_steps)
+
+    def gan_w_at(self, step: int) -> float:
+        """gan_w at `step` (`adversarial_at`)."""
+        return self.gan_w * self.adversarial_at(step)
+
+
+def _ramp(step: int, steps: float) -> float:
+    """1 after `steps` steps, rising linearly from 0 before; 1 throughout when `steps` is 0."""
+    return 1.0 if steps <= 0 else min(1.0, max(0, step) / steps)
 
 
 @dataclass(frozen=True)
@@ -127,6 +152,11 @@ _ROWS: tuple[tuple[str, str, str, float, float, tuple[str, ...]], ...] = (
     ("gan_w", "gan_w", "Adversarial (G)", 100.0, 0.1, _F),
     ("r_w", "r_w", "Recon scale", 100.0, 0.01, _F),
     ("fm_w", "fm_w", "FM short", 100.0, 0.1, _F),
+    ("lambda_same", "λ_same", "Same-person recon", 100.0, 0.1, _N + _F),
+    ("gan_delay_steps", "GAN delay", "Steps before the discriminator", 1e6, 100.0, _F),
+    ("gan_warmup_steps", "gan_w warm-up", "Adversarial warm-up steps", 1e6, 100.0, _F),
+    ("content_noise", "σ_c", "Content-code noise", 10.0, 0.05, _N + _F),
+    ("content_l2", "λ_c", "Content-code L2", 100.0, 0.001, _N + _F),
 )
 
 _TOOLTIPS = {
@@ -147,6 +177,16 @@ _TOOLTIPS = {
     "gan_w": "FUNIT's generator hinge weight: mixes and short reconstructions should look real (eq. 12).",
     "r_w": "FUNIT's pixel-reconstruction weight; multiplies λ_short and λ_long (eq. 9).",
     "fm_w": "FUNIT's feature matching between G(x, x) and x, added to eq. 10 as in FUNIT.",
+    "lambda_same": "Reconstruct x from its own content code and the class code of another image of the same "
+    "person (eq. 9, extended): the class code can then only carry what the person's images share.",
+    "gan_delay_steps": "Steps of pure reconstruction before the discriminator and its terms (gan_w, λ_F, eq. 11–12) "
+    "start; 0 = from the first step.",
+    "gan_warmup_steps": "Steps over which gan_w and λ_F (eq. 12) ramp linearly up from 0 (after the delay); "
+    "0 = at once.",
+    "content_noise": "σ of Gaussian noise added to the content code while training (LORD): a noisy code "
+    "cannot afford to carry identity the class code already gives (paper §II, LORD).",
+    "content_l2": "Weight of the mean squared content code (LORD's activation decay), a pressure toward a "
+    "small content code (paper §VI: a smaller content code).",
 }
 
 _DEFAULTS = LossWeights().to_dict()
@@ -278,6 +318,11 @@ def naive_total(
     return recon + w.gamma * (cyc_a + cyc_b)
 
 
+def study_terms(same: torch.Tensor, content_l2: torch.Tensor, w: LossWeights) -> torch.Tensor:
+    """λ_same·L_same + λ_c·‖E_A(x)‖² for approaches without eq. 9 (naive); funit2funit adds them in eq. 9/12."""
+    return w.lambda_same * same + w.content_l2 * content_l2
+
+
 def cycle_funit_generator_total(
     perceptual: torch.Tensor,
     cycle: torch.Tensor,
@@ -296,9 +341,17 @@ def cycle_funit_discriminator_total(real: torch.Tensor, fake: torch.Tensor, w: L
     return w.zeta * (real + fake) / 2
 
 
-def g2g_reconstruction(short: torch.Tensor, long: torch.Tensor, w: LossWeights) -> torch.Tensor:
-    """L_R = λ_short‖x − G(x, x)‖ + λ_long‖x − x̂‖ (paper eq. 9), from the two L1 terms."""
-    return w.lambda_short * short + w.lambda_long * long
+def g2g_reconstruction(
+    short: torch.Tensor, long: torch.Tensor, w: LossWeights, same: torch.Tensor | None = None
+) -> torch.Tensor:
+    """L_R = λ_short‖x − G(x, x)‖ + λ_long‖x − x̂‖ (paper eq. 9) [+ λ_same‖x − G(E_A(x), E_B(x′))‖]."""
+    total = w.lambda_short * short + w.lambda_long * long
+    return total if same is None else total + w.lambda_same * same
+
+
+def content_code_penalty(content: torch.Tensor) -> torch.Tensor:
+    """LORD's activation decay on the content code: mean of its squares (weighted by λ_c = content_l2)."""
+    return content.float().pow(2).mean()
 
 
 def g2g_feature_matching(
@@ -313,10 +366,21 @@ def g2g_feature_matching(
 
 
 def funit2funit_generator_total(
-    adversarial: torch.Tensor, reconstruction: torch.Tensor, feature_match: torch.Tensor, w: LossWeights
+    adversarial: torch.Tensor,
+    reconstruction: torch.Tensor,
+    feature_match: torch.Tensor,
+    w: LossWeights,
+    step: int = 0,
+    content_l2: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Generator side of eq. 12: gan_w·L_GAN + r_w·L_R + λ_F·L_FM (r_w = FUNIT's reconstruction weight)."""
-    return w.gan_w * adversarial + w.r_w * reconstruction + w.lambda_F * feature_match
+    """Generator side of eq. 12: gan_w·L_GAN + r_w·L_R + λ_F·L_FM (r_w = FUNIT's reconstruction weight).
+
+    gan_w and λ_F follow the delay and warm-up (`LossWeights.adversarial_at`); λ_c·‖E_A(x)‖² is added when the
+    code is given.
+    """
+    ramp = w.adversarial_at(step)
+    total = w.gan_w * ramp * adversarial + w.r_w * reconstruction + w.lambda_F * ramp * feature_match
+    return total if content_l2 is None else total + w.content_l2 * content_l2
 
 
 def funit2funit_discriminator_total(

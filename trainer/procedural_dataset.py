@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from trainer.datasets import IdentityDataset
-from trainer.procedural_faces import SIZES, IdentityFactors, RestFactors, contact_sheet, render
+from trainer.procedural_faces import SIZES, IdentityFactors, RestFactors, contact_sheet, render, render_with_masks
 
 SPLITS = {"train": 0, "heldout": 1}
 
@@ -76,6 +76,16 @@ class ProceduralFaceDataset(IdentityDataset):
         if self.labels[content_index] == self.labels[class_index]:
             return self.get_image(content_index)
         return self.render(self.labels[class_index], self.rests[content_index])
+
+    def person_mask(self, content_index: int, class_index: int) -> np.ndarray:
+        """Where a person is in the true swap or in the content image (bool H×W): face, ears, neck, hair.
+
+        Swap errors split by it tell a model that moves the person from one that moves the background.
+        """
+        rest = self.rests[content_index]
+        masks = (render_with_masks(self.identities[self.labels[k]], rest, self.image_size).head
+                 for k in {class_index, content_index})
+        return np.logical_or.reduce(list(masks))
 
     def identity_of(self, index: int) -> IdentityFactors:
         return self.identities[self.labels[index]]

@@ -43,6 +43,7 @@ class PairSampler:
         rank: int = 0,  # this process's shard ...
         world_size: int = 1,  # ... of this many disjoint shards
         num_workers: int = 0,  # DataLoader worker processes; 0 loads in the calling thread
+        same_identity: bool = False,  # also load another image of each person (PairBatch.x1_same/x2_same)
     ):
         if dataset.num_classes < 2:
             raise DatasetError("the pair sampler needs at least 2 identities")
@@ -56,6 +57,7 @@ class PairSampler:
         self.rank = rank
         self.world_size = world_size
         self.num_workers = num_workers
+        self.same_identity = same_identity
         labels = np.asarray(dataset.labels, dtype=np.int64)
         self._labels = labels
         self._by_class = [np.flatnonzero(labels == c) for c in range(dataset.num_classes)]
@@ -88,10 +90,26 @@ class PairSampler:
         j = int(members[rng.integers(len(members))])
         return i, j, rng
 
-    def load_pair(self, g: int) -> tuple[torch.Tensor, int, torch.Tensor, int]:
+    def same_identity_partner(self, index: int, rng: np.random.Generator) -> int:
+        """Another item of `index`'s identity (the item itself when the person has only one image)."""
+        members = self._by_class[self._labels[index]]
+        others = members[members != index]
+        return index if not len(others) else int(others[rng.integers(len(others))])
+
+    def load_pair(self, g: int) -> tuple:
+        """(x1, label1, x2, label2) of stream item g, plus (x1′, x2′) when `same_identity` is on.
+
+        The partners draw from their own stream (seed, 2, g), so turning them on leaves x1, x2 and their
+        augmentation exactly as they were.
+        """
         i, j, rng = self.pair_indices(g)
-        return (self._transform(self._image(i), rng), int(self._labels[i]),
+        pair = (self._transform(self._image(i), rng), int(self._labels[i]),
                 self._transform(self._image(j), rng), int(self._labels[j]))
+        if not self.same_identity:
+            return pair
+        same_rng = np.random.default_rng((self.seed, 2, g))
+        i_same, j_same = (self.same_identity_partner(k, same_rng) for k in (i, j))
+        return (*pair, self._transform(self._image(i_same), same_rng), self._transform(self._image(j_same), same_rng))
 
     def _image(self, index: int) -> Image.Image:
         """The image of `index`; one that fails to decode (truncated past its header) is replaced by the
@@ -201,11 +219,10 @@ class _BatchIndices:
             batch += 1
 
 
-def _collate(pairs: list[tuple[torch.Tensor, int, torch.Tensor, int]]):
-    x1, l1, x2, l2 = zip(*pairs)
-    return torch.stack(x1), torch.tensor(l1), torch.stack(x2), torch.tensor(l2)
+def _collate(pairs: list[tuple]):
+    columns = list(zip(*pairs))
+    return tuple(torch.tensor(c) if k in (1, 3) else torch.stack(c) for k, c in enumerate(columns))
 
 
 def _to_batch(parts) -> PairBatch:
-    x1, l1, x2, l2 = parts
-    return PairBatch(x1=x1, label1=l1, x2=x2, label2=l2)
+    return PairBatch(*parts)

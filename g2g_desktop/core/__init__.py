@@ -1,23 +1,39 @@
 """Torch models and inference. Never imports Qt, `trainer` or `ui`.
 
 Stable API: `load_generator(path, device="cpu")` and `G2GPipeline(generator).run(x1, x2)`.
+
+The names below load on first use (PEP 562): importing a torch-free submodule such as
+`g2g_desktop.core.resources` must not pull in torch, or the app could not show its window before
+torch has loaded.
 """
 
-from .checkpoint import (
-    CheckpointError,
-    ModelInfo,
-    build_generator,
-    load_generator,
-    load_generator_with_info,
-    save_model,
-)
-from .config import FunitDiscriminatorConfig, FunitGeneratorConfig, NaiveConfig
-from .device import DeviceSettings, pick_device
-from .funit import FunitDiscriminator, FunitGenerator
-from .generator import DisentanglingGenerator
-from .images import ImageLoadError, load_image_tensor, open_image
-from .naive import NaiveGenerator
-from .pipeline import G2GPipeline, G2GResult
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_HOMES = {
+    "CheckpointError": "checkpoint",
+    "ModelInfo": "checkpoint",
+    "build_generator": "checkpoint",
+    "load_generator": "checkpoint",
+    "load_generator_with_info": "checkpoint",
+    "save_model": "checkpoint",
+    "FunitDiscriminatorConfig": "config",
+    "FunitGeneratorConfig": "config",
+    "NaiveConfig": "config",
+    "DeviceSettings": "device",
+    "pick_device": "device",
+    "FunitDiscriminator": "funit",
+    "FunitGenerator": "funit",
+    "DisentanglingGenerator": "generator",
+    "ImageLoadError": "images",
+    "load_image_tensor": "images",
+    "open_image": "images",
+    "NaiveGenerator": "naive",
+    "G2GPipeline": "pipeline",
+    "G2GResult": "pipeline",
+}
 
 __all__ = [
     "CheckpointError",
@@ -41,3 +57,29 @@ __all__ = [
     "pick_device",
     "save_model",
 ]
+
+if TYPE_CHECKING:
+    from .checkpoint import (
+        CheckpointError,
+        ModelInfo,
+        build_generator,
+        load_generator,
+        load_generator_with_info,
+        save_model,
+    )
+    from .config import FunitDiscriminatorConfig, FunitGeneratorConfig, NaiveConfig
+    from .device import DeviceSettings, pick_device
+    from .funit import FunitDiscriminator, FunitGenerator
+    from .generator import DisentanglingGenerator
+    from .images import ImageLoadError, load_image_tensor, open_image
+    from .naive import NaiveGenerator
+    from .pipeline import G2GPipeline, G2GResult
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value

@@ -7,9 +7,13 @@ module and the conv itself pads nothing, as in the reference (FUNIT_FACTS §2).
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+GROUP_NORM_GROUPS = 8  # norm="gn" (fewer when the width is not a multiple of 8)
 
 _PADS = {"reflect": nn.ReflectionPad2d, "replicate": nn.ReplicationPad2d, "zero": nn.ZeroPad2d}
 
@@ -80,6 +84,10 @@ class Conv2dBlock(nn.Module):
         # Registration order (norm before conv) fixes the state_dict order of FUNIT's files.
         if norm == "in":
             self.norm = nn.InstanceNorm2d(out_dim)
+        elif norm == "ln":
+            self.norm = nn.GroupNorm(1, out_dim)
+        elif norm == "gn":
+            self.norm = nn.GroupNorm(math.gcd(GROUP_NORM_GROUPS, out_dim), out_dim)
         elif norm == "adain":
             self.norm = AdaptiveInstanceNorm2d(out_dim)
         elif norm == "none":

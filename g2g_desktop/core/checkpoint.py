@@ -65,7 +65,7 @@ class ModelInfo:
     path: Path
     source: str  # "funit" (official FUNIT file) or "g2g" (project model file)
     architecture: str
-    config: dict[str, int]
+    config: dict[str, Any]
     image_size: int
     step: int | None = None
     approach: str | None = None

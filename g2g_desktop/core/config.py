@@ -26,10 +26,18 @@ def _from_dict(cls, data: dict[str, Any]):
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{cls.__name__}: unknown field(s) {', '.join(unknown)}")
+    choices: dict[str, tuple[str, ...]] = getattr(cls, "choices", {})
     kwargs = {}
     for f in dataclasses.fields(cls):
         if f.name in data:
             value = data[f.name]
+            if f.name in choices:
+                if value not in choices[f.name]:
+                    raise ConfigError(
+                        f"{cls.__name__}.{f.name} must be one of {', '.join(choices[f.name])}, got {value!r}"
+                    )
+                kwargs[f.name] = value
+                continue
             if not isinstance(value, int) or isinstance(value, bool):
                 raise ConfigError(f"{cls.__name__}.{f.name} must be an integer, got {value!r}")
             if not 0 <= value <= MAX_CONFIG_VALUE:
@@ -42,9 +50,17 @@ def _from_dict(cls, data: dict[str, Any]):
 
 @dataclass(frozen=True)
 class FunitGeneratorConfig:
-    """FUNIT `FewShotGen` sizes (E_A = content encoder, E_B = class encoder, G = MLP + AdaIN decoder)."""
+    """FUNIT `FewShotGen` sizes (E_A = content encoder, E_B = class encoder, G = MLP + AdaIN decoder).
+
+    `norm` and `content_dim` are the two architecture switches of the model study (docs/study.md); their
+    defaults are FUNIT's, so FUNIT files (which carry no config) build exactly FUNIT's network.
+    """
 
     architecture: ClassVar[str] = "funit"
+    # "in": FUNIT's instance norm in E_A and in G's up-sampling convs; "ln": layer norm (one group over
+    # C×H×W, per-channel affine); "gn": group norm (8 groups). IN removes each channel's mean and scale, so
+    # the content code cannot carry global colour (background, light) and the class code must.
+    choices: ClassVar[dict[str, tuple[str, ...]]] = {"norm": ("in", "ln", "gn")}
 
     nf: int = 64  # width of the first conv of both encoders
     n_res_blks: int = 2  # residual blocks at the end of E_A and at the start of G
@@ -54,10 +70,18 @@ class FunitGeneratorConfig:
     n_downs_content: int = 3  # stride-2 convs in E_A (and up-samplings in G)
     n_downs_class: int = 4  # stride-2 convs in E_B
     image_size: int = 128  # training/inference resolution (the nets are fully convolutional)
+    norm: str = "in"  # normalisation of E_A and of G's up-sampling (see `choices`)
+    content_dim: int = 0  # > 0: a 1×1 bottleneck makes the content code this many channels (paper §VI)
+
+    @property
+    def encoder_channels(self) -> int:
+        """Width of E_A's last layer (and of G's residual blocks)."""
+        return self.nf * 2**self.n_downs_content
 
     @property
     def content_channels(self) -> int:
-        return self.nf * 2**self.n_downs_content
+        """Channels of the content code E_A(x) as the pipeline caches it."""
+        return self.content_dim or self.encoder_channels
 
     @property
     def content_size(self) -> int:
@@ -66,7 +90,7 @@ class FunitGeneratorConfig:
     @property
     def num_adain_params(self) -> int:
         # Two AdaIN layers per residual block, each with a shift and a scale per channel.
-        return self.n_res_blks * 2 * 2 * self.content_channels
+        return self.n_res_blks * 2 * 2 * self.encoder_channels
 
     def validate(self) -> None:
         for name in ("nf", "nf_mlp", "latent_dim", "image_size"):
@@ -83,7 +107,7 @@ class FunitGeneratorConfig:
                 f"image_size {self.image_size} must be divisible by 2**{max(self.n_downs_content, self.n_downs_class)}"
             )
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod

@@ -18,15 +18,15 @@ from .generator import DisentanglingGenerator
 
 
 class ContentEncoder(nn.Module):
-    """E_A: conv7 then `n_downs` stride-2 convs doubling the width, then residual blocks; IN + ReLU."""
+    """E_A: conv7 then `n_downs` stride-2 convs doubling the width, then residual blocks; IN (FUNIT) + ReLU."""
 
-    def __init__(self, n_downs: int, n_res: int, in_dim: int, dim: int):
+    def __init__(self, n_downs: int, n_res: int, in_dim: int, dim: int, norm: str = "in"):
         super().__init__()
-        layers: list[nn.Module] = [Conv2dBlock(in_dim, dim, 7, 1, 3, norm="in")]
+        layers: list[nn.Module] = [Conv2dBlock(in_dim, dim, 7, 1, 3, norm=norm)]
         for _ in range(n_downs):
-            layers.append(Conv2dBlock(dim, 2 * dim, 4, 2, 1, norm="in"))
+            layers.append(Conv2dBlock(dim, 2 * dim, 4, 2, 1, norm=norm))
             dim *= 2
-        layers.append(ResBlocks(n_res, dim, norm="in"))
+        layers.append(ResBlocks(n_res, dim, norm=norm))
         self.model = nn.Sequential(*layers)
         self.output_dim = dim
 
@@ -67,13 +67,13 @@ class MLP(nn.Module):
 
 
 class Decoder(nn.Module):
-    """AdaIN residual blocks, then (nearest ×2 up-sample, conv5, IN, ReLU) per step, then conv7 + tanh."""
+    """AdaIN residual blocks, then (nearest ×2 up-sample, conv5, IN (FUNIT), ReLU) per step, then conv7 + tanh."""
 
-    def __init__(self, ups: int, n_res: int, dim: int, out_dim: int):
+    def __init__(self, ups: int, n_res: int, dim: int, out_dim: int, norm: str = "in"):
         super().__init__()
         layers: list[nn.Module] = [ResBlocks(n_res, dim, norm="adain")]
         for _ in range(ups):
-            layers += [nn.Upsample(scale_factor=2), Conv2dBlock(dim, dim // 2, 5, 1, 2, norm="in")]
+            layers += [nn.Upsample(scale_factor=2), Conv2dBlock(dim, dim // 2, 5, 1, 2, norm=norm)]
             dim //= 2
         layers.append(Conv2dBlock(dim, out_dim, 7, 1, 3, activation="tanh"))
         self.model = nn.Sequential(*layers)
@@ -110,17 +110,26 @@ class FunitGenerator(DisentanglingGenerator):
         self.config = config
         # Attribute order = FUNIT's construction order = state_dict order.
         self.enc_class_model = ClassEncoder(config.n_downs_class, 3, config.nf, config.latent_dim)
-        self.enc_content = ContentEncoder(config.n_downs_content, config.n_res_blks, 3, config.nf)
-        self.dec = Decoder(config.n_downs_content, config.n_res_blks, self.enc_content.output_dim, 3)
+        self.enc_content = ContentEncoder(config.n_downs_content, config.n_res_blks, 3, config.nf, config.norm)
+        self.dec = Decoder(config.n_downs_content, config.n_res_blks, self.enc_content.output_dim, 3, config.norm)
         self.mlp = MLP(config.latent_dim, config.num_adain_params, config.nf_mlp, config.n_mlp_blks)
+        if config.content_dim:
+            # The smaller content code of the paper's outlook (§VI): 1×1 convs into and out of a narrow code,
+            # registered after FUNIT's modules so FUNIT-sized state dicts keep their order.
+            width = self.enc_content.output_dim
+            self.content_down = nn.Conv2d(width, config.content_dim, 1)
+            self.content_up = nn.Conv2d(config.content_dim, width, 1)
 
     def _encode_content(self, x: torch.Tensor) -> torch.Tensor:
-        return self.enc_content(x)
+        content = self.enc_content(x)
+        return self.content_down(content) if self.config.content_dim else content
 
     def _encode_class(self, x: torch.Tensor) -> torch.Tensor:
         return self.enc_class_model(x)
 
     def decode(self, content: torch.Tensor, class_code: torch.Tensor) -> torch.Tensor:
+        if self.config.content_dim:
+            content = self.content_up(content)
         return self.dec(content, self.mlp(class_code))
 
 

@@ -1,44 +1,118 @@
-"""Entry point of the desktop app: `main()` creates the QApplication, applies the theme and opens the
-main window with the default model and the first two sample images, when they exist."""
+"""Entry point of the desktop app.
+
+`main()` shows a window before torch loads: it creates the QApplication, applies the theme and shows the
+`StartupWindow` (all torch-free), then imports the main window, and with it torch, on a task thread. When
+that is done the main window takes the loading window's place and opens the model and the images (each
+on its own task thread again) with a "Loading…" state in the grid. `create_window` is the synchronous
+path the tests, the self-test and the screenshots use.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from g2g_desktop.core.resources import default_model_path, resource_path, sample_paths
 
-from .main_window import MainWindow
+from .session_store import restore_session
 from .settings import APPLICATION, ORGANISATION, AppSettings
+from .startup import StartupWindow, create_application, display_problem, place_window
 from .theme import apply_theme
+from .threads import TaskRunner
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+MAIN_WINDOW_MODULE = "g2g_desktop.ui.main_window"
 
 
-def create_window(model_path: str | os.PathLike | None = None, settings: AppSettings | None = None) -> MainWindow:
-    """The main window with a model and the sample pair loading (both off the GUI thread)."""
+def create_window(
+    model_path: str | os.PathLike | None = None,
+    settings: AppSettings | None = None,
+    images: Sequence[str | os.PathLike] | None = None,
+) -> MainWindow:
+    """The main window with a model and images loading (both off the GUI thread).
+
+    `images` become the gallery (the first two the pair); None means the first two bundled samples.
+    """
+    from .main_window import MainWindow
+
     window = MainWindow(settings)
     model = model_path or default_model_path()
     if os.path.isfile(model):
-        window.controller.open_model(model)
+        window.load_model(model)
     else:
         window.set_missing_model(os.fspath(model))
-    samples = sample_paths()[:2]
-    if samples:
-        window.controller.open_paths(samples)
+    paths = list(images) if images is not None else sample_paths()[:2]
+    if paths:
+        window.open_images(paths)
     return window
 
 
-def main(argv: list[str] | None = None, *, model_path: str | os.PathLike | None = None) -> int:
+class Launch(QObject):
+    """The start-up sequence behind the loading window; it owns the windows until the main one is up.
+
+    What the command line does not name (the model, the images) comes from the last session.
+    """
+
+    def __init__(self, app: QApplication, settings: AppSettings, model_path, images):
+        super().__init__(app)
+        self.settings = settings
+        last = restore_session(settings.qsettings)
+        self.model_path = model_path or last.model
+        self.images = images if images is not None else (last.images or None)
+        self.note = last.note(model=model_path is None, images=images is None)
+        self.window: MainWindow | None = None
+        self.startup = StartupWindow()
+        place_window(self.startup, settings.geometry())
+        self.tasks = TaskRunner(self)
+        self.tasks.finished.connect(self._imported)
+        self.tasks.failed.connect(lambda _name, message: self.startup.show_error(message))
+
+    def start(self) -> None:
+        self.startup.show()
+        self.tasks.submit("import", importlib.import_module, MAIN_WINDOW_MODULE)
+
+    def _imported(self, _name: str, _module: object) -> None:
+        self.window = create_window(self.model_path, self.settings, self.images)
+        if self.startup.isMaximized():
+            self.window.showMaximized()
+        else:
+            self.window.setGeometry(self.startup.geometry())
+            self.window.show()
+        self.startup.close()
+        if self.note:
+            self.window.notice_bar.show_notice(self.note)
+
+
+def main(
+    argv: list[str] | None = None,
+    *,
+    model_path: str | os.PathLike | None = None,
+    images: Sequence[str | os.PathLike] | None = None,
+) -> int:
+    """Run the app; 2 with one line on stderr when there is no display to open a window on."""
+    problem = display_problem()
+    if problem:
+        print(f"g2g-desktop: error: {problem}", file=sys.stderr)
+        return 2
     argv = sys.argv[:1] if argv is None else [sys.argv[0] if sys.argv else "g2g-desktop", *argv]
-    app = QApplication.instance() or QApplication(argv)
+    app = QApplication.instance() or create_application(
+        argv, lambda line: print(f"g2g-desktop: error: {line}", file=sys.stderr, flush=True)
+    )
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("G2G Desktop")
     app.setWindowIcon(QIcon(str(resource_path("icons", "g2g.svg"))))
     settings = AppSettings()
     apply_theme(app, settings.theme())
-    window = create_window(model_path, settings)
-    window.show()
+    launch = Launch(app, settings, model_path, images)
+    launch.start()
     return app.exec()

@@ -1,10 +1,15 @@
 """`MainWindow`: lays out the mixing view, the image and model docks and the training dock.
 
 It only arranges widgets and forwards their signals to the `MixController`; menus and their handlers
-live in `window_actions.py`.
+live in `window_actions.py`. The Training dock's panel (and with it the trainer, torchvision and
+facenet-pytorch, about 2 s of imports and 250 MB) is built when the dock is first shown.
 """
 
 from __future__ import annotations
+
+import importlib
+import os
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
@@ -12,8 +17,11 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDockWidget,
     QFormLayout,
+    QFrame,
     QLabel,
     QMainWindow,
+    QScrollArea,
+    QSizePolicy,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -25,8 +33,10 @@ from .gui_thread_policy import GuiThreadPolicy
 from .mix_controller import MixController
 from .models import LoadedModel
 from .render_queue import RenderResult
+from .session_store import restore_form, save_form, save_session
 from .settings import AppSettings
-from .training.training_panel import TrainingPanel
+from .startup import place_window
+from .threads import TaskRunner
 from .widgets.face_panel import FacePanel
 from .widgets.fade_sliders import FadeSliders
 from .widgets.gallery import ImageGallery
@@ -35,8 +45,13 @@ from .widgets.notice_bar import NoticeBar
 from .widgets.swap_matrix import SwapMatrixView
 from .window_actions import WindowActions
 
+if TYPE_CHECKING:
+    from .training.training_panel import TrainingPanel
+
 EMPTY_NO_MODEL = "No model loaded.\nOpen a model file (File ▸ Open model…, Ctrl+M) to start mixing."
 EMPTY_NO_PAIR = "Drop two or more images (or a folder) here, paste one (Ctrl+V) or open them (Ctrl+O)."
+TRAINING_PANEL_MODULE = "g2g_desktop.ui.training.training_panel"
+TRAINER_IMPORT_WAIT_S = 2.0  # closing waits at most this long for a trainer import in progress
 
 
 class MainWindow(QMainWindow):
@@ -48,6 +63,7 @@ class MainWindow(QMainWindow):
         self.thread_policy = GuiThreadPolicy(self)  # before any worker thread starts
         self.thread_policy.start()
         self.no_model_text = EMPTY_NO_MODEL
+        self.no_pair_text = EMPTY_NO_PAIR
         self.controller = MixController(self.settings, self, detector=detector)
         self.session = self.controller.session
 
@@ -89,9 +105,13 @@ class MainWindow(QMainWindow):
         model_widget = QWidget()
         model_widget.setLayout(self.model_form)
         self.model_dock = self._dock("Model", model_widget, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.training_panel = TrainingPanel(on_model=self.controller.use_model, undo_stack=self.controller.undo_stack)
-        self.training_panel.modelSaved.connect(lambda path: self.settings.add_recent("models", path))
-        self.training_dock = self._dock("Training", self.training_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._training_panel: TrainingPanel | None = None
+        self._trainer_import = TaskRunner(self)
+        self._trainer_import.finished.connect(self._trainer_imported)
+        self._trainer_import.failed.connect(lambda _name, message: self._training_placeholder.setText(message))
+        self._training_placeholder = QLabel("Loading the trainer…", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.training_dock = self._dock("Training", self._training_placeholder, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.training_dock.visibilityChanged.connect(self._training_dock_shown)
         self.tabifyDockWidget(self.model_dock, self.training_dock)
         self.model_dock.raise_()
         self.model_label = QLabel("No model")
@@ -102,10 +122,8 @@ class MainWindow(QMainWindow):
         self._show_model(None)
         self.refresh_empty_state()
         geometry, state = self.settings.geometry(), self.settings.window_state()
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1400, 900)
+        place_window(self, geometry)
+        if geometry is None:
             self.resizeDocks([self.images_dock, self.model_dock], [300, 430], Qt.Orientation.Horizontal)
         if state is not None:
             self.restoreState(state)
@@ -117,13 +135,45 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
+    # ------------------------------------------------------------------ the Training dock, built on demand
+    @property
+    def training_panel(self) -> TrainingPanel:
+        """The panel, built now if the dock was never shown (tests and scripts reach for it directly)."""
+        return self._build_training_panel() if self._training_panel is None else self._training_panel
+
+    def _build_training_panel(self) -> TrainingPanel:
+        module = importlib.import_module(TRAINING_PANEL_MODULE)
+        c = self.controller
+        panel = self._training_panel = module.TrainingPanel(on_model=c.use_model, undo_stack=c.undo_stack)
+        panel.modelSaved.connect(lambda path: self.settings.add_recent("models", path))
+        restore_form(self.settings.qsettings, "training", panel.form)
+        # scrolled: the form, chart and log need ~680 px of height, more than a 700 px screen has to give
+        scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        scroll.setWidget(panel)
+        self.training_dock.setWidget(scroll)
+        self._training_placeholder.deleteLater()
+        return panel
+
+    def built_training_panel(self) -> TrainingPanel | None:
+        return self._training_panel
+
+    def _training_dock_shown(self, visible: bool) -> None:
+        if visible and self._training_panel is None and not self._trainer_import.busy():
+            self._trainer_import.submit("trainer", importlib.import_module, TRAINING_PANEL_MODULE)
+
+    def _trainer_imported(self, _name: str, _module: object) -> None:
+        if self._training_panel is None and self.isVisible():  # not for a window closed meanwhile
+            self._build_training_panel()
+
     def _connect(self) -> None:
         c, s = self.controller, self.session
         c.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
         c.notice.connect(self.notice_bar.show_notice)
         c.rendered.connect(self._show_result)
         c.modelLoaded.connect(self._show_model)
-        c.modelFailed.connect(self.actions.model_failed)
+        c.modelFailed.connect(self._model_failed)
+        c.imagesLoaded.connect(self._images_settled)
+        c.tasks.failed.connect(lambda name, _message: self._images_settled() if name == "images" else None)
         s.imagesChanged.connect(self._images_changed)
         s.pairChanged.connect(self._pair_changed)
         s.alphasChanged.connect(lambda: self.sliders.set_alphas(s.alphas))
@@ -141,6 +191,27 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(lambda i: c.set_matrix_wanted(self.tabs.widget(i) is self.matrix_view))
 
     # ------------------------------------------------------------------ reflecting the session
+    def load_model(self, path: str | os.PathLike) -> None:
+        """Open a model on a task thread, saying in the empty grid that it is loading."""
+        self.no_model_text = f"Loading the model {os.path.basename(os.fspath(path))}…"
+        self.refresh_empty_state()
+        self.controller.open_model(path)
+
+    def open_images(self, paths: list) -> None:
+        """Open images on a task thread, saying in the empty grid that they are loading."""
+        self.no_pair_text = f"Loading {len(paths)} image(s)…"
+        self.refresh_empty_state()
+        self.controller.open_paths(paths)
+
+    def _images_settled(self, *_args) -> None:
+        self.no_pair_text = EMPTY_NO_PAIR
+        self.refresh_empty_state()
+
+    def _model_failed(self, message: str) -> None:
+        self.no_model_text = EMPTY_NO_MODEL
+        self.refresh_empty_state()
+        self.actions.model_failed(message)
+
     def set_missing_model(self, path: str) -> None:
         """Say in the empty state that the model to open at start-up does not exist."""
         self.no_model_text = f"No model found at\n{path}\n\n{EMPTY_NO_MODEL}"
@@ -151,7 +222,7 @@ class MainWindow(QMainWindow):
         if self.session.model is None:
             self.grid_view.show_empty(self.no_model_text)
         elif self.session.pair_images() is None:
-            self.grid_view.show_empty(EMPTY_NO_PAIR)
+            self.grid_view.show_empty(self.no_pair_text)
         if len(self.session.images) < 2 or self.session.model is None:
             self.matrix_view.show_empty("Load a model and at least two images to see the swap matrix.")
 
@@ -199,14 +270,26 @@ class MainWindow(QMainWindow):
         while self.model_form.rowCount():
             self.model_form.removeRow(0)
         if model is None:
-            self.model_form.addRow(QLabel("No model loaded. File ▸ Open model… (Ctrl+M)"))
+            self.model_form.addRow(QLabel("No model loaded. File ▸ Open model… (Ctrl+M)", wordWrap=True))
             self.model_label.setText("No model")
             return
         for key, value in model.details().items():
-            label = QLabel(value, wordWrap=True)
+            label = QLabel(value, wordWrap=True, toolTip=value)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            # a long path has no space to wrap at: it may be cut, never widen the window past the screen
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             self.model_form.addRow(f"{key}:", label)
         self.model_label.setText(model.summary())
+
+    # ------------------------------------------------------------------ session
+    def save_session(self) -> None:
+        """What the next start reopens: the model file, the image files (the pair first), the training form."""
+        s = self.session
+        model = s.model.path if s.model is not None else None
+        pair = [im.path for im in s.pair_images() or () if im.path is not None]
+        save_session(self.settings.qsettings, model, [im.path for im in s.images if im.path is not None], pair)
+        if self._training_panel is not None:
+            save_form(self.settings.qsettings, "training", self._training_panel.form)
 
     # ------------------------------------------------------------------ drops and closing
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -224,12 +307,16 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.training_panel.confirm_close(self):
+        panel = self._training_panel
+        if panel is not None and not panel.confirm_close(self):
             event.ignore()
             return
         self.settings.set_geometry(self.saveGeometry(), self.saveState())
+        self.save_session()
         self.settings.sync()
-        self.training_panel.shutdown()
+        if panel is not None:
+            panel.shutdown()
+        self._trainer_import.wait(TRAINER_IMPORT_WAIT_S)
         self.controller.shutdown()
         self.thread_policy.stop()
         event.accept()

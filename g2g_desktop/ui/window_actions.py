@@ -222,7 +222,9 @@ class WindowActions(QObject):
         theme = "dark" if self.dark_action.isChecked() else "light"
         self.settings.set_theme(theme)
         apply_theme(QApplication.instance(), theme)
-        self.window.training_panel.chart.follow_theme()
+        panel = self.window.built_training_panel()  # a panel built later reads the theme itself
+        if panel is not None:
+            panel.chart.follow_theme()
 
     def about_text(self) -> str:
         import PySide6

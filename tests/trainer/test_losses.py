@@ -73,11 +73,12 @@ def test_spec_table_covers_every_weight_once():
 
 
 def test_weights_for_approach():
-    assert [s.name for s in weights_for_approach("naive")] == ["gamma"]
+    assert [s.name for s in weights_for_approach("naive")] == ["gamma", "lambda_same", "content_noise", "content_l2"]
     cyc = {s.name for s in weights_for_approach("cycle_funit")}
     assert cyc == {"alpha", "gamma", "lambda_g", "delta", "delta_warmup_steps", "zeta"}
     f2f = {s.name for s in weights_for_approach("funit2funit")}
     assert {"lambda_short", "lambda_long", "lambda_D", "lambda_R", "lambda_L", "lambda_reg", "gan_w"} <= f2f
+    assert {"lambda_same", "gan_warmup_steps", "content_noise", "content_l2"} <= f2f
     assert not f2f & cyc
     with pytest.raises(ValueError, match="unknown approach"):
         weights_for_approach("stargan")

@@ -8,10 +8,18 @@ The engine (trainer/engine.py) only talks to `Approach`: per iteration it calls
 Every loss is checked before any optimizer step: a NaN or Inf raises `NonFiniteLossError` and leaves
 all weights untouched, so the engine can roll back. `inject_nan_at = step` makes the next loss check
 at that step see NaN once (a test/fault-injection hook that needs no environment variables).
+
+On the CPU, `autocast()` is bf16 autocast where `config.cpu_bf16` allows it: "on", "off", or "auto"
+(which defers to $G2G_CPU_BF16, default auto): on a CPU with native bf16 the first `autocast()` times
+one forward + backward of the generator in fp32 and in bf16 on a fixed batch and keeps bf16 only when it
+was faster and its loss finite. A non-finite loss under bf16 switches it off for the rest of the run
+(the engine rolls back and repeats the step in fp32). The choice goes into `extra_state()`, and a
+resumed "auto" run keeps it instead of measuring again.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -22,10 +30,13 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from g2g_desktop.core.device import Bf16Trial, compare_bf16, cpu_bf16_mode, cpu_has_native_bf16
 from g2g_desktop.core.generator import DisentanglingGenerator
 from g2g_desktop.core.pipeline import G2GResult
 from trainer.config import TrainConfig
 from trainer.losses import LossWeights
+
+log = logging.getLogger(__name__)
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -39,20 +50,32 @@ class NonFiniteLossError(FloatingPointError):
 
 @dataclass
 class PairBatch:
-    """A batch of training pairs: images B×3×H×W in [-1, 1], int64 labels, label1[i] != label2[i]."""
+    """A batch of training pairs: images B×3×H×W in [-1, 1], int64 labels, label1[i] != label2[i].
+
+    `x1_same`/`x2_same`, when the sampler loads them, are other images of the same people as x1/x2 (the
+    image itself only where a person has one image): the class code of the λ_same reconstruction.
+    """
 
     x1: Tensor
     label1: Tensor
     x2: Tensor
     label2: Tensor
+    x1_same: Tensor | None = None
+    x2_same: Tensor | None = None
 
     def to(self, device: torch.device | str) -> PairBatch:
+        def move(t: Tensor | None) -> Tensor | None:
+            return None if t is None else t.to(device, non_blocking=True)
+
         return PairBatch(
-            self.x1.to(device, non_blocking=True),
-            self.label1.to(device, non_blocking=True),
-            self.x2.to(device, non_blocking=True),
-            self.label2.to(device, non_blocking=True),
+            move(self.x1), move(self.label1), move(self.x2), move(self.label2), move(self.x1_same), move(self.x2_same)
         )
+
+    def same_identity_images(self) -> Tensor:
+        """[x1′ | x2′] stacked like the cross pass's x; x itself when the sampler loaded no partners."""
+        if self.x1_same is None or self.x2_same is None:
+            return torch.cat([self.x1, self.x2])
+        return torch.cat([self.x1_same, self.x2_same])
 
 
 def swap_sides(t: Tensor) -> Tensor:
@@ -79,17 +102,23 @@ class CrossPass:
     recon: Tensor
 
 
-def mix(gen: DisentanglingGenerator, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def noisy(content: Tensor, sigma: float) -> Tensor:
+    """The content code as a training decode sees it: plus N(0, σ²) noise (LORD), unchanged for σ = 0."""
+    return content if sigma <= 0 else content + sigma * torch.randn_like(content)
+
+
+def mix(gen: DisentanglingGenerator, x: Tensor, content_noise: float = 0.0) -> tuple[Tensor, Tensor, Tensor]:
     """(E_A(x), E_B(x), m) for stacked pairs x = [x1 | x2]."""
     content, identity = gen.encode_content(x), gen.encode_class(x)
-    return content, identity, gen.decode(content, swap_sides(identity))
+    return content, identity, gen.decode(noisy(content, content_noise), swap_sides(identity))
 
 
-def cross_pass(gen: DisentanglingGenerator, x1: Tensor, x2: Tensor) -> CrossPass:
+def cross_pass(gen: DisentanglingGenerator, x1: Tensor, x2: Tensor, content_noise: float = 0.0) -> CrossPass:
+    """The cross pass; `content_noise` > 0 (training only) perturbs every content code that G decodes."""
     x = torch.cat([x1, x2])
-    content, identity, mixed = mix(gen, x)
+    content, identity, mixed = mix(gen, x, content_noise)
     mixed_content, mixed_identity = gen.encode_content(mixed), gen.encode_class(mixed)
-    recon = gen.decode(mixed_content, swap_sides(mixed_identity))
+    recon = gen.decode(noisy(mixed_content, content_noise), swap_sides(mixed_identity))
     return CrossPass(x, content, identity, mixed, mixed_content, mixed_identity, recon)
 
 
@@ -142,6 +171,10 @@ class Approach(ABC):
         self.amp = bool(config.amp) and self.device.type == "cuda"
         self.inject_nan_at: int | None = None
         self.scalers = {name: torch.amp.GradScaler("cuda", enabled=self.amp) for name in ("gen", "dis")}
+        self.cpu_bf16_mode = cpu_bf16_mode(None if config.cpu_bf16 == "auto" else config.cpu_bf16)
+        self.cpu_bf16: bool | None = None if self.device.type == "cpu" else False  # None: not decided yet
+        self.cpu_bf16_note = ""  # why bf16 is on or off, once decided
+        self.bf16_trial: Bf16Trial | None = None
 
     # ------------------------------------------------------------------ the engine's contract
     @abstractmethod
@@ -182,17 +215,61 @@ class Approach(ABC):
         return {"model": model, "dis": dis.config.to_dict() if dis is not None else {}}
 
     def extra_state(self) -> dict[str, Any]:
-        """AMP loss-scaler state, for the training-state checkpoint."""
-        return {"scalers": {name: scaler.state_dict() for name, scaler in self.scalers.items()}}
+        """AMP loss-scaler state and the CPU precision choice, for the training-state checkpoint."""
+        precision = {"mode": self.cpu_bf16_mode, "bf16": bool(self.cpu_bf16), "note": self.cpu_bf16_note,
+                     "trial": self.bf16_trial.to_dict() if self.bf16_trial else None}
+        return {"scalers": {name: scaler.state_dict() for name, scaler in self.scalers.items()},
+                "cpu_precision": precision}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
         for name, scaler_state in state.get("scalers", {}).items():
             if name in self.scalers and scaler_state:
                 self.scalers[name].load_state_dict(scaler_state)
+        # a resumed "auto" run keeps the measured choice (and so its numerics), unless this CPU lacks native bf16
+        saved = state.get("cpu_precision") or {}
+        keep = self.cpu_bf16 is None and self.cpu_bf16_mode == "auto" and saved.get("mode") == "auto"
+        if keep and (not saved.get("bf16") or cpu_has_native_bf16()):
+            self.cpu_bf16 = bool(saved.get("bf16"))
+            self.cpu_bf16_note = f"{saved.get('note', '')} (kept from the checkpoint)".strip()
 
     # ------------------------------------------------------------------ helpers for subclasses
     def autocast(self):
-        return torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp)
+        if self.device.type != "cpu":
+            return torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp)
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._use_cpu_bf16())
+
+    def _use_cpu_bf16(self) -> bool:
+        if self.cpu_bf16 is None:
+            self.cpu_bf16, self.cpu_bf16_note = self._decide_cpu_bf16()
+            log.info("training precision: %s", self.cpu_bf16_note)
+        return self.cpu_bf16
+
+    def _decide_cpu_bf16(self) -> tuple[bool, str]:
+        if self.cpu_bf16_mode != "auto":
+            return self.cpu_bf16_mode == "on", f"bf16 autocast {self.cpu_bf16_mode} (cpu_bf16 = {self.cpu_bf16_mode})"
+        if not cpu_has_native_bf16():
+            return False, "fp32 (this CPU has no native bf16)"
+        trial = self.bf16_trial = compare_bf16(self._precision_probe, repeats=1)
+        verdict = f"fp32 {trial.fp32_ms:.0f} ms, bf16 {trial.bf16_ms:.0f} ms per probe step"
+        if trial.faster():
+            return True, f"bf16 autocast ({trial.speedup:.2f}× faster: {verdict})"
+        reason = "its loss was not finite" if not trial.finite else "it was not faster"
+        return False, f"fp32 (bf16 {reason}: {verdict})"
+
+    def _precision_probe(self) -> Tensor:
+        """Forward + backward of one G2G pass on a fixed pair; gradients are dropped, no weight changes.
+
+        It runs at the first `autocast()`, which may be inside a step's `torch.no_grad()` block.
+        """
+        size = self.config.image_size
+        x = torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(0)).to(self.device) * 2 - 1
+        with torch.enable_grad():
+            p = cross_pass(self.generator, x[:1], x[1:])
+            loss = (p.recon - p.x).abs().mean() + (p.mixed - swap_sides(p.x)).abs().mean()
+            if loss.requires_grad:  # a generator with every weight frozen has nothing to back-propagate
+                loss.backward()
+        self.generator.zero_grad(set_to_none=True)
+        return loss.detach()
 
     def checked(self, terms: dict[str, Tensor], total: str, step: int) -> dict[str, float]:
         """Loss values as floats; raises NonFiniteLossError (before any update) if one is not finite."""
@@ -202,12 +279,30 @@ class Approach(ABC):
             values[total] = math.nan
         for name, value in values.items():
             if not math.isfinite(value):
+                if self.cpu_bf16:  # the engine repeats the step; from now on in fp32
+                    self.cpu_bf16, self.cpu_bf16_note = False, f"fp32 (bf16 gave a non-finite {name} at step {step})"
+                    log.warning("training precision: %s", self.cpu_bf16_note)
                 raise NonFiniteLossError(name, value)
         return values
 
-    def update(self, which: str, loss: Tensor) -> None:
-        """Back-propagate `loss` and step optimizer `which` ('gen' or 'dis') through its AMP scaler."""
+    def make_optimizer(self, params, lr: float, default: str) -> torch.optim.Optimizer:
+        """`config.optimizer` ("auto" = the approach's own `default`): RMSprop as FUNIT, or Adam β (0.5, 0.999)."""
+        kind = default if self.config.optimizer == "auto" else self.config.optimizer
+        if kind == "adam":
+            return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999), weight_decay=self.config.weight_decay)
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=self.config.weight_decay)
+
+    def update(self, which: str, loss: Tensor, step: int | None = None) -> None:
+        """Back-propagate `loss` and step optimizer `which` ('gen' or 'dis') through its AMP scaler.
+
+        With `config.lr_warmup_steps` and a `step`, the learning rate rises linearly to the configured one.
+        """
         optimizer, scaler = self.optimizers()[which], self.scalers[which]
+        warmup = self.config.lr_warmup_steps
+        if warmup > 0 and step is not None:
+            base = self.config.lr_gen if which == "gen" else self.config.lr_dis
+            for group in optimizer.param_groups:
+                group["lr"] = base * min(1.0, (step + 1) / warmup)
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)

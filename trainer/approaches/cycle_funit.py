@@ -76,12 +76,8 @@ class CycleFunitApproach(Approach):
         self.ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
         self.dis = dis.to(self.device)
         self.perceptual = PerceptualLoss(config.vgg_weights, self.device)
-        self.opt_gen = torch.optim.Adam(
-            trainable(self.generator), lr=config.lr_gen, betas=(0.5, 0.999), weight_decay=config.weight_decay
-        )
-        self.opt_dis = torch.optim.Adam(
-            self.dis.parameters(), lr=config.lr_dis, betas=(0.5, 0.999), weight_decay=config.weight_decay
-        )
+        self.opt_gen = self.make_optimizer(trainable(self.generator), config.lr_gen, "adam")
+        self.opt_dis = self.make_optimizer(self.dis.parameters(), config.lr_dis, "adam")
 
     def modules(self):
         return {"gen": self.generator, "gen_test": self.ema, "dis": self.dis}
@@ -100,7 +96,7 @@ class CycleFunitApproach(Approach):
         logs = self.checked(
             {"Loss/D/real": real, "Loss/D/fake": fake, "Loss/D/total": total}, "Loss/D/total", step
         )
-        self.update("dis", total)
+        self.update("dis", total, step)
         return logs
 
     def generator_step(self, batch: PairBatch, step: int) -> dict[str, float]:
@@ -125,6 +121,6 @@ class CycleFunitApproach(Approach):
             terms["Loss/G/identity"] = ident
         terms["Loss/G/total"] = total
         logs = self.checked(terms, "Loss/G/total", step)
-        self.update("gen", total)
+        self.update("gen", total, step)
         self.update_ema()
         return logs

@@ -11,7 +11,10 @@ reconstructions and x̂ the long ones:
 
 where m' is the mix carrying x's identity and φ the D features averaged over positions. R1 is FUNIT's
 penalty on the real batch {x1, x2} (FUNIT_FACTS §5), computed in fp32 even under AMP.
-Optimisers: RMSprop (lr `lr_gen`/`lr_dis`, weight decay, torch defaults otherwise), kaiming init
+Model-study switches (all off by default, docs/study.md): λ_same adds ‖x − G(E_A(x), E_B(x′))‖ with x′
+another image of x's person to eq. 9; σ_c (content_noise) perturbs every content code G decodes and λ_c
+(content_l2) penalises its size, as LORD does; gan_w can ramp up over `gan_warmup_steps`.
+Optimisers: RMSprop (lr `lr_gen`/`lr_dis`, weight decay, torch defaults otherwise; `optimizer: adam`), kaiming init
 when fresh, EMA (`ema_beta`, 0.999) after every G step — all as FUNIT (FUNIT_FACTS §7).
 `load_funit_pair` resumes from FUNIT's own gen_/dis_/optimizer.pt files.
 """
@@ -34,9 +37,10 @@ from g2g_desktop.core.checkpoint import (
 )
 from g2g_desktop.core.config import FunitDiscriminatorConfig, FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitDiscriminator, FunitGenerator, init_kaiming
-from trainer.approaches.base import Approach, PairBatch, cross_pass, frozen, mix, seeded, swap_sides
+from trainer.approaches.base import Approach, PairBatch, cross_pass, frozen, mix, noisy, seeded, swap_sides
 from trainer.config import TrainConfig
 from trainer.losses import (
+    content_code_penalty,
     feature_matching,
     feature_vector,
     funit2funit_discriminator_total,
@@ -74,10 +78,8 @@ class Funit2FunitApproach(Approach):
         self.ema = ema.to(self.device).eval().requires_grad_(False)
         self.dis = dis.to(self.device).train()
         c = self.config
-        self.opt_gen = torch.optim.RMSprop(
-            self.generator.parameters(), lr=c.lr_gen, weight_decay=c.weight_decay
-        )
-        self.opt_dis = torch.optim.RMSprop(self.dis.parameters(), lr=c.lr_dis, weight_decay=c.weight_decay)
+        self.opt_gen = self.make_optimizer(self.generator.parameters(), c.lr_gen, "rmsprop")
+        self.opt_dis = self.make_optimizer(self.dis.parameters(), c.lr_dis, "rmsprop")
 
     def modules(self):
         return {"gen": self.generator, "gen_test": self.ema, "dis": self.dis}
@@ -138,6 +140,8 @@ class Funit2FunitApproach(Approach):
 
     # ------------------------------------------------------------------ training
     def discriminator_step(self, batch: PairBatch, step: int) -> dict[str, float]:
+        if self.weights.adversarial_at(step) == 0:  # a reconstruction-only phase (gan_delay_steps)
+            return {}
         batch, w = batch.to(self.device), self.weights
         x = torch.cat([batch.x1, batch.x2])
         labels = torch.cat([batch.label1, batch.label2])
@@ -154,29 +158,44 @@ class Funit2FunitApproach(Approach):
         total = funit2funit_discriminator_total(real, fake, r1, w)  # eq. 11
         terms = {"Loss/D/real": real, "Loss/D/fake": fake, "Loss/D/r1": r1, "Loss/D/total": total}
         logs = self.checked(terms, "Loss/D/total", step)
-        self.update("dis", total)
+        self.update("dis", total, step)
         return logs
+
+    def _discriminator_terms(self, p, short, labels) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """L_adv and the four feature-matching terms of eq. 10, from one D pass over m, s, x and x̂."""
+        images = torch.cat([p.mixed, short, p.x, p.recon])
+        out, feat = self.dis(images, torch.cat([swap_sides(labels), labels, labels, labels]))
+        out_mix, out_short = out.chunk(4)[:2]
+        phi_mix, phi_short, phi_x, phi_recon = feature_vector(feat).chunk(4)
+        adversarial = 0.5 * (hinge_generator(out_mix) + hinge_generator(out_short))
+        return adversarial, [
+            feature_matching(phi_short, phi_x),
+            feature_matching(swap_sides(phi_mix), phi_x),  # λ_D: x vs the mix with its identity
+            feature_matching(swap_sides(phi_mix), phi_recon),  # λ_R
+            feature_matching(phi_recon, phi_x),  # λ_L
+        ]
 
     def generator_step(self, batch: PairBatch, step: int) -> dict[str, float]:
         batch, w = batch.to(self.device), self.weights
         labels = torch.cat([batch.label1, batch.label2])
         with self.autocast(), frozen(self.dis):
-            p = cross_pass(self.generator, batch.x1, batch.x2)
-            short = self.generator.decode(p.content, p.identity)  # G(x, x)
-            # One D pass over mixes, short recons, originals and long recons.
-            images = torch.cat([p.mixed, short, p.x, p.recon])
-            out, feat = self.dis(images, torch.cat([swap_sides(labels), labels, labels, labels]))
-            out_mix, out_short = out.chunk(4)[:2]
-            phi_mix, phi_short, phi_x, phi_recon = feature_vector(feat).chunk(4)
-            adversarial = 0.5 * (hinge_generator(out_mix) + hinge_generator(out_short))
+            p = cross_pass(self.generator, batch.x1, batch.x2, w.content_noise)
+            content = noisy(p.content, w.content_noise)
+            short = self.generator.decode(content, p.identity)  # G(x, x)
+            recon_same = None
+            if w.lambda_same > 0:  # G(E_A(x), E_B(x′)): the class code from another image of the person
+                same = self.generator.decode(content, self.generator.encode_class(batch.same_identity_images()))
+                recon_same = l1(same, p.x)
             recon_short, recon_long = l1(short, p.x), l1(p.recon, p.x)
-            fm_short = feature_matching(phi_short, phi_x)
-            fm_mix = feature_matching(swap_sides(phi_mix), phi_x)  # λ_D: x vs the mix with its identity
-            fm_mix_recon = feature_matching(swap_sides(phi_mix), phi_recon)  # λ_R
-            fm_long = feature_matching(phi_recon, phi_x)  # λ_L
-            reconstruction = g2g_reconstruction(recon_short, recon_long, w)  # eq. 9
+            if w.adversarial_at(step) > 0:
+                adversarial, fm_terms = self._discriminator_terms(p, short, labels)
+            else:  # no discriminator yet: its terms are 0 and it is not run
+                adversarial, fm_terms = torch.zeros((), device=self.device), [torch.zeros((), device=self.device)] * 4
+            fm_short, fm_mix, fm_mix_recon, fm_long = fm_terms
+            reconstruction = g2g_reconstruction(recon_short, recon_long, w, recon_same)  # eq. 9
             fm = g2g_feature_matching(fm_short, fm_mix, fm_mix_recon, fm_long, w)  # eq. 10
-            total = funit2funit_generator_total(adversarial, reconstruction, fm, w)  # eq. 12
+            code_l2 = content_code_penalty(p.content)  # LORD
+            total = funit2funit_generator_total(adversarial, reconstruction, fm, w, step, code_l2)  # eq. 12
         terms = {
             "Loss/G/adv": adversarial,
             "Loss/G/recon_short": recon_short,
@@ -185,9 +204,12 @@ class Funit2FunitApproach(Approach):
             "Loss/G/fm_mix": fm_mix,
             "Loss/G/fm_mix_recon": fm_mix_recon,
             "Loss/G/fm_long": fm_long,
+            "Loss/G/content_l2": code_l2,
             "Loss/G/total": total,
         }
+        if recon_same is not None:
+            terms["Loss/G/recon_same"] = recon_same
         logs = self.checked(terms, "Loss/G/total", step)
-        self.update("gen", total)
+        self.update("gen", total, step)
         self.update_ema()
         return logs

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSlider, QWidget
 from ..session import ALPHA_RANGE
 
 SCALE = 100  # slider ticks per unit of α
+EXTRAPOLATED = "  (extrapolated)"
 
 
 class FadeSliders(QWidget):
@@ -35,7 +36,7 @@ class FadeSliders(QWidget):
             slider.setTickPosition(QSlider.TickPosition.TicksBelow)
             slider.setTickInterval(50)
             slider.setValue(SCALE)
-            slider.setMinimumWidth(160)
+            slider.setMinimumWidth(100)
             slider.setToolTip(
                 f"α{i + 1}: 0 = own identity, 1 = the other person's; below 0 or above 1 extrapolates.\n"
                 "The encoders are not re-run: only the identity code is mixed and decoded."
@@ -44,7 +45,8 @@ class FadeSliders(QWidget):
             slider.sliderPressed.connect(lambda i=i: self._pressed(i))
             slider.sliderReleased.connect(lambda i=i: self._released(i))
             label = QLabel()
-            label.setMinimumWidth(170)
+            # as wide as the widest value it shows: a label that grows while dragging would reflow the row
+            label.setFixedWidth(label.fontMetrics().horizontalAdvance(f"α = {-0.5:+.2f}{EXTRAPOLATED}") + 8)
             layout.addWidget(QLabel(title), i, 0)
             layout.addWidget(slider, i, 1)
             layout.addWidget(label, i, 2)
@@ -89,5 +91,5 @@ class FadeSliders(QWidget):
 
     def _update_labels(self) -> None:
         for label, alpha in zip(self.value_labels, self.alphas()):
-            note = "" if 0.0 <= alpha <= 1.0 else "  (extrapolated)"
+            note = "" if 0.0 <= alpha <= 1.0 else EXTRAPOLATED
             label.setText(f"α = {alpha:+.2f}{note}")

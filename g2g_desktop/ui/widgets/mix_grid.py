@@ -1,18 +1,68 @@
 """`MixGridView`: the paper's 3×2 plot (rows Original / Mixed / Reconstructed, one column per person).
 
 Also the empty state: without a model or a pair it tells the user what to open.
+
+The grid is placed by hand (`_GridPage`): square cells as large as the page allows, packed together and
+centred, so at wide sizes the two columns do not drift apart; the row-title column has a fixed width
+(the widest title it can show), so a slider changing the "Mixed α = …" title never moves the images.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGridLayout, QLabel, QStackedLayout, QWidget
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
 
 from .image_cell import ImageCell
 
 ROWS = ("original", "mixed", "reconstructed")
 ROW_TITLES = {"original": "Original", "mixed": "Mixed", "reconstructed": "Reconstructed"}
+WIDEST_ALPHA_TITLE = "α = -0.00 / -0.00"  # the widest line `set_mixed_title` writes
+GAP = 8
+MIN_CELL = 64
+
+
+class _GridPage(QWidget):
+    """Column titles over three rows of a title and two square cells, centred in the page."""
+
+    def __init__(self, column_titles: list[QLabel], row_titles: list[QLabel], cells: list[list[QWidget]]):
+        super().__init__()
+        self.column_titles, self.row_titles, self.cells = column_titles, row_titles, cells
+        for widget in [*column_titles, *row_titles, *(c for row in cells for c in row)]:
+            widget.setParent(self)
+        metrics = self.fontMetrics()
+        self.title_width = max(metrics.horizontalAdvance(t) for t in [*ROW_TITLES.values(), WIDEST_ALPHA_TITLE]) + GAP
+        self.header_height = metrics.height() + 4
+
+    def _extent(self, side: int) -> QSize:
+        return QSize(self.title_width + 3 * GAP + 2 * side, self.header_height + 4 * GAP + 3 * side)
+
+    def minimumSizeHint(self) -> QSize:
+        return self._extent(MIN_CELL)
+
+    def sizeHint(self) -> QSize:
+        return self._extent(160)
+
+    def cell_side(self) -> int:
+        free_w = self.width() - self.title_width - 3 * GAP
+        free_h = self.height() - self.header_height - 4 * GAP
+        return max(MIN_CELL, min(free_w // 2, free_h // 3))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        side = self.cell_side()
+        extent = self._extent(side)
+        left = max(0, (self.width() - extent.width()) // 2) + GAP
+        top = max(0, (self.height() - extent.height()) // 2) + GAP
+        columns = [left + self.title_width + GAP + c * (side + GAP) for c in range(2)]
+        for x, title in zip(columns, self.column_titles):
+            title.setGeometry(QRect(x - GAP // 2, top, side + GAP, self.header_height))
+        for r, (title, cells) in enumerate(zip(self.row_titles, self.cells)):
+            y = top + self.header_height + GAP + r * (side + GAP)
+            title.setGeometry(QRect(left, y, self.title_width, side))
+            for x, cell in zip(columns, cells):
+                cell.setGeometry(QRect(x, y, side, side))
 
 
 class MixGridView(QWidget):
@@ -24,25 +74,19 @@ class MixGridView(QWidget):
         self.empty_label.setObjectName("emptyState")
         self._stack.addWidget(self.empty_label)
 
-        grid_page = QWidget()
-        grid = QGridLayout(grid_page)
         self.column_titles = [QLabel(alignment=Qt.AlignmentFlag.AlignCenter) for _ in range(2)]
-        for col, label in enumerate(self.column_titles):
-            grid.addWidget(label, 0, col + 1)
         self.row_titles: dict[str, QLabel] = {}
         self.cells: dict[tuple[str, int], ImageCell] = {}
-        for row, name in enumerate(ROWS):
+        for name in ROWS:
             title = QLabel(ROW_TITLES[name], alignment=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.row_titles[name] = title
-            grid.addWidget(title, row + 1, 0)
             for col in range(2):
-                cell = ImageCell()
+                cell = ImageCell(minimum=MIN_CELL)
                 cell.setToolTip(_cell_tip(name, col))
                 self.cells[(name, col)] = cell
-                grid.addWidget(cell, row + 1, col + 1)
-        grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(2, 1)
-        self._stack.addWidget(grid_page)
+        cells = [[self.cells[(name, col)] for col in range(2)] for name in ROWS]
+        self.page = _GridPage(self.column_titles, list(self.row_titles.values()), cells)
+        self._stack.addWidget(self.page)
         self.show_empty("Open a model and drop two images here.")
 
     def show_empty(self, text: str) -> None:
@@ -54,8 +98,9 @@ class MixGridView(QWidget):
         return self._stack.currentIndex() == 0
 
     def set_titles(self, first: str, second: str) -> None:
-        self.column_titles[0].setText(first)
-        self.column_titles[1].setText(second)
+        for label, text in zip(self.column_titles, (first, second)):
+            label.setText(text)
+            label.setToolTip(text)  # a long name is cut at the cell's width
 
     def set_mixed_title(self, alphas: tuple[float, float]) -> None:
         text = "Mixed" if alphas == (1.0, 1.0) else f"Mixed\nα = {alphas[0]:.2f} / {alphas[1]:.2f}"

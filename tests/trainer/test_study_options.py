@@ -1,0 +1,193 @@
+"""The model study's switches (docs/study.md): each one changes what it says and nothing when off."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from g2g_desktop.core.checkpoint import load_model, save_model
+from g2g_desktop.core.config import ConfigError, FunitGeneratorConfig
+from g2g_desktop.core.funit import FunitGenerator
+from tests.trainer.conftest import TINY_DIS, TINY_FUNIT, TinyDataset
+from trainer.approaches import PairBatch, build_approach
+from trainer.approaches.base import noisy
+from trainer.config import TrainConfig, TrainConfigError, validate_config
+from trainer.losses import LossWeights, content_code_penalty, g2g_reconstruction
+from trainer.sampler import PairSampler
+
+
+def tiny_gen(**changes) -> FunitGenerator:
+    torch.manual_seed(0)
+    return FunitGenerator(FunitGeneratorConfig.from_dict({**TINY_FUNIT, "image_size": 16, **changes}))
+
+
+# --------------------------------------------------------------------------- architecture switches
+
+
+def test_instance_norm_content_code_ignores_a_colour_offset_layer_norm_keeps_it():
+    """Why the norm matters: IN's content code cannot see a global colour shift, so only E_B can carry it."""
+    x = torch.rand(2, 3, 16, 16) * 1.6 - 0.8
+    shifted = x + torch.tensor([0.15, -0.1, 0.05]).view(1, 3, 1, 1)
+    in_gen, ln_gen = tiny_gen(), tiny_gen(norm="ln")
+    with torch.no_grad():
+        assert torch.allclose(in_gen.encode_content(x), in_gen.encode_content(shifted), atol=1e-4)
+        assert (ln_gen.encode_content(x) - ln_gen.encode_content(shifted)).abs().max() > 1e-2
+
+
+@pytest.mark.parametrize("norm, layer", [("ln", torch.nn.GroupNorm), ("gn", torch.nn.GroupNorm),
+                                         ("in", torch.nn.InstanceNorm2d)])
+def test_norm_switch_reaches_encoder_and_decoder(norm, layer):
+    gen = tiny_gen(norm=norm)
+    assert isinstance(gen.enc_content.model[0].norm, layer)
+    assert isinstance(gen.dec.model[2].norm, layer)  # the first up-sampling conv
+    if norm == "ln":
+        assert gen.enc_content.model[0].norm.num_groups == 1
+
+
+def test_default_config_keeps_funit_parameter_names():
+    names = list(tiny_gen().state_dict())
+    assert not any(name.startswith("content_") for name in names)
+    assert list(tiny_gen(norm="ln").state_dict()) != names  # GroupNorm brings affine parameters
+
+
+def test_smaller_content_code_has_content_dim_channels_and_round_trips(tmp_path):
+    gen = tiny_gen(content_dim=4, norm="gn")
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        code = gen.encode_content(x)
+        assert code.shape[1] == 4 == gen.config.content_channels
+        out = gen.decode(code, gen.encode_class(x))
+    save_model(tmp_path / "m.safetensors", gen, approach="funit2funit", step=3)
+    again, info = load_model(tmp_path / "m.safetensors")
+    assert info.config["norm"] == "gn" and info.config["content_dim"] == 4
+    with torch.no_grad():
+        assert torch.equal(again.decode(again.encode_content(x), again.encode_class(x)), out)
+
+
+@pytest.mark.parametrize("bad", [{"norm": "bn"}, {"norm": 3}, {"content_dim": -1}, {"content_dim": "8"}])
+def test_bad_architecture_switches_are_refused_with_the_field_name(bad):
+    with pytest.raises(ConfigError, match=next(iter(bad))):
+        FunitGeneratorConfig.from_dict(bad)
+
+
+# --------------------------------------------------------------------------- loss switches
+
+
+def test_gan_warmup_ramps_from_zero():
+    w = LossWeights(gan_w=2.0, gan_warmup_steps=100)
+    assert [w.gan_w_at(s) for s in (0, 50, 100, 400)] == [0.0, 1.0, 2.0, 2.0]
+    assert LossWeights(gan_w=2.0).gan_w_at(0) == 2.0
+
+
+def test_gan_delay_then_warmup():
+    w = LossWeights(gan_w=2.0, gan_delay_steps=10, gan_warmup_steps=10)
+    assert [w.adversarial_at(s) for s in (0, 9, 10, 15, 20, 99)] == [0.0, 0.0, 0.0, 0.5, 1.0, 1.0]
+    assert w.gan_w_at(15) == 1.0
+
+
+def test_during_the_gan_delay_the_discriminator_is_neither_run_nor_trained():
+    approach = build_approach(make_config(weights=LossWeights(gan_delay_steps=5, lambda_same=1.0)), 3, "cpu")
+    before = {k: v.clone() for k, v in approach.dis.state_dict().items()}
+    b = batch_with_partners()
+    assert approach.discriminator_step(b, 0) == {}
+    logs = approach.generator_step(b, 0)
+    assert logs["Loss/G/adv"] == 0 and logs["Loss/G/fm_mix"] == 0
+    expected = approach.weights.r_w * (logs["Loss/G/recon_short"] + 0.1 * logs["Loss/G/recon_long"]
+                                                     + logs["Loss/G/recon_same"])
+    assert logs["Loss/G/total"] == pytest.approx(expected, rel=1e-4)
+    assert all(torch.equal(before[k], v) for k, v in approach.dis.state_dict().items())
+    assert approach.discriminator_step(b, 5)  # after the delay it trains again
+    assert any(not torch.equal(before[k], v) for k, v in approach.dis.state_dict().items())
+
+
+def test_same_identity_term_joins_eq_9_only_when_given():
+    w = LossWeights(lambda_short=1.0, lambda_long=0.5, lambda_same=3.0)
+    short, long, same = torch.tensor(0.2), torch.tensor(0.4), torch.tensor(0.1)
+    assert float(g2g_reconstruction(short, long, w)) == pytest.approx(0.4)
+    assert float(g2g_reconstruction(short, long, w, same)) == pytest.approx(0.7)
+
+
+def test_content_noise_and_penalty():
+    code = torch.ones(2, 3, 4, 4)
+    assert noisy(code, 0.0) is code
+    torch.manual_seed(0)
+    assert (noisy(code, 0.5) - code).std() == pytest.approx(0.5, rel=0.2)
+    assert float(content_code_penalty(2 * code)) == pytest.approx(4.0)
+
+
+def make_config(**kw) -> TrainConfig:
+    return TrainConfig(approach="funit2funit", image_size=16, model=dict(TINY_FUNIT), dis=dict(TINY_DIS),
+                       amp=False, **kw)
+
+
+def batch_with_partners() -> PairBatch:
+    g = torch.Generator().manual_seed(1)
+    x1, x2, s1, s2 = (torch.rand(2, 3, 16, 16, generator=g) * 2 - 1 for _ in range(4))
+    return PairBatch(x1, torch.tensor([0, 1]), x2, torch.tensor([1, 2]), s1, s2)
+
+
+def test_funit2funit_same_identity_reconstruction_uses_the_partners_class_code():
+    approach = build_approach(make_config(weights=LossWeights(lambda_same=2.0)), 3, "cpu")
+    b = batch_with_partners()
+    gen = approach.generator
+    with torch.no_grad():
+        content = gen.encode_content(torch.cat([b.x1, b.x2]))
+        expected = (gen.decode(content, gen.encode_class(torch.cat([b.x1_same, b.x2_same])))
+                    - torch.cat([b.x1, b.x2])).abs().mean()
+    logs = approach.generator_step(b, 0)
+    assert logs["Loss/G/recon_same"] == pytest.approx(float(expected), rel=1e-4)
+    off = build_approach(make_config(), 3, "cpu").generator_step(b, 0)
+    assert "Loss/G/recon_same" not in off
+
+
+def test_funit2funit_total_follows_gan_warmup_and_content_l2():
+    b = batch_with_partners()
+    plain = build_approach(make_config(), 3, "cpu").generator_step(b, 0)
+    ramped = build_approach(make_config(weights=LossWeights(gan_warmup_steps=10, content_l2=0.5)), 3, "cpu")
+    logs = ramped.generator_step(b, 0)  # step 0: no adversarial or feature-matching term yet
+    fm = plain["Loss/G/fm_short"] + plain["Loss/G/fm_mix"] + 0.1 * (plain["Loss/G/fm_mix_recon"] + plain["Loss/G/fm_long"])
+    expected = plain["Loss/G/total"] - plain["Loss/G/adv"] - fm + 0.5 * plain["Loss/G/content_l2"]
+    assert logs["Loss/G/total"] == pytest.approx(expected, rel=1e-4)
+
+
+def test_optimizer_choice_and_lr_warmup():
+    approach = build_approach(make_config(optimizer="adam", lr_gen=1e-3, lr_warmup_steps=4), 3, "cpu")
+    assert isinstance(approach.opt_gen, torch.optim.Adam) and isinstance(approach.opt_dis, torch.optim.Adam)
+    approach.generator_step(batch_with_partners(), 0)
+    assert approach.opt_gen.param_groups[0]["lr"] == pytest.approx(1e-3 / 4)
+    approach.generator_step(batch_with_partners(), 9)
+    assert approach.opt_gen.param_groups[0]["lr"] == pytest.approx(1e-3)
+    assert isinstance(build_approach(make_config(), 3, "cpu").opt_gen, torch.optim.RMSprop)
+
+
+def test_bad_optimizer_settings_name_the_field():
+    with pytest.raises(TrainConfigError, match="optimizer"):
+        validate_config(make_config(optimizer="sgd"))
+    with pytest.raises(TrainConfigError, match="lr_warmup_steps"):
+        validate_config(make_config(lr_warmup_steps=-1))
+
+
+# --------------------------------------------------------------------------- same-person partners
+
+
+def test_sampler_partners_are_other_images_of_the_same_person_and_leave_the_pairs_alone():
+    data = TinyDataset(classes=4, per_class=3)
+    plain = PairSampler(data, batch_size=6, image_size=16, seed=3).batch(2)
+    with_partners = PairSampler(data, batch_size=6, image_size=16, seed=3, same_identity=True)
+    b = with_partners.batch(2)
+    assert torch.equal(b.x1, plain.x1) and torch.equal(b.x2, plain.x2) and plain.x1_same is None
+    assert b.x1_same.shape == b.x1.shape and not torch.equal(b.x1_same, b.x1)
+    labels = np.asarray(data.labels)
+    rng = np.random.default_rng(0)
+    for index in range(len(labels)):
+        partner = with_partners.same_identity_partner(index, rng)
+        assert partner != index and labels[partner] == labels[index]
+
+
+def test_a_person_with_one_image_is_their_own_partner():
+    data = TinyDataset(classes=3, per_class=1)
+    sampler = PairSampler(data, batch_size=2, image_size=16, same_identity=True)
+    assert sampler.same_identity_partner(1, np.random.default_rng(0)) == 1
+    b = PairSampler(data, batch_size=2, image_size=16, same_identity=True, train=False).batch(0)
+    assert torch.equal(b.x1_same, b.x1)  # no augmentation: the very same image

@@ -1,0 +1,331 @@
+"""The model study (`make study`): named training recipes on a fixed budget, measured on ground truth.
+
+Each row of `docs/study.md` is one `StudyRun`: a change to the shared base recipe, trained by the
+project's own engine on procedural faces for a fixed number of steps on one CPU thread, then measured
+on held-out identities with the `g2g-eval` metrics (trainer/metrics.py). Every `EVAL_EVERY` steps a
+small evaluation goes into the run's `curves.jsonl`, which `trainer.study_report` draws as learning
+curves. A run folder that already holds checkpoints is resumed, one with `results.json` is skipped,
+so an interrupted study continues where it stopped:
+
+    python -m trainer.study                     # every run, then the report
+    python -m trainer.study --only same_lord    # one row (what docs/study.md quotes as its command)
+
+Fine-tuning rows (`start_from`) continue another row's final checkpoint with other loss weights,
+as the paper fine-tuned FUNIT's animals model with its G2G losses (§V-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from trainer.config import config_from_dict
+from trainer.engine import TrainingEngine
+from trainer.events import Failed, StepDone
+from trainer.metrics import (
+    IdentityClassifier,
+    leakage_probes,
+    sample_pairs,
+    swap_metrics,
+    swap_sheet,
+    train_identity_classifier,
+)
+from trainer.procedural_dataset import ProceduralFaceDataset
+from trainer.state import latest_state
+
+STUDY_DIR = Path("runs/study")
+STEPS = 300  # the budget of every from-scratch row
+FINETUNE_STEPS = 100  # extra steps of every fine-tuning row
+EVAL_EVERY = 50  # steps between two points of the learning curves
+CURVE_EVAL = {"identities": 30, "samples": 8, "pairs": 48, "seed": 0}  # small: cheap enough every 50 steps
+FINAL_EVAL = {"identities": 30, "samples": 8, "pairs": 128, "seed": 0}  # as default.md's evaluation
+CLASSIFIER_CACHE: Path | None = None  # where the judge's weights are cached; None = metrics.default_cache_dir()
+
+# The base recipe: the shipped default model's objective at 32 px (0.7 s a step of 8 pairs on one thread).
+BASE: dict[str, Any] = {
+    "approach": "funit2funit",
+    "data": "procedural:128:20",
+    "steps": STEPS,
+    "batch_size": 8,
+    "image_size": 32,
+    "seed": 0,
+    "model": {"nf": 16, "n_res_blks": 1, "nf_mlp": 64, "latent_dim": 16, "n_downs_content": 2, "n_downs_class": 3},
+    "dis": {"nf": 16, "n_res_blks": 4, "max_nf": 64},
+    "weights": {"r_w": 2.0},
+    "lr_gen": 3e-4,
+    "lr_dis": 3e-4,
+    "ema_beta": 0.99,
+    "num_workers": 0,
+    "log_every": 25,
+    "preview_every": STEPS,
+    "checkpoint_every": 100,
+    "keep_last": 1,
+    "cpu_bf16": "off",  # every row in fp32, so no row's figures depend on a timing probe
+}
+
+LORD = {"content_noise": 0.2, "content_l2": 0.01}  # LORD's regularisation of the content code
+NO_LONG = {"lambda_long": 0.0, "lambda_R": 0.0, "lambda_L": 0.0}  # without the G2G reassembly-stage losses
+
+
+@dataclass(frozen=True)
+class StudyRun:
+    name: str
+    question: str  # what the row asks, for the table
+    changes: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields over BASE (model/dis/weights merge)
+    start_from: str | None = None  # fine-tune the final checkpoint of this row
+
+    def config(self) -> dict[str, Any]:
+        config = copy.deepcopy(BASE)
+        other_family = self.changes.get("approach", BASE["approach"]) != BASE["approach"]
+        for key, value in self.changes.items():
+            if other_family and key in ("model", "dis"):  # another approach's networks: sizes of its own
+                config[key] = value
+            elif isinstance(value, dict) and isinstance(config.get(key), dict):
+                config[key] = {**config[key], **value}
+            else:
+                config[key] = value
+        if self.start_from is not None:
+            config["steps"] = run_by_name(self.start_from).config()["steps"] + FINETUNE_STEPS
+            config["preview_every"] = config["steps"]
+        return config
+
+
+def _recipe(*parts: dict[str, Any]) -> dict[str, Any]:
+    """Merge change sets (later ones win, nested weights/model merge)."""
+    out: dict[str, Any] = {}
+    for part in parts:
+        for key, value in part.items():
+            out[key] = {**out.get(key, {}), **value} if isinstance(value, dict) else value
+    return out
+
+
+ADAM = {"optimizer": "adam"}
+LN = {"model": {"norm": "ln"}}
+SAME = {"weights": {"lambda_same": 1.0}}
+LORD_W = {"weights": LORD}
+
+RUNS: tuple[StudyRun, ...] = (
+    StudyRun("baseline", "the shipped recipe (IN, RMSprop) at study size"),
+    StudyRun("adam", "Adam instead of RMSprop", ADAM),
+    StudyRun("ln", "LayerNorm instead of IN in E_A and G's up-sampling (Adam)", _recipe(ADAM, LN)),
+    StudyRun("gn", "GroupNorm (8 groups) instead of IN (Adam)", _recipe(ADAM, {"model": {"norm": "gn"}})),
+    StudyRun("same", "+ same-person class code in G(x, ·) (λ_same 1; LN, Adam)", _recipe(ADAM, LN, SAME)),
+    StudyRun("same_lord", "+ LORD content noise σ 0.2 and L2 0.01", _recipe(ADAM, LN, SAME, LORD_W)),
+    StudyRun("same_lord_small", "+ content code of 8 channels (§VI)",
+             _recipe(ADAM, LN, SAME, LORD_W, {"model": {"content_dim": 8}})),
+    StudyRun("recon_only", "same_lord without any discriminator (gan_delay_steps past the budget)",
+             _recipe(ADAM, LN, SAME, LORD_W, {"weights": {"gan_delay_steps": 1e6}})),
+    StudyRun("recon_only_small", "recon_only with a content code of 8 channels",
+             _recipe(ADAM, LN, SAME, LORD_W, {"weights": {"gan_delay_steps": 1e6}, "model": {"content_dim": 8}})),
+    StudyRun("lord_strong", "recon_only with LORD's own strength: a 4-channel code, σ 1, L2 0.001",
+             _recipe(ADAM, LN, SAME, {"weights": {"gan_delay_steps": 1e6, "content_noise": 1.0,
+                                                  "content_l2": 0.001}, "model": {"content_dim": 4}})),
+    StudyRun("lord_strong_gan", "lord_strong with the discriminator from the first step",
+             _recipe(ADAM, LN, SAME, {"weights": {"content_noise": 1.0, "content_l2": 0.001},
+                                      "model": {"content_dim": 4}})),
+    StudyRun("same_lord_warmup", "+ gan_w warm-up over 150 steps",
+             _recipe(ADAM, LN, SAME, LORD_W, {"weights": {"gan_warmup_steps": 150.0}})),
+    StudyRun("same_lord_nolong", "same_lord without the reassembly-stage losses (λ_long = λ_R = λ_L = 0)",
+             _recipe(ADAM, LN, SAME, LORD_W, {"weights": NO_LONG})),
+    StudyRun("naive_same_lord", "the naive approach (no GAN) with λ_same and LORD",
+             {"approach": "naive", "model": {"nf": 16, "n_downs": 2, "content_dim": 64, "class_dim": 16,
+                                             "nf_mlp": 64, "max_nf": 64},
+              "dis": {}, "lr_gen": 1e-3, "weights": {"lambda_same": 1.0, **LORD}}),
+    # The paper's §V-C ablation: pre-train with FUNIT's own losses, then fine-tune with each G2G term.
+    StudyRun("funit_own", "FUNIT's own objective (no reassembly-stage losses), the fine-tuning start",
+             {"weights": NO_LONG}),
+    StudyRun("ft_control", "fine-tune funit_own with FUNIT's losses (control)", {"weights": NO_LONG},
+             start_from="funit_own"),
+    StudyRun("ft_long", "fine-tune funit_own + λ_long 0.1", {"weights": {**NO_LONG, "lambda_long": 0.1}},
+             start_from="funit_own"),
+    StudyRun("ft_R", "fine-tune funit_own + λ_R 0.1", {"weights": {**NO_LONG, "lambda_R": 0.1}},
+             start_from="funit_own"),
+    StudyRun("ft_L", "fine-tune funit_own + λ_L 0.1", {"weights": {**NO_LONG, "lambda_L": 0.1}},
+             start_from="funit_own"),
+    StudyRun("ft_all", "fine-tune funit_own with all G2G losses (paper defaults)", {}, start_from="funit_own"),
+    # Seeds: the rows whose differences are small get a second one.
+    StudyRun("same_lord_s1", "same_lord, seed 1", _recipe(ADAM, LN, SAME, LORD_W, {"seed": 1})),
+    StudyRun("ln_s1", "ln, seed 1", _recipe(ADAM, LN, {"seed": 1})),
+)
+
+
+def run_by_name(name: str) -> StudyRun:
+    for run in RUNS:
+        if run.name == name:
+            return run
+    raise KeyError(f"no study run named {name!r} (known: {', '.join(r.name for r in RUNS)})")
+
+
+class Evaluator:
+    """Held-out procedural data, pairs and identity classifier at one image size, built once per study."""
+
+    def __init__(self, image_size: int, settings: dict[str, int]):
+        self.settings = settings
+        self.data = ProceduralFaceDataset(settings["identities"], settings["samples"], image_size, settings["seed"],
+                                          "heldout")
+        self.pairs = sample_pairs(self.data.labels, settings["pairs"], settings["seed"])
+        self.classifier: IdentityClassifier = train_identity_classifier(
+            self.data, seed=settings["seed"], cache_dir=CLASSIFIER_CACHE
+        )
+
+    def __call__(self, gen, *, probes: bool = False) -> dict[str, float]:
+        was_training = gen.training
+        gen.eval()
+        try:
+            metrics = swap_metrics(gen, self.data, self.pairs, classifier=self.classifier)
+            if probes:
+                metrics.update(leakage_probes(gen, self.data, seed=self.settings["seed"]))
+        finally:
+            gen.train(was_training)
+        return metrics
+
+
+def _read_curve(path: Path) -> list[dict[str, float]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def train_run(run: StudyRun, folder: Path, curve_eval: Evaluator, log: Callable[[str], None] = print) -> bool:
+    """Train (or resume) one row into `folder`, appending learning-curve points; True when it completed."""
+    config = dict(run.config(), out=str(folder))
+    if any((folder / "checkpoints").glob("state_*.pt")):
+        config["resume"] = str(folder)
+    elif run.start_from is not None:
+        start = latest_state(STUDY_DIR / run.start_from)
+        if start is None:
+            log(f"study: {run.name} needs {run.start_from} first")
+            return False
+        config["resume"] = str(start)
+    curve_path = folder / "curves.jsonl"
+    done_steps = {int(point["step"]) for point in _read_curve(curve_path)}
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    failure: list[str] = []
+
+    def sink(event: Any) -> None:
+        if isinstance(event, Failed):
+            failure.append(event.message)
+        if isinstance(event, StepDone) and event.step % EVAL_EVERY == 0 and event.step not in done_steps:
+            metrics = curve_eval(engine.approach.inference_generator())
+            point = {"step": event.step, "seconds": time.perf_counter() - started, **metrics,
+                     **{k: v for k, v in event.losses.items() if k.endswith("total")}}
+            with curve_path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(point) + "\n")
+            log(f"study: {run.name} step {event.step}: swap ratio {metrics['swap/ratio']:.3f}, "
+                f"person {metrics['swap/ratio_person']:.3f}, self PSNR {metrics['self/psnr']:.1f} dB, "
+                f"identity {metrics['identity/mixed_acc']:.2f}")
+
+    engine = TrainingEngine(config_from_dict(config), sink, device="cpu")
+    reason = engine.run()
+    if reason != "completed":
+        log(f"study: {run.name} {reason}: {'; '.join(failure)}")
+        return False
+    return True
+
+
+def finish_run(run: StudyRun, folder: Path, final_eval: Evaluator) -> dict[str, Any]:
+    """Final metrics (with probes) of a completed row and its swap sheet; written to results.json."""
+    from g2g_desktop.core.checkpoint import load_generator
+
+    gen = load_generator(folder / "model_latest.safetensors")
+    metrics = final_eval(gen, probes=True)
+    curve = _read_curve(folder / "curves.jsonl")
+    result = {
+        "name": run.name,
+        "question": run.question,
+        "config": run.config(),
+        "command": f"python -m trainer.study --only {run.name}",
+        "train_seconds": curve[-1]["seconds"] if curve else None,
+        "metrics": metrics,
+    }
+    swap_sheet(gen, final_eval.data, final_eval.pairs[:6], scale=2).save(folder / "sheet.png")
+    (folder / "results.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return result
+
+
+def claim(folder: Path) -> bool:
+    """Take the row's lock (its PID in `.study-lock`) so two study processes can share one list of rows.
+
+    A lock whose process is gone (killed study) is taken over.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / ".study-lock"
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        try:
+            owner = int(lock.read_text() or 0)
+            os.kill(owner, 0)
+            return owner == os.getpid()
+        except (ValueError, ProcessLookupError):
+            lock.unlink(missing_ok=True)
+            return claim(folder)
+        except PermissionError:
+            return False
+    with os.fdopen(fd, "w") as f:
+        f.write(str(os.getpid()))
+    return True
+
+
+def release(folder: Path) -> None:
+    (folder / ".study-lock").unlink(missing_ok=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Train and measure the model study's runs (docs/study.md).")
+    parser.add_argument("--only", nargs="+", help="run only these rows (default: all, in table order)")
+    parser.add_argument("--dir", type=Path, default=STUDY_DIR, help="folder of the run folders")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (1 suits a shared CPU)")
+    parser.add_argument("--report-only", action="store_true", help="only rewrite docs/study.md from results")
+    parser.add_argument("--no-report", action="store_true", help="train and measure only (another process reports)")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(max(1, args.threads))
+    from trainer.study_report import write_report
+
+    if not args.report_only:
+        names = args.only or [run.name for run in RUNS]
+        try:
+            runs = [run_by_name(name) for name in names]
+        except KeyError as exc:
+            print(f"study: {exc.args[0]}", file=sys.stderr)
+            return 2
+        evaluators: dict[tuple[int, str], Evaluator] = {}
+
+        def evaluator(size: int, kind: str) -> Evaluator:
+            if (size, kind) not in evaluators:
+                evaluators[(size, kind)] = Evaluator(size, CURVE_EVAL if kind == "curve" else FINAL_EVAL)
+            return evaluators[(size, kind)]
+
+        for run in runs:
+            folder = args.dir / run.name
+            if (folder / "results.json").exists():
+                print(f"study: {run.name} already measured ({folder / 'results.json'})")
+                continue
+            if not claim(folder):
+                print(f"study: {run.name} is being trained by another study process; next row")
+                continue
+            try:
+                size = run.config()["image_size"]
+                if train_run(run, folder, evaluator(size, "curve")):
+                    result = finish_run(run, folder, evaluator(size, "final"))
+                    print(f"study: {run.name} done: swap ratio {result['metrics']['swap/ratio']:.3f}")
+            finally:
+                release(folder)
+    if not args.no_report:
+        write_report(args.dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

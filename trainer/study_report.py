@@ -1,0 +1,154 @@
+"""The model study's report: the measured table in docs/study.md and its learning curves.
+
+`write_report(study_dir)` reads every run's `results.json` and `curves.jsonl` (trainer/study.py) and
+rewrites the generated block of `docs/study.md` between two markers, so the hand-written reading
+around it stays. Curves are drawn with matplotlib (Agg, no display) into `docs/images/study_curves.png`
+and the swap sheets of all rows are stacked, labelled, into `docs/images/study_sheets.png`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+REPORT = Path("docs/study.md")
+CURVES_PNG = Path("docs/images/study_curves.png")
+SHEETS_PNG = Path("docs/images/study_sheets.png")
+MARK_START, MARK_END = "<!-- study:start -->", "<!-- study:end -->"
+
+# (metrics key, column title, format); L1 errors are on the [0, 1] pixel scale, as everywhere in the project.
+COLUMNS = (
+    ("swap/ratio", "swap ratio", "{:.3f}"),
+    ("swap/ratio_person", "person ratio", "{:.3f}"),
+    ("swap/l1_background", "bg L1", "{:.4f}"),
+    ("identity/mixed_acc", "id acc", "{:.3f}"),
+    ("self/psnr", "self PSNR", "{:.2f}"),
+    ("cycle/psnr", "cycle PSNR", "{:.2f}"),
+    ("probe/identity_from_content/acc", "id←content acc", "{:.3f}"),
+    ("probe/rest_from_class/r2", "rest←class R²", "{:.3f}"),
+)
+CURVE_PANELS = (
+    ("swap/ratio", "swap L1 / content-copy L1 (lower better)"),
+    ("swap/ratio_person", "swap ratio on the person (lower better)"),
+    ("identity/mixed_acc", "identity accuracy of mixes (higher better)"),
+    ("self/psnr", "self reconstruction PSNR dB (higher better)"),
+)
+
+
+def load_results(study_dir: Path) -> list[dict[str, Any]]:
+    from trainer.study import RUNS
+
+    results = []
+    for run in RUNS:
+        path = study_dir / run.name / "results.json"
+        if path.exists():
+            results.append(json.loads(path.read_text(encoding="utf-8")))
+    return results
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    header = "| run | question | steps | " + " | ".join(title for _, title, _ in COLUMNS) + " |"
+    lines = [header, "|" + "---|" * (3 + len(COLUMNS))]
+    for result in results:
+        metrics = result["metrics"]
+        cells = [fmt.format(metrics[key]) if key in metrics else "–" for key, _, fmt in COLUMNS]
+        lines.append(f"| `{result['name']}` | {result['question']} | {result['config']['steps']} | "
+                     + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def baselines(results: list[dict[str, Any]]) -> str:
+    if not results:
+        return ""
+    m = results[0]["metrics"]
+    return (f"Baselines on the same pairs: copying the content image scores swap L1 {m['copy_content/l1']:.4f} "
+            f"(ratio 1 by definition; {m['copy_content/l1_person']:.4f} on the person), copying the class image "
+            f"{m['copy_class/l1']:.4f} (ratio {m['copy_class/l1'] / m['copy_content/l1']:.2f}); the identity "
+            f"classifier names {m['identity/truth_acc']:.0%} of true swaps and {m['identity/content_copy_acc']:.0%} "
+            f"of copied content images right (chance {m['identity/chance']:.1%}).")
+
+
+def draw_curves(study_dir: Path, names: list[str], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    from trainer.study import _read_curve
+
+    fig, axes = plt.subplots(2, 2, figsize=(13, 8.5), dpi=90)
+    cmap = plt.get_cmap("tab20")
+    for k, name in enumerate(names):
+        curve = _read_curve(study_dir / name / "curves.jsonl")
+        if not curve:
+            continue
+        steps = [p["step"] for p in curve]
+        for ax, (key, _) in zip(axes.flat, CURVE_PANELS):
+            ax.plot(steps, [p.get(key, float("nan")) for p in curve], label=name, color=cmap(k % 20),
+                    linestyle="-" if k < 10 else "--", marker=".")
+    for ax, (_, title) in zip(axes.flat, CURVE_PANELS):
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+    axes.flat[0].axhline(1.0, color="grey", linewidth=0.8)
+    axes.flat[0].axhline(0.5, color="green", linewidth=0.8, linestyle=":")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=8)
+    fig.subplots_adjust(left=0.06, right=0.98, top=0.95, bottom=0.17, hspace=0.35, wspace=0.15)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+
+
+def stack_sheets(study_dir: Path, names: list[str], out: Path) -> None:
+    """Every row's swap sheet (content | class | mixed | truth | cycle) under a label with its name."""
+    sheets = [(name, Image.open(study_dir / name / "sheet.png").convert("RGB"))
+              for name in names if (study_dir / name / "sheet.png").exists()]
+    if not sheets:
+        return
+    # Two pairs of each sheet keep the picture readable: the first two rows of the 6-row sheets.
+    crops = [(name, im.crop((0, 0, im.width, im.height // 3))) for name, im in sheets]
+    label_h = 14
+    width = max(im.width for _, im in crops)
+    canvas = Image.new("RGB", (width, sum(im.height + label_h for _, im in crops)), "white")
+    draw = ImageDraw.Draw(canvas)
+    y = 0
+    for name, im in crops:
+        draw.text((2, y + 1), name + "   (content | class | mixed | ground truth | cycle)", fill="black")
+        canvas.paste(im, (0, y + label_h))
+        y += im.height + label_h
+    canvas.save(out)
+
+
+def write_report(
+    study_dir: Path, report: Path = REPORT, curves: Path = CURVES_PNG, sheets: Path = SHEETS_PNG
+) -> None:
+    results = load_results(study_dir)
+    names = [r["name"] for r in results]
+    draw_curves(study_dir, names, curves)
+    stack_sheets(study_dir, names, sheets)
+    block = "\n".join([
+        MARK_START,
+        f"Generated by `make study` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} from "
+        f"{len(results)} measured runs. Each row: `python -m trainer.study --only NAME`.",
+        "",
+        table(results),
+        "",
+        baselines(results),
+        "",
+        f"![Learning curves of every run]({os.path.relpath(curves, report.parent)})",
+        "",
+        f"![Two held-out pairs per run]({os.path.relpath(sheets, report.parent)})",
+        MARK_END,
+    ])
+    text = report.read_text(encoding="utf-8") if report.exists() else f"# Model study\n\n{MARK_START}\n{MARK_END}\n"
+    if MARK_START not in text or MARK_END not in text:
+        text += f"\n{MARK_START}\n{MARK_END}\n"
+    head, rest = text.split(MARK_START, 1)
+    report.write_text(head + block + rest.split(MARK_END, 1)[1], encoding="utf-8")
+    print(f"study: wrote {report} ({len(results)} runs), {curves}, {sheets}")
