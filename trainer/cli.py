@@ -27,6 +27,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from g2g_desktop.core.checkpoint import funit_step_from_name
 from trainer import distributed
 from trainer.config import (
     APPROACHES,
@@ -102,6 +103,10 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
             data[name] = {**sizes, **given} if isinstance(given, dict) else given
     config = config_from_dict(data, args.config or "arguments")
     validate_config(config)
+    iteration = funit_step_from_name(Path(config.resume)) if config.resume and run_dir is None else None
+    if iteration is not None and config.steps <= iteration:
+        raise TrainConfigError(f"--steps: {Path(config.resume).name} is at FUNIT iteration {iteration:,} and steps "
+                               f"counts the whole run: give more (e.g. {iteration + 2000:,} for 2,000 more)")
     return config
 
 

@@ -228,3 +228,13 @@ def test_progress_bar_shows_speed_and_time_left(capsys, tmp_path):
     assert main(_tiny_run_args(tmp_path / "run", steps=3)) == 0
     err = capsys.readouterr().err
     assert re.search(r"3/3 \[\d\d:\d\d<\d\d:\d\d, +[\d.]+(step/s|s/step)", err), err
+
+
+def test_a_funit_start_must_ask_for_steps_beyond_its_iteration(capsys, tmp_path):
+    gen = tmp_path / "gen_00200000.pt"
+    gen.write_bytes(b"checked by the engine, not here")
+    base = ["--approach", "funit2funit", "--data", "procedural", "--out", str(tmp_path / "ft"), "--resume", str(gen)]
+    line = _error(capsys, *base, "--dry-run")
+    assert "gen_00200000.pt is at FUNIT iteration 200,000" in line and "202,000" in line
+    config = _dry_run(capsys, *base, "--steps", "202000")
+    assert config["image_size"] == 128 and config["model"] == {} and config["dis"] == {}
