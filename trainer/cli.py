@@ -40,6 +40,7 @@ from trainer.config import (
 )
 from trainer.events import CheckpointSaved, Failed, Finished, Noted, RolledBack, Started, StepDone, Warned
 from trainer.presets import PRESETS, default_preset, preset_sizes
+from trainer.run_folder import check_run_folder
 from trainer.state import FUNIT_GEN, run_folder_of
 
 REQUIRED = ("approach", "data", "out")
@@ -208,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         print(json.dumps(config.to_dict(), indent=2))
         return 0
+    try:
+        check_run_folder(config.out, config.resume)  # the engine checks too; here it is one line, at once
+    except ValueError as exc:
+        parser.exit(2, f"g2g-train: error: {exc}\n")
     from trainer.engine import TrainingEngine  # heavy imports only for a real run
 
     dist_info = distributed.init_from_env(args.device) if distributed.launched_by_torchrun() else None

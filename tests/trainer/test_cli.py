@@ -183,8 +183,7 @@ def test_start_on_a_folder_holding_a_run_is_refused_and_changes_nothing(capsys, 
     assert main(_tiny_run_args(out)) == 0
     before = _folder_bytes(out)
     capsys.readouterr()
-    assert main(_tiny_run_args(out)) == 1
-    err = capsys.readouterr().err
+    err = _error(capsys, *_tiny_run_args(out))
     assert f"{out} already holds a run with checkpoints up to step 2" in err and f"--resume {out}" in err
     assert _folder_bytes(out) == before
 
