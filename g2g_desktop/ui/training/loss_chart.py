@@ -121,9 +121,6 @@ class LossChart(QChartView):
             self.scale = scale
             self._redraw()
 
-    def set_log_scale(self, on: bool) -> None:
-        self.set_scale("log" if on else "linear")
-
     def set_smoothing(self, weight: float) -> None:
         """EMA weight in [0, 1): 0 draws the raw values."""
         weight = min(max(float(weight), 0.0), 0.999)
