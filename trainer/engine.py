@@ -27,14 +27,19 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from g2g_desktop.core.checkpoint import CheckpointError
+from g2g_desktop.core.checkpoint import (
+    CheckpointError,
+    infer_funit_discriminator_config,
+    infer_funit_generator_config,
+    safe_torch_load,
+)
 from g2g_desktop.core.device import DeviceSettings, pick_device
 from g2g_desktop.core.images import tensor_to_uint8
 from trainer import distributed
@@ -64,6 +69,7 @@ from trainer.state import SaveFn, capture_rng, latest_state, restore_rng, resume
 
 log = logging.getLogger(__name__)
 ARCHITECTURE_FIELDS = ("approach", "model", "dis", "image_size", "seed")  # a resumed run keeps these
+FUNIT_DIS_WIDTH = 16  # FUNIT's discriminator widths stop at 16× its first (nf 64, max_nf 1024)
 
 
 class TrainingEngine:
@@ -251,6 +257,8 @@ class TrainingEngine:
         random.seed(config.seed)
         np.random.seed(config.seed % 2**32)
         torch.manual_seed(config.seed)
+        if funit_gen is not None and config.approach == "funit2funit":
+            config = self.config = self._sized_from_funit(funit_gen)
         self.approach = build_approach(config, dataset.num_classes, self.settings.device)
         rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
         self.sampler = PairSampler(dataset, batch_size=config.batch_size, image_size=config.image_size,
@@ -321,7 +329,7 @@ class TrainingEngine:
         if not hasattr(self.approach, "load_funit_pair"):
             raise CheckpointError(gen_path, f"a FUNIT checkpoint can only start a funit2funit run, "
                                             f"not {self.approach.name}")
-        dis_path = gen_path.with_name("dis_" + gen_path.name[len("gen_"):])
+        dis_path = _dis_path(gen_path)
         optimizer_path = gen_path.with_name("optimizer.pt")
         has_dis, has_optimizer = dis_path.is_file(), optimizer_path.is_file()
         iteration = self.approach.load_funit_pair(gen_path, dis_path if has_dis else None,
@@ -340,11 +348,31 @@ class TrainingEngine:
             f"{gen_path.name}: generator sizes read from the file ({sizes}); images {self.config.image_size} px "
             "(FUNIT files store no image size; FUNIT trained at 128); "
             + (f"discriminator from {dis_path.name} ({dis})" if has_dis else
-               f"discriminator FRESH, no {dis_path.name} beside it ({dis})")
+               f"discriminator FRESH, no {dis_path.name} beside it ({dis}; FUNIT's proportions to this generator "
+               "unless dis.X says otherwise)")
             + ("; optimizer state from optimizer.pt" if has_optimizer else "; optimizer state fresh (no optimizer.pt)")
             + (f"; continues FUNIT's iteration {iteration:,} toward step {self.config.steps:,}" if iteration else ""))
         if has_optimizer:
             self._configure_optimizers(optimizer_path)
+
+    def _sized_from_funit(self, gen_path: Path) -> TrainConfig:
+        """The config with the sizes of a FUNIT start, read before any network is built (FUNIT files carry
+        no config, and building the configured sizes first would cost a full-size network): the generator's
+        from its tensors, the discriminator's from the dis_*.pt beside it, else fresh in FUNIT's proportions
+        to that generator (its nf, widths up to 16×), under any `dis.X` the config gives."""
+        data = safe_torch_load(gen_path)
+        if not isinstance(data, Mapping) or not {"gen", "gen_test"} & set(data):
+            return self.config  # load_funit_pair says what is wrong with it
+        gen = infer_funit_generator_config(data.get("gen_test", data.get("gen")), gen_path)
+        model = {k: v for k, v in gen.to_dict().items() if k != "image_size"}
+        dis_path = _dis_path(gen_path)
+        if dis_path.is_file():
+            stored = safe_torch_load(dis_path)
+            dis = infer_funit_discriminator_config(stored["dis"], dis_path).to_dict() \
+                if isinstance(stored, Mapping) and "dis" in stored else dict(self.config.dis)
+        else:
+            dis = {"nf": gen.nf, "max_nf": FUNIT_DIS_WIDTH * gen.nf, **self.config.dis}
+        return dataclasses.replace(self.config, model=model, dis=dis)
 
     def _configure_optimizers(self, source: Path) -> None:
         """The configured lr and weight decay replace those of optimizer states loaded from `source`; a note
@@ -544,4 +572,9 @@ class TrainingEngine:
 
     def _emit(self, event: Any) -> None:
         self.sink(event)
+
+
+def _dis_path(gen_path: Path) -> Path:
+    """FUNIT saves dis_XXXXXXXX.pt beside gen_XXXXXXXX.pt."""
+    return gen_path.with_name("dis_" + gen_path.name[len("gen_"):])
 

@@ -443,6 +443,11 @@ def test_funit_start_says_what_was_read_and_what_is_fresh_before_step_one(tmp_pa
     assert "generator sizes read from the file (nf=8" in note and "discriminator FRESH, no dis_00000010.pt" in note
     assert "optimizer state fresh" in note and "continues FUNIT's iteration 10 toward step 12" in note
     assert [e.step for e in events.of(StepDone)] == [11, 12]
+    fresh = _engine(tiny_config(tmp_path / "fresh", "funit2funit", steps=12, model={}, dis={},
+                                resume=str(tmp_path / "gen_00000010.pt")))
+    fresh.setup()  # sizes from the file before anything is built; D in FUNIT's proportions to this G
+    assert fresh.approach.generator.config == gen_config
+    assert fresh.approach.dis.config == FunitDiscriminatorConfig(nf=8, n_res_blks=10, num_classes=4, max_nf=128)
     events = Events()
     short = tiny_config(tmp_path / "b", "funit2funit", steps=10, resume=str(tmp_path / "gen_00000010.pt"))
     assert _engine(short, events).run() == "failed"
