@@ -43,7 +43,7 @@ TRAIN_CONFIG = {
               "norm": "ln"},
     "dis": {"nf": 16, "n_res_blks": 4, "max_nf": 64},
     "weights": {"r_w": 2.0, "lambda_same": 1.0, "content_noise": 0.2, "content_l2": 0.01,
-                "gan_delay_steps": 2500.0, "gan_warmup_steps": 500.0},
+                "gan_delay_steps": 1000.0, "gan_warmup_steps": 500.0},
     "optimizer": "adam",
     "lr_gen": 3e-4,
     "lr_dis": 3e-4,

@@ -448,8 +448,11 @@ ROWS = [
 ]
 
 
+SCALE_NOTE = "L1 errors are mean absolute pixel differences on the [0, 1] scale (half the [-1, 1] value)."
+
+
 def format_table(metrics: Metrics) -> str:
-    lines = [f"{'metric':<44} {'value':>9}", "-" * 54]
+    lines = [SCALE_NOTE, "", f"{'metric':<44} {'value':>9}", "-" * 54]
     for key, label in ROWS:
         if key in metrics:
             lines.append(f"{label:<44} {metrics[key]:>9.4f}")

@@ -19,6 +19,7 @@ import hashlib
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -286,20 +287,23 @@ class G2GPipeline:
             frames.append(self._decode(content, identity).cpu())
         return torch.cat(frames)
 
-    @torch.inference_mode()
     def matrix(self, images: torch.Tensor, batch_size: int = 16) -> torch.Tensor:
         """N×N swap matrix, N×N×3×H×W: entry [i, j] = G(E_A(x_i), E_B(x_j)) (row = rest, column = identity).
 
         The diagonal is the short reconstruction G(x_i, x_i).
         """
-        codes = [self.codes(x) for x in images]
-        content = torch.cat([c.content for c in codes])
-        identity = torch.cat([c.identity for c in codes])
+        return torch.stack(list(self.matrix_rows(images, batch_size)))
+
+    def matrix_rows(self, images: torch.Tensor, batch_size: int = 16) -> Iterator[torch.Tensor]:
+        """The swap matrix one row at a time (N×3×H×W each), so a caller can show progress and stop early."""
+        with torch.inference_mode():
+            codes = [self.codes(x) for x in images]
+            identity = torch.cat([c.identity for c in codes])
         n = len(codes)
-        rows = torch.arange(n, device=content.device).repeat_interleave(n)
-        cols = torch.arange(n, device=content.device).repeat(n)
-        out = []
-        for start in range(0, n * n, batch_size):
-            r, c = rows[start : start + batch_size], cols[start : start + batch_size]
-            out.append(self._decode(content[r], identity[c]).cpu())
-        return torch.cat(out).view(n, n, *out[0].shape[1:])
+        for i in range(n):
+            with torch.inference_mode():
+                row = [
+                    self._decode(codes[i].content.expand(len(chunk), *codes[i].content.shape[1:]), chunk).cpu()
+                    for chunk in identity.split(batch_size)
+                ]
+            yield torch.cat(row)

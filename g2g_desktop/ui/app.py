@@ -25,7 +25,7 @@ from .session_store import restore_session
 from .settings import APPLICATION, ORGANISATION, AppSettings
 from .startup import StartupWindow, create_application, display_problem, place_window
 from .theme import apply_theme
-from .threads import TaskRunner
+from .threads import TaskRunner, exit_process
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -115,4 +115,4 @@ def main(
     apply_theme(app, settings.theme())
     launch = Launch(app, settings, model_path, images)
     launch.start()
-    return app.exec()
+    return exit_process(app.exec())  # a worker still inside a long torch call must not delay or abort the exit

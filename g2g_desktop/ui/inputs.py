@@ -73,6 +73,13 @@ class InputImage:
         return hit
 
 
+def forget_crops(image_id: str) -> None:
+    """Drop the cached crops of an image that was removed or replaced."""
+    with _crop_lock:
+        for key in [k for k in _crop_cache if k[0] == image_id]:
+            del _crop_cache[key]
+
+
 def new_id() -> str:
     return f"img{next(_ids)}"
 

@@ -3,17 +3,22 @@
 It only arranges widgets and forwards their signals to the `MixController`; menus and their handlers
 live in `window_actions.py`. The Training dock's panel (and with it the trainer, torchvision and
 facenet-pytorch, about 2 s of imports and 250 MB) is built when the dock is first shown.
+
+The mix view and the training dock keep separate undo stacks in one QUndoGroup: Ctrl+Z acts on the
+stack of the part of the window that has focus.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QDockWidget,
     QFormLayout,
@@ -43,6 +48,8 @@ from .widgets.gallery import ImageGallery
 from .widgets.mix_grid import MixGridView
 from .widgets.notice_bar import NoticeBar
 from .widgets.swap_matrix import SwapMatrixView
+from .widgets.task_progress import TaskProgress
+from .widgets.zoom_view import ZoomView
 from .window_actions import WindowActions
 
 if TYPE_CHECKING:
@@ -51,7 +58,7 @@ if TYPE_CHECKING:
 EMPTY_NO_MODEL = "No model loaded.\nOpen a model file (File ▸ Open model…, Ctrl+M) to start mixing."
 EMPTY_NO_PAIR = "Drop two or more images (or a folder) here, paste one (Ctrl+V) or open them (Ctrl+O)."
 TRAINING_PANEL_MODULE = "g2g_desktop.ui.training.training_panel"
-TRAINER_IMPORT_WAIT_S = 2.0  # closing waits at most this long for a trainer import in progress
+CLOSE_GRACE_S = 0.8  # closing waits this long in all for workers and a trainer import; the rest: exit_process
 
 
 class MainWindow(QMainWindow):
@@ -105,6 +112,7 @@ class MainWindow(QMainWindow):
         model_widget = QWidget()
         model_widget.setLayout(self.model_form)
         self.model_dock = self._dock("Model", model_widget, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.training_undo = QUndoStack(self)
         self._training_panel: TrainingPanel | None = None
         self._trainer_import = TaskRunner(self)
         self._trainer_import.finished.connect(self._trainer_imported)
@@ -115,7 +123,15 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.model_dock, self.training_dock)
         self.model_dock.raise_()
         self.model_label = QLabel("No model")
+        self.export_progress = TaskProgress()
+        self.statusBar().addPermanentWidget(self.export_progress)
         self.statusBar().addPermanentWidget(self.model_label)
+        self.zoom_view = ZoomView(self)
+        self.undo_group = QUndoGroup(self)
+        for stack in (self.controller.undo_stack, self.training_undo):
+            self.undo_group.addStack(stack)
+        self.undo_group.setActiveStack(self.controller.undo_stack)
+        QApplication.instance().focusChanged.connect(self._focus_changed)
 
         self.actions = WindowActions(self)
         self._connect()
@@ -144,7 +160,7 @@ class MainWindow(QMainWindow):
     def _build_training_panel(self) -> TrainingPanel:
         module = importlib.import_module(TRAINING_PANEL_MODULE)
         c = self.controller
-        panel = self._training_panel = module.TrainingPanel(on_model=c.use_model, undo_stack=c.undo_stack)
+        panel = self._training_panel = module.TrainingPanel(on_model=c.use_model, undo_stack=self.training_undo)
         panel.modelSaved.connect(lambda path: self.settings.add_recent("models", path))
         restore_form(self.settings.qsettings, "training", panel.form)
         # scrolled: the form, chart and log need ~680 px of height, more than a 700 px screen has to give
@@ -174,6 +190,15 @@ class MainWindow(QMainWindow):
         c.modelFailed.connect(self._model_failed)
         c.imagesLoaded.connect(self._images_settled)
         c.tasks.failed.connect(lambda name, _message: self._images_settled() if name == "images" else None)
+        c.renderProgress.connect(self._show_progress)
+        c.matrixStarted.connect(self.matrix_view.begin)
+        self.matrix_view.cancelRequested.connect(c.cancel_matrix)
+        self.matrix_view.computeRequested.connect(c.compute_matrix)
+        self.grid_view.cellZoomRequested.connect(self.zoom_cell)
+        self.export_progress.cancelRequested.connect(c.cancel_export)
+        c.tasks.progress.connect(self._task_progress)
+        c.tasks.cancelled.connect(self._task_cancelled)
+        c.tasks.failed.connect(self._task_cancelled)
         s.imagesChanged.connect(self._images_changed)
         s.pairChanged.connect(self._pair_changed)
         s.alphasChanged.connect(lambda: self.sliders.set_alphas(s.alphas))
@@ -185,9 +210,11 @@ class MainWindow(QMainWindow):
         self.sliders.reset_button.clicked.connect(c.reset_alphas)
         self.gallery.pairRequested.connect(c.request_pair)
         self.gallery.removeRequested.connect(lambda image_id: c.remove_images([image_id]))
+        self.gallery.removeAllRequested.connect(c.remove_all_images)
+        self.gallery.orderChanged.connect(c.move_images)
         self.gallery.currentChanged.connect(lambda _id: self._show_faces())
         self.face_panel.faceChosen.connect(c.choose_face)
-        self.align_box.toggled.connect(s.set_align)
+        self.align_box.toggled.connect(c.request_align)
         self.tabs.currentChanged.connect(lambda i: c.set_matrix_wanted(self.tabs.widget(i) is self.matrix_view))
 
     # ------------------------------------------------------------------ reflecting the session
@@ -253,14 +280,49 @@ class MainWindow(QMainWindow):
         size = self.session.model.image_size if self.session.model else 64
         self.face_panel.show_image(image, align=self.session.align, size=size)
 
+    def _focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        """Undo follows focus: the training dock's stack inside the dock, the mix view's elsewhere in the window."""
+        if new is None or new.window() is not self:
+            return
+        in_training = self.training_dock.isAncestorOf(new) or new is self.training_dock
+        self.undo_group.setActiveStack(self.training_undo if in_training else self.controller.undo_stack)
+
+    def zoom_cell(self, row: str, col: int) -> None:
+        if self.grid_view.images:
+            self.zoom_view.show_cell(self.grid_view.images, row, col, self._pair_names())
+
+    def _pair_names(self) -> tuple[str, str]:
+        first, second = (label.text() for label in self.grid_view.column_titles)
+        return first or "Image 1", second or "Image 2"
+
+    def _show_progress(self, result: RenderResult) -> None:
+        if result.request.kind == "matrix":
+            self.matrix_view.show_rows(result.images["originals"], result.images["matrix"])
+
+    def _task_progress(self, name: str, done: int, total: int) -> None:
+        if name == "export":
+            if self.export_progress.isHidden():
+                self.export_progress.start("Exporting the fade…", total)
+            self.export_progress.step(done, total)
+
+    def _task_cancelled(self, name: str, *_message: str) -> None:
+        if name == "export":
+            self.export_progress.finish()
+            if not _message:
+                self.statusBar().showMessage("Export cancelled: nothing was written.", 8000)
+
     def _show_result(self, result: RenderResult) -> None:
-        if result.error:
+        if result.cancelled:
+            self.matrix_view.show_cancelled()
+        elif result.error:
             if result.request.kind == "grid":
                 self.grid_view.show_empty(f"Could not render: {result.error}")
             else:
                 self.matrix_view.show_empty(f"Could not render: {result.error}")
         elif result.request.kind == "grid":
             self.grid_view.show_images(result.images)
+            if self.zoom_view.isVisible():
+                self.zoom_view.update_images(result.images, self._pair_names())
         else:
             self.matrix_view.show_matrix(result.images["originals"], result.images["matrix"])
             shown, total = len(result.request.image_ids), len(self.session.images)
@@ -314,9 +376,27 @@ class MainWindow(QMainWindow):
         self.settings.set_geometry(self.saveGeometry(), self.saveState())
         self.save_session()
         self.settings.sync()
-        if panel is not None:
-            panel.shutdown()
-        self._trainer_import.wait(TRAINER_IMPORT_WAIT_S)
-        self.controller.shutdown()
+        self.hide()  # gone at once, even while the workers are given their moment to stop
+        self.shutdown(CLOSE_GRACE_S)
         self.thread_policy.stop()
         event.accept()
+
+    def shutdown(self, timeout: float) -> None:
+        """Stop training (it checkpoints after its step), all mixing work and a trainer import in progress,
+        waiting `timeout` s in all: a step, a torch call or an import that takes longer is left running and
+        the process exits without it. A panel never built is not built now (that would import the trainer)."""
+        deadline = time.monotonic() + timeout
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        panel = self._training_panel
+        if panel is not None and panel.worker is not None and panel.worker.is_running():
+            panel.worker.engine.stop()
+        self.controller.shutdown(timeout)
+        if panel is not None:
+            if panel.worker is not None:
+                panel.worker.stop_and_wait(round(left() * 1000))
+            panel.tasks.cancel_all()
+            panel.tasks.wait(left())
+        self._trainer_import.wait(left())

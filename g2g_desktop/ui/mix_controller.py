@@ -2,13 +2,15 @@
 
 Everything slow runs elsewhere: images and faces load on task threads, models load on a task thread,
 rendering runs on the `RenderWorker`. The GUI thread only submits requests and shows results, so it
-never waits on torch.
+never waits on torch. Model and image loads carry a stamp like renders do: a model that finishes
+loading after a newer one was asked for is dropped, and only the newest opened images become the pair.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Callable
 
 from PIL import Image
@@ -17,26 +19,29 @@ from PySide6.QtGui import QUndoStack
 
 from g2g_desktop.core.face_align import Detector, MtcnnDetector
 
+from .export import ExportOptions, export_fade
 from .inputs import InputImage, LoadReport, detect, from_pil, load_inputs
 from .models import LoadedModel, load_model_file
-from .render_queue import RenderResult, RenderWorker
+from .render_queue import RenderRequest, RenderResult, RenderWorker
 from .renderer import Renderer
 from .session import MixSession
 from .settings import AppSettings
-from .threads import TaskRunner
-from .undo import ChooseFaceCommand, SetAlphaCommand, SetAlphasCommand, SetPairCommand
+from .threads import CancelToken, TaskRunner, one_line
+from .undo import ChooseFaceCommand, SetAlignCommand, SetAlphaCommand, SetAlphasCommand, SetPairCommand
 
 Notice = tuple[str, list[tuple[str, Callable[[], None]]]]
 
 
 class MixController(QObject):
-    rendered = Signal(object)  # RenderResult, after the views were updated (tests wait on it)
+    rendered = Signal(object)  # RenderResult (whole, failed or cancelled), after the views were updated
+    renderProgress = Signal(object)  # RenderResult holding part of a picture (the first rows of the matrix)
     renderFailed = Signal(str)
     message = Signal(str)  # one line for the status bar
     notice = Signal(str, object)  # text, [(button title, callback)] for the notice bar
     modelLoaded = Signal(object)  # LoadedModel
     modelFailed = Signal(str)  # the CheckpointError message naming the file
     imagesLoaded = Signal(object)  # LoadReport, after the images were added
+    matrixStarted = Signal(int)  # a swap matrix of this many images was asked for
     _result = Signal(object)  # worker thread → GUI thread
 
     def __init__(self, settings: AppSettings, parent: QObject | None = None, *, detector: Detector | None = None):
@@ -55,8 +60,14 @@ class MixController(QObject):
         self.worker.start()
         self.stamp = 0
         self.reset_stamp = 0  # results with an older stamp are dropped
+        self.latest: dict[str, int] = {}  # per kind: the stamp of the newest request submitted
         self.matrix_wanted = False
         self.last: dict[str, RenderResult] = {}
+        self.model_stamp = 0  # the newest model asked for; older loads are dropped when they finish
+        self.image_stamp = 0  # the newest image load asked for; older ones add images but not the pair
+        self._pair_stamp = 0  # the image load that last chose the pair
+        self.export_token: CancelToken | None = None
+        self._matrix_key: tuple | None = None  # the matrix being computed (or last computed)
         for signal in (self.session.pairChanged, self.session.alphasChanged, self.session.modelChanged,
                        self.session.alignChanged, self.session.imagesChanged):
             signal.connect(self.schedule)
@@ -71,16 +82,39 @@ class MixController(QObject):
             self.stamp += 1
             request = self.session.request(kind, self.stamp)
             if request is None:
-                self.reset_stamp = self.stamp
+                self.latest[kind] = self.reset_stamp = self.stamp
                 self.last.pop(kind, None)
+                self._matrix_key = None
                 self.worker.forget()
             else:
-                self.worker.submit(request)
+                self._submit(request)
+
+    def _submit(self, request: RenderRequest) -> None:
+        if request.kind == "matrix":
+            if request.key == self._matrix_key:
+                return  # already being computed: a new request would restart it (e.g. the pair changed)
+            self._matrix_key = request.key
+            self.matrixStarted.emit(len(request.image_ids))
+        self.latest[request.kind] = request.stamp
+        self.worker.submit(request)
 
     def set_matrix_wanted(self, wanted: bool) -> None:
         self.matrix_wanted = wanted
         if wanted:
             self.schedule()
+
+    def compute_matrix(self) -> None:
+        """Render the swap matrix now (again after a cancel), even when its tab is not shown."""
+        self.worker.forget()
+        self.stamp += 1
+        request = self.session.request("matrix", self.stamp)
+        if request is not None:
+            self.last.pop("matrix", None)
+            self._matrix_key = None
+            self._submit(request)
+
+    def cancel_matrix(self) -> None:
+        self.worker.cancel("matrix", self.latest.get("matrix", 0))
 
     def _deliver(self, result: RenderResult) -> None:
         """Called on the render thread: hand the result to the GUI thread, unless the window has gone."""
@@ -92,30 +126,81 @@ class MixController(QObject):
     def _on_result(self, result: RenderResult) -> None:
         if result.stamp < self.reset_stamp or result.request.model_id != self.session.model_id:
             return  # drawn for a state that is gone (e.g. a model replaced while it rendered)
+        stale = result.stamp < self.latest.get(result.request.kind, 0)
+        if not result.final and stale:
+            return  # an error, a cancel or a partial picture of a request that a newer one replaced
+        if (result.error or result.cancelled) and result.request.kind == "matrix":
+            self._matrix_key = None  # asking again computes it again
         if result.error:
             self.worker.forget()
             self.renderFailed.emit(result.error)
             self.message.emit(f"Rendering failed: {result.error}")
+        elif result.cancelled:
+            self.message.emit("Swap matrix cancelled.")
+        elif not result.final:
+            self.renderProgress.emit(result)
+            return
         else:
             self.last[result.request.kind] = result
         self.rendered.emit(result)
 
     # ------------------------------------------------------------------ inputs
     def open_paths(self, paths: list[str | os.PathLike]) -> None:
+        """Load files and folders; the images become the pair (unless a newer load wins)."""
         detector = self.detector if self.session.align else None
         self.message.emit(f"Loading {len(paths)} item(s)…")
-        self.tasks.submit("images", load_inputs, [os.fspath(p) for p in paths], detector)
+        self.image_stamp += 1
+        self.tasks.submit("images", _stamped(self.image_stamp, load_inputs), [os.fspath(p) for p in paths], detector)
 
     def open_pil(self, image: Image.Image, name: str) -> None:
         detector = self.detector if self.session.align else None
-        self.tasks.submit("images", from_pil, image, name, detector)
+        self.image_stamp += 1
+        self.tasks.submit("images", _stamped(self.image_stamp, from_pil), image, name, detector)
 
-    def _images_loaded(self, report: LoadReport) -> None:
-        self.session.add_images(report.images)
-        if report.images:
-            self.message.emit(f"Loaded {len(report.images)} image(s).")
+    def _images_loaded(self, stamp: int, report: LoadReport | Exception) -> None:
+        if isinstance(report, Exception):
+            self.message.emit(one_line(report))
+            return
+        new, chosen = [], []
+        for im in report.images:
+            same = self._already_open(im, new)
+            if same is None:
+                new.append(im)
+            chosen.append(same or im)
+        pair = None
+        if stamp > self._pair_stamp and chosen:
+            self._pair_stamp = stamp
+            pair = self._pair_for(chosen)
+        self.session.add_images(new, pair)
+        if new:
+            self.message.emit(f"Loaded {len(new)} image(s).")
+        if len(new) < len(report.images):
+            names = ", ".join(im.name for im in chosen if im not in new)
+            self.message.emit(f"Already open: {names}.")
         self._report_problems(report)
+        if self.session.align and any(not im.detected for im in new):
+            self._align_changed()  # loaded while alignment was off: detect now
         self.imagesLoaded.emit(report)
+
+    def _already_open(self, image: InputImage, loading: list[InputImage]) -> InputImage | None:
+        """The open (or just loaded) image of the same file, if any: a file is listed once."""
+        if image.path is None:
+            return None
+        for other in [*self.session.images, *loading]:
+            if other.path is not None and _same_file(other.path, image.path):
+                return other
+        return None
+
+    def _pair_for(self, chosen: list[InputImage]) -> tuple[str, str] | None:
+        """Two or more opened: the first two. One: it becomes image 2, the old image 2 moves to image 1."""
+        if len(chosen) >= 2:
+            return chosen[0].id, chosen[1].id
+        current = self.session.pair
+        partner = current[1] if current and current[1] != chosen[0].id else current[0] if current else None
+        if partner is None or partner == chosen[0].id:
+            others = [im.id for im in self.session.images if im.id != chosen[0].id]
+            partner = others[-1] if others else None
+        return (partner, chosen[0].id) if partner else None
 
     def _report_problems(self, report: LoadReport) -> None:
         if report.errors:
@@ -134,8 +219,17 @@ class MixController(QObject):
 
     def remove_images(self, image_ids: list[str]) -> None:
         for image_id in image_ids:
-            self.session.remove_image(image_id)
+            self.session.remove_image(self.session.resolve(image_id))
         self.undo_stack.clear()  # older pair choices may name removed images
+
+    def remove_all_images(self) -> None:
+        self.image_stamp += 1
+        self._pair_stamp = self.image_stamp  # loads still running add their images but choose no pair
+        self.session.clear_images()
+        self.undo_stack.clear()
+
+    def move_images(self, order: list[str]) -> None:
+        self.session.move_images(order)
 
     def choose_face(self, image_id: str, face_index: int | None) -> None:
         old = self.session.image(image_id)
@@ -149,7 +243,8 @@ class MixController(QObject):
             pending = [im for im in self.session.images if not im.detected]
             if pending:
                 self.message.emit(f"Detecting faces in {len(pending)} image(s)…")
-                self.tasks.submit("detect", _detect_all, pending, self.detector)
+                token = CancelToken()
+                self.tasks.submit("detect", _detect_all, pending, self.detector, token, token=token)
 
     def _faces_detected(self, report: LoadReport, originals: list[InputImage]) -> None:
         for old, new in zip(originals, report.images):
@@ -160,6 +255,10 @@ class MixController(QObject):
     def request_pair(self, pair: tuple[str, str]) -> None:
         if pair != self.session.pair:
             self.undo_stack.push(SetPairCommand(self.session, pair))
+
+    def request_align(self, on: bool) -> None:
+        if bool(on) != self.session.align:
+            self.undo_stack.push(SetAlignCommand(self.session, bool(on)))
 
     def preview_alphas(self, a1: float, a2: float) -> None:
         self.session.set_alphas((a1, a2))
@@ -174,9 +273,12 @@ class MixController(QObject):
     # ------------------------------------------------------------------ models
     def open_model(self, path: str | os.PathLike) -> None:
         self.message.emit(f"Loading model {os.fspath(path)}…")
-        self.tasks.submit("model", load_model_file, os.fspath(path))
+        self.model_stamp += 1
+        self.tasks.submit("model", _stamped(self.model_stamp, load_model_file), os.fspath(path))
 
     def use_model(self, model: LoadedModel) -> None:
+        """Mix with `model` now; a file load still running is dropped when it finishes."""
+        self.model_stamp += 1
         # A snapshot of the model being trained keeps the current choice; a file uses the one remembered for it.
         align = self.session.align if model.path is None else self.settings.alignment(model.path, model.default_align)
         self.session.set_model(model)
@@ -186,32 +288,84 @@ class MixController(QObject):
         self.message.emit(f"Loaded model {model.name}.")
         self.modelLoaded.emit(model)
 
+    # ------------------------------------------------------------------ exports
+    def export_fade(self, path: str | os.PathLike, options: ExportOptions | None = None) -> bool:
+        """Start writing the fade on a task thread (progress, cancel); False when there is no pair."""
+        request = self.session.request("grid", 0)
+        pair = self.session.pair_images()
+        if request is None or pair is None:
+            return False
+        if self.export_token is not None:
+            self.export_token.cancel()
+        self.export_token = token = CancelToken()
+        names = (pair[0].name, pair[1].name)
+        self.tasks.submit("export", export_fade, self.renderer, request, os.fspath(path), options or ExportOptions(),
+                          names, token, self.tasks.reporter("export"), token=token)
+        return True
+
+    def cancel_export(self) -> None:
+        if self.export_token is not None:
+            self.export_token.cancel()
+
     # ------------------------------------------------------------------ task results
     def _task_done(self, name: str, result: object) -> None:
         if name == "images":
-            self._images_loaded(result)
+            self._images_loaded(*result)
         elif name == "detect":
             self._faces_detected(*result)
         elif name == "model":
-            self.use_model(result)
+            stamp, outcome = result
+            if stamp != self.model_stamp:
+                return  # a newer model was asked for since: this one (or its failure) no longer matters
+            if isinstance(outcome, Exception):
+                self._model_failed(one_line(outcome))
+            else:
+                self.use_model(outcome)
+
+    def _model_failed(self, message: str) -> None:
+        self.message.emit(f"Could not load the model: {message}")
+        self.modelFailed.emit(message)
 
     def _task_failed(self, name: str, message: str) -> None:
-        if name == "model":
-            self.message.emit(f"Could not load the model: {message}")
-            self.modelFailed.emit(message)
-        else:
-            self.message.emit(message)
+        self.message.emit(message)
 
-    def shutdown(self) -> None:
-        """Stop the render worker and wait for task threads (window closing)."""
+    def shutdown(self, timeout: float = 10.0) -> bool:
+        """Stop everything (window closing): cancel long work, then wait up to `timeout` s in all for the
+        render worker and the task threads. True when they ended; what is left is a daemon thread inside
+        one torch call, which `threads.exit_process` leaves behind."""
+        deadline = time.monotonic() + timeout
         self._closed = True
-        self.worker.stop()
-        self.tasks.wait()
+        self.tasks.cancel_all()
+        rendered = self.worker.stop(timeout)
+        return self.tasks.wait(max(0.0, deadline - time.monotonic())) and rendered
 
 
-def _detect_all(images: list[InputImage], detector: Detector) -> tuple[LoadReport, list[InputImage]]:
+def _stamped(stamp: int, fn: Callable[..., object]) -> Callable[..., tuple[int, object]]:
+    """`fn` whose result, or the exception it raised, comes back with the stamp of the request that
+    started it, so a stale failure is dropped like a stale result."""
+
+    def run(*args: object) -> tuple[int, object]:
+        try:
+            return stamp, fn(*args)
+        except Exception as exc:
+            return stamp, exc
+
+    return run
+
+
+def _same_file(a: os.PathLike, b: os.PathLike) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def _detect_all(
+    images: list[InputImage], detector: Detector, token: CancelToken
+) -> tuple[LoadReport, list[InputImage]]:
     report = LoadReport([], [])
     for im in images:
+        token.check()
         try:
             report.images.append(detect(im, detector))
         except Exception as exc:  # keep the image, lose only its alignment

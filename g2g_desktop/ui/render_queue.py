@@ -6,7 +6,9 @@ worker comes back for more it takes only the newest one and stale requests are d
 worker also skips a request equal to the last one it rendered (same inputs, different stamp).
 
 The render function never raises into the loop: errors come back as `RenderResult.error`, a string the
-GUI shows as a message (stylegan3's `viz/renderer.py` does the same).
+GUI shows as a message (stylegan3's `viz/renderer.py` does the same). Long renders (the swap matrix) get a
+`RenderJob`: they hand back partial results as they go and stop early when the job is cancelled, which
+happens when a newer request of the same kind arrives, the user cancels, or the worker stops.
 """
 
 from __future__ import annotations
@@ -45,6 +47,17 @@ class RenderResult:
     images: dict[str, np.ndarray] = field(default_factory=dict)  # uint8 arrays, …×H×W×3
     error: str | None = None  # one-line message; `images` is empty when set
     ms: float = 0.0  # time spent rendering
+    progress: tuple[int, int] = (1, 1)  # parts done, parts in all (rows of the swap matrix)
+    cancelled: bool = False  # the user cancelled this render; `images` is empty
+
+    @property
+    def final(self) -> bool:
+        """The whole picture (not a partial update, not cancelled, no error)."""
+        return self.error is None and not self.cancelled and self.progress[0] >= self.progress[1]
+
+
+class RenderCancelled(Exception):
+    """Raised inside a render function by `RenderJob.check()` to stop it between parts."""
 
 
 class RenderSlot:
@@ -77,6 +90,14 @@ class RenderSlot:
             self._closed = True
             self._cond.notify_all()
 
+    def has_pending(self, kind: str) -> bool:
+        with self._cond:
+            return kind in self._pending
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
 
 def lower_thread_priority(niceness: int = 5) -> None:
     """Make the calling thread yield the CPU to the GUI thread (Linux and macOS schedule threads by their
@@ -86,7 +107,27 @@ def lower_thread_priority(niceness: int = 5) -> None:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
 
 
-RenderFn = Callable[[RenderRequest], dict[str, np.ndarray]]
+class RenderJob:
+    """What a render function gets besides its request: a cancel check and a way to show partial results."""
+
+    def __init__(self, worker: RenderWorker, request: RenderRequest, start: float):
+        self._worker, self.request, self._start = worker, request, start
+
+    def cancelled(self) -> bool:
+        return self._worker.should_stop(self.request)
+
+    def check(self) -> None:
+        """Raise `RenderCancelled` when the render should stop (call it between parts)."""
+        if self.cancelled():
+            raise RenderCancelled
+
+    def partial(self, images: dict[str, np.ndarray], done: int, total: int) -> None:
+        """Hand a partial picture to the GUI (e.g. the first `done` rows of the matrix)."""
+        ms = (time.perf_counter() - self._start) * 1000.0
+        self._worker.deliver(RenderResult(self.request.stamp, self.request, images, None, ms, (done, total)))
+
+
+RenderFn = Callable[[RenderRequest, RenderJob], dict[str, np.ndarray]]
 
 
 class RenderWorker:
@@ -98,7 +139,7 @@ class RenderWorker:
 
     def __init__(
         self,
-        render: RenderFn,  # request → named uint8 images; may raise, the error becomes data
+        render: RenderFn,  # (request, job) → named uint8 images; may raise, the error becomes data
         on_result: Callable[[RenderResult], None],  # called on the worker thread
         *,
         name: str = "g2g-render",
@@ -107,6 +148,7 @@ class RenderWorker:
         self._on_result = on_result
         self.slot = RenderSlot()
         self._last_keys: dict[str, tuple[Any, ...]] = {}  # per kind: the picture last rendered
+        self._cancelled: dict[str, int] = {}  # per kind: requests up to this stamp were cancelled by the user
         self.rendered = 0
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
 
@@ -120,8 +162,23 @@ class RenderWorker:
         """Render the next request even if it equals the last one (the GUI cleared its view)."""
         self._last_keys.clear()
 
+    def cancel(self, kind: str, up_to_stamp: int) -> None:
+        """Cancel the requests of `kind` up to this stamp, running or pending: a running one stops at its next
+        check; each reports back with `cancelled=True`."""
+        self._cancelled[kind] = max(up_to_stamp, self._cancelled.get(kind, up_to_stamp))
+
+    def _user_cancelled(self, request: RenderRequest) -> bool:
+        return request.stamp <= self._cancelled.get(request.kind, -1)
+
+    def should_stop(self, request: RenderRequest) -> bool:
+        return self._user_cancelled(request) or self.slot.closed or self.slot.has_pending(request.kind)
+
+    def deliver(self, result: RenderResult) -> None:
+        self._on_result(result)
+
     def stop(self, timeout: float = 10.0) -> bool:
-        """Close the slot and wait for the current render to finish; True when the thread has ended."""
+        """Close the slot (a long render stops at its next check) and wait up to `timeout` s for the thread;
+        True when it has ended. The thread is a daemon, so one stuck in a single torch call is left behind."""
         self.slot.close()
         if self._thread.is_alive():
             self._thread.join(timeout)
@@ -136,14 +193,21 @@ class RenderWorker:
             if self._last_keys.get(request.kind) == request.key:
                 continue
             start = time.perf_counter()
+            error, cancelled, images = None, False, {}
             try:
-                images, error = self._render(request), None
+                job = RenderJob(self, request, start)
+                job.check()
+                images = self._render(request, job)
+            except RenderCancelled:
+                cancelled = True
             except Exception as exc:  # the worker must survive any model or input failure
-                images, error = {}, f"{type(exc).__name__}: {exc}".splitlines()[0]
-            if error is None:
+                error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            if error is None and not cancelled:
                 self._last_keys[request.kind] = request.key
             else:
                 self._last_keys.pop(request.kind, None)
             self.rendered += 1
+            if cancelled and not self._user_cancelled(request):
+                continue  # superseded by a newer request (or the worker stopped): nothing to report
             ms = (time.perf_counter() - start) * 1000.0
-            self._on_result(RenderResult(request.stamp, request, images, error, ms))
+            self._on_result(RenderResult(request.stamp, request, images, error, ms, cancelled=cancelled))

@@ -3,7 +3,8 @@
 It holds the pipelines and input images the GUI registered, looked up by id, so a `RenderRequest` stays
 a small frozen value. A fade slider only decodes from cached codes (`G2GPipeline.fade`); the
 reconstructed row (which needs the encoders on the mixed images) is computed once per pair and model
-and cached here.
+and cached here. The swap matrix is decoded row by row: each row goes to the GUI as it is done, and a
+cancelled or superseded matrix stops after the row in progress.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import torch
 from g2g_desktop.core.images import tensor_to_uint8
 from g2g_desktop.core.pipeline import G2GPipeline, G2GResult
 
-from .inputs import InputImage
-from .render_queue import RenderRequest
+from .inputs import InputImage, forget_crops
+from .render_queue import RenderJob, RenderRequest
 
 
 class Renderer:
@@ -51,8 +52,16 @@ class Renderer:
             self._images[image.id] = image
 
     def remove_image(self, image_id: str) -> None:
+        """Free an image the session no longer shows: its entry, its cached runs and its crops."""
         with self._lock:
             self._images.pop(image_id, None)
+            for key in [k for k in self._runs if image_id in k[1]]:
+                del self._runs[key]
+        forget_crops(image_id)
+
+    def image_count(self) -> int:
+        with self._lock:
+            return len(self._images)
 
     def pipeline(self, model_id: int) -> G2GPipeline:
         with self._lock:
@@ -70,11 +79,11 @@ class Renderer:
         return torch.stack([im.tensor(size, align) for im in images])
 
     # ------------------------------------------------------------------ rendering (worker thread)
-    def __call__(self, request: RenderRequest) -> dict[str, np.ndarray]:
+    def __call__(self, request: RenderRequest, job: RenderJob | None = None) -> dict[str, np.ndarray]:
         if request.kind == "grid":
             return self.render_grid(request)
         if request.kind == "matrix":
-            return self.render_matrix(request)
+            return self.render_matrix(request, job)
         raise ValueError(f"unknown render kind {request.kind!r}")
 
     def run(self, model_id: int, image_ids: tuple[str, ...], align: bool) -> G2GResult:
@@ -88,6 +97,8 @@ class Renderer:
         x = self.tensors(image_ids, pipeline.image_size, align)
         result = pipeline.run(x[0], x[1])
         with self._lock:
+            if model_id not in self._models or any(i not in self._images for i in image_ids):
+                return result  # removed while this ran: caching it would keep it alive
             self._runs[key] = result
             while len(self._runs) > self._run_cache_size:
                 self._runs.popitem(last=False)
@@ -110,14 +121,16 @@ class Renderer:
             "reconstructed": tensor_to_uint8(result.reconstructed),
         }
 
-    def render_matrix(self, request: RenderRequest) -> dict[str, np.ndarray]:
+    def render_matrix(self, request: RenderRequest, job: RenderJob | None = None) -> dict[str, np.ndarray]:
         if len(request.image_ids) < 2:
             raise ValueError("the swap matrix needs at least two images")
         pipeline = self.pipeline(request.model_id)
         x = self.tensors(request.image_ids, pipeline.image_size, request.align)
-        grid = pipeline.matrix(x)
-        n = grid.shape[0]
-        return {
-            "originals": tensor_to_uint8(x),
-            "matrix": tensor_to_uint8(grid.flatten(0, 1)).reshape(n, n, *grid.shape[-2:], 3),
-        }
+        originals, n = tensor_to_uint8(x), len(request.image_ids)
+        rows: list[np.ndarray] = []
+        for row in pipeline.matrix_rows(x):
+            rows.append(tensor_to_uint8(row))
+            if job is not None and len(rows) < n:
+                job.partial({"originals": originals, "matrix": np.stack(rows)}, len(rows), n)
+                job.check()
+        return {"originals": originals, "matrix": np.stack(rows)}

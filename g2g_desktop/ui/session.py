@@ -1,7 +1,11 @@
 """`MixSession`: the state of the mixing view (images, chosen pair, fade weights, alignment, model).
 
 A view-model in napari's sense: widgets write it through its setters, and redraw from its signals. It
-owns no torch math; the `Renderer` it registers images and models with does that off the GUI thread.
+owns no torch math; the `Renderer` it registers images and models with does that off the GUI thread, and
+it unregisters every image it drops, so removed images and replaced face variants are freed.
+
+An image replaced by a variant (faces detected, another face chosen) gets a new id; the session keeps
+the old id as an alias of the new one, so an undo step that names the old id still finds the image.
 """
 
 from __future__ import annotations
@@ -33,6 +37,15 @@ class MixSession(QObject):
         self.align = False
         self.model: LoadedModel | None = None
         self.model_id: int | None = None
+        self._aliases: dict[str, str] = {}  # replaced id → the id of its replacement
+
+    def resolve(self, image_id: str) -> str:
+        """The id the image now has (following replacements), or `image_id` when it is unknown."""
+        seen = set()
+        while self.image(image_id) is None and image_id in self._aliases and image_id not in seen:
+            seen.add(image_id)
+            image_id = self._aliases[image_id]
+        return image_id
 
     # ------------------------------------------------------------------ queries
     def image(self, image_id: str) -> InputImage | None:
@@ -61,14 +74,17 @@ class MixSession(QObject):
         return RenderRequest("matrix", self.model_id, ids, (1.0, 1.0), self.align, stamp)
 
     # ------------------------------------------------------------------ images
-    def add_images(self, images: list[InputImage]) -> None:
-        if not images:
-            return
+    def add_images(self, images: list[InputImage], pair: tuple[str, str] | None = None) -> None:
+        """Append images; `pair` (ids of loaded images) becomes the pair at once, else the first two do
+        when no pair is chosen yet."""
         for im in images:
             self.renderer.add_image(im)
         self.images.extend(images)
-        self.imagesChanged.emit()
-        if self.pair_images() is None and len(self.images) >= 2:
+        if images:
+            self.imagesChanged.emit()
+        if pair is not None:
+            self.set_pair(pair)
+        elif self.pair_images() is None and len(self.images) >= 2:
             self.set_pair((self.images[0].id, self.images[1].id))
 
     def remove_image(self, image_id: str) -> None:
@@ -76,10 +92,27 @@ class MixSession(QObject):
         if index < 0:
             return
         del self.images[index]
+        self.renderer.remove_image(image_id)
+        self._aliases = {old: new for old, new in self._aliases.items() if image_id not in (old, new)}
         self.imagesChanged.emit()
         if self.pair and image_id in self.pair:
             rest = [im.id for im in self.images]
             self.set_pair((rest[0], rest[1]) if len(rest) >= 2 else None)
+
+    def clear_images(self) -> None:
+        for im in self.images:
+            self.renderer.remove_image(im.id)
+        self.images, self._aliases = [], {}
+        self.imagesChanged.emit()
+        self.set_pair(None)
+
+    def move_images(self, order: list[str]) -> None:
+        """Put the images in `order` (ids; any left out keep their relative order at the end)."""
+        rank = {image_id: i for i, image_id in enumerate(order)}
+        moved = sorted(self.images, key=lambda im: rank.get(im.id, len(rank)))
+        if [im.id for im in moved] != [im.id for im in self.images]:
+            self.images = moved
+            self.imagesChanged.emit()
 
     def replace_image(self, old_id: str, new: InputImage) -> None:
         """Swap an image for a variant (another face, detection done): same place, same pair slot."""
@@ -88,11 +121,19 @@ class MixSession(QObject):
             return
         self.renderer.add_image(new)
         self.images[index] = new
+        self.renderer.remove_image(old_id)
+        self._aliases[old_id] = new.id
+        self._aliases.pop(new.id, None)
+        in_pair = bool(self.pair and old_id in self.pair)
+        if in_pair:  # before imagesChanged, so no view ever sees a pair naming a missing image
+            self.pair = tuple(new.id if i == old_id else i for i in self.pair)
         self.imagesChanged.emit()
-        if self.pair and old_id in self.pair:
-            self.set_pair(tuple(new.id if i == old_id else i for i in self.pair))
+        if in_pair:
+            self.pairChanged.emit()
 
     def set_pair(self, pair: tuple[str, str] | None) -> None:
+        if pair is not None:
+            pair = tuple(self.resolve(i) for i in pair)
         if pair is not None and (len(pair) != 2 or not all(self.image(i) for i in pair)):
             return
         if pair != self.pair:

@@ -1,4 +1,5 @@
-"""Persistent settings (QSettings): window geometry, theme, recent files and folders, per-model alignment.
+"""Persistent settings (QSettings): window geometry, theme, recent files and folders, per-model alignment,
+export choices and the folder each kind of file was last saved to.
 
 `G2G_SETTINGS_FILE` points QSettings at an INI file, which the tests set to a temporary file so they
 never read or write the user's settings.
@@ -6,6 +7,7 @@ never read or write the user's settings.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -77,6 +79,33 @@ class AppSettings:
 
     def set_alignment(self, model_path: str | os.PathLike, on: bool) -> None:
         self.qsettings.setValue(self._model_key(model_path) + "/align", bool(on))
+
+    # ------------------------------------------------------------------ exports
+    def last_folder(self, kind: str) -> str:
+        """The folder a file of `kind` ("export", …) was last saved to; "" when none."""
+        value = self.qsettings.value(f"folders/{kind}", "")
+        return value if isinstance(value, str) and os.path.isdir(value) else ""
+
+    def set_last_folder(self, kind: str, folder: str | os.PathLike) -> None:
+        self.qsettings.setValue(f"folders/{kind}", os.path.abspath(os.fspath(folder)))
+
+    def export_choices(self) -> dict[str, object]:
+        """What the export dialog last used: scale, smooth, labels, both_mixes, frames (missing: defaults)."""
+        out: dict[str, object] = {}
+        for key in ("scale", "frames"):
+            value = self.qsettings.value(f"export/{key}")
+            if value is not None:
+                with contextlib.suppress(TypeError, ValueError):
+                    out[key] = int(value)
+        for key in ("smooth", "labels", "both_mixes"):
+            value = self.qsettings.value(f"export/{key}")
+            if value is not None:
+                out[key] = value in (True, "true", "1", 1)
+        return out
+
+    def set_export_choices(self, choices: dict[str, object]) -> None:
+        for key, value in choices.items():
+            self.qsettings.setValue(f"export/{key}", value)
 
     def sync(self) -> None:
         self.qsettings.sync()

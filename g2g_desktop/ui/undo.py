@@ -1,5 +1,6 @@
-"""Undoable edits (one QUndoStack, Ctrl+Z): the chosen pair, the face used, the fade weights of the mixing view
-and the loss weights edited in the training dock."""
+"""Undoable edits: the chosen pair, the face used, alignment and the fade weights of the mixing view (the
+controller's stack), and the loss weights edited in the training dock (the dock's own stack). The window's
+QUndoGroup makes Ctrl+Z act on the stack of the view that has focus."""
 
 from __future__ import annotations
 
@@ -54,6 +55,21 @@ class SetAlphasCommand(QUndoCommand):
         self.session.set_alphas(self.old)
 
 
+class SetAlignCommand(QUndoCommand):
+    """Face alignment on or off. Switching it on replaces images by detected variants with new ids; the
+    session's aliases keep the older commands' ids valid, so undoing past this step still works."""
+
+    def __init__(self, session: MixSession, on: bool):
+        super().__init__("Align faces" if on else "Stop aligning faces")
+        self.session, self.on = session, on
+
+    def redo(self) -> None:
+        self.session.set_align(self.on)
+
+    def undo(self) -> None:
+        self.session.set_align(not self.on)
+
+
 class ChooseFaceCommand(QUndoCommand):
     """Use another face of an image (or the whole image): the image is swapped for its variant."""
 
@@ -62,10 +78,10 @@ class ChooseFaceCommand(QUndoCommand):
         self.session, self.old, self.new = session, old, new
 
     def redo(self) -> None:
-        self.session.replace_image(self.old.id, self.new)
+        self.session.replace_image(self.session.resolve(self.old.id), self.new)
 
     def undo(self) -> None:
-        self.session.replace_image(self.new.id, self.old)
+        self.session.replace_image(self.session.resolve(self.new.id), self.old)
 
 
 class SetLossWeightCommand(QUndoCommand):

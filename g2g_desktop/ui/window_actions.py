@@ -1,7 +1,8 @@
 """Menus, keyboard shortcuts and their handlers for the main window.
 
 Each handler that asks for a file has a dialog-free twin taking the path (`export_grid(path)`, …), which
-the dialogs and the tests both call.
+the dialogs and the tests both call. Exports ask for their options first (`ExportDialog`), remember them
+and the folder last saved to.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, qVersion
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
-from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMenu, QMessageBox
 
-from .export import export_fade, grid_canvas, save_array_png
+from .export import MAX_EXPORT_SIDE, ExportOptions, fit_scale, grid_canvas, matrix_canvas, save_array_png
 from .qt_images import array_to_qimage, qimage_to_pil
+from .render_queue import RenderResult
 from .theme import apply_theme
+from .widgets.export_dialog import ExportDialog, choices_of, options_from
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -37,7 +40,9 @@ class WindowActions(QObject):
         self.settings = window.settings
         self.error_box: QMessageBox | None = None  # the last error dialog (non-blocking)
         self._paste_count = 0
+        self.pending_matrix: tuple[str, ExportOptions] | None = None  # an export waiting for the matrix
         self.controller.tasks.finished.connect(self._task_done)
+        self.controller.rendered.connect(self._matrix_rendered)
         self._build_menus()
 
     # ------------------------------------------------------------------ menus
@@ -67,7 +72,7 @@ class WindowActions(QObject):
         file.addSeparator()
         self._action(file, "&Export grid as PNG…", self.ask_export_grid, "Ctrl+E", "Save the 3×2 grid")
         self._action(file, "Export &fade as GIF…", lambda: self.ask_export_fade(gif=True), "Ctrl+Shift+E",
-                     "Save mix 1 fading from image 1's identity to image 2's")
+                     "Save both mixes fading from their own identity to the other image's")
         self._action(file, "Export fade as PNG se&quence…", lambda: self.ask_export_fade(gif=False), None,
                      "Save the fade as numbered PNG files in a folder")
         self._action(file, "Export swap &matrix as PNG…", self.ask_export_matrix, "Ctrl+Alt+E",
@@ -76,14 +81,15 @@ class WindowActions(QObject):
         self._action(file, "&Quit", w.close, QKeySequence.StandardKey.Quit)
 
         edit = bar.addMenu("&Edit")
-        undo = c.undo_stack.createUndoAction(w, "&Undo")
-        undo.setShortcut(QKeySequence.StandardKey.Undo)
-        redo = c.undo_stack.createRedoAction(w, "&Redo")
-        redo.setShortcut(QKeySequence.StandardKey.Redo)
-        edit.addActions([undo, redo])
+        self.undo_action = w.undo_group.createUndoAction(w, "&Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = w.undo_group.createRedoAction(w, "&Redo")
+        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        edit.addActions([self.undo_action, self.redo_action])
         self._action(edit, "&Copy grid", self.copy_grid, QKeySequence.StandardKey.Copy, "Copy the grid image")
         self._action(edit, "Copy swap matri&x", self.copy_matrix, "Ctrl+Shift+C", "Copy the swap matrix image")
         self._action(edit, "Reset &fade", c.reset_alphas, "Ctrl+0", "Both fade sliders back to α = 1")
+        self._action(edit, "Remove &all images", c.remove_all_images, None, "Empty the gallery")
 
         view = bar.addMenu("&View")
         self.dark_action = self._action(view, "&Dark theme", self.toggle_theme, "Ctrl+T", "Dark or light theme")
@@ -120,6 +126,7 @@ class WindowActions(QObject):
         self.controller.open_model(path)
 
     def paste_image(self, image: QImage) -> None:
+        """Add the image; like opened files it becomes (half of) the pair and is scrolled into view."""
         if image is None or image.isNull():
             self.window.statusBar().showMessage("The clipboard holds no image.", 8000)
             return
@@ -135,13 +142,17 @@ class WindowActions(QObject):
             self.paste_image(QGuiApplication.clipboard().image())
 
     def ask_images(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self.window, "Open images", "", IMAGE_FILTER)
+        files, _ = QFileDialog.getOpenFileNames(self.window, "Open images", self.settings.last_folder("open"),
+                                                IMAGE_FILTER)
         if files:
+            self.settings.set_last_folder("open", os.path.dirname(files[0]))
             self.open_paths(files)
 
     def ask_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self.window, "Open a folder of images")
+        folder = QFileDialog.getExistingDirectory(self.window, "Open a folder of images",
+                                                  self.settings.last_folder("open"))
         if folder:
+            self.settings.set_last_folder("open", os.path.dirname(folder))
             self.open_paths([folder])
 
     def ask_model(self) -> None:
@@ -155,54 +166,114 @@ class WindowActions(QObject):
         self.error_box.open()
 
     # ------------------------------------------------------------------ export and clipboard
-    def _grid(self):
-        return grid_canvas(self.window.grid_view.images) if self.window.grid_view.images else None
+    def _grid(self, options: ExportOptions | None = None):
+        if not self.window.grid_view.images:
+            return None
+        a1, a2 = self.controller.last["grid"].request.alphas if "grid" in self.controller.last else (1.0, 1.0)
+        title = "Mixed" if (a1, a2) == (1.0, 1.0) else f"Mixed a={a1:.2f}/{a2:.2f}"
+        return grid_canvas(self.window.grid_view.images, options, self.window._pair_names(), title)
 
-    def export_grid(self, path: str | os.PathLike) -> Path | None:
-        canvas = self._grid()
+    def _matrix(self, options: ExportOptions | None = None):
+        result, wanted = self.controller.last.get("matrix"), self.controller.session.request("matrix", 0)
+        if result is None or wanted is None or result.request.key != wanted.key:
+            return None  # not computed, or computed for images since changed
+        names = [im.name if im else "" for im in map(self.controller.session.image, result.request.image_ids)]
+        if options is not None:
+            side = (len(names) + 1) * result.images["originals"].shape[1]
+            fitted = fit_scale(options, side)
+            if fitted != options:
+                self.window.statusBar().showMessage(
+                    f"Swap matrix exported at {fitted.scale}× instead of {options.scale}×: it would be wider "
+                    f"than {MAX_EXPORT_SIDE} px.", 15000)
+            options = fitted
+        return matrix_canvas(result.images["originals"], result.images["matrix"], options, names)
+
+    def export_grid(self, path: str | os.PathLike, options: ExportOptions | None = None) -> Path | None:
+        canvas = self._grid(options)
         return None if canvas is None else save_array_png(canvas, path)
 
-    def export_matrix(self, path: str | os.PathLike) -> Path | None:
-        canvas = self.window.matrix_view.canvas
-        return None if canvas is None else save_array_png(canvas, path)
+    def export_matrix(self, path: str | os.PathLike, options: ExportOptions | None = None) -> Path | None:
+        """Save the swap matrix; when it is not computed yet, compute it and save it when done (None now)."""
+        canvas = self._matrix(options)
+        if canvas is not None:
+            return save_array_png(canvas, path)
+        if self.controller.session.request("matrix", 0) is None:
+            return None
+        self.pending_matrix = (os.fspath(path), options or ExportOptions(scale=1, labels=False))
+        self.window.tabs.setCurrentWidget(self.window.matrix_view)  # shows the progress and Cancel
+        self.controller.compute_matrix()
+        self.window.statusBar().showMessage("Computing the swap matrix to export it…", 8000)
+        return None
 
-    def export_fade(self, path: str | os.PathLike) -> bool:
+    def _matrix_rendered(self, result: RenderResult) -> None:
+        if result.request.kind != "matrix" or self.pending_matrix is None:
+            return
+        path, options = self.pending_matrix
+        self.pending_matrix = None
+        if result.final:
+            self.window.statusBar().showMessage(f"Saved {self.export_matrix(path, options)}", 8000)
+        else:
+            self.window.statusBar().showMessage("The swap matrix was not exported.", 8000)
+
+    def export_fade(self, path: str | os.PathLike, options: ExportOptions | None = None) -> bool:
         """Start writing the fade on a task thread; False when there is no pair to fade."""
-        request = self.controller.session.request("grid", 0)
-        if request is None:
-            return False
-        self.controller.tasks.submit("export", export_fade, self.controller.renderer, request, os.fspath(path))
-        return True
+        return self.controller.export_fade(path, options)
 
     def _nothing(self, what: str) -> None:
         self.window.statusBar().showMessage(f"Nothing to export: {what} is empty.", 8000)
 
+    def ask_options(self, title: str, *, fade: bool) -> ExportOptions | None:
+        dialog = ExportDialog(title, options_from(self.settings.export_choices()), fade=fade, parent=self.window)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        options = dialog.options()
+        self.settings.set_export_choices(choices_of(options))
+        return options
+
+    def ask_save(self, title: str, name: str, file_filter: str) -> str:
+        folder = self.settings.last_folder("export")
+        path, _ = QFileDialog.getSaveFileName(self.window, title, os.path.join(folder, name), file_filter)
+        if path:
+            self.settings.set_last_folder("export", os.path.dirname(path) or ".")
+        return path
+
     def ask_export_grid(self) -> None:
         if self._grid() is None:
             return self._nothing("the grid")
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export grid", "g2g_grid.png", "PNG (*.png)")
+        options = self.ask_options("Export grid", fade=False)
+        path = options and self.ask_save("Export grid", "g2g_grid.png", "PNG (*.png)")
         if path:
-            self.window.statusBar().showMessage(f"Saved {self.export_grid(path)}", 8000)
+            self.window.statusBar().showMessage(f"Saved {self.export_grid(path, options)}", 8000)
 
     def ask_export_matrix(self) -> None:
-        if self.window.matrix_view.canvas is None:
+        if self.controller.session.request("matrix", 0) is None:
             return self._nothing("the swap matrix")
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export swap matrix", "g2g_matrix.png", "PNG (*.png)")
+        options = self.ask_options("Export swap matrix", fade=False)
+        path = options and self.ask_save("Export swap matrix", "g2g_matrix.png", "PNG (*.png)")
         if path:
-            self.window.statusBar().showMessage(f"Saved {self.export_matrix(path)}", 8000)
+            saved = self.export_matrix(path, options)
+            if saved is not None:
+                self.window.statusBar().showMessage(f"Saved {saved}", 8000)
 
     def ask_export_fade(self, gif: bool) -> None:
         if self.controller.session.request("grid", 0) is None:
             return self._nothing("the grid")
+        options = self.ask_options("Export fade", fade=True)
+        if options is None:
+            return
         if gif:
-            path, _ = QFileDialog.getSaveFileName(self.window, "Export fade", "g2g_fade.gif", "GIF (*.gif)")
+            path = self.ask_save("Export fade", "g2g_fade.gif", "GIF (*.gif)")
         else:
-            path = QFileDialog.getExistingDirectory(self.window, "Folder for the PNG sequence")
+            path = QFileDialog.getExistingDirectory(self.window, "Folder for the PNG sequence",
+                                                    self.settings.last_folder("export"))
+            if path:
+                self.settings.set_last_folder("export", path)
         if path:
-            self.export_fade(path)
+            self.export_fade(path, options)
 
     def _task_done(self, name: str, result: object) -> None:
         if name == "export":
+            self.window.export_progress.finish()
             where = result[0] if len(result) == 1 else f"{len(result)} frames in {result[0].parent}"
             self.window.statusBar().showMessage(f"Saved {where}", 8000)
 
@@ -213,9 +284,10 @@ class WindowActions(QObject):
         QGuiApplication.clipboard().setImage(array_to_qimage(canvas))
 
     def copy_matrix(self) -> None:
-        if self.window.matrix_view.canvas is None:
+        canvas = self._matrix()
+        if canvas is None:
             return self._nothing("the swap matrix")
-        QGuiApplication.clipboard().setImage(array_to_qimage(self.window.matrix_view.canvas))
+        QGuiApplication.clipboard().setImage(array_to_qimage(canvas))
 
     # ------------------------------------------------------------------ appearance and about
     def toggle_theme(self) -> None:

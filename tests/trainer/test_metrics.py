@@ -181,3 +181,21 @@ def test_swap_sheet_lays_out_five_columns_per_pair(data, tiny_model, tmp_path):
     argv = ["--model", str(tiny_model), "--pairs", "4", "--identities", "4", "--samples", "2", "--device", "cpu"]
     assert eval_cli.main([*argv, "--no-probes", "--no-classifier", "--sheet", str(out), "--sheet-rows", "2"]) == 0
     assert out.is_file()
+
+
+def test_person_mask_splits_the_swap_into_person_and_background():
+    from trainer.metrics import masked_l1_error
+    from trainer.procedural_dataset import ProceduralFaceDataset
+
+    data = ProceduralFaceDataset(3, 2, 32, 0, "heldout")
+    content, klass = 0, 2  # items of identities 0 and 1
+    mask = data.person_mask(content, klass)
+    assert mask.shape == (32, 32) and 0.05 < mask.mean() < 0.8
+    truth = np.asarray(data.ground_truth(content, klass), float)
+    image = np.asarray(data.get_image(content), float)
+    assert np.abs(truth - image)[~mask].mean() < 2.0  # outside the person the content image is the truth
+    assert np.abs(truth - image)[mask].mean() > 10.0
+    a, b = torch.zeros(1, 3, 2, 2), torch.ones(1, 3, 2, 2)
+    m = torch.tensor([[[True, False], [False, False]]])
+    b[..., 1, 1] = 3.0
+    assert float(masked_l1_error(a, b, m)) == 0.5 and float(masked_l1_error(a, b, ~m)) == pytest.approx(5 / 6)

@@ -146,7 +146,8 @@ def test_funit2funit_total_follows_gan_warmup_and_content_l2():
     plain = build_approach(make_config(), 3, "cpu").generator_step(b, 0)
     ramped = build_approach(make_config(weights=LossWeights(gan_warmup_steps=10, content_l2=0.5)), 3, "cpu")
     logs = ramped.generator_step(b, 0)  # step 0: no adversarial or feature-matching term yet
-    fm = plain["Loss/G/fm_short"] + plain["Loss/G/fm_mix"] + 0.1 * (plain["Loss/G/fm_mix_recon"] + plain["Loss/G/fm_long"])
+    fm = plain["Loss/G/fm_short"] + plain["Loss/G/fm_mix"]
+    fm += 0.1 * (plain["Loss/G/fm_mix_recon"] + plain["Loss/G/fm_long"])
     expected = plain["Loss/G/total"] - plain["Loss/G/adv"] - fm + 0.5 * plain["Loss/G/content_l2"]
     assert logs["Loss/G/total"] == pytest.approx(expected, rel=1e-4)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 
@@ -36,7 +37,7 @@ def test_blocked_worker_renders_only_the_last_of_100_requests():
     rendered: list[int] = []
     results = []
 
-    def render(request):
+    def render(request, job=None):
         started.set()
         gate.wait(10)
         rendered.append(request.stamp)
@@ -67,7 +68,7 @@ def test_worker_skips_a_repeat_and_reports_errors_as_data():
     results = []
     calls = []
 
-    def render(request):
+    def render(request, job=None):
         calls.append(request.stamp)
         if request.alphas[0] < 0:
             raise RuntimeError("bad model\nsecond line")
@@ -85,3 +86,41 @@ def test_worker_skips_a_repeat_and_reports_errors_as_data():
     assert worker.stop(10)
     assert calls == [1, 3]  # stamp 2 equals stamp 1's picture
     assert results[-1].error == "RuntimeError: bad model" and results[-1].images == {}
+
+
+def test_a_cancelled_request_reports_back_and_a_long_render_stops_between_parts():
+    gate, results, parts = threading.Event(), [], []
+    done = threading.Event()
+
+    def render(request, job):
+        if request.kind == "grid":
+            gate.wait(10)
+            return {}
+        for part in range(100):
+            parts.append(part)
+            job.partial({}, part + 1, 100)
+            time.sleep(0.01)
+            job.check()
+        return {}
+
+    def on_result(result):
+        results.append(result)
+        if result.cancelled or (result.final and result.request.kind == "matrix"):
+            done.set()
+
+    worker = RenderWorker(render, on_result)
+    worker.start()
+    worker.submit(_request(1))  # blocks the worker
+    worker.submit(RenderRequest("matrix", 1, ("a", "b"), stamp=2))
+    worker.cancel("matrix", 2)  # cancelled while still pending
+    gate.set()
+    assert done.wait(10)
+    assert parts == [] and results[-1].cancelled and results[-1].stamp == 2
+    done.clear()
+    worker.submit(RenderRequest("matrix", 1, ("a", "b"), stamp=3))  # a newer one is not cancelled ...
+    while not parts:
+        time.sleep(0.01)
+    worker.cancel("matrix", 3)  # ... until the user cancels it: it stops after the part in progress
+    assert done.wait(10)
+    assert results[-1].cancelled and len(parts) < 100
+    assert worker.stop(10)

@@ -1,4 +1,4 @@
-"""Loss-weight edits in the training dock share the window's undo stack (Ctrl+Z), like every other edit."""
+"""Loss-weight edits in the training dock go on the dock's own undo stack (Ctrl+Z with focus in the dock)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from g2g_desktop.ui.settings import AppSettings
 def test_weight_edits_undo_and_redo_through_the_window_stack(qtbot):
     win = MainWindow(AppSettings(), detector=lambda image: [])
     qtbot.addWidget(win)
-    table, stack = win.training_panel.table, win.controller.undo_stack
+    table, stack = win.training_panel.table, win.training_undo
     emitted: list[tuple[str, float]] = []
     table.weightEdited.connect(lambda name, value: emitted.append((name, value)))
     gamma, delta = table.spins["gamma"], table.spins["delta"]
@@ -33,7 +33,7 @@ def test_weight_edits_undo_and_redo_through_the_window_stack(qtbot):
 def test_values_from_the_engine_are_not_undo_steps(qtbot):
     win = MainWindow(AppSettings(), detector=lambda image: [])
     qtbot.addWidget(win)
-    table, stack = win.training_panel.table, win.controller.undo_stack
+    table, stack = win.training_panel.table, win.training_undo
     table.set_weights({"gamma": 0.9})
     assert stack.count() == 0
     table.spins["gamma"].setValue(0.5)

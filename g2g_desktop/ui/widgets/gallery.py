@@ -1,33 +1,107 @@
-"""`ImageGallery`: thumbnails of all loaded images and the two pickers that choose the mixed pair."""
+"""`ImageGallery`: thumbnails of all loaded images and the two pickers that choose the mixed pair.
+
+Thumbnails can be dragged into another order (the swap matrix follows it); images that share a file name
+are told apart by their folder, in the list and in the pickers.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QIcon, QPixmap
-from PySide6.QtWidgets import QComboBox, QFormLayout, QListWidget, QListWidgetItem, QMenu, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QDropEvent, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..inputs import InputImage
 from ..qt_images import pil_to_qimage
 
 THUMB = 72
+ITEM_MIME = "application/x-qabstractitemmodeldatalist"
+
+
+def display_names(images: list[InputImage]) -> dict[str, str]:
+    """Image id → the name to show: the file name, with its folders ("name — photos/a") when another
+    image has the same name."""
+    counts: dict[str, int] = {}
+    for im in images:
+        counts[im.name] = counts.get(im.name, 0) + 1
+    names = {}
+    for im in images:
+        if counts[im.name] == 1 or im.path is None:
+            names[im.id] = im.name
+            continue
+        others = [o.path for o in images if o.name == im.name and o.path is not None and o.id != im.id]
+        parents = im.path.parent.parts
+        depth = 1  # add folders from the nearest up until this image's folders differ from every other's
+        while depth < len(parents) and any(o.parent.parts[-depth:] == parents[-depth:] for o in others):
+            depth += 1
+        names[im.id] = f"{im.name} — {'/'.join(parents[-depth:])}"
+    return names
+
+
+class GalleryList(QListWidget):
+    """The thumbnail list; an internal drag moves the dragged images before the one dropped on."""
+
+    orderDropped = Signal(object)  # the image ids in their new order
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setViewMode(QListWidget.ViewMode.IconMode)
+        self.setIconSize(QSize(THUMB, THUMB))
+        self.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.setMovement(QListWidget.Movement.Snap)
+        self.setGridSize(QSize(THUMB + 28, THUMB + 30))
+        self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setUniformItemSizes(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+
+    def ids(self) -> list[str]:
+        return [self.item(row).data(Qt.ItemDataRole.UserRole) for row in range(self.count())]
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        if not event.mimeData().hasFormat(ITEM_MIME):
+            event.ignore()
+            return
+        moved = [item.data(Qt.ItemDataRole.UserRole) for item in self.selectedItems()]
+        target = self.itemAt(event.position().toPoint())
+        rest = [i for i in self.ids() if i not in moved]
+        at = rest.index(target.data(Qt.ItemDataRole.UserRole)) if target is not None and target.data(
+            Qt.ItemDataRole.UserRole) in rest else len(rest)
+        event.setDropAction(Qt.DropAction.CopyAction)  # the list is rebuilt from the session: Qt moves nothing
+        event.accept()
+        order = rest[:at] + moved + rest[at:]
+        if moved and order != self.ids():
+            self.orderDropped.emit(order)
 
 
 class ImageGallery(QWidget):
     pairRequested = Signal(object)  # (id1, id2): the user picked a new pair
     removeRequested = Signal(str)
+    removeAllRequested = Signal()
+    orderChanged = Signal(object)  # ids in the order the user dragged them into
     currentChanged = Signal(str)  # the image whose faces the face panel shows
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.list = QListWidget()
-        self.list.setViewMode(QListWidget.ViewMode.IconMode)
-        self.list.setIconSize(QSize(THUMB, THUMB))
-        self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
-        self.list.setMovement(QListWidget.Movement.Static)
+        self.list = GalleryList()
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.list.setToolTip("All loaded images. Right-click to choose the pair or remove one.")
+        self.list.setToolTip("All loaded images. Drag to reorder; right-click to choose the pair or remove one.")
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.currentItemChanged.connect(self._current)
+        self.list.orderDropped.connect(self.orderChanged)
+        self.remove_all_button = QPushButton("Remove all")
+        self.remove_all_button.setToolTip("Remove every image from the gallery")
+        self.remove_all_button.clicked.connect(self.removeAllRequested)
         self.pickers = [QComboBox(), QComboBox()]
         form = QFormLayout()
         for i, combo in enumerate(self.pickers):
@@ -37,34 +111,51 @@ class ImageGallery(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.list, 1)
+        layout.addWidget(self.remove_all_button)
         layout.addLayout(form)
         self._pair: tuple[str, str] | None = None
-        self._thumbs: dict[str, QIcon] = {}
+        self._thumbs: dict[int, tuple[object, QIcon]] = {}  # id(source) → (source, icon): face variants share one
 
     def set_images(self, images: list[InputImage], pair: tuple[str, str] | None) -> None:
         current = self.current_id()
+        shown_before = set(self._thumbs)  # sources already listed: face variants of them are not new
+        names = display_names(images)
+        sources = {id(im.source) for im in images}
+        self._thumbs = {key: value for key, value in self._thumbs.items() if key in sources}
         self.list.blockSignals(True)
         self.list.clear()
+        newest: QListWidgetItem | None = None
         for im in images:
-            icon = self._thumbs.get(im.id)
-            if icon is None:
-                thumb = im.source.copy()
-                thumb.thumbnail((THUMB * 2, THUMB * 2))
-                icon = self._thumbs[im.id] = QIcon(QPixmap.fromImage(pil_to_qimage(thumb)))
-            item = QListWidgetItem(icon, im.name)
+            item = QListWidgetItem(self._thumb(im), names[im.id])
             item.setData(Qt.ItemDataRole.UserRole, im.id)
             item.setToolTip(str(im.path) if im.path else im.name)
             self.list.addItem(item)
             if im.id == current:
                 self.list.setCurrentItem(item)
+            if id(im.source) not in shown_before:
+                newest = item
         self.list.blockSignals(False)
+        if newest is not None:
+            self.list.scrollToItem(newest)  # a pasted or dropped image is shown where it landed
         for combo in self.pickers:
             combo.blockSignals(True)
             combo.clear()
             for im in images:
-                combo.addItem(im.name, im.id)
+                combo.addItem(names[im.id], im.id)
             combo.blockSignals(False)
+        self.remove_all_button.setEnabled(bool(images))
         self.set_pair(pair)
+
+    def _thumb(self, im: InputImage) -> QIcon:
+        hit = self._thumbs.get(id(im.source))
+        if hit is None:
+            thumb = im.source.copy()
+            thumb.thumbnail((THUMB * 2, THUMB * 2))
+            hit = self._thumbs[id(im.source)] = (im.source, QIcon(QPixmap.fromImage(pil_to_qimage(thumb))))
+        return hit[1]
+
+    def thumbnail_count(self) -> int:
+        return len(self._thumbs)
 
     def set_pair(self, pair: tuple[str, str] | None) -> None:
         self._pair = pair
@@ -93,17 +184,20 @@ class ImageGallery(QWidget):
 
     def _menu(self, pos: QPoint) -> None:
         item = self.list.itemAt(pos)
-        if item is None:
-            return
-        image_id = item.data(Qt.ItemDataRole.UserRole)
         menu = QMenu(self)
-        for slot in (0, 1):
-            action = QAction(f"Use as image {slot + 1}", menu)
-            action.triggered.connect(lambda _=False, s=slot: self._use_as(image_id, s))
-            menu.addAction(action)
-        remove = QAction("Remove", menu)
-        remove.triggered.connect(lambda: self.removeRequested.emit(image_id))
-        menu.addAction(remove)
+        if item is not None:
+            image_id = item.data(Qt.ItemDataRole.UserRole)
+            for slot in (0, 1):
+                action = QAction(f"Use as image {slot + 1}", menu)
+                action.triggered.connect(lambda _=False, s=slot: self._use_as(image_id, s))
+                menu.addAction(action)
+            remove = QAction("Remove", menu)
+            remove.triggered.connect(lambda: self.removeRequested.emit(image_id))
+            menu.addAction(remove)
+        remove_all = QAction("Remove all", menu)
+        remove_all.setEnabled(self.list.count() > 0)
+        remove_all.triggered.connect(self.removeAllRequested)
+        menu.addAction(remove_all)
         menu.exec(self.list.mapToGlobal(pos))
 
     def _use_as(self, image_id: str, slot: int) -> None:
@@ -111,3 +205,4 @@ class ImageGallery(QWidget):
         pair[slot] = image_id
         if pair[0] != pair[1] or self._pair is None:
             self.pairRequested.emit(tuple(pair))
+

@@ -1,16 +1,22 @@
-"""`ImageCell`: a label that shows a pixmap scaled to fit, keeping its aspect ratio."""
+"""`ImageCell`: a label that shows a pixmap scaled to fit, keeping its aspect ratio.
+
+A double-click, or turning the wheel forward, asks for a closer look (`zoomRequested`): the grid opens its
+cells in the zoom view.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QPixmap, QResizeEvent
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QMouseEvent, QPixmap, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from ..qt_images import array_to_pixmap
 
 
 class ImageCell(QLabel):
+    zoomRequested = Signal()
+
     def __init__(self, parent: QWidget | None = None, *, minimum: int = 64):
         super().__init__(parent)
         self._pixmap: QPixmap | None = None
@@ -30,6 +36,20 @@ class ImageCell(QLabel):
 
     def sizeHint(self) -> QSize:
         return QSize(160, 160)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if self._pixmap is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.zoomRequested.emit()
+            event.accept()
+        else:
+            super().mouseDoubleClickEvent(event)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if self._pixmap is not None and event.angleDelta().y() > 0:
+            self.zoomRequested.emit()
+            event.accept()
+        else:
+            super().wheelEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

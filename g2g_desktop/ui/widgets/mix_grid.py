@@ -1,6 +1,7 @@
 """`MixGridView`: the paper's 3×2 plot (rows Original / Mixed / Reconstructed, one column per person).
 
-Also the empty state: without a model or a pair it tells the user what to open.
+Also the empty state: without a model or a pair it tells the user what to open. A double-click or the
+wheel on a cell asks for the zoom view of that cell (`cellZoomRequested`).
 
 The grid is placed by hand (`_GridPage`): square cells as large as the page allows, packed together and
 centred, so at wide sizes the two columns do not drift apart; the row-title column has a fixed width
@@ -10,7 +11,7 @@ centred, so at wide sizes the two columns do not drift apart; the row-title colu
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QStackedLayout, QWidget
 
@@ -66,6 +67,8 @@ class _GridPage(QWidget):
 
 
 class MixGridView(QWidget):
+    cellZoomRequested = Signal(str, int)  # row name, column
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.images: dict[str, np.ndarray] = {}  # the arrays last shown (what export saves)
@@ -82,7 +85,8 @@ class MixGridView(QWidget):
             self.row_titles[name] = title
             for col in range(2):
                 cell = ImageCell(minimum=MIN_CELL)
-                cell.setToolTip(_cell_tip(name, col))
+                cell.setToolTip(_cell_tip(name, col) + "\nDouble-click or scroll up to zoom.")
+                cell.zoomRequested.connect(lambda name=name, col=col: self.cellZoomRequested.emit(name, col))
                 self.cells[(name, col)] = cell
         cells = [[self.cells[(name, col)] for col in range(2)] for name in ROWS]
         self.page = _GridPage(self.column_titles, list(self.row_titles.values()), cells)

@@ -1,19 +1,25 @@
 """`SwapMatrixView`: the N×N swap matrix (row = rest from image i, column = identity from image j).
 
-The originals head the rows and columns, so the matrix reads like a multiplication table.
+The originals head the rows and columns, so the matrix reads like a multiplication table. A large model
+takes seconds per row, so rows appear as they are decoded, with a progress bar and Cancel; a cancelled
+matrix keeps the rows it has and offers to compute it again.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..export import matrix_canvas
 from .image_cell import ImageCell
+from .task_progress import TaskProgress
 
 
 class SwapMatrixView(QWidget):
+    cancelRequested = Signal()
+    computeRequested = Signal()
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.caption = QLabel(
@@ -24,11 +30,21 @@ class SwapMatrixView(QWidget):
         )
         self.cell = ImageCell(minimum=200)
         self.note = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
+        self.progress = TaskProgress()
+        self.progress.cancelRequested.connect(self.cancelRequested)
+        self.compute_button = QPushButton("Compute again")
+        self.compute_button.clicked.connect(self.computeRequested)
+        self.compute_button.hide()
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.note, 1)
+        bottom.addWidget(self.progress, 1)
+        bottom.addWidget(self.compute_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.caption)
         layout.addWidget(self.cell, 1)
-        layout.addWidget(self.note)
-        self.canvas: np.ndarray | None = None  # what is shown (and exported)
+        layout.addLayout(bottom)
+        self.canvas: np.ndarray | None = None  # the whole matrix shown (what is exported); None while partial
+        self.rows_shown = 0
         self.show_empty("Load at least two images to see the swap matrix.")
 
     def set_note(self, text: str) -> None:
@@ -37,9 +53,36 @@ class SwapMatrixView(QWidget):
 
     def show_empty(self, text: str) -> None:
         self.canvas = None
+        self.rows_shown = 0
+        self.progress.finish()
+        self.compute_button.hide()
         self.cell.set_pixmap(None)
         self.cell.setText(text)
 
     def show_matrix(self, originals: np.ndarray, matrix: np.ndarray) -> None:
+        """The whole matrix (N×N×H×W×3)."""
         self.canvas = matrix_canvas(originals, matrix)
+        self.rows_shown = len(matrix)
+        self.progress.finish()
+        self.compute_button.hide()
         self.cell.set_array(self.canvas)
+
+    def begin(self, n: int) -> None:
+        """A matrix of `n` images is being decoded: show the progress bar at 0 / n."""
+        self.progress.start("Computing the swap matrix…", n)
+        self.compute_button.hide()
+
+    def show_rows(self, originals: np.ndarray, rows: np.ndarray) -> None:
+        """The first rows of a matrix being decoded (k×N×H×W×3); the others stay blank."""
+        self.canvas = None
+        self.rows_shown = len(rows)
+        if self.progress.isHidden():
+            self.progress.start("Computing the swap matrix…", len(originals))
+        self.progress.step(len(rows), len(originals))
+        self.compute_button.hide()
+        self.cell.set_array(matrix_canvas(originals, rows))
+
+    def show_cancelled(self) -> None:
+        self.progress.finish()
+        self.compute_button.show()
+        self.set_note(f"Cancelled after {self.rows_shown} row(s).")
