@@ -183,7 +183,7 @@ def run_info(args: argparse.Namespace) -> str:
     params = sum(p.numel() for p in generator.parameters())
     lines = [
         f"file:          {info.path}",
-        f"source:        {info.source}" + (f" ({info.weights} weights)" if info.source == "funit" else ""),
+        f"source:        {info.source} ({info.weights} weights)",
         f"architecture:  {info.architecture}",
         f"image size:    {info.image_size}",
         f"step:          {info.step}",

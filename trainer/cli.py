@@ -2,15 +2,17 @@
 
     g2g-train --approach naive --data faces/ --out runs/naive --steps 20000 --set weights.gamma=0.4
     g2g-train --config run.yaml --set batch_size=8 --dry-run       # print the resolved config as JSON
+    g2g-train --resume runs/naive                                  # continue that run in place
     torchrun --nproc_per_node 2 -m trainer.cli --approach funit2funit --data list.txt::images/ --out runs/f2f
 
-The config is built in layers: the config file (YAML or JSON, TrainConfig field names), then the
-flags, then each `--set name=value` (`weights.lambda_long=0.5`, `model.nf=32` reach inside). It is
-checked before any data is read; a bad value exits with one line naming it. The engine runs in a
-worker thread so Ctrl-C / SIGTERM only ask it to stop: it finishes the step and writes a checkpoint
-(a second Ctrl-C aborts at once). The run folder gets config.json, metrics.jsonl, previews/,
-checkpoints/ and model_latest.safetensors from the engine, and TensorBoard scalars under tb/ when
-`tensorboard` is installed.
+The config is built in layers: a resumed run folder's config.json, the `--preset` sizes (fresh runs),
+the config file (YAML or JSON, TrainConfig field names), then the flags, then each `--set name=value`
+(`weights.lambda_long=0.5`, `model.nf=32` reach inside). It is checked before any data is read; a bad
+value exits with one line naming it. The engine runs in a worker thread so Ctrl-C / SIGTERM only ask
+it to stop: it finishes the step and writes a checkpoint (a second Ctrl-C aborts at once). A tqdm bar
+shows steps/s and the time left. The run folder gets config.json, metrics.jsonl, eval.jsonl,
+previews/, checkpoints/ and model_latest.safetensors from the engine, and TensorBoard scalars under
+tb/ when `tensorboard` is installed.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from g2g_desktop.core.checkpoint import funit_step_from_name
 from trainer import distributed
 from trainer.config import (
     APPROACHES,
@@ -35,9 +38,13 @@ from trainer.config import (
     load_config_file,
     validate_config,
 )
-from trainer.events import CheckpointSaved, Failed, Finished, RolledBack, Started, StepDone, Warned
+from trainer.events import CheckpointSaved, Failed, Finished, Noted, RolledBack, Started, StepDone, Warned
+from trainer.presets import PRESETS, default_preset, preset_sizes
+from trainer.run_folder import check_run_folder
+from trainer.state import FUNIT_GEN, run_folder_of
 
 REQUIRED = ("approach", "data", "out")
+FUNIT_IMAGE_SIZE = 128  # the size FUNIT's published models were trained at (their files do not say)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="photo data: train on MTCNN-aligned face crops, as the mixer aligns (cached on disk)")
     parser.add_argument("--out", help="run folder: checkpoints, metrics, previews")
     parser.add_argument("--resume", help="run folder, training state, or FUNIT gen_*.pt (dis_*.pt beside it)")
-    parser.add_argument("--steps", type=int, help="total steps of the run")
+    parser.add_argument("--steps", type=int, help="total steps of the run (a resumed run keeps its own)")
+    parser.add_argument("--preset", choices=list(PRESETS),
+                        help="model size: tiny (CPU, minutes), small (CPU, hours) or funit (GPU); "
+                             "default tiny on the CPU, funit on a GPU; a resumed run keeps its sizes")
     parser.add_argument("--config", help="YAML or JSON file with TrainConfig fields")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
                         help="override one field, e.g. batch_size=8 or weights.lambda_long=0.5 (repeatable)")
@@ -62,8 +72,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def resolve_config(args: argparse.Namespace) -> TrainConfig:
-    """Config file, then flags, then --set; raises TrainConfigError naming the bad field."""
-    data: dict[str, Any] = load_config_file(args.config) if args.config else {}
+    """The run's stored config (resuming a run folder), config file, flags, then --set; raises
+    TrainConfigError naming the bad field.
+
+    Resuming a run folder (or a state file in it) continues that run in place: its config.json is the
+    first layer, so its data, output folder and step target hold unless a flag changes them. A fresh
+    run takes its sizes from `--preset` (default: tiny on the CPU, funit on a GPU) under any
+    `model.X`/`dis.X`; a FUNIT gen_*.pt gives its own sizes and FUNIT's 128 px.
+    """
+    data: dict[str, Any] = {}
+    run_dir = run_folder_of(args.resume) if args.resume else None
+    if run_dir is not None:
+        data = {k: v for k, v in stored_run_config(run_dir).items() if k != "resume"}
+        data["out"] = str(run_dir)
+    elif args.resume and FUNIT_GEN.fullmatch(Path(args.resume).name):
+        data["image_size"] = FUNIT_IMAGE_SIZE
+    if args.config:
+        data.update(load_config_file(args.config))
     for name in ("approach", "data", "align", "out", "resume", "steps"):
         value = getattr(args, name)
         if value is not None:
@@ -72,9 +97,32 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     missing = [name for name in REQUIRED if name not in data]
     if missing:
         raise TrainConfigError(" and ".join(f"--{name}" for name in missing) + " required (as flags or in --config)")
+    if args.preset is not None or not args.resume:
+        if data["approach"] not in APPROACHES:
+            raise TrainConfigError(f"approach: {data['approach']!r} is not one of {', '.join(APPROACHES)}")
+        model, dis = preset_sizes(args.preset or default_preset(args.device), data["approach"])
+        for name, sizes in (("model", model), ("dis", dis)):
+            given = data.get(name, {})
+            data[name] = {**sizes, **given} if isinstance(given, dict) else given
     config = config_from_dict(data, args.config or "arguments")
     validate_config(config)
+    iteration = funit_step_from_name(Path(config.resume)) if config.resume and run_dir is None else None
+    if iteration is not None and config.steps <= iteration:
+        raise TrainConfigError(f"--steps: {Path(config.resume).name} is at FUNIT iteration {iteration:,} and steps "
+                               f"counts the whole run: give more (e.g. {iteration + 2000:,} for 2,000 more)")
     return config
+
+
+def stored_run_config(run_dir: Path) -> dict[str, Any]:
+    """The config.json a run folder's engine wrote; TrainConfigError when it is missing or unreadable."""
+    path = run_dir / "config.json"
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise TrainConfigError(f"--resume {run_dir}: cannot read the run's {path.name} ({exc})") from None
+    if not isinstance(stored, dict):
+        raise TrainConfigError(f"--resume {run_dir}: {path.name} is not a mapping of TrainConfig fields")
+    return stored
 
 
 class ConsoleSink:
@@ -93,14 +141,19 @@ class ConsoleSink:
         if not self.is_main:
             return
         if isinstance(event, Started):
-            self.bar = tqdm(total=event.total, initial=event.step, unit="step", dynamic_ncols=True)
+            # tqdm's own rate and remaining time: wall-clock steps/s including data and upkeep, and the ETA
+            self.bar = tqdm(total=event.total, initial=event.step, unit="step", dynamic_ncols=True, mininterval=0.5,
+                            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]")
             origin = f", resumed from {event.resumed_from}" if event.resumed_from else ""
             self._say(f"training {self.config.approach} on {event.num_images} images of {event.num_classes} "
                       f"identities, {event.device}{origin} -> {event.run_dir}")
         elif isinstance(event, StepDone):
             self._progress(event)
         elif isinstance(event, CheckpointSaved):
-            self._say(f"step {event.step}: {event.kind} checkpoint {event.path}")
+            score = f" ({event.score_name} {event.score:.4f})" if event.score_name else ""
+            self._say(f"step {event.step}: {event.kind} checkpoint {event.path}{score}")
+        elif isinstance(event, Noted):
+            self._say(f"note: {event.message}")
         elif isinstance(event, RolledBack):
             self._say(f"step {event.failed_step}: {event.reason}; rolled back to step {event.step}")
         elif isinstance(event, Warned):
@@ -113,7 +166,10 @@ class ConsoleSink:
 
     def _progress(self, event: StepDone) -> None:
         if self.bar is not None:
-            self.bar.n = event.step
+            if event.step >= self.bar.n:
+                self.bar.update(event.step - self.bar.n)
+            else:  # rolled back to an earlier checkpoint
+                self.bar.n = event.step
             shown = {k.removeprefix("Loss/"): f"{v:.3g}" for k, v in event.losses.items() if k.endswith("/total")}
             self.bar.set_postfix(shown, refresh=False)
             self.bar.refresh()
@@ -155,6 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         print(json.dumps(config.to_dict(), indent=2))
         return 0
+    try:
+        check_run_folder(config.out, config.resume)  # the engine checks too; here it is one line, at once
+    except ValueError as exc:
+        parser.exit(2, f"g2g-train: error: {exc}\n")
     from trainer.engine import TrainingEngine  # heavy imports only for a real run
 
     dist_info = distributed.init_from_env(args.device) if distributed.launched_by_torchrun() else None

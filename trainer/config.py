@@ -53,7 +53,7 @@ class TrainConfig:
     preview_every: int = 50  # steps between preview grids
     checkpoint_every: int = 500  # steps between full training-state checkpoints
     keep_last: int = 3  # checkpoints kept besides the best
-    best_metric: str = "Loss/G/total"  # lower is better
+    best_metric: str = "heldout"  # lower is better: the held-out score (trainer/heldout.py) or a Loss/ name
     # CPU bf16 autocast for training steps: "auto" (measured at the first step on CPUs with native bf16; defers to
     # $G2G_CPU_BF16 when that is set), "on" or "off". Added by the perf-startup branch (issue 12 item 3).
     cpu_bf16: str = "auto"
@@ -223,8 +223,9 @@ def validate_config(config: TrainConfig) -> None:
         raise TrainConfigError(f"weight_decay: must be >= 0, got {config.weight_decay}")
     if not 0 <= config.ema_beta < 1:
         raise TrainConfigError(f"ema_beta: must be in [0, 1), got {config.ema_beta}")
-    if not config.best_metric.startswith("Loss/"):
-        raise TrainConfigError(f"best_metric: expected a loss name such as 'Loss/G/total', got {config.best_metric!r}")
+    if config.best_metric != "heldout" and not config.best_metric.startswith("Loss/"):
+        raise TrainConfigError(f"best_metric: expected 'heldout' or a loss name such as 'Loss/G/total', "
+                               f"got {config.best_metric!r}")
     architecture = "naive" if config.approach == "naive" else "funit"
     try:
         generator_config_from_dict(architecture, {**config.model, "image_size": config.image_size})

@@ -101,7 +101,11 @@ class FolderDataset(FileDataset):
             for path in sorted(folder.iterdir())
             if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
         ]
-        super().__init__(root, items)
+        try:
+            super().__init__(root, items)
+        except DatasetError as exc:
+            raise DatasetError(f"{exc}. A dataset folder holds one sub-folder of images per person, e.g. "
+                               f"{root / 'alice' / '1.jpg'} and {root / 'bob' / '1.jpg'}") from None
 
 
 class CelebADataset(FileDataset):

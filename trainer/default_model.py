@@ -172,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         "seed": TRAIN_CONFIG["seed"],
         "train_seconds": round(total_seconds),
     }
-    save_model(args.out, gen, approach=info.approach, step=info.step, provenance=provenance)
+    save_model(args.out, gen, approach=info.approach, step=info.step, provenance=provenance,
+               weights=info.weights if info.weights != "unrecorded" else "gen_test")
     print(f"default-model: wrote {args.out} (step {info.step}); evaluating on held-out identities ...")
     metrics = evaluate(args.out)
     print(format_table(metrics))

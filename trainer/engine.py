@@ -27,14 +27,19 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from g2g_desktop.core.checkpoint import CheckpointError
+from g2g_desktop.core.checkpoint import (
+    CheckpointError,
+    infer_funit_discriminator_config,
+    infer_funit_generator_config,
+    safe_torch_load,
+)
 from g2g_desktop.core.device import DeviceSettings, pick_device
 from g2g_desktop.core.images import tensor_to_uint8
 from trainer import distributed
@@ -46,6 +51,7 @@ from trainer.events import (
     Failed,
     Finished,
     ModelSnapshot,
+    Noted,
     Paused,
     PreviewReady,
     Resumed,
@@ -55,13 +61,15 @@ from trainer.events import (
     Warned,
     WeightsChanged,
 )
+from trainer.heldout import HeldOutScore
 from trainer.losses import LossWeights
-from trainer.run_folder import RunFolder, rebuildable
+from trainer.run_folder import RunFolder, check_run_folder, rebuildable, same_path
 from trainer.sampler import PairSampler
-from trainer.state import SaveFn, capture_rng, restore_rng, resume_source, state_to_cpu
+from trainer.state import SaveFn, capture_rng, latest_state, restore_rng, resume_source, run_folder_of, state_to_cpu
 
 log = logging.getLogger(__name__)
 ARCHITECTURE_FIELDS = ("approach", "model", "dis", "image_size", "seed")  # a resumed run keeps these
+FUNIT_DIS_WIDTH = 16  # FUNIT's discriminator widths stop at 16× its first (nf 64, max_nf 1024)
 
 
 class TrainingEngine:
@@ -106,6 +114,8 @@ class TrainingEngine:
         self._interval: dict[str, list[float]] = {}  # losses since the last metrics line
         self._since_checkpoint: list[float] = []  # best_metric values since the last checkpoint
         self._step_seconds: float | None = None  # smoothed duration of one step
+        self._notes: list[str] = []  # said once, right after Started
+        self.heldout: HeldOutScore | None = None
 
     # ------------------------------------------------------------------ commands (any thread)
 
@@ -149,6 +159,8 @@ class TrainingEngine:
             self.setup()
             self._emit(Started(self.current_step, self.config.steps, str(self.run_dir), self.settings.label,
                                self._resumed_from, len(self.sampler.dataset), self.sampler.dataset.num_classes))
+            for note in self._notes:  # what set-up inferred or started fresh, before the first step
+                self._emit(Noted(self.current_step, note))
             reason = "completed"
             while True:
                 # Commands: everything queued since the last step, in order.
@@ -221,6 +233,7 @@ class TrainingEngine:
         if self._ready:
             return
         config = self.config
+        check_run_folder(self.run_dir, config.resume)  # before anything is read, built or written (every rank)
         try:
             self.settings = DeviceSettings(self.dist.device, None, False) if self.dist else pick_device(
                 None if self.device_request is None else str(self.device_request))
@@ -228,12 +241,25 @@ class TrainingEngine:
             raise ValueError(f"device: {exc}") from None
         dataset = self.dataset if self.dataset is not None else open_dataset(config.data, config.image_size,
                                                                               align=config.align)
-        state, state_path, funit_gen = resume_source(config.resume)
+        self.heldout = HeldOutScore(dataset, config.image_size, config.seed) if config.best_metric == "heldout" \
+            else None
+        if self.heldout is not None:
+            dataset = self.heldout.training_set  # its held-out images are never trained on
+        own = run_folder_of(config.resume)
+        if own is not None and latest_state(own) is None and same_path(own, self.run_dir):
+            state, state_path, funit_gen = None, None, None  # this very run, with nothing to continue yet
+        else:
+            state, state_path, funit_gen = resume_source(config.resume)
+        if state is None and funit_gen is None and (self.run_dir / "config.json").is_file():
+            self._notes.append(f"{self.run_dir}: the run here stopped before its first checkpoint; "
+                               "it starts again from step 0")
         if state is not None:
             config = self._adopt_stored(state)
         random.seed(config.seed)
         np.random.seed(config.seed % 2**32)
         torch.manual_seed(config.seed)
+        if funit_gen is not None and config.approach == "funit2funit":
+            config = self.config = self._sized_from_funit(funit_gen)
         self.approach = build_approach(config, dataset.num_classes, self.settings.device)
         rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
         self.sampler = PairSampler(dataset, batch_size=config.batch_size, image_size=config.image_size,
@@ -248,7 +274,8 @@ class TrainingEngine:
         if self.dist:
             distributed.synchronize(self.approach.modules(), world)
         self._good, self._good_step = self._capture(None), self.current_step
-        self.files = RunFolder(self.run_dir, config.keep_last, self.save_fn)
+        metric_name = self.heldout.name if self.heldout is not None else config.best_metric
+        self.files = RunFolder(self.run_dir, config.keep_last, self.save_fn, metric_name)
         if self.is_main:
             removed = self.files.remove_leftover_temp_files()
             if removed:
@@ -282,26 +309,87 @@ class TrainingEngine:
             self._restore(state, data=True, modules=False)
         except (KeyError, ValueError, RuntimeError) as exc:
             raise CheckpointError(path, f"optimizer or sampler state does not fit this run ({exc})") from None
+        asked = {k: getattr(self.config, k) for k in ("lr_gen", "lr_dis", "weight_decay")}
+        if any(state["config"].get(k, v) != v for k, v in asked.items()):  # else the state's own values hold
+            self._configure_optimizers(path)
         requested = self.config.weights.to_dict()
         stored = state["config"].get("weights", {})
         edits = {k: v for k, v in requested.items() if k in stored and stored[k] != v}
         self.audit = list(state["audit"])
         self._resumed_from = str(path)
+        if same_path(path.parent.parent, self.run_dir):  # continued in place: this state is already on disk
+            self._last_saved_step = self.current_step
+        if self.current_step >= self.config.steps:
+            self._notes.append(f"the run is already at step {self.current_step:,} of {self.config.steps:,}: "
+                               "ask for more steps to train it further")
         if edits:
             self._post("weights", edits)
 
     def _load_funit(self, gen_path: Path) -> None:
+        """Start from FUNIT's files: sizes from the tensors, iteration from the name, and a note saying so."""
         if not hasattr(self.approach, "load_funit_pair"):
             raise CheckpointError(gen_path, f"a FUNIT checkpoint can only start a funit2funit run, "
                                             f"not {self.approach.name}")
-        dis_path = gen_path.with_name("dis_" + gen_path.name[len("gen_"):])
+        dis_path = _dis_path(gen_path)
         optimizer_path = gen_path.with_name("optimizer.pt")
-        self.approach.load_funit_pair(gen_path, dis_path if dis_path.is_file() else None,
-                                      optimizer_path if optimizer_path.is_file() else None)
+        has_dis, has_optimizer = dis_path.is_file(), optimizer_path.is_file()
+        iteration = self.approach.load_funit_pair(gen_path, dis_path if has_dis else None,
+                                                  optimizer_path if has_optimizer else None) or 0
+        if iteration >= self.config.steps:
+            raise ValueError(f"{gen_path.name} is at FUNIT iteration {iteration:,} and steps counts the whole run: "
+                             f"ask for more than {iteration:,} (e.g. {iteration + 2000:,} for 2,000 more)")
+        self.current_step = iteration
         # FUNIT files carry no config: the sizes read from their tensors become the run's, so the
         # run's own checkpoints rebuild networks that fit them on resume.
         self.config = dataclasses.replace(self.config, **self.approach.architecture())
         self._resumed_from = str(gen_path)
+        sizes = ", ".join(f"{k}={v}" for k, v in self.config.model.items())
+        dis = ", ".join(f"{k}={v}" for k, v in self.config.dis.items())
+        self._notes.append(
+            f"{gen_path.name}: generator sizes read from the file ({sizes}); images {self.config.image_size} px "
+            "(FUNIT files store no image size; FUNIT trained at 128); "
+            + (f"discriminator from {dis_path.name} ({dis})" if has_dis else
+               f"discriminator FRESH, no {dis_path.name} beside it ({dis}; FUNIT's proportions to this generator "
+               "unless dis.X says otherwise)")
+            + ("; optimizer state from optimizer.pt" if has_optimizer else "; optimizer state fresh (no optimizer.pt)")
+            + (f"; continues FUNIT's iteration {iteration:,} toward step {self.config.steps:,}" if iteration else ""))
+        if has_optimizer:
+            self._configure_optimizers(optimizer_path)
+
+    def _sized_from_funit(self, gen_path: Path) -> TrainConfig:
+        """The config with the sizes of a FUNIT start, read before any network is built (FUNIT files carry
+        no config, and building the configured sizes first would cost a full-size network): the generator's
+        from its tensors, the discriminator's from the dis_*.pt beside it, else fresh in FUNIT's proportions
+        to that generator (its nf, widths up to 16×), under any `dis.X` the config gives."""
+        data = safe_torch_load(gen_path)
+        if not isinstance(data, Mapping) or not {"gen", "gen_test"} & set(data):
+            return self.config  # load_funit_pair says what is wrong with it
+        gen = infer_funit_generator_config(data.get("gen_test", data.get("gen")), gen_path)
+        model = {k: v for k, v in gen.to_dict().items() if k != "image_size"}
+        dis_path = _dis_path(gen_path)
+        if dis_path.is_file():
+            stored = safe_torch_load(dis_path)
+            dis = infer_funit_discriminator_config(stored["dis"], dis_path).to_dict() \
+                if isinstance(stored, Mapping) and "dis" in stored else dict(self.config.dis)
+        else:
+            dis = {"nf": gen.nf, "max_nf": FUNIT_DIS_WIDTH * gen.nf, **self.config.dis}
+        return dataclasses.replace(self.config, model=model, dis=dis)
+
+    def _configure_optimizers(self, source: Path) -> None:
+        """The configured lr and weight decay replace those of optimizer states loaded from `source`; a note
+        names each change (FUNIT's optimizer.pt, or a run resumed with new values, would otherwise win)."""
+        wanted = {"gen": {"lr": self.config.lr_gen}, "dis": {"lr": self.config.lr_dis}}
+        changes = []
+        for name, optimizer in self.approach.optimizers().items():
+            for key, value in {**wanted.get(name, {}), "weight_decay": self.config.weight_decay}.items():
+                old = sorted({group[key] for group in optimizer.param_groups if key in group})
+                if old and old != [value]:
+                    for group in optimizer.param_groups:
+                        group[key] = value
+                    changes.append(f"{name} {key} {'/'.join(f'{v:g}' for v in old)} -> {value:g}")
+        if changes:
+            self._notes.append(f"{source.name}: optimizer state loaded with the configured values, not the "
+                               f"file's: {', '.join(changes)}")
 
     # ------------------------------------------------------------------ state capture / restore
 
@@ -442,7 +530,10 @@ class TrainingEngine:
             if kind == "manual" and self.is_main:  # already on disk: say where
                 self._emit(CheckpointSaved(str(self.files.checkpoint_path(self.current_step)), self.current_step, kind))
             return
-        metric = float(np.mean(self._since_checkpoint)) if self._since_checkpoint else None
+        if self.heldout is not None:
+            metric = self.heldout(self.approach.inference_generator()) if self.is_main else None
+        else:
+            metric = float(np.mean(self._since_checkpoint)) if self._since_checkpoint else None
         state = self._capture(metric)
         self._good, self._good_step, self._rollbacks = state, self.current_step, 0
         self._since_checkpoint = []
@@ -450,15 +541,21 @@ class TrainingEngine:
             self._last_saved_step = self.current_step
             return
         try:
-            path = self.files.save_checkpoint(self.current_step, state, metric, self.approach.inference_generator(),
+            generator = self.approach.inference_generator()
+            weights = "gen" if generator is self.approach.generator else "gen_test"
+            path = self.files.save_checkpoint(self.current_step, state, metric, generator,
                                               {"run": str(self.run_dir), "data": self.config.data,
-                                               **faces_provenance(self.config.align)})
+                                               **faces_provenance(self.config.align)}, weights)
         except (OSError, RuntimeError) as exc:
             self._emit(Warned(self.current_step, f"checkpoint at step {self.current_step} not saved ({exc}); "
                                                  "the previous checkpoint is intact and training goes on"))
             return
         self._last_saved_step = self.current_step
-        self._emit(CheckpointSaved(str(path), self.current_step, kind))
+        score_name = self.heldout.name if self.heldout is not None and metric is not None else None
+        if score_name is not None:
+            self._write("eval.jsonl", self.files.append_eval,
+                        {"step": self.current_step, "time": time.time(), score_name: metric})
+        self._emit(CheckpointSaved(str(path), self.current_step, kind, metric if score_name else None, score_name))
 
     # ------------------------------------------------------------------ helpers
 
@@ -477,4 +574,9 @@ class TrainingEngine:
 
     def _emit(self, event: Any) -> None:
         self.sink(event)
+
+
+def _dis_path(gen_path: Path) -> Path:
+    """FUNIT saves dis_XXXXXXXX.pt beside gen_XXXXXXXX.pt."""
+    return gen_path.with_name("dis_" + gen_path.name[len("gen_"):])
 

@@ -51,6 +51,8 @@ class CheckpointSaved:
     path: str
     step: int
     kind: str  # "periodic" | "pause" | "manual" | "stop" | "final"
+    score: float | None = None  # the held-out score of this checkpoint (trainer/heldout.py), lower is better
+    score_name: str | None = None  # e.g. "Eval/swap_l1"
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,12 @@ class Warned:
 
 
 @dataclass(frozen=True)
+class Noted:
+    step: int
+    message: str  # what the run inferred or decided before its first step (sizes read from a file, fresh parts)
+
+
+@dataclass(frozen=True)
 class Failed:
     message: str
 
@@ -111,5 +119,5 @@ class ModelSnapshot:
 
 
 Event = Started | StepDone | PreviewReady | CheckpointSaved | WeightsChanged | Paused | Resumed | RolledBack | \
-    Warned | Failed | Finished | ModelSnapshot
+    Warned | Noted | Failed | Finished | ModelSnapshot
 

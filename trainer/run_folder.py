@@ -3,6 +3,7 @@
     config.json                 the resolved TrainConfig (asdict)
     metrics.jsonl               one line per `log_every` steps: step, time, speed, mean of each loss
     audit.jsonl                 one line per loss-weight change: step, field, old, new
+    eval.jsonl                  one line per checkpoint: step, time, its held-out score (trainer/heldout.py)
     previews/step_XXXXXXXX.png  the 3×2 Original / Mixed / Reconstructed grid
     checkpoints/                full training states (trainer/state.py `CheckpointKeeper`)
     model_latest.safetensors    inference snapshot of the latest checkpoint (core's `save_model`)
@@ -23,13 +24,15 @@ from PIL import Image
 from g2g_desktop.core.checkpoint import atomic_write, atomic_write_leftovers, save_model
 from g2g_desktop.core.config import GENERATOR_CONFIGS
 from g2g_desktop.core.generator import DisentanglingGenerator
-from trainer.state import CheckpointKeeper, SaveFn
+from trainer.state import STATE_PATTERN, CheckpointKeeper, SaveFn, latest_state, run_folder_of
+
+MODEL_FILE = "model_latest.safetensors"
 
 
 class RunFolder:
-    def __init__(self, path: Path, keep_last: int, save_fn: SaveFn):
+    def __init__(self, path: Path, keep_last: int, save_fn: SaveFn, metric_name: str | None = None):
         self.path = path
-        self.keeper = CheckpointKeeper(path, keep_last, save_fn)
+        self.keeper = CheckpointKeeper(path, keep_last, save_fn, metric_name)
 
     def remove_leftover_temp_files(self) -> int:
         """Delete the temp files of writes killed mid-way (each up to a checkpoint's size); returns how many.
@@ -49,6 +52,9 @@ class RunFolder:
     def append_metrics(self, line: dict[str, Any]) -> None:
         self._append(self.path / "metrics.jsonl", [line])
 
+    def append_eval(self, line: dict[str, Any]) -> None:
+        self._append(self.path / "eval.jsonl", [line])
+
     def append_audit(self, records: list[dict[str, Any]]) -> None:
         self._append(self.path / "audit.jsonl", records)
 
@@ -61,18 +67,59 @@ class RunFolder:
         return self.keeper.path_for(step)
 
     def save_checkpoint(self, step: int, state: dict[str, Any], metric: float | None,
-                        generator: DisentanglingGenerator, provenance: dict[str, Any]) -> Path:
-        """The full training state, then the inference snapshot of its generator (when core can rebuild it)."""
+                        generator: DisentanglingGenerator, provenance: dict[str, Any], weights: str = "gen") -> Path:
+        """The full training state, then the inference snapshot of its generator (when core can rebuild it).
+
+        `weights` is what `generator` is ('gen_test': the EMA, 'gen': the raw one), recorded in the model file.
+        """
         path = self.keeper.save(step, state, metric)
         if rebuildable(generator):
-            save_model(self.path / "model_latest.safetensors", generator, approach=state["approach"], step=step,
-                       provenance={**provenance, "checkpoint": path.name})
+            save_model(self.path / MODEL_FILE, generator, approach=state["approach"], step=step,
+                       provenance={**provenance, "checkpoint": path.name}, weights=weights)
         return path
 
     def _append(self, path: Path, records: list[dict[str, Any]]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as fh:
             fh.writelines(json.dumps(r) + "\n" for r in records)
+
+
+def existing_run(folder: str | Path) -> str | None:
+    """What shows that `folder` already holds a run ("a run with checkpoints up to step 40"), or None.
+
+    A folder whose run never reached a checkpoint (config.json, a few metrics lines) holds nothing to
+    continue or to lose: a new start there begins again from step 0, and the engine says so.
+    """
+    folder = Path(folder)
+    state = latest_state(folder)
+    if state is not None:
+        return f"a run with checkpoints up to step {int(STATE_PATTERN.fullmatch(state.name).group(1))}"
+    if (folder / MODEL_FILE).exists():
+        return f"a run's {MODEL_FILE}"
+    return None
+
+
+def check_run_folder(out: str | Path, resume: str | Path | None) -> None:
+    """Refuse to start a run in a folder that holds another one: it is resumed in place or left alone.
+
+    Raises ValueError with the one-line message the CLI and the app show; a resume of that very folder
+    (or of a state file in its checkpoints/) passes.
+    """
+    found = existing_run(out)
+    if found is None:
+        return
+    source = run_folder_of(resume)
+    if source is not None and same_path(source, out):
+        return
+    raise ValueError(f"{out} already holds {found}; nothing there was changed: resume it (--resume {out}) "
+                     "or choose a new output folder")
+
+
+def same_path(a: str | Path, b: str | Path) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
 
 
 def rebuildable(generator: DisentanglingGenerator) -> bool:

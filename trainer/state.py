@@ -7,8 +7,9 @@ the RNG states of Python, NumPy, torch and CUDA, the sampler position, the step,
 core's `atomic_write` (temp file, fsync, rename), so a failed write leaves the previous file intact.
 
 `CheckpointKeeper` names the files `checkpoints/state_XXXXXXXX.pt` in the run folder and deletes old
-ones, keeping the last `keep_last` plus the best by the run's `best_metric` (lower is better); its
-index `checkpoints/index.json` remembers the metric of every file it keeps.
+ones, keeping the last `keep_last` plus the best by the run's metric (lower is better); its index
+`checkpoints/index.json` remembers the metric of every file it keeps and the metric's name, so values
+of another metric (an older run's generator loss) are never compared with the current one.
 """
 
 from __future__ import annotations
@@ -95,6 +96,19 @@ def latest_state(run_dir: str | Path) -> Path | None:
     return found[-1] if found else None
 
 
+def run_folder_of(resume: str | Path | None) -> Path | None:
+    """The run folder a resume path belongs to: the folder itself, or the one whose checkpoints/ holds
+    the state file; None for a FUNIT file or anything else outside a run folder."""
+    if resume is None:
+        return None
+    path = Path(resume)
+    if path.is_dir():
+        return path if (path / CHECKPOINT_DIR).is_dir() or (path / "config.json").is_file() else None
+    if STATE_PATTERN.fullmatch(path.name) and path.parent.name == CHECKPOINT_DIR:
+        return path.parent.parent
+    return None
+
+
 def resume_source(resume: str | None) -> tuple[dict[str, Any] | None, Path | None, Path | None]:
     """What `TrainConfig.resume` names: (training state, its path, None) for a run folder or state file,
     (None, None, path) for a FUNIT `gen_*.pt`, all None without one. Errors name the file."""
@@ -137,10 +151,12 @@ class SavedCheckpoint:
 class CheckpointKeeper:
     """Writes `checkpoints/state_XXXXXXXX.pt` and prunes to the last `keep_last` plus the best one."""
 
-    def __init__(self, run_dir: str | Path, keep_last: int, save_fn: SaveFn = torch.save):
+    def __init__(self, run_dir: str | Path, keep_last: int, save_fn: SaveFn = torch.save,
+                 metric_name: str | None = None):
         self.folder = Path(run_dir) / CHECKPOINT_DIR
         self.keep_last = max(1, keep_last)
         self.save_fn = save_fn
+        self.metric_name = metric_name  # e.g. "Eval/swap_l1"; index entries of another metric lose theirs
         self.index_path = self.folder / "index.json"
         self.saved = self._read_index()
 
@@ -172,6 +188,7 @@ class CheckpointKeeper:
         self.saved = keep
         document = {
             "best_step": best.step if best else None,
+            "metric_name": self.metric_name,
             "checkpoints": [{"step": c.step, "file": c.path.name, "metric": c.metric} for c in keep],
         }
         atomic_write(self.index_path, lambda tmp: Path(tmp).write_text(json.dumps(document, indent=1)))
@@ -179,7 +196,8 @@ class CheckpointKeeper:
     def _read_index(self) -> list[SavedCheckpoint]:
         try:
             document = json.loads(self.index_path.read_text())
-            entries = [SavedCheckpoint(int(e["step"]), self.folder / str(e["file"]), e["metric"])
+            same = document.get("metric_name", "Loss/G/total") == self.metric_name  # before names: the G loss
+            entries = [SavedCheckpoint(int(e["step"]), self.folder / str(e["file"]), e["metric"] if same else None)
                        for e in document["checkpoints"]]
         except (OSError, ValueError, KeyError, TypeError):
             entries = [SavedCheckpoint(int(m.group(1)), p, None) for p in sorted(self.folder.glob("state_*.pt"))

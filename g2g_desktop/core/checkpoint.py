@@ -46,6 +46,7 @@ MODEL_FORMAT_VERSION = 1
 METADATA_KEY = "g2g"
 NORMALISATION = {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "range": [-1.0, 1.0]}
 MAX_METADATA_BYTES = 1 << 20
+MODEL_WEIGHTS = ("gen_test", "gen")  # a model file's `weights`: the EMA copy or the raw training generator
 
 
 class CheckpointError(Exception):
@@ -68,7 +69,7 @@ class ModelInfo:
     image_size: int
     step: int | None = None
     approach: str | None = None
-    weights: str = "gen"  # which copy was loaded: 'gen_test' (EMA) or 'gen'
+    weights: str = "gen"  # which copy it holds: 'gen_test' (EMA), 'gen' (raw) or 'unrecorded' (older model files)
     provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -189,14 +190,27 @@ def safe_torch_load(path: str | os.PathLike) -> Any:
         raise CheckpointError(path, f"not a readable torch checkpoint: {message}") from None
 
 
+ZIP_MAGIC = b"PK\x03\x04"  # torch.save's default (zip) container
+PICKLE_PROTOCOLS = range(2, 6)  # legacy torch.save writes protocol 2; `\x80 N` opens every pickle of protocol N >= 2
+
+
 def _file_kind(path: Path) -> str:
+    """'safetensors', 'torch' or 'unknown', from the first bytes of the file (never its name).
+
+    A safetensors file opens with its header length as a little-endian u64 and then `{`; the low byte
+    of that length is anything, 0x80 (a pickle's PROTO opcode) included. So a length that fits in the
+    file followed by `{` wins over the pickle test; zip magic and `\x80 protocol` come next; an
+    implausible length before `{` is still safetensors, so its reader explains what is wrong.
+    """
     with open(path, "rb") as fh:
         head = fh.read(9)
-    if head[:4] == b"PK\x03\x04" or head[:1] == b"\x80":
-        return "torch"
-    if len(head) == 9 and head[8:9] == b"{":
+        size = os.fstat(fh.fileno()).st_size
+    header_opens = len(head) == 9 and head[8:9] == b"{"
+    if header_opens and 2 <= int.from_bytes(head[:8], "little") <= size - 8:
         return "safetensors"
-    return "unknown"
+    if head[:4] == ZIP_MAGIC or (len(head) >= 2 and head[0] == 0x80 and head[1] in PICKLE_PROTOCOLS):
+        return "torch"
+    return "safetensors" if header_opens else "unknown"
 
 
 # --------------------------------------------------------------------------- state-dict checks
@@ -374,8 +388,15 @@ def save_model(
     approach: str | None = None,
     step: int | None = None,
     provenance: dict[str, Any] | None = None,
+    weights: str = "gen",
 ) -> None:
-    """Save an inference snapshot: weights (safetensors) + self-describing JSON metadata."""
+    """Save an inference snapshot: weights (safetensors) + self-describing JSON metadata.
+
+    `weights` says which copy of the generator this is: 'gen_test' for the EMA (what trainers with
+    an EMA export), 'gen' for the raw training generator.
+    """
+    if weights not in MODEL_WEIGHTS:
+        raise ValueError(f"weights must be one of {', '.join(MODEL_WEIGHTS)}, got {weights!r}")
     metadata = {
         "format": MODEL_FORMAT,
         "format_version": MODEL_FORMAT_VERSION,
@@ -385,6 +406,7 @@ def save_model(
         "image_size": generator.config.image_size,
         "normalization": NORMALISATION,
         "step": step,
+        "weights": weights,
         "provenance": provenance or {},
     }
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in generator.state_dict().items()}
@@ -421,6 +443,9 @@ def parse_model_metadata(raw: Mapping[str, str] | None, path: Path) -> dict[str,
         raise CheckpointError(path, f"metadata 'step' must be a non-negative integer, got {step!r}")
     if not isinstance(meta.get("provenance", {}), dict):
         raise CheckpointError(path, "metadata 'provenance' must be an object")
+    if meta.get("weights", "unrecorded") not in (*MODEL_WEIGHTS, "unrecorded"):
+        raise CheckpointError(path, f"metadata 'weights' must be one of {', '.join(MODEL_WEIGHTS)}, "
+                                    f"got {meta['weights']!r}")
     return meta
 
 
@@ -455,6 +480,7 @@ def load_model(path: str | os.PathLike) -> tuple[DisentanglingGenerator, ModelIn
         image_size=meta["config_obj"].image_size,
         step=meta.get("step"),
         approach=meta.get("approach"),
+        weights=meta.get("weights", "unrecorded"),
         provenance=meta.get("provenance", {}),
     )
     return generator.eval(), info

@@ -172,6 +172,7 @@ class MainWindow(QMainWindow):
         module = importlib.import_module(TRAINING_PANEL_MODULE)
         c = self.controller
         panel = self._training_panel = module.TrainingPanel(on_model=c.use_model, undo_stack=self.training_undo)
+        panel.modelSaved.connect(lambda path: self.settings.add_recent("models", path))
         restore_form(self.settings.qsettings, "training", panel.form)
         # scrolled: the form, chart and log need ~680 px of height, more than a 700 px screen has to give
         scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)

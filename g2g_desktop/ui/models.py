@@ -42,6 +42,9 @@ class LoadedModel:
             rows["Approach"] = self.info.approach or self.info.source
             if self.info.source == "funit":  # a FUNIT file holds two copies; say which one mixes
                 rows["Weights"] = "gen_test (EMA)" if self.info.weights == "gen_test" else "gen (no EMA copy)"
+            else:
+                rows["Weights"] = {"gen_test": "EMA generator", "gen": "raw generator"}.get(self.info.weights,
+                                                                                             "not recorded")
             rows["File"] = str(self.info.path)
         config = self.pipeline.generator.config.to_dict()
         rows["Config"] = ", ".join(f"{k}={v}" for k, v in config.items())

@@ -159,3 +159,45 @@ def test_unusable_files_are_named(tmp_path, make, expected):
 def test_missing_file(tmp_path):
     with pytest.raises(CheckpointError, match="not found"):
         load_generator(tmp_path / "nope.pt")
+
+
+def _with_header_length(path: Path, length: int) -> None:
+    """Rewrite a safetensors file so its JSON header (padded with spaces, as safetensors pads) is `length` bytes."""
+    data = path.read_bytes()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = data[8 : 8 + n].rstrip(b" ")
+    assert length >= len(header)
+    path.write_bytes(struct.pack("<Q", length) + header + b" " * (length - len(header)) + data[8 + n :])
+
+
+def test_model_files_open_whatever_the_low_byte_of_their_header_length(tmp_path, tiny_funit):
+    """The low byte of a safetensors header length is anything, 0x80 (pickle's PROTO opcode) included."""
+    path = tmp_path / "model_latest.safetensors"
+    save_model(path, tiny_funit, step=3)
+    base = struct.unpack("<Q", path.read_bytes()[:8])[0] + 256
+    for low in range(256):
+        _with_header_length(path, (base & ~0xFF) + low)
+        assert path.read_bytes()[0] == low
+        info = load_generator_with_info(path)[1]
+        assert info.source == "g2g" and info.step == 3, low
+
+
+def test_torch_files_are_still_told_apart(tmp_path, tiny_funit):
+    state = {"gen": tiny_funit.state_dict()}
+    legacy = tmp_path / "gen_legacy.pt"
+    torch.save(state, legacy, _use_new_zipfile_serialization=False)
+    assert legacy.read_bytes()[:2] == b"\x80\x02"
+    assert load_generator_with_info(legacy)[1].source == "funit"
+    lookalike = tmp_path / "fake.pt"
+    lookalike.write_bytes(b"\x80\x00 not a pickle protocol")
+    with pytest.raises(CheckpointError, match="unrecognised"):
+        load_generator(lookalike)
+
+
+def test_model_files_say_which_weights_they_hold(tmp_path, tiny_funit):
+    for weights in ("gen_test", "gen"):
+        path = tmp_path / f"{weights}.safetensors"
+        save_model(path, tiny_funit, weights=weights)
+        assert load_generator_with_info(path)[1].weights == weights
+    with pytest.raises(ValueError, match="weights must be one of"):
+        save_model(tmp_path / "bad.safetensors", tiny_funit, weights="ema")

@@ -70,6 +70,7 @@ def test_info_describes_the_model(tmp_path, tiny_funit, images, capsys):
     assert main(["info", str(model)]) == 0
     out = capsys.readouterr().out
     assert "architecture:  funit" in out and "step:          7" in out
+    assert "source:        g2g (gen weights)" in out  # what the project model file says it holds
     assert f"{sum(p.numel() for p in tiny_funit.parameters()):,}" in out
     assert torch.is_tensor(images)
 

@@ -238,6 +238,8 @@ class Soak:
         panel = self.win.training_panel
         if not panel.running():
             configure_training(panel, self.run_dir)
+            # The run folder holds the previous run: answer the dialog Start shows, either way.
+            panel.ask_existing_run = lambda out, found: self.rng.choice(["resume", "new"])
             panel.start()
         else:
             self.rng.choice([panel.pause, panel.resume, panel.save_now, panel.use_for_mixing, panel.stop])()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -36,7 +37,7 @@ def _error(capsys, *args) -> str:
 
 def test_dry_run_prints_the_resolved_config(capsys, tmp_path):
     config = _dry_run(capsys, "--approach", "naive", "--data", "procedural", "--out", str(tmp_path / "r"),
-                      "--steps", "7", "--set", "weights.lambda_long=0.5", "--set", "model.nf=8",
+                      "--steps", "7", "--preset", "funit", "--set", "weights.lambda_long=0.5", "--set", "model.nf=8",
                       "--set", "batch_size=8", "--set", "amp=false", "--set", "resume=none", "--set", "lr_gen=1e-3")
     assert config["approach"] == "naive" and config["steps"] == 7 and config["batch_size"] == 8
     assert config["weights"]["lambda_long"] == 0.5 and config["weights"]["gamma"] == 0.4
@@ -134,7 +135,7 @@ def test_sigint_stops_cleanly_with_a_checkpoint(tmp_path):
 
 
 def test_discriminator_settings_are_checked_per_approach(capsys, tmp_path):
-    base = ["--data", "procedural", "--out", str(tmp_path), "--dry-run"]
+    base = ["--data", "procedural", "--out", str(tmp_path), "--preset", "funit", "--dry-run"]
     cycle = _dry_run(capsys, "--approach", "cycle_funit", *base[:-1], "--set", "dis.n_layers=2")
     assert cycle["dis"] == {"n_layers": 2}
     funit = _dry_run(capsys, "--approach", "funit2funit", *base[:-1], "--set", "dis.max_nf=32")
@@ -165,3 +166,74 @@ def test_tensorboard_scalars_when_available(monkeypatch, capsys, tmp_path):
                  "--device", "cpu", *TINY_SETS, "--set", "image_size=16", "--set", "log_every=2"]) == 0
     assert written[0] == ("open", str(out / "tb")) and written[-1] == ("close",)
     assert ("Loss/G/total", 2) in written and ("Loss/G/total", 1) not in written
+
+
+def _tiny_run_args(out: Path, steps: int = 2) -> list[str]:
+    return ["--approach", "naive", "--data", "procedural:3:2", "--out", str(out), "--steps", str(steps),
+            "--device", "cpu", *TINY_SETS, "--set", "image_size=16", "--set", "batch_size=2",
+            "--set", "preview_every=2", "--set", "log_every=1", "--set", "checkpoint_every=2"]
+
+
+def _folder_bytes(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_start_on_a_folder_holding_a_run_is_refused_and_changes_nothing(capsys, tmp_path):
+    out = tmp_path / "run"
+    assert main(_tiny_run_args(out)) == 0
+    before = _folder_bytes(out)
+    capsys.readouterr()
+    err = _error(capsys, *_tiny_run_args(out))
+    assert f"{out} already holds a run with checkpoints up to step 2" in err and f"--resume {out}" in err
+    assert _folder_bytes(out) == before
+
+
+def test_resuming_a_run_folder_continues_it_in_place_to_its_own_target(capsys, tmp_path):
+    from tests.trainer.conftest import tiny_config
+    from trainer.engine import TrainingEngine
+    from trainer.events import StepDone
+
+    out = tmp_path / "run"
+    config = tiny_config(tmp_path, steps=4, data="procedural:3:2", checkpoint_every=100)
+
+    def stop_at_2(event):
+        if isinstance(event, StepDone) and event.step == 2:
+            engine.stop()
+
+    engine = TrainingEngine(config, stop_at_2, "cpu")
+    assert engine.run() == "stopped"
+    assert main(["--resume", str(out), "--device", "cpu"]) == 0
+    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4]
+    assert sorted(p.name for p in (out / "checkpoints").glob("state_*.pt")) == ["state_00000002.pt",
+                                                                                 "state_00000004.pt"]
+    assert json.loads((out / "config.json").read_text())["steps"] == 4
+    assert "finished at step 4 (completed)" in capsys.readouterr().err
+
+
+def test_presets_size_the_model_like_the_dock(capsys, tmp_path):
+    from trainer.presets import PRESETS
+
+    base = ["--approach", "funit2funit", "--data", "procedural", "--out", str(tmp_path / "r")]
+    on_cpu = _dry_run(capsys, *base, "--device", "cpu")
+    assert (on_cpu["model"], on_cpu["dis"]) == PRESETS["tiny"]["funit2funit"]
+    small = _dry_run(capsys, *base, "--preset", "small", "--set", "model.nf=16")
+    assert small["model"] == {**PRESETS["small"]["funit2funit"][0], "nf": 16}
+    assert _dry_run(capsys, *base, "--device", "cuda")["model"] == {}
+    assert "invalid choice: 'huge'" in _error(capsys, *base, "--preset", "huge")
+
+
+def test_progress_bar_shows_speed_and_time_left(capsys, tmp_path):
+    assert main(_tiny_run_args(tmp_path / "run", steps=3)) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"3/3 \[\d\d:\d\d<\d\d:\d\d, +[\d.]+(step/s|s/step)", err), err
+
+
+def test_a_funit_start_must_ask_for_steps_beyond_its_iteration(capsys, tmp_path):
+    gen = tmp_path / "gen_00200000.pt"
+    gen.write_bytes(b"checked by the engine, not here")
+    base = ["--approach", "funit2funit", "--data", "procedural", "--out", str(tmp_path / "ft"), "--resume", str(gen)]
+    line = _error(capsys, *base, "--dry-run")
+    assert "gen_00200000.pt is at FUNIT iteration 200,000" in line and "202,000" in line
+    config = _dry_run(capsys, *base, "--steps", "202000")
+    assert config["image_size"] == 128 and config["model"] == {} and config["dis"] == {}

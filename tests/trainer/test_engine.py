@@ -28,6 +28,7 @@ from trainer.events import (
     Failed,
     Finished,
     ModelSnapshot,
+    Noted,
     Paused,
     PreviewReady,
     Resumed,
@@ -105,15 +106,10 @@ def test_checkpoint_holds_the_whole_training_state(tmp_path):
 def test_keeps_last_k_plus_the_best(tmp_path):
     events = Events()
     engine = _engine(tiny_config(tmp_path, steps=8, checkpoint_every=1, keep_last=2), events)
-    losses = iter([5.0, 1.0, 4.0, 6.0, 7.0, 8.0, 9.0, 9.5])
+    scores = iter([5.0, 1.0, 4.0, 6.0, 7.0, 8.0, 9.0, 9.5])
     engine.setup()
-    original = engine.approach.generator_step
-
-    def fake_step(batch, step):
-        result = original(batch, step)
-        return {**result, "Loss/G/total": next(losses)}
-
-    engine.approach.generator_step = fake_step
+    engine.heldout = lambda generator: next(scores)
+    engine.heldout.name = "Eval/self_l1"
     engine.run()
     files = sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("state_*.pt"))
     assert files == ["state_00000002.pt", "state_00000007.pt", "state_00000008.pt"]  # best = step 2 (loss 1.0)
@@ -311,7 +307,7 @@ def test_funit_checkpoint_starts_a_funit2funit_run(tmp_path):
     dis = FunitDiscriminator(FunitDiscriminatorConfig(nf=8, n_res_blks=2, num_classes=4, max_nf=16))
     save_funit_discriminator(tmp_path / "dis_00000010.pt", dis)
     events = Events()
-    engine = _engine(tiny_config(tmp_path, "funit2funit", steps=1, resume=str(tmp_path / "gen_00000010.pt")), events)
+    engine = _engine(tiny_config(tmp_path, "funit2funit", steps=11, resume=str(tmp_path / "gen_00000010.pt")), events)
     engine.setup()
     _assert_identical({f"x.{k}": v for k, v in engine.approach.generator.state_dict().items()},
                       {f"x.{k}": v for k, v in gen.state_dict().items()})
@@ -320,14 +316,15 @@ def test_funit_checkpoint_starts_a_funit2funit_run(tmp_path):
     # FUNIT's optimizer.pt beside the gen file is picked up too.
     optimizers = engine.approach.optimizers()
     torch.save({k: o.state_dict() for k, o in optimizers.items()}, tmp_path / "optimizer.pt")
-    again = _engine(tiny_config(tmp_path, "funit2funit", steps=1, resume=str(tmp_path / "gen_00000010.pt")))
+    again = _engine(tiny_config(tmp_path / "again", "funit2funit", steps=11,
+                                resume=str(tmp_path / "gen_00000010.pt")))
     again.setup()
     for name, optimizer in again.approach.optimizers().items():
         loaded, saved = optimizer.state_dict()["state"], optimizers[name].state_dict()["state"]
         assert loaded.keys() == saved.keys() and loaded
         assert all(torch.equal(loaded[i]["square_avg"], saved[i]["square_avg"]) for i in loaded)
     events = Events()
-    _engine(tiny_config(tmp_path, "naive", resume=str(tmp_path / "gen_00000010.pt")), events).run()
+    _engine(tiny_config(tmp_path / "naive", "naive", resume=str(tmp_path / "gen_00000010.pt")), events).run()
     assert "funit2funit" in events.of(Failed)[0].message
 
 
@@ -377,6 +374,20 @@ def test_rng_states_round_trip_through_a_weights_only_file(tmp_path):
     assert (random.random(), np.random.rand()) == expected[:2] and torch.equal(torch.rand(1), expected[2])
 
 
+def test_keeper_never_compares_values_of_another_metric(tmp_path):
+    old = CheckpointKeeper(tmp_path, keep_last=1)  # an index written before metric names: the G loss
+    old.save(1, {"x": torch.zeros(1)}, metric=-11.0)
+    index = tmp_path / "checkpoints" / "index.json"
+    index.write_text(index.read_text().replace('"metric_name": null', '"metric_name": "Loss/G/total"'))
+    keeper = CheckpointKeeper(tmp_path, keep_last=1, metric_name="Eval/swap_l1")
+    assert keeper.saved[0].metric is None
+    keeper.save(2, {"x": torch.zeros(1)}, metric=0.3)
+    keeper.save(3, {"x": torch.zeros(1)}, metric=0.4)
+    assert keeper.best.step == 2
+    assert sorted(p.name for p in (tmp_path / "checkpoints").glob("*.pt")) == ["state_00000002.pt",
+                                                                                "state_00000003.pt"]
+
+
 def test_keeper_recovers_without_its_index(tmp_path):
     keeper = CheckpointKeeper(tmp_path, keep_last=2)
     for step in (1, 2, 3):
@@ -395,11 +406,119 @@ def test_run_started_from_a_differently_sized_funit_file_resumes(tmp_path):
     save_funit_generators(tmp_path / "gen_00000010.pt", FunitGenerator(gen_config), FunitGenerator(gen_config))
     dis = FunitDiscriminator(FunitDiscriminatorConfig(nf=8, n_res_blks=2, num_classes=7, max_nf=16))
     save_funit_discriminator(tmp_path / "dis_00000010.pt", dis)
-    first = _engine(tiny_config(tmp_path, "funit2funit", steps=2, resume=str(tmp_path / "gen_00000010.pt")))
+    first = _engine(tiny_config(tmp_path, "funit2funit", steps=12, resume=str(tmp_path / "gen_00000010.pt")))
     assert first.run() == "completed"
     stored = json.loads((tmp_path / "run" / "config.json").read_text())
     assert stored["model"]["nf"] == 12 and stored["model"]["latent_dim"] == 6 and stored["dis"]["num_classes"] == 7
     events = Events()
-    again = _engine(tiny_config(tmp_path, "funit2funit", steps=3, resume=str(tmp_path / "run")), events)
+    again = _engine(tiny_config(tmp_path, "funit2funit", steps=13, resume=str(tmp_path / "run")), events)
     assert again.run() == "completed", events.of(Failed)
-    assert again.approach.generator.config.nf == 12 and again.current_step == 3
+    assert again.approach.generator.config.nf == 12 and again.current_step == 13
+
+
+# --------------------------------------------------------------------------- run folders, FUNIT starts, best
+
+
+def test_a_folder_holding_a_run_is_never_overwritten(tmp_path):
+    assert _engine(tiny_config(tmp_path, steps=2)).run() == "completed"
+    before = _file_bytes(tmp_path / "run")
+    events = Events()
+    assert _engine(tiny_config(tmp_path, steps=4), events).run() == "failed"
+    assert "already holds a run with checkpoints up to step 2" in events.of(Failed)[0].message
+    assert _file_bytes(tmp_path / "run") == before
+    state = tmp_path / "run" / "checkpoints" / "state_00000002.pt"
+    assert _engine(tiny_config(tmp_path, steps=3, resume=str(state))).run() == "completed"
+
+
+def test_funit_start_says_what_was_read_and_what_is_fresh_before_step_one(tmp_path):
+    gen_config = FunitGeneratorConfig(**TINY_FUNIT, image_size=16)
+    save_funit_generators(tmp_path / "gen_00000010.pt", FunitGenerator(gen_config), FunitGenerator(gen_config))
+    events = Events()
+    engine = _engine(tiny_config(tmp_path, "funit2funit", steps=12, resume=str(tmp_path / "gen_00000010.pt")),
+                     events)
+    assert engine.run() == "completed"
+    kinds = [type(e).__name__ for e in events]
+    assert kinds.index("Noted") < kinds.index("StepDone")
+    note = events.of(Noted)[0].message
+    assert "generator sizes read from the file (nf=8" in note and "discriminator FRESH, no dis_00000010.pt" in note
+    assert "optimizer state fresh" in note and "continues FUNIT's iteration 10 toward step 12" in note
+    assert [e.step for e in events.of(StepDone)] == [11, 12]
+    fresh = _engine(tiny_config(tmp_path / "fresh", "funit2funit", steps=12, model={}, dis={},
+                                resume=str(tmp_path / "gen_00000010.pt")))
+    fresh.setup()  # sizes from the file before anything is built; D in FUNIT's proportions to this G
+    assert fresh.approach.generator.config == gen_config
+    assert fresh.approach.dis.config == FunitDiscriminatorConfig(nf=8, n_res_blks=10, num_classes=4, max_nf=128)
+    events = Events()
+    short = tiny_config(tmp_path / "b", "funit2funit", steps=10, resume=str(tmp_path / "gen_00000010.pt"))
+    assert _engine(short, events).run() == "failed"
+    assert "at FUNIT iteration 10" in events.of(Failed)[0].message
+
+
+def test_configured_learning_rate_wins_over_the_resumed_optimizer_state(tmp_path):
+    assert _engine(tiny_config(tmp_path, steps=2)).run() == "completed"
+    events = Events()
+    engine = _engine(tiny_config(tmp_path, steps=3, lr_gen=3e-4, resume=str(tmp_path / "run")), events)
+    engine.setup()
+    assert {g["lr"] for g in engine.approach.optimizers()["gen"].param_groups} == {3e-4}
+    assert engine.run() == "completed"
+    notes = [e.message for e in events.of(Noted)]
+    assert notes == ["state_00000002.pt: optimizer state loaded with the configured values, not the file's: "
+                     "gen lr 0.0001 -> 0.0003"]
+
+
+def test_best_checkpoint_is_chosen_by_the_held_out_swap_error(tmp_path):
+    from trainer.datasets import open_dataset
+    from trainer.metrics import sample_pairs, swap_metrics
+    from trainer.procedural_dataset import ProceduralFaceDataset
+
+    events = Events()
+    data = open_dataset("procedural:4:3", 16)
+    engine = _engine(tiny_config(tmp_path, steps=4, checkpoint_every=2), events, dataset=data)
+    assert engine.run() == "completed"
+    saved = events.of(CheckpointSaved)
+    assert [(e.step, e.score_name) for e in saved] == [(2, "Eval/swap_l1"), (4, "Eval/swap_l1")]
+    heldout = ProceduralFaceDataset(num_identities=8, samples_per_identity=2, image_size=data.image_size,
+                                    seed=data.seed, split="heldout")
+    generator = engine.approach.inference_generator().eval()
+    expected = swap_metrics(generator, heldout, sample_pairs(heldout.labels, 8, 0))["swap/l1"]
+    assert saved[-1].score == pytest.approx(expected, rel=1e-5)
+    index = json.loads((tmp_path / "run" / "checkpoints" / "index.json").read_text())
+    best = min(saved, key=lambda e: e.score)
+    assert index["best_step"] == best.step
+    lines = [json.loads(line) for line in (tmp_path / "run" / "eval.jsonl").read_text().splitlines()]
+    assert [(line["step"], line["Eval/swap_l1"]) for line in lines] == [(e.step, e.score) for e in saved]
+
+
+def test_real_data_scores_short_reconstruction_on_images_it_does_not_train_on(tmp_path):
+    events = Events()
+    engine = _engine(tiny_config(tmp_path, steps=2), events, dataset=TinyDataset(classes=4, per_class=3))
+    assert engine.run() == "completed"
+    assert events.of(Started)[0].num_images == 8  # one image of each of the 4 people held out
+    held = {engine.heldout.training_set.dataset.describe(i) for i in range(12)} - {
+        engine.sampler.dataset.describe(i) for i in range(8)}
+    assert held == {f"tiny item {i}" for i in (2, 5, 8, 11)}
+    saved = events.of(CheckpointSaved)[-1]
+    assert saved.score_name == "Eval/self_l1" and 0 < saved.score < 1
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_run_killed_before_its_first_checkpoint_starts_over_in_place_and_says_so(tmp_path, resume):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.json").write_text(json.dumps(tiny_config(tmp_path).to_dict()))
+    events = Events()
+    config = tiny_config(tmp_path, steps=2, resume=str(tmp_path / "run") if resume else None)
+    assert _engine(config, events).run() == "completed"
+    assert "stopped before its first checkpoint; it starts again from step 0" in events.of(Noted)[0].message
+
+
+def test_resuming_a_finished_run_in_place_rewrites_nothing_and_says_why(tmp_path):
+    def files():  # config.json is rewritten with the resume source; everything else must stay as it was
+        return {p: p.read_bytes() for p in sorted((tmp_path / "run").rglob("*")) if p.is_file()
+                and p.name != "config.json"}
+
+    assert _engine(tiny_config(tmp_path, steps=2)).run() == "completed"
+    before = files()
+    events = Events()
+    assert _engine(tiny_config(tmp_path, steps=2, resume=str(tmp_path / "run")), events).run() == "completed"
+    assert "already at step 2 of 2: ask for more steps" in events.of(Noted)[0].message
+    assert not events.of(CheckpointSaved) and files() == before

@@ -328,7 +328,7 @@ def test_gui_never_stalls_while_a_slider_is_dragged(qtbot, window, tiny_model, i
     assert window.controller.undo_stack.count() == 1
 
 
-def test_a_project_model_shows_no_funit_weights_row(qtbot, window, tiny_model):
-    load_model(qtbot, window, tiny_model)
+def test_a_project_model_says_which_weights_it_holds(qtbot, window, tiny_model):
+    load_model(qtbot, window, tiny_model)  # saved by save_model with its default, the raw generator
     details = window.session.model.details()
-    assert "Weights" not in details and details["Approach"] == "funit2funit" and details["Step"] == "3"
+    assert details["Weights"] == "raw generator" and details["Approach"] == "funit2funit" and details["Step"] == "3"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from g2g_desktop.ui.main_window import MainWindow
 from g2g_desktop.ui.settings import AppSettings
 from g2g_desktop.ui.training.training_panel import format_eta
 from tests.stall_meter import StallMeter
+from tests.ui.conftest import write_image
 from trainer import events as ev
 
 TIMEOUT = 180_000
@@ -118,8 +120,132 @@ def test_bad_run_settings_are_refused_with_a_message(qtbot, window, tmp_path):
     configure(panel, tmp_path / "run3")
     panel.form.data.setText(str(tmp_path / "no_such_folder"))
     assert not panel.start()
-    assert "no_such_folder: dataset not found" in panel.log_view.toPlainText()
+    assert "no_such_folder not found" in panel.notice.text() and panel.notice.isVisible()
 
 
 def test_format_eta():
     assert format_eta(75) == "1:15" and format_eta(3725) == "1:02:05" and format_eta(float("inf")) == "?"
+
+
+def _run_to_end(qtbot, panel) -> str:
+    with qtbot.waitSignal(panel.runEnded, timeout=TIMEOUT) as blocker:
+        assert panel.start()
+    return blocker.args[0]
+
+
+def _folder_bytes(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_start_on_a_folder_holding_a_run_offers_resume_or_a_new_folder(qtbot, window, tmp_path, monkeypatch):
+    panel = window.training_panel
+    configure(panel, tmp_path / "run", steps=2)
+    assert _run_to_end(qtbot, panel) == "completed"
+    before = _folder_bytes(tmp_path / "run")
+    asked = []
+    monkeypatch.setattr(panel, "ask_existing_run", lambda out, found: asked.append(found))  # Cancel
+    assert not panel.start() and "checkpoints up to step 2" in asked[0]
+    monkeypatch.setattr(panel, "ask_existing_run", lambda out, found: "new")
+    assert _run_to_end(qtbot, panel) == "completed"
+    assert panel.form.out.text() == str(tmp_path / "run-2") and (tmp_path / "run-2" / "config.json").is_file()
+    assert _folder_bytes(tmp_path / "run") == before
+
+
+def test_resume_from_a_run_folder_continues_it_in_place_to_its_own_target(qtbot, window, tmp_path, monkeypatch):
+    panel = window.training_panel
+    configure(panel, tmp_path / "run", steps=6)
+    panel.form.checkpoint_every.setValue(2)
+    events: list[object] = []
+    panel.eventShown.connect(events.append)
+    stop_at = lambda e: isinstance(e, ev.StepDone) and e.step >= 2 and panel.worker.engine.stop()  # noqa: E731
+    panel.eventShown.connect(stop_at)
+    assert _run_to_end(qtbot, panel) == "stopped"
+    panel.eventShown.disconnect(stop_at)
+    stopped = panel.last_step
+    form = panel.form
+    form.out.setText("")
+    form.steps.setValue(2000)
+    form.resume.setText(str(tmp_path / "run"))
+    form.apply_resume_source()
+    assert form.out.text() == str(tmp_path / "run") and form.steps.value() == 6
+    assert form.size.currentText() == "From the checkpoint" and not form.size.isEnabled()
+    monkeypatch.setattr(panel, "ask_existing_run", lambda out, found: pytest.fail("asked although resuming"))
+    events.clear()
+    assert _run_to_end(qtbot, panel) == "completed"
+    started = next(e for e in events if isinstance(e, ev.Started))
+    assert started.step == stopped and started.total == 6 and started.run_dir == str(tmp_path / "run")
+    assert not [e for e in events if isinstance(e, ev.Warned)]  # its own sizes: nothing "kept" against a request
+    assert [e.step for e in events if isinstance(e, ev.StepDone)] == list(range(stopped + 1, 7))
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["steps"] == 6
+
+
+def test_a_finished_run_is_one_click_from_the_grid_and_in_recent_models(qtbot, window, tmp_path):
+    panel = window.training_panel
+    configure(panel, tmp_path / "run", steps=2)
+    assert _run_to_end(qtbot, panel) == "completed"
+    model_file = tmp_path / "run" / "model_latest.safetensors"
+    assert panel.buttons["use"].isEnabled() and "Finished at step 2 of 2" in panel.speed.text()
+    assert str(model_file) in [str(Path(p)) for p in window.settings.recent("models")]
+    with qtbot.waitSignal(window.controller.modelLoaded, timeout=TIMEOUT) as blocker:
+        panel.buttons["use"].click()
+    assert blocker.args[0].path == model_file and window.session.model is blocker.args[0]
+
+
+def test_a_failed_start_says_what_the_dataset_folder_must_contain(qtbot, window, tmp_path):
+    panel = window.training_panel
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for n in range(3):
+        write_image(flat / f"{n}.png", seed=n)
+    configure(panel, tmp_path / "run")
+    panel.form.data.setText(str(flat))
+    assert _run_to_end(qtbot, panel) == "failed"
+    assert panel.notice.isVisible() and "one sub-folder of images per person" in panel.notice.text()
+    assert panel.speed.text().startswith("Failed at step 0")
+
+
+def test_status_text_right_after_start_and_while_paused(qtbot, window, tmp_path):
+    panel = window.training_panel
+    configure(panel, tmp_path / "run")
+    assert panel.start()
+    assert panel.speed.text().startswith("Starting:")
+    wait_event(qtbot, panel, ev.StepDone)
+    with qtbot.waitSignal(panel.eventShown, timeout=TIMEOUT, check_params_cb=lambda e: isinstance(e, ev.Paused)):
+        panel.pause()
+    assert panel.speed.text().startswith("Paused at step") and "it/s" not in panel.speed.text()
+    with qtbot.waitSignal(panel.eventShown, timeout=TIMEOUT, check_params_cb=lambda e: isinstance(e, ev.StepDone)):
+        panel.worker.engine.single_step()
+    assert panel.speed.text().startswith("Paused at step") and "ETA" not in panel.speed.text()
+    with qtbot.waitSignal(panel.runEnded, timeout=TIMEOUT):
+        panel.stop()
+
+
+def test_a_funit_file_to_resume_sets_the_form_from_it(qtbot, window, tmp_path):
+    from g2g_desktop.core.checkpoint import save_funit_generators
+    from g2g_desktop.core.funit import FunitGenerator
+    from tests.ui.conftest import TINY
+
+    gen = tmp_path / "gen_00005000.pt"
+    save_funit_generators(gen, FunitGenerator(TINY), FunitGenerator(TINY))
+    form = window.training_panel.form
+    form.approach.setCurrentIndex(form.approach.findData("naive"))
+    form.resume.setText(str(gen))  # typed, and Start pressed without leaving the field
+    config = form.build_config(window.training_panel.weights)
+    assert form.approach_key() == "funit2funit" and form.image_size.currentData() == 128
+    assert form.steps.value() == 7000 and not form.size.isEnabled()
+    assert (config.model, config.dis, config.image_size, config.steps) == ({}, {}, 128, 7000)
+    form.steps.setValue(9000)  # the user's own edit after the form was filled stays
+    assert form.build_config(window.training_panel.weights).steps == 9000
+    form.resume.setText("")
+    form.apply_resume_source()
+    assert form.size.isEnabled() and form.size.currentData() == "tiny"
+
+
+def test_notes_and_failures_show_under_the_buttons(qtbot, window):
+    panel = window.training_panel
+    panel.show_event(ev.Noted(10, "gen_00000010.pt: discriminator FRESH, no dis_00000010.pt beside it"))
+    assert panel.notice.isVisible() and "discriminator FRESH" in panel.notice.text()
+    assert "color" not in panel.notice.styleSheet()
+    panel.show_event(ev.Failed("faces: found 1 identity"))
+    assert panel.notice.text() == "Training failed: faces: found 1 identity" and "color" in panel.notice.styleSheet()
+    assert "Training failed: faces: found 1 identity" in panel.log_view.toPlainText()

@@ -1,21 +1,47 @@
-"""`LossChart`: live loss curves (QtCharts), one series per loss term, optional log scale.
+"""`LossChart`: live loss curves (QtCharts) with the controls users of faceswap and DeepFaceLab expect.
 
-Points are kept in plain lists so switching the scale rebuilds the series; a log axis cannot show
-values ≤ 0 (e.g. the hinge generator loss), so those points are left out there.
+* Every series has its own colour from a fixed palette of distinct hues (12+ losses, no repeats).
+* Clicking a legend entry hides or shows that series; hidden entries are drawn faded.
+* Linear or log scale. The log scale is a symmetric log, y' = sign(y)·log10(1 + |y|/c), drawn on a plain
+  value axis with labels at 0, ±c, ±10c, …, where c is the power of ten below most losses shown: it
+  shows negative losses (FUNIT's hinge generator loss is negative) where Qt's log axis drops them
+  with a warning on stderr for every point, and spreads small losses (0.05 … 0.5) as a log axis does.
+* Smoothing: the exponential moving average TensorBoard uses (0 = raw, 0.99 = very smooth).
+* "Skip the first N steps": the early spike no longer squashes the rest of the curve.
+
+Raw points are kept per series; a change of scale, smoothing or skip redraws from them.
 """
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCharts import QChart, QChartView, QLineSeries, QLogValueAxis, QValueAxis
+from PySide6.QtCharts import QCategoryAxis, QChart, QChartView, QLineSeries, QValueAxis
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QApplication, QWidget
 
 from ..theme import is_dark_theme
 
 MAX_POINTS = 2000  # per series; older points are thinned to every other one beyond this
+# Distinct hues in an order where neighbours differ (Kelly's / Glasbey-like), readable on light and dark.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf", "#f0c419", "#003f5c", "#a05195", "#00a86b", "#ff6f91", "#6b8e23")
+SCALES = ("linear", "log")
+
+
+def symlog(value: float, c: float = 1.0) -> float:
+    """sign(y)·log10(1 + |y|/c): monotonic, 0 at 0, ≈ log10(|y|/c) for |y| ≫ c, defined for negatives."""
+    return math.copysign(math.log10(1.0 + abs(value) / c), value)
+
+
+def linear_threshold(values: list[float]) -> float:
+    """The power of ten at or below the 10th percentile of the non-zero |values| (1e-6 … 1): where the log
+    part starts. A percentile, not the minimum: a curve that crosses zero (the hinge loss) would otherwise
+    give its few near-zero points most of the axis."""
+    magnitudes = sorted(abs(v) for v in values if v != 0)
+    low = magnitudes[len(magnitudes) // 10] if magnitudes else 1.0
+    return 10.0 ** min(0, max(-6, math.floor(math.log10(low))))
 
 
 class LossChart(QChartView):
@@ -31,28 +57,40 @@ class LossChart(QChartView):
         self.chart_.setMargins(self.chart_.margins() * 0)
         self.history: dict[str, list[tuple[float, float]]] = {}
         self.series: dict[str, QLineSeries] = {}
-        self.log_scale = False
+        self.hidden: set[str] = set()
+        self.scale = "linear"
+        self.smoothing = 0.0
+        self.skip_steps = 0
+        self._smoothed: dict[str, float] = {}  # last EMA value per series (incremental appends)
+        self.threshold = 1.0  # c of the symmetric log scale
         self._x_axis = QValueAxis()
         self._x_axis.setTitleText("step")
         self._x_axis.setLabelFormat("%d")
         self.chart_.addAxis(self._x_axis, Qt.AlignmentFlag.AlignBottom)
-        self._y_axis: QValueAxis | QLogValueAxis = QValueAxis()
+        self._y_axis = QValueAxis()
         self.chart_.addAxis(self._y_axis, Qt.AlignmentFlag.AlignLeft)
+        self._log_labels = QCategoryAxis()  # real-value labels for the symlog positions
+        self._log_labels.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
         self._bounds = [math.inf, -math.inf, math.inf, -math.inf]  # x min/max, y min/max (shown points)
 
     def follow_theme(self) -> None:
-        """Dark chart under the dark theme (call again after the theme changes)."""
+        """Dark chart under the dark theme (call again after the theme changes); series keep their colours."""
         dark = is_dark_theme()
         self.chart_.setTheme(QChart.ChartTheme.ChartThemeDark if dark else QChart.ChartTheme.ChartThemeLight)
         legend = self.chart_.legend()
         font = legend.font()
         font.setPointSizeF(max(6.0, QApplication.font().pointSizeF() * 0.8))
         legend.setFont(font)
+        for series in getattr(self, "series", {}).values():
+            self._colour(series)
+        self._fade_markers()
 
+    # ------------------------------------------------------------------ data
     def clear(self) -> None:
         self.chart_.removeAllSeries()
         self.history.clear()
         self.series.clear()
+        self._smoothed.clear()
         self._bounds = [math.inf, -math.inf, math.inf, -math.inf]
 
     def point_count(self) -> int:
@@ -67,47 +105,104 @@ class LossChart(QChartView):
             if len(points) > MAX_POINTS:
                 del points[: MAX_POINTS // 2 : 2]
                 self._rebuild(name)
-            elif self._shown(value):
-                self._series(name).append(float(step), float(value))
-                self._grow(step, value)
+            elif step >= self.skip_steps:
+                y = self._shown(name, float(value))
+                self._series(name).append(float(step), y)
+                if name not in self.hidden:
+                    self._grow(step, y)
         self._apply_bounds()
 
-    def set_log_scale(self, on: bool) -> None:
-        if on == self.log_scale:
-            return
-        self.log_scale = on
-        for s in self.series.values():
-            s.detachAxis(self._y_axis)
-        self.chart_.removeAxis(self._y_axis)
-        self._y_axis = QLogValueAxis() if on else QValueAxis()
-        if on:
-            self._y_axis.setLabelFormat("%.2g")
-            self._y_axis.setMinorTickCount(-1)
-        self.chart_.addAxis(self._y_axis, Qt.AlignmentFlag.AlignLeft)
-        self._bounds = [math.inf, -math.inf, math.inf, -math.inf]
-        for name in self.history:
-            self.series[name].attachAxis(self._y_axis)
-            self._rebuild(name)
-        self._apply_bounds()
+    # ------------------------------------------------------------------ view settings
+    def set_scale(self, scale: str) -> None:
+        """'linear' or 'log' (symmetric log: negative values stay visible)."""
+        if scale not in SCALES:
+            raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+        if scale != self.scale:
+            self.scale = scale
+            self._redraw()
 
-    def _shown(self, value: float) -> bool:
-        return value > 0 or not self.log_scale
+    def set_smoothing(self, weight: float) -> None:
+        """EMA weight in [0, 1): 0 draws the raw values."""
+        weight = min(max(float(weight), 0.0), 0.999)
+        if weight != self.smoothing:
+            self.smoothing = weight
+            self._redraw()
+
+    def set_skip_steps(self, steps: int) -> None:
+        steps = max(0, int(steps))
+        if steps != self.skip_steps:
+            self.skip_steps = steps
+            self._redraw()
+
+    def toggle_series(self, name: str) -> None:
+        """Hide a shown series or show a hidden one (what a click on its legend entry does)."""
+        self.hidden.symmetric_difference_update({name})
+        if name in self.series:
+            self.series[name].setVisible(name not in self.hidden)
+        self._fade_markers()
+        self._recompute_bounds()
+
+    # ------------------------------------------------------------------ drawing
+    def _shown(self, name: str, value: float) -> float:
+        """The y drawn for a new raw value: smoothed (incrementally), then scaled."""
+        if self.smoothing > 0 and name in self._smoothed:
+            value = self.smoothing * self._smoothed[name] + (1 - self.smoothing) * value
+        self._smoothed[name] = value
+        return symlog(value, self.threshold) if self.scale == "log" else value
 
     def _series(self, name: str) -> QLineSeries:
         series = self.series.get(name)
         if series is None:
             series = self.series[name] = QLineSeries()
             series.setName(name.removeprefix("Loss/").replace("/", " "))
+            series.setProperty("palette_index", len(self.series) - 1)
             self.chart_.addSeries(series)
             series.attachAxis(self._x_axis)
             series.attachAxis(self._y_axis)
+            self._colour(series)
+            series.setVisible(name not in self.hidden)
+            for marker in self.chart_.legend().markers(series):
+                marker.clicked.connect(lambda n=name: self.toggle_series(n))
+            self._fade_markers()
         return series
 
+    def _colour(self, series: QLineSeries) -> None:
+        pen = QPen(QColor(PALETTE[int(series.property("palette_index")) % len(PALETTE)]))
+        pen.setWidthF(1.6)
+        series.setPen(pen)
+
+    def _fade_markers(self) -> None:
+        for name, series in getattr(self, "series", {}).items():
+            for marker in self.chart_.legend().markers(series):
+                colour = QColor(series.pen().color())
+                label = QColor(self.chart_.legend().labelColor())
+                if name in self.hidden:
+                    colour.setAlphaF(0.25)
+                    label.setAlphaF(0.4)
+                marker.setBrush(colour)
+                marker.setLabelBrush(label)
+                marker.setVisible(True)  # a hidden series would otherwise hide its own marker
+
     def _rebuild(self, name: str) -> None:
-        shown = [(x, y) for x, y in self.history[name] if self._shown(y)]
-        self._series(name).replace([QPointF(x, y) for x, y in shown])
-        for x, y in shown:
-            self._grow(x, y)
+        self._smoothed.pop(name, None)
+        shown = [QPointF(x, self._shown(name, y)) for x, y in self.history[name] if x >= self.skip_steps]
+        self._series(name).replace(shown)
+
+    def _redraw(self) -> None:
+        self.threshold = linear_threshold([y for points in self.history.values() for x, y in points
+                                           if x >= self.skip_steps])
+        for name in self.history:
+            self._rebuild(name)
+        self._recompute_bounds()
+        self._update_labels()
+
+    def _recompute_bounds(self) -> None:
+        self._bounds = [math.inf, -math.inf, math.inf, -math.inf]
+        for name, series in self.series.items():
+            if name not in self.hidden:
+                for point in series.points():
+                    self._grow(point.x(), point.y())
+        self._apply_bounds()
 
     def _grow(self, x: float, y: float) -> None:
         b = self._bounds
@@ -118,8 +213,29 @@ class LossChart(QChartView):
         if not math.isfinite(x0):
             return
         self._x_axis.setRange(x0, max(x1, x0 + 1))
-        if self.log_scale:
-            self._y_axis.setRange(y0 * 0.8, max(y1 * 1.25, y0 * 1.01))
-        else:
-            pad = max((y1 - y0) * 0.05, 1e-3)
-            self._y_axis.setRange(y0 - pad, y1 + pad)
+        self._x_axis.setTickCount(max(2, min(5, int(x1 - x0) + 1)))  # whole steps only: no repeated labels
+        pad = max((y1 - y0) * 0.05, 1e-3)
+        self._y_axis.setRange(y0 - pad, y1 + pad)
+        self._update_labels()
+
+    def _update_labels(self) -> None:
+        """Under the log scale, label the symlog axis with real values at 0, ±1, ±10, ±100, …"""
+        log = self.scale == "log"
+        if log and self._log_labels not in self.chart_.axes():
+            self.chart_.addAxis(self._log_labels, Qt.AlignmentFlag.AlignLeft)
+            self._y_axis.setLabelsVisible(False)
+        elif not log and self._log_labels in self.chart_.axes():
+            self.chart_.removeAxis(self._log_labels)
+            self._y_axis.setLabelsVisible(True)
+        if not log:
+            return
+        low, high = self._y_axis.min(), self._y_axis.max()
+        for label in list(self._log_labels.categoriesLabels()):
+            self._log_labels.remove(label)
+        self._log_labels.setRange(low, high)
+        c = self.threshold
+        ticks = sorted([0.0] + [sign * c * 10.0**power for power in range(14) for sign in (1, -1)])
+        for value in ticks:  # QCategoryAxis takes categories in increasing order only
+            if low <= symlog(value, c) <= high:
+                self._log_labels.append(f"{value:g}", symlog(value, c))
+

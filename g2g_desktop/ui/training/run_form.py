@@ -1,11 +1,14 @@
 """`RunForm`: the fields of a training run, turned into a `TrainConfig` (validated before anything starts).
 
-Model size presets exist because the FUNIT defaults need a GPU: "Tiny" trains at a few steps per
-second on a laptop CPU, enough to watch the losses move.
+Model sizes are `trainer.presets` (the CLI's --preset), defaulting like the CLI: Tiny on the CPU, FUNIT's
+on a GPU. Choosing something to resume fills the form from it: a run folder gives its own settings,
+output folder (it continues in place) and step target; a FUNIT gen_*.pt gives FUNIT2FUNIT at 128 px,
+steps beyond its iteration, and its sizes ("From the checkpoint").
 """
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -22,26 +25,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from trainer.config import TrainConfig
+from g2g_desktop.core.checkpoint import funit_step_from_name
+from trainer.config import TrainConfig, validate_config
 from trainer.losses import LossWeights
+from trainer.presets import PRESET_TITLES, default_preset, preset_sizes
+from trainer.state import FUNIT_GEN, run_folder_of
 
 APPROACH_TITLES = {"naive": "Naive G2G", "cycle_funit": "CycleFUNIT", "funit2funit": "FUNIT2FUNIT"}
-_FUNIT_TINY = {"nf": 8, "n_res_blks": 1, "nf_mlp": 16, "latent_dim": 8, "n_downs_content": 2, "n_downs_class": 2}
-_FUNIT_SMALL = {"nf": 32, "n_res_blks": 2, "nf_mlp": 128, "latent_dim": 32, "n_downs_content": 2, "n_downs_class": 3}
-# (generator overrides, discriminator overrides) per preset and approach; {} = the architecture's defaults
-PRESETS: dict[str, dict[str, tuple[dict[str, Any], dict[str, Any]]]] = {
-    "Tiny (CPU, minutes)": {
-        "naive": ({"nf": 8, "max_nf": 32, "n_downs": 2, "content_dim": 16, "class_dim": 8, "nf_mlp": 16}, {}),
-        "cycle_funit": (_FUNIT_TINY, {"nf": 8, "n_layers": 2}),
-        "funit2funit": (_FUNIT_TINY, {"nf": 8, "n_res_blks": 2, "max_nf": 32}),
-    },
-    "Small": {
-        "naive": ({}, {}),
-        "cycle_funit": (_FUNIT_SMALL, {"nf": 32, "n_layers": 3}),
-        "funit2funit": (_FUNIT_SMALL, {"nf": 32, "n_res_blks": 4, "max_nf": 256}),
-    },
-    "FUNIT defaults (GPU)": {"naive": ({}, {}), "cycle_funit": ({}, {}), "funit2funit": ({}, {})},
-}
+FROM_CHECKPOINT = "From the checkpoint"  # the size entry while resuming: sizes come from the file
+FUNIT_STEPS_MORE = 2000  # steps added to a FUNIT file's iteration when the form asks too few
 
 
 def _path_row(edit: QLineEdit, browse) -> QHBoxLayout:
@@ -75,13 +67,20 @@ class RunForm(QWidget):
         form.addRow("", self.align)
         self.resume = QLineEdit()
         self.resume.setPlaceholderText("optional: a run folder, a training checkpoint or a FUNIT gen_*.pt")
+        self.resume.editingFinished.connect(self.apply_resume_source)
+        self._stored: dict[str, Any] | None = None  # config.json of the run folder being resumed
+        self._preset_before: str | None = None  # the size chosen before "From the checkpoint" replaced it
+        self._applied = ""  # the "Resume from" text the form was last filled from
         form.addRow("Resume from:", _path_row(self.resume, self._browse_resume))
         self.out = QLineEdit()
         self.out.setPlaceholderText("default: ~/g2g_runs/run-<date-time>")
         form.addRow("Output folder:", _path_row(self.out, self._browse_out))
         self.size = QComboBox()
-        self.size.addItems(list(PRESETS))
-        self.size.setToolTip("Network widths: Tiny trains on a CPU; FUNIT defaults need a GPU")
+        for key, title in PRESET_TITLES.items():
+            self.size.addItem(title, key)
+        self.size.setCurrentIndex(self.size.findData(default_preset()))
+        self.size.setToolTip("Network widths: Tiny trains on a CPU; FUNIT defaults need a GPU. A resumed run "
+                             "or FUNIT file brings its own sizes")
         form.addRow("Model size:", self.size)
         self.image_size = QComboBox()
         for s in (32, 64, 128):
@@ -114,6 +113,7 @@ class RunForm(QWidget):
         path, _ = QFileDialog.getOpenFileName(self, "Resume from", "", "Checkpoints (*.pt *.safetensors);;All (*)")
         if path:
             self.resume.setText(path)
+            self.apply_resume_source()
 
     def _browse_out(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Output folder")
@@ -123,21 +123,77 @@ class RunForm(QWidget):
     def approach_key(self) -> str:
         return self.approach.currentData()
 
+    def apply_resume_source(self) -> None:
+        """Fill the form from what "Resume from" names, so what it shows is what will run."""
+        text = self.resume.text().strip()
+        self._stored, self._applied = None, text
+        run_dir = run_folder_of(text) if text else None
+        if run_dir is not None:
+            try:
+                stored = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+                stored = None
+            if isinstance(stored, dict):
+                self._fill_from_run(run_dir, stored)
+                return
+        if text and FUNIT_GEN.fullmatch(Path(text).name):
+            self.approach.setCurrentIndex(self.approach.findData("funit2funit"))
+            self.image_size.setCurrentIndex(self.image_size.findData(128))
+            iteration = funit_step_from_name(Path(text)) or 0
+            if self.steps.value() <= iteration:
+                self.steps.setValue(iteration + FUNIT_STEPS_MORE)
+            self._sizes_from_checkpoint(True)
+            return
+        self._sizes_from_checkpoint(bool(text))
+
+    def _fill_from_run(self, run_dir: Path, stored: dict[str, Any]) -> None:
+        self._stored = stored
+        index = self.approach.findData(stored.get("approach"))
+        if index >= 0:
+            self.approach.setCurrentIndex(index)
+        self.data.setText(str(stored.get("data", self.data.text())))
+        self.out.setText(str(run_dir))
+        for spin, key in ((self.steps, "steps"), (self.batch, "batch_size"), (self.preview_every, "preview_every"),
+                          (self.checkpoint_every, "checkpoint_every")):
+            if isinstance(stored.get(key), int):
+                spin.setValue(stored[key])
+        index = self.image_size.findData(stored.get("image_size"))
+        if index >= 0:
+            self.image_size.setCurrentIndex(index)
+        self._sizes_from_checkpoint(True)
+
+    def _sizes_from_checkpoint(self, on: bool) -> None:
+        index = self.size.findText(FROM_CHECKPOINT)
+        if on and index < 0:
+            self._preset_before = self.size.currentData()
+            self.size.addItem(FROM_CHECKPOINT, None)
+            self.size.setCurrentIndex(self.size.count() - 1)
+        elif not on and index >= 0:
+            self.size.removeItem(index)
+            self.size.setCurrentIndex(self.size.findData(self._preset_before))
+        self.size.setEnabled(not on)
+
     def build_config(self, weights: LossWeights) -> TrainConfig:
-        """The run described by the fields; raises ValueError with a one-line message when they are unusable."""
+        """The run described by the fields, checked by `validate_config`; ValueError with a one-line message."""
+        if self.resume.text().strip() != self._applied:  # typed, not yet applied (no focus change)
+            self.apply_resume_source()
         approach = self.approach_key()
-        model, dis = PRESETS[self.size.currentText()][approach]
+        preset = self.size.currentData()
+        if preset is not None:
+            model, dis = preset_sizes(preset, approach)
+        elif self._stored is not None:  # the run's own sizes: a resume that asks for others gets a warning
+            model, dis = dict(self._stored.get("model", {})), dict(self._stored.get("dis", {}))
+        else:  # a FUNIT file: sizes from its tensors, a fresh discriminator at FUNIT's sizes
+            model, dis = {}, {}
         data = self.data.text().strip() or "procedural"
-        if data != "procedural" and not data.startswith("procedural:") and not Path(data).exists():
-            raise ValueError(f"{data}: dataset not found")
         resume = self.resume.text().strip() or None
-        if resume is not None and not Path(resume).exists():
-            raise ValueError(f"{resume}: checkpoint to resume from not found")
         out = self.out.text().strip() or str(Path.home() / "g2g_runs" / time.strftime("run-%Y%m%d-%H%M%S"))
-        return TrainConfig(
+        config = TrainConfig(
             approach=approach, data=data, align=self.align.isChecked() and not data.startswith("procedural"),
             out=out, resume=resume, steps=self.steps.value(),
-            batch_size=self.batch.value(), image_size=self.image_size.currentData(), model=dict(model),
-            dis=dict(dis), weights=weights, num_workers=0, preview_every=self.preview_every.value(),
+            batch_size=self.batch.value(), image_size=self.image_size.currentData(), model=model,
+            dis=dis, weights=weights, num_workers=0, preview_every=self.preview_every.value(),
             checkpoint_every=self.checkpoint_every.value(),
         )
+        validate_config(config)
+        return config

@@ -2,7 +2,11 @@
 loss curves, previews and log; edit loss weights while it runs; mix with the model being trained.
 
 The engine runs on the `TrainingWorker`'s QThread; this panel only lays out widgets, calls the engine's
-thread-safe commands and shows the events it reports.
+thread-safe commands and shows the events it reports. What the user must act on (a form that cannot
+start, a failed run, what a FUNIT file gave and what starts fresh) goes to the notice under the buttons,
+not only to the Log tab. Start never writes into a folder that holds a run: it offers to resume that run
+or to use a new folder. A finished or stopped run's model stays one click ("Use for mixing") from the
+grid and is added to Recent models.
 """
 
 from __future__ import annotations
@@ -10,17 +14,21 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
-    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
     QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QSpinBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -28,8 +36,10 @@ from PySide6.QtWidgets import (
 
 from trainer import events as ev
 from trainer.losses import LossWeights
+from trainer.run_folder import existing_run, same_path
+from trainer.state import run_folder_of
 
-from ..models import LoadedModel, model_from_snapshot
+from ..models import LoadedModel, load_model_file, model_from_snapshot
 from ..threads import TaskRunner
 from ..widgets.image_cell import ImageCell
 from .loss_chart import LossChart
@@ -49,6 +59,7 @@ def format_eta(seconds: float) -> str:
 class TrainingPanel(QWidget):
     eventShown = Signal(object)  # each engine event after the panel has shown it (tests wait on it)
     runEnded = Signal(str)  # the end reason, once the training thread has finished
+    modelSaved = Signal(str)  # the model file a finished or stopped run left (for Recent models)
 
     def __init__(self, parent: QWidget | None = None, *, on_model: Callable[[LoadedModel], None] | None = None,
                  undo_stack: QUndoStack | None = None):
@@ -60,6 +71,11 @@ class TrainingPanel(QWidget):
         self.tasks.failed.connect(self._snapshot_failed)
         self.weights = LossWeights()
         self.last_step = 0
+        self.total_steps = 0
+        self.run_dir: Path | None = None
+        self.model_path: Path | None = None  # the last run's model_latest.safetensors, once it exists
+        self._started = False  # the current run got past set-up
+        self.state = "idle"
         self.form = RunForm()
         self.form.approach.currentIndexChanged.connect(lambda: self.table.set_approach(self.form.approach_key()))
 
@@ -70,7 +86,8 @@ class TrainingPanel(QWidget):
                  ("resume", "Resume", self.resume, "Continue the paused run"),
                  ("stop", "Stop", self.stop, "Stop after the current step and write a checkpoint"),
                  ("save", "Save now", self.save_now, "Write a checkpoint after the current step"),
-                 ("use", "Use for mixing", self.use_for_mixing, "Mix with a copy of the model being trained")]
+                 ("use", "Use for mixing", self.use_for_mixing,
+                  "Mix with a copy of the model being trained, or with the model the last run saved")]
         for i, (key, title, slot, tip) in enumerate(specs):
             button = QPushButton(title)
             button.setToolTip(tip)
@@ -80,14 +97,17 @@ class TrainingPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m")
         self.speed = QLabel("Not running.")
+        self.notice = QLabel()
+        self.notice.setObjectName("trainingNotice")
+        self.notice.setWordWrap(True)
+        self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notice.hide()
 
         self.chart = LossChart()
-        self.log_box = QCheckBox("Log scale")
-        self.log_box.toggled.connect(self.chart.set_log_scale)
         curves = QWidget()
         curves_layout = QVBoxLayout(curves)
         curves_layout.addWidget(self.chart, 1)
-        curves_layout.addWidget(self.log_box)
+        curves_layout.addLayout(self._chart_controls())
         self.preview = ImageCell(minimum=160)
         self.preview.setToolTip("Original / Mixed / Reconstructed on training pairs")
         self.preview_label = QLabel("No preview yet.")
@@ -108,10 +128,43 @@ class TrainingPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.form)
         layout.addLayout(grid)
+        layout.addWidget(self.notice)
         layout.addWidget(self.progress)
         layout.addWidget(self.speed)
         layout.addWidget(self.tabs, 1)
         self._set_state("idle")
+
+    def _chart_controls(self) -> QHBoxLayout:
+        self.scale_box = QComboBox()
+        self.scale_box.addItem("Linear", "linear")
+        self.scale_box.addItem("Log", "log")
+        self.scale_box.setToolTip("Log is a symmetric log scale: negative losses stay visible")
+        self.scale_box.currentIndexChanged.connect(lambda: self.chart.set_scale(self.scale_box.currentData()))
+        self.smoothing = QDoubleSpinBox()
+        self.smoothing.setRange(0.0, 0.99)
+        self.smoothing.setSingleStep(0.1)
+        self.smoothing.setDecimals(2)
+        self.smoothing.setToolTip("Exponential moving average of the curves (0 = raw values), as TensorBoard")
+        self.smoothing.valueChanged.connect(self.chart.set_smoothing)
+        self.skip = QSpinBox()
+        self.skip.setRange(0, 10_000_000)
+        self.skip.setSingleStep(100)
+        self.skip.setToolTip("Leave out the first steps, whose large losses squash the rest of the curves")
+        self.skip.valueChanged.connect(self.chart.set_skip_steps)
+        row = QHBoxLayout()
+        for label, widget in (("Scale:", self.scale_box), ("Smoothing:", self.smoothing),
+                              ("Skip first steps:", self.skip)):
+            row.addWidget(QLabel(label))
+            row.addWidget(widget)
+        row.addStretch(1)
+        self.chart.setToolTip("Click a legend entry to hide or show its curve")
+        return row
+
+    def show_notice(self, text: str, *, error: bool = False) -> None:
+        """A message under the buttons, where the user is looking (errors in red); '' hides it."""
+        self.notice.setText(text)
+        self.notice.setStyleSheet("color: #d62728; font-weight: bold;" if error else "")
+        self.notice.setVisible(bool(text))
 
     # ------------------------------------------------------------------ commands
     def running(self) -> bool:
@@ -120,22 +173,56 @@ class TrainingPanel(QWidget):
     def start(self) -> bool:
         if self.running():
             return False
-        try:
-            config = self.form.build_config(LossWeights.from_dict(self.table.weights()))
-        except ValueError as exc:
-            self.log(f"Cannot start: {exc}")
+        config = self._config_to_start()
+        if config is None:
             return False
+        self.show_notice("")
         self.weights = config.weights
         self.chart.clear()
         self.progress.setRange(0, config.steps)
         self.progress.setValue(0)
+        self.total_steps, self.run_dir, self.model_path = config.steps, Path(config.out), None
+        self._started = False
         self.worker = TrainingWorker(config)
         self.worker.event.connect(self.show_event)
         self.worker.done.connect(self._run_ended)  # a method of this QObject: queued to the GUI thread
         self.log(f"Starting {config.approach} on {config.data} → {config.out}")
         self._set_state("running")
+        self.speed.setText("Starting: reading the data and building the networks…")
         self.worker.start()
         return True
+
+    def _config_to_start(self):
+        """The form's config, checked; a folder holding another run is resumed or replaced by a new one."""
+        try:
+            config = self.form.build_config(LossWeights.from_dict(self.table.weights()))
+            found = existing_run(config.out)
+            own = run_folder_of(config.resume)
+            if found is not None and not (own is not None and same_path(own, config.out)):
+                choice = self.ask_existing_run(config.out, found)
+                if choice is None:
+                    return None
+                if choice == "resume":
+                    self.form.resume.setText(config.out)
+                    self.form.apply_resume_source()
+                else:
+                    self.form.out.setText(str(_new_folder(Path(config.out))))
+                config = self.form.build_config(LossWeights.from_dict(self.table.weights()))
+        except ValueError as exc:
+            self.show_notice(f"Cannot start: {exc}", error=True)
+            self.log(f"Cannot start: {exc}")
+            return None
+        return config
+
+    def ask_existing_run(self, out: str, found: str) -> str | None:
+        """'resume', 'new' or None (cancel) for an output folder that already holds a run."""
+        box = QMessageBox(QMessageBox.Icon.Question, "The output folder holds a run",
+                          f"{out} already holds {found}. Starting here would overwrite it.", parent=self)
+        resume = box.addButton("Resume that run", QMessageBox.ButtonRole.AcceptRole)
+        new = box.addButton("Use a new folder", QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return {resume: "resume", new: "new"}.get(box.clickedButton())
 
     def pause(self) -> None:
         if self.running():
@@ -158,6 +245,9 @@ class TrainingPanel(QWidget):
         if self.running():
             self.log("Taking a copy of the model being trained…")
             self.worker.engine.request_snapshot()
+        elif self.model_path is not None and self.model_path.is_file():
+            self.log(f"Loading {self.model_path}…")
+            self.tasks.submit("model file", load_model_file, self.model_path)
 
     def edit_weight(self, name: str, value: float) -> None:
         if not self.running():
@@ -173,8 +263,11 @@ class TrainingPanel(QWidget):
         if isinstance(event, ev.StepDone):
             self.last_step = event.step
             self.progress.setValue(event.step)
-            self.speed.setText(f"Step {event.step:,} of {event.total:,} · {event.it_per_s:.2f} it/s · "
-                               f"ETA {format_eta(event.eta_s)}")
+            if self.state == "paused":  # a single step while paused: no speed, no ETA
+                self.speed.setText(f"Paused at step {event.step:,} of {event.total:,}.")
+            else:
+                self.speed.setText(f"Step {event.step:,} of {event.total:,} · {event.it_per_s:.2f} it/s · "
+                                   f"ETA {format_eta(event.eta_s)}")
             self.chart.add_point(event.step, event.losses)
         elif isinstance(event, ev.PreviewReady):
             self.preview.set_array(event.grid)
@@ -182,6 +275,8 @@ class TrainingPanel(QWidget):
         elif isinstance(event, ev.Started):
             self.progress.setRange(0, event.total)
             self.progress.setValue(event.step)
+            self.last_step, self.total_steps, self._started = event.step, event.total, True
+            self.speed.setText(f"Step {event.step:,} of {event.total:,} · first step running…")
             self.log(f"Started at step {event.step} of {event.total} on {event.device}: {event.num_images} images, "
                      f"{event.num_classes} identities" + (f", resumed from {event.resumed_from}"
                                                           if event.resumed_from else ""))
@@ -192,19 +287,28 @@ class TrainingPanel(QWidget):
             self.log(f"Weights from step {event.step}: {changes}")
         elif isinstance(event, ev.Paused):
             self._set_state("paused")
+            self.speed.setText(f"Paused at step {event.step:,} of {self.total_steps:,}.")
             self.log(f"Paused at step {event.step}.")
         elif isinstance(event, ev.Resumed):
             self._set_state("running")
+            self.speed.setText(f"Step {event.step:,} of {self.total_steps:,} · resuming…")
             self.log(f"Resumed at step {event.step}.")
         elif isinstance(event, ev.CheckpointSaved):
-            self.log(f"Checkpoint ({event.kind}) at step {event.step}: {event.path}")
+            score = f", {event.score_name} {event.score:.4f}" if event.score_name else ""
+            self.log(f"Checkpoint ({event.kind}) at step {event.step}: {event.path}{score}")
+        elif isinstance(event, ev.Noted):
+            self.show_notice(event.message)
+            self.log(event.message)
+        elif isinstance(event, ev.Failed):
+            self.show_notice(f"Training failed: {event.message}", error=True)
+            self.log(_describe(event))
         elif isinstance(event, ev.ModelSnapshot):
             self.tasks.submit("snapshot", model_from_snapshot, event)
-        elif isinstance(event, (ev.RolledBack, ev.Warned, ev.Failed, ev.Finished)):
+        elif isinstance(event, (ev.RolledBack, ev.Warned, ev.Finished)):
             self.log(_describe(event))
         self.eventShown.emit(event)
 
-    def _snapshot_built(self, _name: str, model: LoadedModel) -> None:
+    def _snapshot_built(self, _name: str, model: LoadedModel) -> None:  # a snapshot or the saved model file
         self.log(f"Mixing with {model.name}.")
         if self.on_model is not None:
             self.on_model(model)
@@ -216,7 +320,14 @@ class TrainingPanel(QWidget):
         if self.sender() is not self.worker:  # a late `done` of a run that a newer run has replaced: waiting
             return  # on the newer run's thread here would block the GUI for 10 s
         self.worker.thread.wait(10_000)  # `done` is the thread's last act: this returns at once
+        saved = self.run_dir / "model_latest.safetensors" if self.run_dir is not None else None
+        if self._started and saved is not None and saved.is_file():  # a run that got going leaves its model
+            self.model_path = saved
+            self.modelSaved.emit(str(saved))
         self._set_state("idle")
+        ended = {"completed": "Finished", "stopped": "Stopped", "failed": "Failed"}.get(reason, reason)
+        self.speed.setText(f"{ended} at step {self.last_step:,} of {self.total_steps:,}."
+                           + (" Use for mixing loads its model." if self.model_path else ""))
         self.runEnded.emit(reason)
 
     def log(self, text: str) -> None:
@@ -224,15 +335,15 @@ class TrainingPanel(QWidget):
 
     def _set_state(self, state: str) -> None:
         """Enable the buttons that make sense: idle, running or paused."""
+        self.state = state
         active = state != "idle"
         self.buttons["start"].setEnabled(not active)
         self.buttons["pause"].setEnabled(state == "running")
         self.buttons["resume"].setEnabled(state == "paused")
-        for key in ("stop", "save", "use"):
+        for key in ("stop", "save"):
             self.buttons[key].setEnabled(active)
+        self.buttons["use"].setEnabled(active or self.model_path is not None)
         self.form.setEnabled(not active)
-        if not active:
-            self.speed.setText(f"Not running (last step {self.last_step:,})." if self.last_step else "Not running.")
 
     # ------------------------------------------------------------------ closing
     def confirm_close(self, parent: QWidget) -> bool:
@@ -250,6 +361,14 @@ class TrainingPanel(QWidget):
         if self.worker is not None:
             self.worker.stop_and_wait()
         self.tasks.wait()
+
+
+def _new_folder(taken: Path) -> Path:
+    """`taken`-2, -3, …: the first sibling name that does not exist yet."""
+    n = 2
+    while taken.with_name(f"{taken.name}-{n}").exists():
+        n += 1
+    return taken.with_name(f"{taken.name}-{n}")
 
 
 def _describe(event: object) -> str:
