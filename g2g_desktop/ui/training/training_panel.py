@@ -347,12 +347,14 @@ class TrainingPanel(QWidget):
 
     # ------------------------------------------------------------------ closing
     def confirm_close(self, parent: QWidget) -> bool:
-        """Ask before closing while a run is going; the run is then stopped with a checkpoint."""
+        """Ask before closing while a run is going. Closing does not wait for a step to end (the window exits
+        within 2 s), so what was trained since the last checkpoint is lost; the question says so."""
         if not self.running():
             return True
         answer = QMessageBox.question(
             parent, "Training is running",
-            "A training run is in progress. Stop it (a checkpoint is written) and quit?",
+            "A training run is in progress. Quit and stop it at once?\n\nWhat it trained since its last "
+            "checkpoint is lost. To keep it, press No, then Pause (which writes a checkpoint), then quit.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
         )
         return answer == QMessageBox.StandardButton.Yes
