@@ -36,15 +36,20 @@ def mixing(qtbot, window, tiny_model, image_files):
 
 
 class Gate:
-    """Wraps a pipeline method so each call waits for `release()`: the test steps through the work."""
+    """Wraps a pipeline method so each call made on the thread of the work under test (its name starts with
+    `thread`) waits for `release()`: the test steps through the work. Calls from other threads pass (the
+    identity meter's fade curve also decodes, and once took a release meant for a matrix row)."""
 
-    def __init__(self, obj, name: str):
+    def __init__(self, obj, name: str, thread: str):
         self.semaphore, self.calls = threading.Semaphore(0), 0
         self.real = getattr(obj, name)
+        self.thread = thread
         self.opened = False
         setattr(obj, name, self)
 
     def __call__(self, *args, **kwargs):
+        if not threading.current_thread().name.startswith(self.thread):
+            return self.real(*args, **kwargs)
         self.calls += 1
         if not self.opened:
             assert self.semaphore.acquire(timeout=30)
@@ -65,7 +70,7 @@ def final_matrix(result) -> bool:
 # ------------------------------------------------------------------ item 14: progress, rows, cancel
 def test_swap_matrix_fills_in_row_by_row_and_can_be_cancelled(qtbot, mixing):
     win, c = mixing, mixing.controller
-    gate = Gate(win.session.model.pipeline, "_decode")  # one decode per matrix row
+    gate = Gate(win.session.model.pipeline, "_decode", "g2g-render")  # one decode per matrix row
     view = win.matrix_view
     win.tabs.setCurrentWidget(view)
     assert view.progress.isVisible() and view.progress.bar.value() == 0 and view.progress.bar.maximum() == 3
@@ -91,7 +96,7 @@ def test_changing_the_pair_does_not_restart_the_matrix(qtbot, mixing):
     win, c = mixing, mixing.controller
     rows: list[int] = []
     c.renderProgress.connect(lambda r: rows.append(len(r.images["matrix"])))
-    gate = Gate(win.session.model.pipeline, "_decode")
+    gate = Gate(win.session.model.pipeline, "_decode", "g2g-render")
     win.tabs.setCurrentWidget(win.matrix_view)
     with qtbot.waitSignal(c.renderProgress, timeout=TIMEOUT):
         gate.release()
@@ -104,7 +109,7 @@ def test_changing_the_pair_does_not_restart_the_matrix(qtbot, mixing):
 
 def test_fade_export_shows_progress_and_cancel_writes_nothing(qtbot, mixing, tmp_path):
     win, c = mixing, mixing.controller
-    gate = Gate(win.session.model.pipeline, "fade_frames")
+    gate = Gate(win.session.model.pipeline, "fade_frames", "g2g-task-export")
     target = tmp_path / "fade.gif"
     with qtbot.waitSignal(c.tasks.progress, timeout=TIMEOUT):
         assert win.actions.export_fade(target, ExportOptions(frames=12, both_mixes=False))
