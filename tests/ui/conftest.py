@@ -71,3 +71,18 @@ def image_files(tmp_path):
     folder = tmp_path / "images"
     folder.mkdir()
     return [write_image(folder / f"person{i}.png", seed=i) for i in range(3)]
+
+
+@pytest.fixture
+def window(qtbot):
+    """A shown main window with throw-away settings and a fake face detector (no MTCNN)."""
+    from g2g_desktop.ui.main_window import MainWindow
+    from g2g_desktop.ui.settings import AppSettings
+
+    from .test_mix_window import FakeDetector
+
+    win = MainWindow(AppSettings(), detector=FakeDetector())
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.close()

@@ -13,19 +13,9 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QFileDialog
 
 from g2g_desktop.ui.export import ExportOptions
-from g2g_desktop.ui.main_window import MainWindow
 from g2g_desktop.ui.settings import AppSettings
 
-from .test_mix_window import TIMEOUT, FakeDetector, drop_and_render, load_model
-
-
-@pytest.fixture
-def window(qtbot):
-    win = MainWindow(AppSettings(), detector=FakeDetector())
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
+from .test_mix_window import TIMEOUT, drop_and_render, load_model
 
 
 @pytest.fixture

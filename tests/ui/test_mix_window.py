@@ -6,7 +6,6 @@ import time
 import warnings
 
 import numpy as np
-import pytest
 import torch
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
@@ -18,7 +17,7 @@ from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.images import tensor_to_uint8
 from g2g_desktop.ui import app as app_module
 from g2g_desktop.ui.app import create_window
-from g2g_desktop.ui.main_window import EMPTY_NO_MODEL, MainWindow
+from g2g_desktop.ui.main_window import EMPTY_NO_MODEL
 from g2g_desktop.ui.qt_images import array_to_qimage
 from g2g_desktop.ui.settings import AppSettings
 
@@ -37,15 +36,6 @@ class FakeDetector:
     def __call__(self, image):
         self.calls += 1
         return list(self.faces)
-
-
-@pytest.fixture
-def window(qtbot):
-    win = MainWindow(AppSettings(), detector=FakeDetector())
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
 
 
 def load_model(qtbot, win, path, align=False):

@@ -6,27 +6,15 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QDropEvent, QGuiApplication
 
 from g2g_desktop.core.face_align import Face, template_points
 from g2g_desktop.ui import mix_controller
-from g2g_desktop.ui.main_window import MainWindow
 from g2g_desktop.ui.qt_images import array_to_qimage
-from g2g_desktop.ui.settings import AppSettings
 
 from .conftest import write_image
-from .test_mix_window import TIMEOUT, FakeDetector, drop, drop_and_render, load_model
-
-
-@pytest.fixture
-def window(qtbot):
-    win = MainWindow(AppSettings(), detector=FakeDetector())
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
+from .test_mix_window import TIMEOUT, drop, drop_and_render, load_model
 
 
 def faces_for(size: int):

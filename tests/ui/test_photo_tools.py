@@ -18,13 +18,11 @@ from g2g_desktop.core.checkpoint import save_model
 from g2g_desktop.core.face_align import Face, template_points
 from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.judge import IdentityJudge
-from g2g_desktop.ui.main_window import MainWindow
 from g2g_desktop.ui.renderer import _run_images
-from g2g_desktop.ui.settings import AppSettings
 from trainer.losses import LossWeights
 
 from .conftest import TINY, write_image
-from .test_mix_window import TIMEOUT, FakeDetector, drop_and_render, load_model
+from .test_mix_window import TIMEOUT, drop_and_render, load_model
 
 
 class FakeJudge(IdentityJudge):
@@ -44,15 +42,6 @@ def _face_for(size):
     side = min(w, h)
     points = template_points(side) + np.array([(w - side) / 2, (h - side) / 2])
     return Face((0.0, 0.0, float(w), float(h)), tuple(map(tuple, points)), 0.99)
-
-
-@pytest.fixture
-def window(qtbot):
-    win = MainWindow(AppSettings(), detector=FakeDetector())
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.close()
 
 
 @pytest.fixture
