@@ -62,8 +62,9 @@ class RunForm(QWidget):
         self.data.setToolTip("'procedural' (the built-in synthetic faces) or a folder with one sub-folder per "
                              "identity, a CelebA root, or a FUNIT list file")
         form.addRow("Dataset:", _path_row(self.data, self._browse_data))
-        self.align = QCheckBox("Align faces (MTCNN, as the mixer does; crops cached)")
-        self.align.setToolTip("Photo datasets: train on the aligned face crops the mixer will feed the model")
+        self.align = QCheckBox("Align faces")
+        self.align.setToolTip("Photo datasets: train on the MTCNN-aligned face crops the mixer will feed the "
+                              "model (the same aligner and template; crops are cached on disk)")
         form.addRow("", self.align)
         self.resume = QLineEdit()
         self.resume.setPlaceholderText("optional: a run folder, a training checkpoint or a FUNIT gen_*.pt")

@@ -97,6 +97,7 @@ class TrainingPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m")
         self.speed = QLabel("Not running.")
+        self.speed.setWordWrap(True)  # long status lines wrap instead of widening the dock
         self.notice = QLabel()
         self.notice.setObjectName("trainingNotice")
         self.notice.setWordWrap(True)
