@@ -71,15 +71,7 @@ class FileDataset(IdentityDataset):
             shown = "; ".join(skipped[:5]) + (f"; +{len(skipped) - 5} more" if len(skipped) > 5 else "")
             warnings.warn(f"{source}: skipped {len(skipped)} unreadable file(s): {shown}", DatasetWarning,
                           stacklevel=3)
-        self.class_names = sorted({identity for _, identity in readable})
-        if len(self.class_names) < 2:
-            raise DatasetError(
-                f"{source}: found {_count(len(self.class_names))} with readable images; "
-                "training needs at least 2 (pairs of different identities)"
-            )
-        index = {name: i for i, name in enumerate(self.class_names)}
-        self.paths = [path for path, _ in readable]
-        self.labels = [index[identity] for _, identity in readable]
+        self.class_names, self.paths, self.labels = _labelled(readable, source, "{} with readable images")
 
     def get_image(self, index: int) -> Image.Image:
         return open_image(self.paths[index])
@@ -190,15 +182,7 @@ class AlignedDataset(IdentityDataset):
         if unreadable:
             warnings.warn(f"{self.source}: skipped {len(unreadable)} unreadable image(s): {unreadable[0]}",
                           DatasetWarning, stacklevel=2)
-        self.class_names = sorted({name for _, name in crops})
-        if len(self.class_names) < 2:
-            raise DatasetError(
-                f"{self.source}: found faces of {_count(len(self.class_names))}; "
-                "training needs at least 2 (pairs of different identities)"
-            )
-        index = {name: i for i, name in enumerate(self.class_names)}
-        self.paths = [entry for entry, _ in crops]
-        self.labels = [index[name] for _, name in crops]
+        self.class_names, self.paths, self.labels = _labelled(crops, self.source, "faces of {}")
 
     def get_image(self, index: int) -> Image.Image:
         return open_image(self.paths[index])
@@ -272,6 +256,17 @@ def _header_problem(path: Path) -> str | None:
     except (OSError, ValueError, SyntaxError) as exc:
         return str(exc) or type(exc).__name__
     return None if width > 0 and height > 0 else "image has no pixels"
+
+
+def _labelled(items: list[tuple[Path, str]], source: Path, found: str) -> tuple[list[str], list[Path], list[int]]:
+    """(sorted identity names, paths, integer labels) of (path, identity) items; fewer than 2 identities is an
+    error naming `source` and what was `found` (a template for the identity count)."""
+    names = sorted({identity for _, identity in items})
+    if len(names) < 2:
+        raise DatasetError(f"{source}: found {found.format(_count(len(names)))}; "
+                           "training needs at least 2 (pairs of different identities)")
+    index = {name: i for i, name in enumerate(names)}
+    return names, [path for path, _ in items], [index[identity] for _, identity in items]
 
 
 def _count(n: int) -> str:
