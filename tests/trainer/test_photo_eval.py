@@ -5,38 +5,14 @@ input as the content person. Needs ../shared/photos and dlib; skips cleanly with
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-import torch
-from torch import nn
 
-from g2g_desktop.core.generator import DisentanglingGenerator
+from tests.trainer.test_metrics import CopyGenerator
 from trainer.photo_eval import format_judge, judge_photo_folder
 
 PHOTOS = Path(__file__).resolve().parents[3] / "shared" / "photos"
 pytestmark = pytest.mark.skipif(not PHOTOS.is_dir(), reason="../shared/photos is absent")
-
-
-class CopyGenerator(DisentanglingGenerator):
-    """G(content, identity) = one of its inputs: the copy-through baselines as a model."""
-
-    architecture = "copy"
-
-    def __init__(self, copy: str, size: int = 128):
-        super().__init__()
-        self.copy = copy
-        self.config = SimpleNamespace(image_size=size)
-        self.anchor = nn.Parameter(torch.zeros(1))
-
-    def _encode_content(self, x):
-        return x
-
-    def _encode_class(self, x):
-        return x
-
-    def decode(self, content, class_code):
-        return class_code if self.copy == "identity" else content
 
 
 @pytest.fixture
@@ -52,7 +28,8 @@ def people(tmp_path):
 @pytest.mark.parametrize("copy", ["identity", "content"])
 def test_the_judge_verifies_what_a_copying_generator_copies(people, tmp_path, copy):
     pytest.importorskip("dlib")
-    result = judge_photo_folder(CopyGenerator(copy), people, align=True, cache_dir=tmp_path / "cache",
+    gen = CopyGenerator("class" if copy == "identity" else "content", image_size=128)
+    result = judge_photo_folder(gen, people, align=True, cache_dir=tmp_path / "cache",
                                 log=lambda _: None)
     m = result["metrics"]
     assert m["judge/mixes"] == 4 and m["judge/mix/no_face"] == 0  # a→b: 2×1 mixes, b→a: 1×2
