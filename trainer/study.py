@@ -29,6 +29,7 @@ from typing import Any
 
 import torch
 
+from g2g_desktop.core.checkpoint import load_generator
 from trainer.config import config_from_dict
 from trainer.engine import TrainingEngine
 from trainer.events import Failed, StepDone
@@ -241,8 +242,6 @@ def train_run(run: StudyRun, folder: Path, curve_eval: Evaluator, log: Callable[
 
 def finish_run(run: StudyRun, folder: Path, final_eval: Evaluator) -> dict[str, Any]:
     """Final metrics (with probes) of a completed row and its swap sheet; written to results.json."""
-    from g2g_desktop.core.checkpoint import load_generator
-
     gen = load_generator(folder / "model_latest.safetensors")
     metrics = final_eval(gen, probes=True)
     curve = _read_curve(folder / "curves.jsonl")

@@ -292,14 +292,14 @@ class Approach(ABC):
             return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999), weight_decay=self.config.weight_decay)
         return torch.optim.RMSprop(params, lr=lr, weight_decay=self.config.weight_decay)
 
-    def update(self, which: str, loss: Tensor, step: int | None = None) -> None:
+    def update(self, which: str, loss: Tensor, step: int) -> None:
         """Back-propagate `loss` and step optimizer `which` ('gen' or 'dis') through its AMP scaler.
 
-        With `config.lr_warmup_steps` and a `step`, the learning rate rises linearly to the configured one.
+        With `config.lr_warmup_steps`, the learning rate rises linearly to the configured one by `step`.
         """
         optimizer, scaler = self.optimizers()[which], self.scalers[which]
         warmup = self.config.lr_warmup_steps
-        if warmup > 0 and step is not None:
+        if warmup > 0:
             base = self.config.lr_gen if which == "gen" else self.config.lr_dis
             for group in optimizer.param_groups:
                 group["lr"] = base * min(1.0, (step + 1) / warmup)
