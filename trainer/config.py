@@ -244,6 +244,11 @@ def validate_config(config: TrainConfig) -> None:
         raise TrainConfigError("align: procedural faces are rendered in place; align is for photo datasets")
     if not config.data.startswith("procedural"):
         _require_path("data", data_path, " (give a folder, a FUNIT list file or 'procedural')")
+        if config.weights.lambda_cross_gt > 0:
+            raise TrainConfigError("weights.lambda_cross_gt: the supervised cross loss needs ground-truth swaps, "
+                                   "which only procedural faces have")
+    if config.weights.lambda_cross_gt > 0 and config.approach != "funit2funit":
+        raise TrainConfigError("weights.lambda_cross_gt: only the funit2funit approach has the supervised cross loss")
     for name in ("resume", "vgg_weights", "face_weights"):
         value = getattr(config, name)
         if value is not None:

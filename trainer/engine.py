@@ -64,7 +64,7 @@ from trainer.events import (
 from trainer.heldout import HeldOutScore
 from trainer.losses import LossWeights
 from trainer.run_folder import RunFolder, check_run_folder, rebuildable, same_path
-from trainer.sampler import PairSampler
+from trainer.sampler import PairSampler, has_ground_truth
 from trainer.state import SaveFn, capture_rng, latest_state, restore_rng, resume_source, run_folder_of, state_to_cpu
 
 log = logging.getLogger(__name__)
@@ -264,7 +264,7 @@ class TrainingEngine:
         rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
         self.sampler = PairSampler(dataset, batch_size=config.batch_size, image_size=config.image_size,
                                    seed=config.seed, rank=rank, world_size=world, num_workers=config.num_workers,
-                                   same_identity=True)
+                                   same_identity=True, ground_truth=config.weights.lambda_cross_gt > 0)
         self.preview_batch = PairSampler(dataset, batch_size=1, image_size=config.image_size, seed=config.seed,
                                          train=False).batch(0)
         if state is not None:
@@ -313,8 +313,10 @@ class TrainingEngine:
         if any(state["config"].get(k, v) != v for k, v in asked.items()):  # else the state's own values hold
             self._configure_optimizers(path)
         requested = self.config.weights.to_dict()
-        stored = state["config"].get("weights", {})
-        edits = {k: v for k, v in requested.items() if k in stored and stored[k] != v}
+        # what the run was started with, defaults filled in: a weight new to this version counts when asked for
+        known = set(requested)
+        stored = LossWeights.from_dict({k: v for k, v in state["config"].get("weights", {}).items() if k in known})
+        edits = {k: v for k, v in requested.items() if getattr(stored, k) != v}
         self.audit = list(state["audit"])
         self._resumed_from = str(path)
         if same_path(path.parent.parent, self.run_dir):  # continued in place: this state is already on disk
@@ -479,10 +481,21 @@ class TrainingEngine:
         if not diff:
             return
         self.approach.weights = new
+        if new.lambda_cross_gt > 0 and not self.sampler.ground_truth:
+            self._start_ground_truth()
         records = [{"step": self.current_step, "field": k, "old": o, "new": n} for k, (o, n) in diff.items()]
         self.audit.extend(records)
         self._write("audit.jsonl", self.files.append_audit, records)
         self._emit(WeightsChanged(self.current_step, diff, new.to_dict()))
+
+    def _start_ground_truth(self) -> None:
+        """λ_cross raised mid-run: the sampler starts rendering true swaps (x1, x2 stay as they were)."""
+        if has_ground_truth(self.sampler.dataset):
+            self.sampler.ground_truth = True
+            self.sampler.close()  # loader workers restart with the flag, from the same position
+        else:
+            self._emit(Warned(self.current_step, "λ_cross has no effect here: photos have no ground-truth swaps "
+                                                 "(only procedural faces do)"))
 
     def _snapshot(self) -> None:
         generator = self.approach.inference_generator()

@@ -62,6 +62,7 @@ class LossWeights:
     content_l2: float = 0.0  # weight of the mean squared content code (LORD's activation decay)
     lambda_cls: float = 0.0  # λ_cls: identity head on E_B(x) learns the training identities (> 0 at start adds it)
     lambda_cls_mix: float = 0.0  # λ_cls,m: the head must name the identity a mix should carry (needs the head)
+    lambda_cross_gt: float = 0.0  # λ_cross: ‖m − m*‖ against the true swap m* (procedural faces only; eq. 9 ext.)
 
     def to_dict(self) -> dict[str, float]:
         return dataclasses.asdict(self)
@@ -161,6 +162,7 @@ _ROWS: tuple[tuple[str, str, str, float, float, tuple[str, ...]], ...] = (
     ("content_l2", "λ_c", "Content-code L2", 100.0, 0.001, _N + _F),
     ("lambda_cls", "λ_cls", "Identity head", 100.0, 0.1, _F),
     ("lambda_cls_mix", "λ_cls,m", "Mix identity", 100.0, 0.1, _F),
+    ("lambda_cross_gt", "λ_cross", "Supervised cross (truth)", 100.0, 0.1, _F),
 )
 
 _TOOLTIPS = {
@@ -193,6 +195,9 @@ _TOOLTIPS = {
     "identity loss with our own encoder as the face network); > 0 when the run starts adds the head.",
     "lambda_cls_mix": "Cross-entropy of that head on E_B(m): each mix must carry the identity it was given "
     "(eq. 8), which copying the content image cannot satisfy.",
+    "lambda_cross_gt": "Supervised cross loss (lecture: Aberman et al.'s cross loss on a synthetic set): L1 between "
+    "each mix and the true swap the procedural-face renderer draws (the content image's situation with the "
+    "class image's person). Procedural faces only; photos have no true swap.",
     "content_l2": "Weight of the mean squared content code (LORD's activation decay), a pressure toward a "
     "small content code (paper §VI: a smaller content code).",
 }
@@ -350,11 +355,18 @@ def cycle_funit_discriminator_total(real: torch.Tensor, fake: torch.Tensor, w: L
 
 
 def g2g_reconstruction(
-    short: torch.Tensor, long: torch.Tensor, w: LossWeights, same: torch.Tensor | None = None
+    short: torch.Tensor,
+    long: torch.Tensor,
+    w: LossWeights,
+    same: torch.Tensor | None = None,
+    cross: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """L_R = λ_short‖x − G(x, x)‖ + λ_long‖x − x̂‖ (paper eq. 9) [+ λ_same‖x − G(E_A(x), E_B(x′))‖]."""
+    """L_R = λ_short‖x − G(x, x)‖ + λ_long‖x − x̂‖ (paper eq. 9) [+ λ_same‖x − G(E_A(x), E_B(x′))‖]
+    [+ λ_cross‖m − m*‖, the supervised cross loss against the true swap m*]."""
     total = w.lambda_short * short + w.lambda_long * long
-    return total if same is None else total + w.lambda_same * same
+    if same is not None:
+        total = total + w.lambda_same * same
+    return total if cross is None else total + w.lambda_cross_gt * cross
 
 
 def content_code_penalty(content: torch.Tensor) -> torch.Tensor:

@@ -13,6 +13,7 @@ image_size·140/128 → random image_size crop. Evaluation mode resizes straight
 
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, default_collate
 
 from g2g_desktop.core.images import ImageLoadError, pil_to_tensor
 from trainer.approaches import PairBatch
@@ -44,6 +45,7 @@ class PairSampler:
         world_size: int = 1,  # ... of this many disjoint shards
         num_workers: int = 0,  # DataLoader worker processes; 0 loads in the calling thread
         same_identity: bool = False,  # also load another image of each person (PairBatch.x1_same/x2_same)
+        ground_truth: bool = False,  # also render the true swaps (PairBatch.m_true; procedural faces only)
     ):
         if dataset.num_classes < 2:
             raise DatasetError("the pair sampler needs at least 2 identities")
@@ -58,6 +60,11 @@ class PairSampler:
         self.world_size = world_size
         self.num_workers = num_workers
         self.same_identity = same_identity
+        if ground_truth and not has_ground_truth(dataset):
+            source = getattr(dataset, "source", type(dataset).__name__)
+            raise DatasetError(f"{source}: photos have no ground-truth swaps (only procedural faces do), "
+                               "so the supervised cross loss (lambda_cross_gt) cannot be used")
+        self.ground_truth = ground_truth
         labels = np.asarray(dataset.labels, dtype=np.int64)
         self._labels = labels
         self._by_class = [np.flatnonzero(labels == c) for c in range(dataset.num_classes)]
@@ -96,20 +103,31 @@ class PairSampler:
         others = members[members != index]
         return index if not len(others) else int(others[rng.integers(len(others))])
 
-    def load_pair(self, g: int) -> tuple:
-        """(x1, label1, x2, label2) of stream item g, plus (x1′, x2′) when `same_identity` is on.
+    def load_pair(self, g: int) -> dict[str, torch.Tensor | int]:
+        """Stream item g as `PairBatch` fields: x1, label1, x2, label2; x1_same/x2_same when `same_identity`
+        is on; m_true (the two true swaps, stacked [m1* | m2*]) when `ground_truth` is on.
 
-        The partners draw from their own stream (seed, 2, g), so turning them on leaves x1, x2 and their
-        augmentation exactly as they were.
+        The partners draw from their own stream (seed, 2, g), and each true swap repeats the flip and crop
+        of its content image from a copy of that image's generator, so turning either on leaves x1, x2 and
+        their augmentation exactly as they were.
         """
         i, j, rng = self.pair_indices(g)
-        pair = (self._transform(self._image(i), rng), int(self._labels[i]),
-                self._transform(self._image(j), rng), int(self._labels[j]))
-        if not self.same_identity:
-            return pair
-        same_rng = np.random.default_rng((self.seed, 2, g))
-        i_same, j_same = (self.same_identity_partner(k, same_rng) for k in (i, j))
-        return (*pair, self._transform(self._image(i_same), same_rng), self._transform(self._image(j_same), same_rng))
+        rng_x1 = copy.deepcopy(rng)
+        x1 = self._transform(self._image(i), rng)
+        rng_x2 = copy.deepcopy(rng)
+        item: dict[str, torch.Tensor | int] = {
+            "x1": x1, "label1": int(self._labels[i]),
+            "x2": self._transform(self._image(j), rng), "label2": int(self._labels[j]),
+        }
+        if self.same_identity:
+            same_rng = np.random.default_rng((self.seed, 2, g))
+            i_same, j_same = (self.same_identity_partner(k, same_rng) for k in (i, j))
+            item["x1_same"] = self._transform(self._image(i_same), same_rng)
+            item["x2_same"] = self._transform(self._image(j_same), same_rng)
+        if self.ground_truth:
+            truth = self.dataset.ground_truth  # type: ignore[attr-defined]  (checked in __init__)
+            item["m_true"] = torch.stack([self._transform(truth(i, j), rng_x1), self._transform(truth(j, i), rng_x2)])
+        return item
 
     def _image(self, index: int) -> Image.Image:
         """The image of `index`; one that fails to decode (truncated past its header) is replaced by the
@@ -219,10 +237,17 @@ class _BatchIndices:
             batch += 1
 
 
-def _collate(pairs: list[tuple]):
-    columns = list(zip(*pairs))
-    return tuple(torch.tensor(c) if k in (1, 3) else torch.stack(c) for k, c in enumerate(columns))
+def _collate(items: list[dict]) -> dict[str, torch.Tensor]:
+    return default_collate(items)
 
 
-def _to_batch(parts) -> PairBatch:
-    return PairBatch(*parts)
+def _to_batch(fields: dict[str, torch.Tensor]) -> PairBatch:
+    m_true = fields.get("m_true")
+    if m_true is not None:  # B×2×C×H×W → [m1* | m2*] along the batch, like the cross pass's mixes
+        fields = {**fields, "m_true": torch.cat([m_true[:, 0], m_true[:, 1]])}
+    return PairBatch(**fields)
+
+
+def has_ground_truth(dataset: IdentityDataset) -> bool:
+    """Whether `dataset` can render the true swap of any two of its items (procedural faces can)."""
+    return callable(getattr(dataset, "ground_truth", None))

@@ -159,6 +159,13 @@ RUNS: tuple[StudyRun, ...] = (
     StudyRun("ft_L", "fine-tune funit_own + λ_L 0.1", {"weights": {**NO_LONG, "lambda_L": 0.1}},
              start_from="funit_own"),
     StudyRun("ft_all", "fine-tune funit_own with all G2G losses (paper defaults)", {}, start_from="funit_own"),
+    # The lecture's supervised cross loss: each mix against the renderer's true swap (procedural faces only).
+    StudyRun("cross_gt", "same_lord + supervised cross loss λ_cross 1 (true swaps from the renderer)",
+             _recipe(ADAM, LN, SAME, LORD_W, {"weights": {"lambda_cross_gt": 1.0}})),
+    StudyRun("cross_gt_only", "recon_only + λ_cross 1: no discriminator",
+             _recipe(ADAM, LN, SAME, LORD_W, {"weights": {"gan_delay_steps": 1e6, "lambda_cross_gt": 1.0}})),
+    StudyRun("cross_gt_strong", "cross_gt with λ_cross 5", _recipe(ADAM, LN, SAME, LORD_W,
+                                                                   {"weights": {"lambda_cross_gt": 5.0}})),
     # Seeds: the rows whose differences are small get a second one.
     StudyRun("same_lord_s1", "same_lord, seed 1", _recipe(ADAM, LN, SAME, LORD_W, {"seed": 1})),
     StudyRun("ln_s1", "ln, seed 1", _recipe(ADAM, LN, {"seed": 1})),

@@ -154,7 +154,7 @@ def test_augmentation_flips_and_crops_while_eval_only_resizes():
     evaluation = _sampler(dataset=dataset, train=False)
     index = evaluation.pair_indices(0)[0]
     expected = np.asarray(dataset.get_image(index).resize((16, 16), Image.Resampling.BILINEAR), dtype=np.float32)
-    assert torch.allclose(evaluation.load_pair(0)[0], torch.from_numpy(expected).permute(2, 0, 1) / 127.5 - 1)
+    assert torch.allclose(evaluation.load_pair(0)["x1"], torch.from_numpy(expected).permute(2, 0, 1) / 127.5 - 1)
 
 
 def test_worker_processes_produce_the_same_batches():

@@ -194,6 +194,22 @@ def test_weights_edited_between_runs_are_audited_on_resume(tmp_path):
     assert engine.approach.weights.gamma == 2.0
 
 
+def test_a_weight_the_saved_run_did_not_know_yet_is_applied_on_resume(tmp_path):
+    """A state written before a weight existed (here: lambda_same dropped from it) still gets the asked value."""
+    _engine(tiny_config(tmp_path, steps=2)).run()
+    path = tmp_path / "run" / "checkpoints" / "state_00000002.pt"
+    state = torch.load(path, weights_only=False)
+    for weights in (state["config"]["weights"], state["weights"]):
+        weights.pop("lambda_same")
+    torch.save(state, path)
+    config = tiny_config(tmp_path, steps=3, resume=str(tmp_path / "run"))
+    events = Events()
+    engine = _engine(dataclasses.replace(config, weights=config.weights.replace(lambda_same=1.0)), events)
+    engine.run()
+    assert events.of(WeightsChanged)[0].changes == {"lambda_same": (0.0, 1.0)}
+    assert engine.approach.weights.lambda_same == 1.0
+
+
 def test_snapshot_is_a_cpu_copy_of_the_generator(tmp_path):
     events = Events()
     engine = _engine(tiny_config(tmp_path, steps=1), events)
@@ -522,3 +538,24 @@ def test_resuming_a_finished_run_in_place_rewrites_nothing_and_says_why(tmp_path
     assert _engine(tiny_config(tmp_path, steps=2, resume=str(tmp_path / "run")), events).run() == "completed"
     assert "already at step 2 of 2: ask for more steps" in events.of(Noted)[0].message
     assert not events.of(CheckpointSaved) and files() == before
+
+
+@pytest.mark.parametrize("procedural", [True, False])
+def test_raising_the_cross_loss_mid_run_starts_the_true_swaps_where_there_are_any(tmp_path, procedural):
+    from trainer.datasets import open_dataset
+
+    events = Events()
+    data = open_dataset("procedural:4:3", 16) if procedural else TinyDataset(classes=4, per_class=3)
+    engine = _engine(tiny_config(tmp_path, "funit2funit", steps=4, checkpoint_every=10), events, dataset=data)
+
+    def sink(event):
+        events(event)
+        if isinstance(event, StepDone) and event.step == 2:
+            engine.set_weights(lambda_cross_gt=1.0)
+
+    engine.sink = sink
+    assert engine.run() == "completed"
+    logged = [("Loss/G/cross_gt" in e.losses) for e in events.of(StepDone)]
+    assert logged == [False, False, procedural, procedural]
+    assert engine.sampler.ground_truth is procedural
+    assert any("no ground-truth swaps" in e.message for e in events.of(Warned)) is not procedural

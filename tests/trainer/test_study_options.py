@@ -213,3 +213,68 @@ def test_a_person_with_one_image_is_their_own_partner():
     assert sampler.same_identity_partner(1, np.random.default_rng(0)) == 1
     b = PairSampler(data, batch_size=2, image_size=16, same_identity=True, train=False).batch(0)
     assert torch.equal(b.x1_same, b.x1)  # no augmentation: the very same image
+
+
+# --------------------------------------------------------------------------- supervised cross loss (λ_cross)
+
+
+def test_sampler_renders_the_true_swaps_with_the_content_images_flip_and_crop():
+    from trainer.procedural_dataset import ProceduralFaceDataset
+
+    data = ProceduralFaceDataset(num_identities=5, samples_per_identity=3, image_size=32, seed=4)
+    plain = PairSampler(data, batch_size=6, image_size=32, seed=1).batch(1)
+    b = PairSampler(data, batch_size=6, image_size=32, seed=1, ground_truth=True).batch(1)
+    assert torch.equal(b.x1, plain.x1) and torch.equal(b.x2, plain.x2) and plain.m_true is None
+    assert b.m_true.shape == (12, 3, 32, 32)
+    x = torch.cat([b.x1, b.x2])
+    corner = (slice(None), slice(None), slice(0, 3), slice(0, 3))  # background: same situation, same crop
+    assert torch.equal(b.m_true[corner], x[corner])
+    assert ((b.m_true - x).abs().flatten(1).mean(1) > 0.02).all()  # another person in each
+
+
+def test_the_true_swap_is_the_renderers_content_situation_with_the_class_person():
+    from g2g_desktop.core.images import pil_to_tensor
+    from trainer.procedural_dataset import ProceduralFaceDataset
+
+    data = ProceduralFaceDataset(num_identities=4, samples_per_identity=2, image_size=32, seed=2)
+    sampler = PairSampler(data, batch_size=3, image_size=32, seed=5, train=False, ground_truth=True)
+    b = sampler.batch(0)
+    for k, g in enumerate(sampler.stream_indices(0)):
+        i, j, _ = sampler.pair_indices(g)
+        assert torch.allclose(b.m_true[k], pil_to_tensor(data.ground_truth(i, j)))
+        assert torch.allclose(b.m_true[3 + k], pil_to_tensor(data.ground_truth(j, i)))
+
+
+def test_photos_have_no_true_swap_and_the_sampler_says_so():
+    with pytest.raises(ValueError, match="no ground-truth swaps"):
+        PairSampler(TinyDataset(classes=3, per_class=2), batch_size=2, image_size=16, ground_truth=True)
+
+
+def test_funit2funit_cross_loss_is_the_l1_of_each_mix_to_its_true_swap():
+    b = batch_with_partners()
+    b.m_true = torch.rand(4, 3, 16, 16, generator=torch.Generator().manual_seed(7)) * 2 - 1
+    approach = build_approach(make_config(weights=LossWeights(lambda_cross_gt=2.0)), 3, "cpu")
+    with torch.no_grad():
+        gen = approach.generator
+        x = torch.cat([b.x1, b.x2])
+        mixed = gen.decode(gen.encode_content(x), torch.cat([gen.encode_class(b.x2), gen.encode_class(b.x1)]))
+    logs = approach.generator_step(b, 0)
+    assert logs["Loss/G/cross_gt"] == pytest.approx(float((mixed - b.m_true).abs().mean()), rel=1e-4)
+    w = LossWeights(lambda_short=1.0, lambda_long=0.0, lambda_cross_gt=3.0)
+    assert float(g2g_reconstruction(torch.tensor(1.0), torch.tensor(5.0), w, cross=torch.tensor(2.0))) == 7.0
+    off = build_approach(make_config(), 3, "cpu").generator_step(b, 0)
+    assert "Loss/G/cross_gt" not in off
+    b.m_true = None  # photos: the term is skipped, not an error
+    assert "Loss/G/cross_gt" not in approach.generator_step(b, 1)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"data": "faces/"}, "only procedural faces"),
+    ({"approach": "cycle_funit"}, "only the funit2funit approach"),
+])
+def test_cross_loss_config_is_refused_where_it_cannot_work(tmp_path, changes, message):
+    (tmp_path / "faces").mkdir()
+    changes = {"data": "procedural", **{k: str(tmp_path / v) if k == "data" else v for k, v in changes.items()}}
+    config = TrainConfig(weights=LossWeights(lambda_cross_gt=1.0), **changes)
+    with pytest.raises(TrainConfigError, match=message):
+        validate_config(config)

@@ -19,6 +19,7 @@ resumed "auto" run keeps it instead of measuring again.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from abc import ABC, abstractmethod
@@ -54,6 +55,8 @@ class PairBatch:
 
     `x1_same`/`x2_same`, when the sampler loads them, are other images of the same people as x1/x2 (the
     image itself only where a person has one image): the class code of the λ_same reconstruction.
+    `m_true`, on data sets with ground truth (procedural faces), holds the true swaps [m1* | m2*] stacked
+    like the cross pass's mixes: the target of the supervised cross loss (λ_cross_gt).
     """
 
     x1: Tensor
@@ -62,14 +65,13 @@ class PairBatch:
     label2: Tensor
     x1_same: Tensor | None = None
     x2_same: Tensor | None = None
+    m_true: Tensor | None = None
 
     def to(self, device: torch.device | str) -> PairBatch:
         def move(t: Tensor | None) -> Tensor | None:
             return None if t is None else t.to(device, non_blocking=True)
 
-        return PairBatch(
-            move(self.x1), move(self.label1), move(self.x2), move(self.label2), move(self.x1_same), move(self.x2_same)
-        )
+        return PairBatch(**{f.name: move(getattr(self, f.name)) for f in dataclasses.fields(self)})
 
     def same_identity_images(self) -> Tensor:
         """[x1′ | x2′] stacked like the cross pass's x; x itself when the sampler loaded no partners."""

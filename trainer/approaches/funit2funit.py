@@ -13,7 +13,9 @@ where m' is the mix carrying x's identity and φ the D features averaged over po
 penalty on the real batch {x1, x2} (FUNIT_FACTS §5), computed in fp32 even under AMP.
 Model-study switches (all off by default, docs/study.md): λ_same adds ‖x − G(E_A(x), E_B(x′))‖ with x′
 another image of x's person to eq. 9; σ_c (content_noise) perturbs every content code G decodes and λ_c
-(content_l2) penalises its size, as LORD does; gan_w can ramp up over `gan_warmup_steps`.
+(content_l2) penalises its size, as LORD does; gan_w can ramp up over `gan_warmup_steps`; λ_cross adds
+‖m − m*‖ against the true swaps m* where the data set renders them (procedural faces: the lecture's
+supervised cross loss, with every image of the triplet drawn by the renderer).
 Optimisers: RMSprop (lr `lr_gen`/`lr_dis`, weight decay, torch defaults otherwise; `optimizer: adam`), kaiming init
 when fresh, EMA (`ema_beta`, 0.999) after every G step — all as FUNIT (FUNIT_FACTS §7).
 `load_funit_pair` resumes from FUNIT's own gen_/dis_/optimizer.pt files.
@@ -211,12 +213,14 @@ class Funit2FunitApproach(Approach):
                 same = self.generator.decode(content, self.generator.encode_class(batch.same_identity_images()))
                 recon_same = l1(same, p.x)
             recon_short, recon_long = l1(short, p.x), l1(p.recon, p.x)
+            # the supervised cross loss: each mix against the true swap (only where the data has one)
+            cross_gt = l1(p.mixed, batch.m_true) if w.lambda_cross_gt > 0 and batch.m_true is not None else None
             if w.adversarial_at(step) > 0:
                 adversarial, fm_terms = self._discriminator_terms(p, short, labels)
             else:  # no discriminator yet: its terms are 0 and it is not run
                 adversarial, fm_terms = torch.zeros((), device=self.device), [torch.zeros((), device=self.device)] * 4
             fm_short, fm_mix, fm_mix_recon, fm_long = fm_terms
-            reconstruction = g2g_reconstruction(recon_short, recon_long, w, recon_same)  # eq. 9
+            reconstruction = g2g_reconstruction(recon_short, recon_long, w, recon_same, cross_gt)  # eq. 9
             fm = g2g_feature_matching(fm_short, fm_mix, fm_mix_recon, fm_long, w)  # eq. 10
             code_l2 = content_code_penalty(p.content)  # LORD
             total = funit2funit_generator_total(adversarial, reconstruction, fm, w, step, code_l2)  # eq. 12
@@ -236,6 +240,8 @@ class Funit2FunitApproach(Approach):
         }
         if recon_same is not None:
             terms["Loss/G/recon_same"] = recon_same
+        if cross_gt is not None:
+            terms["Loss/G/cross_gt"] = cross_gt
         terms.update({name: term for name, (_, term) in identity_terms.items()})
         logs = self.checked(terms, "Loss/G/total", step)
         self.update("gen", total, step)
