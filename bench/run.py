@@ -20,13 +20,14 @@ from .cuda import cuda_section
 from .gui import gui_section
 from .harness import machine_info, matmul_peak_gflops
 from .inference import Budget, inference_sections
+from .memory_format import memory_format_section
 from .options import options_section
 from .report import Report, Section
 from .scaling import scaling_section
 from .startup import startup_section
 from .workloads import default_model, funit_animals, tiny_model
 
-SECTIONS = ("options", "inference", "scaling", "training", "bf16", "startup", "gui", "cuda")
+SECTIONS = ("options", "inference", "scaling", "training", "bf16", "channels_last", "startup", "gui", "cuda")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -88,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         ("training", lambda: _training(default, quick, budget, peak)),
         ("bf16", lambda: [bf16_section(models, repeats=budget.light, train_batch=1 if quick else 4,
                                        train_repeats=max(1, budget.heavy - 1))]),
+        ("channels_last", lambda: [memory_format_section(models, repeats=max(1, budget.heavy - 1),
+                                                         train_batch=1 if quick else 4)]),
         ("startup", lambda: [startup_section(quick)]),
         ("gui", lambda: [gui_section(quick)]),
         ("cuda", lambda: [cuda_section(models, budget)]),

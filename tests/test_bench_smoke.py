@@ -142,6 +142,16 @@ def test_bf16_section_is_skipped_without_native_bf16(monkeypatch):
     assert "no native bf16" in bf16.bf16_section({}, repeats=1, train_batch=1, train_repeats=1).skipped
 
 
+def test_channels_last_section_times_the_same_training_step_in_both_memory_formats():
+    from bench.memory_format import memory_format_section
+
+    section = memory_format_section({"tiny": tiny_model()}, repeats=1, train_batch=1)
+    assert section.skipped is None and len(section.rows) == 1 + torch.cuda.is_available()
+    row = section.rows[0]
+    assert row.ratio > 0 and "cpu" in row.name
+    assert row.extra["loss_rel_diff"] < 1e-3  # the same step: only the memory layout differs
+
+
 def test_startup_section_compares_the_app_with_a_bare_window(monkeypatch):
     from bench import startup
 
