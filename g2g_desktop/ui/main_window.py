@@ -33,12 +33,12 @@ from PySide6.QtWidgets import (
 )
 
 from g2g_desktop.core.face_align import Detector
+from g2g_desktop.services.models import LoadedModel
+from g2g_desktop.services.render_queue import RenderResult
 
 from .gui_thread_policy import GuiThreadPolicy
 from .mix_controller import MixController
-from .models import LoadedModel
 from .photo_tools import PhotoTools
-from .render_queue import RenderResult
 from .session_store import restore_form, save_form, save_session
 from .settings import AppSettings
 from .startup import place_window

@@ -18,15 +18,16 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from g2g_desktop.core.face_align import Detector, MtcnnDetector
+from g2g_desktop.services.cancel import CancelToken
+from g2g_desktop.services.export import ExportOptions, export_fade
+from g2g_desktop.services.inputs import InputImage, LoadReport, detect, from_pil, load_inputs
+from g2g_desktop.services.models import LoadedModel, load_model_file
+from g2g_desktop.services.render_queue import RenderRequest, RenderResult, RenderWorker
+from g2g_desktop.services.renderer import Renderer
 
-from .export import ExportOptions, export_fade
-from .inputs import InputImage, LoadReport, detect, from_pil, load_inputs
-from .models import LoadedModel, load_model_file
-from .render_queue import RenderRequest, RenderResult, RenderWorker
-from .renderer import Renderer
 from .session import MixSession
 from .settings import AppSettings
-from .threads import CancelToken, TaskRunner, one_line
+from .threads import TaskRunner, one_line
 from .undo import ChooseFaceCommand, SetAlignCommand, SetAlphaCommand, SetAlphasCommand, SetPairCommand
 
 Notice = tuple[str, list[tuple[str, Callable[[], None]]]]

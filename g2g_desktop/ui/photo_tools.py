@@ -21,9 +21,9 @@ from g2g_desktop.core.identity_meter import fade_curve, read_meter
 from g2g_desktop.core.images import ImageLoadError, list_images
 from g2g_desktop.core.judge import IdentityJudge, judge_available
 from g2g_desktop.core.photo_mix import BatchReport, mix_folder, paste_into_original, photo_suffix, save_image
+from g2g_desktop.services.inputs import InputImage
+from g2g_desktop.services.render_queue import RenderResult
 
-from .inputs import InputImage
-from .render_queue import RenderResult
 from .threads import TaskRunner
 from .widgets.purpose_bar import purpose_text
 

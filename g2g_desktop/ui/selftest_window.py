@@ -16,10 +16,10 @@ from PySide6.QtCore import QEventLoop, QMessageLogContext, QSettings, QTimer, Qt
 from PySide6.QtWidgets import QApplication
 
 from g2g_desktop.core.resources import resource_path
+from g2g_desktop.services.render_queue import RenderResult
 
 from . import app as app_module
 from .app import create_window
-from .render_queue import RenderResult
 from .settings import AppSettings
 from .theme import apply_theme
 

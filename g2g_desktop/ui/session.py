@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from .inputs import InputImage
-from .models import LoadedModel
-from .render_queue import RenderRequest
-from .renderer import Renderer
+from g2g_desktop.services.inputs import InputImage
+from g2g_desktop.services.models import LoadedModel
+from g2g_desktop.services.render_queue import RenderRequest
+from g2g_desktop.services.renderer import Renderer
 
 ALPHA_RANGE = (-0.5, 1.5)  # the fade sliders' range: beyond [0, 1] extrapolates
 MAX_MATRIX_IMAGES = 12  # the swap matrix shows the first 12 images: N² decodes, and cells stay visible

@@ -23,6 +23,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from g2g_desktop.services.cancel import CancelToken, TaskCancelled
+
 THREAD_PREFIX = "g2g-"
 _qthreads: weakref.WeakSet[QThread] = weakref.WeakSet()
 _counter = itertools.count(1)
@@ -62,25 +64,6 @@ def one_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type when it has none): what the GUI shows."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-class TaskCancelled(Exception):
-    """Raised by `CancelToken.check()`: the task stops and reports `cancelled(name)`."""
-
-
-class CancelToken:
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-    def check(self) -> None:
-        if self._event.is_set():
-            raise TaskCancelled
 
 
 class TaskRunner(QObject):

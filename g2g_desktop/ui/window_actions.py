@@ -17,9 +17,17 @@ from PySide6.QtCore import QObject, qVersion
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMenu, QMessageBox
 
-from .export import MAX_EXPORT_SIDE, ExportOptions, fit_scale, grid_canvas, matrix_canvas, save_array_png
+from g2g_desktop.services.export import (
+    MAX_EXPORT_SIDE,
+    ExportOptions,
+    fit_scale,
+    grid_canvas,
+    matrix_canvas,
+    save_array_png,
+)
+from g2g_desktop.services.render_queue import RenderResult
+
 from .qt_images import array_to_qimage, qimage_to_pil
-from .render_queue import RenderResult
 from .theme import apply_theme
 from .widgets.export_dialog import ExportDialog, choices_of, options_from
 

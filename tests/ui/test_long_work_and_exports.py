@@ -12,7 +12,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QFileDialog
 
-from g2g_desktop.ui.export import ExportOptions
+from g2g_desktop.services.export import ExportOptions
 from g2g_desktop.ui.settings import AppSettings
 
 from .test_mix_window import TIMEOUT, drop_and_render, load_model
@@ -191,7 +191,8 @@ def test_exporting_the_matrix_before_its_tab_was_opened_computes_it(qtbot, mixin
 
 
 def test_a_huge_matrix_export_is_scaled_down_with_a_message(qtbot, mixing, tmp_path, monkeypatch):
-    from g2g_desktop.ui import export, window_actions
+    from g2g_desktop.services import export
+    from g2g_desktop.ui import window_actions
 
     monkeypatch.setattr(export, "MAX_EXPORT_SIDE", 300)
     monkeypatch.setattr(window_actions, "MAX_EXPORT_SIDE", 300)

@@ -34,12 +34,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from g2g_desktop.services.models import LoadedModel, load_model_file, model_from_snapshot
 from trainer import events as ev
 from trainer.losses import LossWeights
 from trainer.run_folder import existing_run, same_path
 from trainer.state import run_folder_of
 
-from ..models import LoadedModel, load_model_file, model_from_snapshot
 from ..threads import TaskRunner
 from ..widgets.image_cell import ImageCell
 from .loss_chart import LossChart

@@ -10,7 +10,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from ..inputs import InputImage
+from g2g_desktop.services.inputs import InputImage
+
 from ..qt_images import pil_to_qimage
 from .image_cell import ImageCell
 

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..inputs import InputImage
+from g2g_desktop.services.inputs import InputImage
+
 from ..qt_images import pil_to_qimage
 
 THUMB = 72
