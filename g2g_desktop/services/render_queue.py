@@ -150,7 +150,6 @@ class RenderWorker:
         self.slot = RenderSlot()
         self._last_keys: dict[str, tuple[Any, ...]] = {}  # per kind: the picture last rendered
         self._cancelled: dict[str, int] = {}  # per kind: requests up to this stamp were cancelled by the user
-        self.rendered = 0
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
 
     def start(self) -> None:
@@ -207,7 +206,6 @@ class RenderWorker:
                 self._last_keys[request.kind] = request.key
             else:
                 self._last_keys.pop(request.kind, None)
-            self.rendered += 1
             if cancelled and not self._user_cancelled(request):
                 continue  # superseded by a newer request (or the worker stopped): nothing to report
             ms = (time.perf_counter() - start) * 1000.0

@@ -15,7 +15,7 @@ import os
 import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
@@ -42,7 +42,7 @@ from .photo_tools import PhotoTools
 from .session_store import restore_form, save_form, save_session
 from .settings import AppSettings
 from .startup import place_window
-from .threads import TaskRunner
+from .threads import Task, TaskWorker
 from .widgets.face_panel import FacePanel
 from .widgets.fade_sliders import FadeSliders
 from .widgets.gallery import ImageGallery
@@ -124,9 +124,9 @@ class MainWindow(QMainWindow):
         self.model_dock = self._dock("Model", model_widget, Qt.DockWidgetArea.RightDockWidgetArea)
         self.training_undo = QUndoStack(self)
         self._training_panel: TrainingPanel | None = None
-        self._trainer_import = TaskRunner(self)
-        self._trainer_import.finished.connect(self._trainer_imported)
-        self._trainer_import.failed.connect(lambda _name, message: self._training_placeholder.setText(message))
+        self._trainer_import: TaskWorker[object] = TaskWorker(Task.TRAINER, self)
+        self._trainer_import.done.connect(self._trainer_imported)
+        self._trainer_import.failed.connect(lambda _stamp, message: self._training_placeholder.setText(message))
         self._training_placeholder = QLabel("Loading the trainer…", alignment=Qt.AlignmentFlag.AlignCenter)
         self.training_dock = self._dock("Training", self._training_placeholder, Qt.DockWidgetArea.RightDockWidgetArea)
         self.training_dock.visibilityChanged.connect(self._training_dock_shown)
@@ -185,10 +185,10 @@ class MainWindow(QMainWindow):
         return self._training_panel
 
     def _training_dock_shown(self, visible: bool) -> None:
-        if visible and self._training_panel is None and not self._trainer_import.busy():
-            self._trainer_import.submit("trainer", importlib.import_module, TRAINING_PANEL_MODULE)
+        if visible and self._training_panel is None and not self._trainer_import.running():
+            self._trainer_import.start(importlib.import_module, TRAINING_PANEL_MODULE)
 
-    def _trainer_imported(self, _name: str, _module: object) -> None:
+    def _trainer_imported(self, _stamp: int, _module: object) -> None:
         if self._training_panel is None and self.isVisible():  # not for a window closed meanwhile
             self._build_training_panel()
 
@@ -200,16 +200,16 @@ class MainWindow(QMainWindow):
         c.modelLoaded.connect(self._show_model)
         c.modelFailed.connect(self._model_failed)
         c.imagesLoaded.connect(self._images_settled)
-        c.tasks.failed.connect(lambda name, _message: self._images_settled() if name == "images" else None)
+        c.image_loads.failed.connect(self._images_settled)
         c.renderProgress.connect(self._show_progress)
         c.matrixStarted.connect(self.matrix_view.begin)
         self.matrix_view.cancelRequested.connect(c.cancel_matrix)
         self.matrix_view.computeRequested.connect(c.compute_matrix)
         self.grid_view.cellZoomRequested.connect(self.zoom_cell)
         self.export_progress.cancelRequested.connect(c.cancel_export)
-        c.tasks.progress.connect(self._task_progress)
-        c.tasks.cancelled.connect(self._task_cancelled)
-        c.tasks.failed.connect(self._task_cancelled)
+        c.exports.progress.connect(self._export_progress)
+        c.exports.cancelled.connect(self._export_cancelled)
+        c.exports.failed.connect(lambda _stamp, _message: self.export_progress.finish())
         s.imagesChanged.connect(self._images_changed)
         s.pairChanged.connect(self._pair_changed)
         s.alphasChanged.connect(lambda: self.sliders.set_alphas(s.alphas))
@@ -278,9 +278,8 @@ class MainWindow(QMainWindow):
         self.refresh_empty_state()
 
     def _align_changed(self) -> None:
-        self.align_box.blockSignals(True)
-        self.align_box.setChecked(self.session.align)
-        self.align_box.blockSignals(False)
+        with QSignalBlocker(self.align_box):
+            self.align_box.setChecked(self.session.align)
         self._show_faces()
 
     def _show_faces(self) -> None:
@@ -310,17 +309,14 @@ class MainWindow(QMainWindow):
         if result.request.kind == "matrix":
             self.matrix_view.show_rows(result.images["originals"], result.images["matrix"])
 
-    def _task_progress(self, name: str, done: int, total: int) -> None:
-        if name == "export":
-            if self.export_progress.isHidden():
-                self.export_progress.start("Exporting the fade…", total)
-            self.export_progress.step(done, total)
+    def _export_progress(self, done: int, total: int) -> None:
+        if self.export_progress.isHidden():
+            self.export_progress.start("Exporting the fade…", total)
+        self.export_progress.step(done, total)
 
-    def _task_cancelled(self, name: str, *_message: str) -> None:
-        if name == "export":
-            self.export_progress.finish()
-            if not _message:
-                self.statusBar().showMessage("Export cancelled: nothing was written.", 8000)
+    def _export_cancelled(self, _stamp: int) -> None:
+        self.export_progress.finish()
+        self.statusBar().showMessage("Export cancelled: nothing was written.", 8000)
 
     def _show_result(self, result: RenderResult) -> None:
         if result.cancelled:
@@ -410,6 +406,6 @@ class MainWindow(QMainWindow):
         if panel is not None:
             if panel.worker is not None:
                 panel.worker.stop_and_wait(round(left() * 1000))
-            panel.tasks.cancel_all()
-            panel.tasks.wait(left())
+            panel.mix_models.cancel()
+            panel.mix_models.wait(left())
         self._trainer_import.wait(left())

@@ -49,7 +49,7 @@ class WindowActions(QObject):
         self.error_box: QMessageBox | None = None  # the last error dialog (non-blocking)
         self._paste_count = 0
         self.pending_matrix: tuple[str, ExportOptions] | None = None  # an export waiting for the matrix
-        self.controller.tasks.finished.connect(self._task_done)
+        self.controller.exports.done.connect(self._exported)
         self.controller.rendered.connect(self._matrix_rendered)
         self._build_menus()
 
@@ -279,11 +279,10 @@ class WindowActions(QObject):
         if path:
             self.export_fade(path, options)
 
-    def _task_done(self, name: str, result: object) -> None:
-        if name == "export":
-            self.window.export_progress.finish()
-            where = result[0] if len(result) == 1 else f"{len(result)} frames in {result[0].parent}"
-            self.window.statusBar().showMessage(f"Saved {where}", 8000)
+    def _exported(self, _stamp: int, written: list[Path]) -> None:
+        self.window.export_progress.finish()
+        where = written[0] if len(written) == 1 else f"{len(written)} frames in {written[0].parent}"
+        self.window.statusBar().showMessage(f"Saved {where}", 8000)
 
     def copy_grid(self) -> None:
         canvas = self._grid()

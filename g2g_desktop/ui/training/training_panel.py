@@ -40,7 +40,7 @@ from trainer.losses import LossWeights
 from trainer.run_folder import existing_run, same_path
 from trainer.state import run_folder_of
 
-from ..threads import TaskRunner
+from ..threads import Task, TaskWorker
 from ..widgets.image_cell import ImageCell
 from .loss_chart import LossChart
 from .run_form import RunForm
@@ -66,9 +66,9 @@ class TrainingPanel(QWidget):
         super().__init__(parent)
         self.on_model = on_model  # receives the model being trained when the user asks to mix with it
         self.worker: TrainingWorker | None = None
-        self.tasks = TaskRunner(self)
-        self.tasks.finished.connect(self._snapshot_built)
-        self.tasks.failed.connect(self._snapshot_failed)
+        self.mix_models: TaskWorker[LoadedModel] = TaskWorker(Task.MIX_MODEL, self)  # a snapshot or the saved file
+        self.mix_models.done.connect(self._snapshot_built)
+        self.mix_models.failed.connect(self._snapshot_failed)
         self.weights = LossWeights()
         self.last_step = 0
         self.total_steps = 0
@@ -248,7 +248,7 @@ class TrainingPanel(QWidget):
             self.worker.engine.request_snapshot()
         elif self.model_path is not None and self.model_path.is_file():
             self.log(f"Loading {self.model_path}…")
-            self.tasks.submit("model file", load_model_file, self.model_path)
+            self.mix_models.start(load_model_file, self.model_path)
 
     def edit_weight(self, name: str, value: float) -> None:
         if not self.running():
@@ -304,17 +304,17 @@ class TrainingPanel(QWidget):
             self.show_notice(f"Training failed: {event.message}", error=True)
             self.log(_describe(event))
         elif isinstance(event, ev.ModelSnapshot):
-            self.tasks.submit("snapshot", model_from_snapshot, event)
+            self.mix_models.start(model_from_snapshot, event)
         elif isinstance(event, (ev.RolledBack, ev.Warned, ev.Finished)):
             self.log(_describe(event))
         self.eventShown.emit(event)
 
-    def _snapshot_built(self, _name: str, model: LoadedModel) -> None:  # a snapshot or the saved model file
+    def _snapshot_built(self, _stamp: int, model: LoadedModel) -> None:  # a snapshot or the saved model file
         self.log(f"Mixing with {model.name}.")
         if self.on_model is not None:
             self.on_model(model)
 
-    def _snapshot_failed(self, _name: str, message: str) -> None:
+    def _snapshot_failed(self, _stamp: int, message: str) -> None:
         self.log(f"Could not use the model: {message}")
 
     def _run_ended(self, reason: str) -> None:
@@ -363,7 +363,7 @@ class TrainingPanel(QWidget):
     def shutdown(self) -> None:
         if self.worker is not None:
             self.worker.stop_and_wait()
-        self.tasks.wait()
+        self.mix_models.wait()
 
 
 def _new_folder(taken: Path) -> Path:
