@@ -34,13 +34,13 @@ from PySide6.QtWidgets import (
 
 from g2g_desktop.core.face_align import Detector
 from g2g_desktop.services.models import LoadedModel
-from g2g_desktop.services.render_queue import RenderResult
+from g2g_desktop.services.render_queue import RenderKind, RenderResult
 
 from .gui_thread_policy import GuiThreadPolicy
 from .mix_controller import MixController
 from .photo_tools import PhotoTools
 from .session_store import restore_form, save_form, save_session
-from .settings import AppSettings
+from .settings import AppSettings, Recent
 from .startup import place_window
 from .threads import Task, TaskWorker
 from .widgets.face_panel import FacePanel
@@ -172,7 +172,7 @@ class MainWindow(QMainWindow):
         module = importlib.import_module(TRAINING_PANEL_MODULE)
         c = self.controller
         panel = self._training_panel = module.TrainingPanel(on_model=c.use_model, undo_stack=self.training_undo)
-        panel.modelSaved.connect(lambda path: self.settings.add_recent("models", path))
+        panel.modelSaved.connect(lambda path: self.settings.add_recent(Recent.MODELS, path))
         restore_form(self.settings.qsettings, "training", panel.form)
         # scrolled: the form, chart and log need ~680 px of height, more than a 700 px screen has to give
         scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
@@ -306,7 +306,7 @@ class MainWindow(QMainWindow):
         return first or "Image 1", second or "Image 2"
 
     def _show_progress(self, result: RenderResult) -> None:
-        if result.request.kind == "matrix":
+        if result.request.kind == RenderKind.MATRIX:
             self.matrix_view.show_rows(result.images["originals"], result.images["matrix"])
 
     def _export_progress(self, done: int, total: int) -> None:
@@ -322,11 +322,11 @@ class MainWindow(QMainWindow):
         if result.cancelled:
             self.matrix_view.show_cancelled()
         elif result.error:
-            if result.request.kind == "grid":
+            if result.request.kind == RenderKind.GRID:
                 self.grid_view.show_empty(f"Could not render: {result.error}")
             else:
                 self.matrix_view.show_empty(f"Could not render: {result.error}")
-        elif result.request.kind == "grid":
+        elif result.request.kind == RenderKind.GRID:
             self.grid_view.show_images(result.images)
             if self.zoom_view.isVisible():
                 self.zoom_view.update_images(result.images, self._pair_names())

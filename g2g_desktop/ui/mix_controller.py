@@ -23,11 +23,11 @@ from g2g_desktop.services.cancel import CancelToken
 from g2g_desktop.services.export import ExportOptions, export_fade
 from g2g_desktop.services.inputs import InputImage, LoadReport, detect_all, from_pil, load_inputs
 from g2g_desktop.services.models import LoadedModel, load_model_file
-from g2g_desktop.services.render_queue import RenderRequest, RenderResult, RenderWorker
+from g2g_desktop.services.render_queue import RenderKind, RenderRequest, RenderResult, RenderWorker
 from g2g_desktop.services.renderer import Renderer
 
 from .session import MixSession
-from .settings import AppSettings
+from .settings import AppSettings, Recent
 from .threads import Task, TaskWorker
 from .undo import ChooseFaceCommand, SetAlignCommand, SetAlphaCommand, SetAlphasCommand, SetPairCommand
 
@@ -68,9 +68,9 @@ class MixController(QObject):
         self.worker.start()
         self.stamp = 0
         self.reset_stamp = 0  # results with an older stamp are dropped
-        self.latest: dict[str, int] = {}  # per kind: the stamp of the newest request submitted
+        self.latest: dict[RenderKind, int] = {}  # per kind: the stamp of the newest request submitted
         self.matrix_wanted = False
-        self.last: dict[str, RenderResult] = {}
+        self.last: dict[RenderKind, RenderResult] = {}
         self._pair_stamp = 0  # the image load that last chose the pair; older ones add images but not the pair
         self._matrix_key: tuple | None = None  # the matrix being computed (or last computed)
         for signal in (self.session.pairChanged, self.session.alphasChanged, self.session.modelChanged,
@@ -81,8 +81,8 @@ class MixController(QObject):
     # ------------------------------------------------------------------ rendering
     def schedule(self) -> None:
         """Submit the requests for the current state; with nothing to draw, drop whatever is in flight."""
-        for kind in ("grid", "matrix"):
-            if kind == "matrix" and not self.matrix_wanted:
+        for kind in RenderKind:
+            if kind == RenderKind.MATRIX and not self.matrix_wanted:
                 continue
             self.stamp += 1
             request = self.session.request(kind, self.stamp)
@@ -95,7 +95,7 @@ class MixController(QObject):
                 self._submit(request)
 
     def _submit(self, request: RenderRequest) -> None:
-        if request.kind == "matrix":
+        if request.kind == RenderKind.MATRIX:
             if request.key == self._matrix_key:
                 return  # already being computed: a new request would restart it (e.g. the pair changed)
             self._matrix_key = request.key
@@ -112,14 +112,14 @@ class MixController(QObject):
         """Render the swap matrix now (again after a cancel), even when its tab is not shown."""
         self.worker.forget()
         self.stamp += 1
-        request = self.session.request("matrix", self.stamp)
+        request = self.session.request(RenderKind.MATRIX, self.stamp)
         if request is not None:
-            self.last.pop("matrix", None)
+            self.last.pop(RenderKind.MATRIX, None)
             self._matrix_key = None
             self._submit(request)
 
     def cancel_matrix(self) -> None:
-        self.worker.cancel("matrix", self.latest.get("matrix", 0))
+        self.worker.cancel(RenderKind.MATRIX, self.latest.get(RenderKind.MATRIX, 0))
 
     def _deliver(self, result: RenderResult) -> None:
         """Called on the render thread: hand the result to the GUI thread, unless the window has gone."""
@@ -134,7 +134,7 @@ class MixController(QObject):
         stale = result.stamp < self.latest.get(result.request.kind, 0)
         if not result.final and stale:
             return  # an error, a cancel or a partial picture of a request that a newer one replaced
-        if (result.error or result.cancelled) and result.request.kind == "matrix":
+        if (result.error or result.cancelled) and result.request.kind == RenderKind.MATRIX:
             self._matrix_key = None  # asking again computes it again
         if result.error:
             self.worker.forget()
@@ -284,14 +284,14 @@ class MixController(QObject):
         self.session.set_model(model)
         self.session.set_align(align)
         if model.path is not None:
-            self.settings.add_recent("models", model.path)
+            self.settings.add_recent(Recent.MODELS, model.path)
         self.message.emit(f"Loaded model {model.name}.")
         self.modelLoaded.emit(model)
 
     # ------------------------------------------------------------------ exports
     def export_fade(self, path: str | os.PathLike, options: ExportOptions | None = None) -> bool:
         """Start writing the fade on a task thread (progress, cancel); False when there is no pair."""
-        request = self.session.request("grid", 0)
+        request = self.session.request(RenderKind.GRID, 0)
         pair = self.session.pair_images()
         if request is None or pair is None:
             return False

@@ -23,7 +23,7 @@ from g2g_desktop.core.images import ImageLoadError, list_images
 from g2g_desktop.core.judge import IdentityJudge, judge_available
 from g2g_desktop.core.photo_mix import BatchReport, mix_folder, paste_into_original, photo_suffix, save_image
 from g2g_desktop.services.inputs import InputImage
-from g2g_desktop.services.render_queue import RenderResult
+from g2g_desktop.services.render_queue import RenderKind, RenderResult
 
 from .threads import Task, TaskWorker
 from .widgets.purpose_bar import purpose_text
@@ -139,7 +139,7 @@ class PhotoTools(QObject):
         self.controller.message.emit(f"{worker.task.value}: {message}")
 
     def _pair_key(self) -> tuple:
-        request = self.session.request("grid", 0)
+        request = self.session.request(RenderKind.GRID, 0)
         people = request.people if request is not None else None
         return (self.session.pair, self.session.model_id, self.session.align, people)
 
@@ -149,7 +149,7 @@ class PhotoTools(QObject):
 
     # ------------------------------------------------------------------ meter and photos
     def _rendered(self, result: RenderResult) -> None:
-        if result.request.kind != "grid" or result.error:
+        if result.request.kind != RenderKind.GRID or result.error:
             return
         self._grid = result
         self._settle.start()
@@ -176,7 +176,7 @@ class PhotoTools(QObject):
         self._curve_key = self._pair_key()
         self.meter.show_message("Identity judge: measuring…")
         renderer, size, align = self.controller.renderer, model.image_size, self.session.align
-        request = self.session.request("grid", 0)
+        request = self.session.request(RenderKind.GRID, 0)
         groups = request.people if request is not None else None
 
         def curve(key):
