@@ -2,7 +2,7 @@
 
 It only arranges widgets and forwards their signals to the `MixController`; menus and their handlers
 live in `window_actions.py`. The Training dock's panel (and with it the trainer, torchvision and
-facenet-pytorch, about 2 s of imports and 250 MB) is built when the dock is first shown.
+facenet-pytorch, about 2 s of imports and 250 MB) is built when the dock is first shown (`TrainingDock`).
 
 The mix view and the training dock keep separate undo stacks in one QUndoGroup: Ctrl+Z acts on the
 stack of the part of the window that has focus.
@@ -10,22 +10,19 @@ stack of the part of the window that has focus.
 
 from __future__ import annotations
 
-import importlib
 import os
 import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSignalBlocker, Qt
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QUndoGroup, QUndoStack
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QUndoGroup
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QDockWidget,
     QFormLayout,
-    QFrame,
     QLabel,
     QMainWindow,
-    QScrollArea,
     QSizePolicy,
     QTabWidget,
     QVBoxLayout,
@@ -39,10 +36,10 @@ from g2g_desktop.services.render_queue import RenderKind, RenderResult
 from .gui_thread_policy import GuiThreadPolicy
 from .mix_controller import MixController
 from .photo_tools import PhotoTools
-from .session_store import restore_form, save_form, save_session
-from .settings import AppSettings, Recent
+from .session_store import save_session
+from .settings import AppSettings
 from .startup import place_window
-from .threads import Task, TaskWorker
+from .training.dock import TrainingDock
 from .widgets.face_panel import FacePanel
 from .widgets.fade_sliders import FadeSliders
 from .widgets.gallery import ImageGallery
@@ -61,7 +58,6 @@ if TYPE_CHECKING:
 
 EMPTY_NO_MODEL = "No model loaded.\nOpen a model file (File ▸ Open model…, Ctrl+M) to start mixing."
 EMPTY_NO_PAIR = "Drop two or more images (or a folder) here, paste one (Ctrl+V) or open them (Ctrl+O)."
-TRAINING_PANEL_MODULE = "g2g_desktop.ui.training.training_panel"
 CLOSE_GRACE_S = 0.8  # closing waits this long in all for workers and a trainer import; the rest: exit_process
 
 
@@ -115,21 +111,15 @@ class MainWindow(QMainWindow):
         images_layout.addWidget(self.gallery, 2)
         images_layout.addWidget(self.align_box)
         images_layout.addWidget(self.face_panel, 2)
-        self.images_dock = self._dock("Images", images, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.images_dock = self.add_dock("Images", images, Qt.DockWidgetArea.LeftDockWidgetArea)
 
         # right: model info, training
         self.model_form = QFormLayout()
         model_widget = QWidget()
         model_widget.setLayout(self.model_form)
-        self.model_dock = self._dock("Model", model_widget, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.training_undo = QUndoStack(self)
-        self._training_panel: TrainingPanel | None = None
-        self._trainer_import: TaskWorker[object] = TaskWorker(Task.TRAINER, self)
-        self._trainer_import.done.connect(self._trainer_imported)
-        self._trainer_import.failed.connect(lambda _stamp, message: self._training_placeholder.setText(message))
-        self._training_placeholder = QLabel("Loading the trainer…", alignment=Qt.AlignmentFlag.AlignCenter)
-        self.training_dock = self._dock("Training", self._training_placeholder, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.training_dock.visibilityChanged.connect(self._training_dock_shown)
+        self.model_dock = self.add_dock("Model", model_widget, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.training = TrainingDock(self)
+        self.training_dock, self.training_undo = self.training.dock, self.training.undo_stack
         self.tabifyDockWidget(self.model_dock, self.training_dock)
         self.model_dock.raise_()
         self.model_label = QLabel("No model")
@@ -155,7 +145,7 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
 
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+    def add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"{title.lower()}Dock")
         dock.setWidget(widget)
@@ -166,31 +156,10 @@ class MainWindow(QMainWindow):
     @property
     def training_panel(self) -> TrainingPanel:
         """The panel, built now if the dock was never shown (tests and scripts reach for it directly)."""
-        return self._build_training_panel() if self._training_panel is None else self._training_panel
-
-    def _build_training_panel(self) -> TrainingPanel:
-        module = importlib.import_module(TRAINING_PANEL_MODULE)
-        c = self.controller
-        panel = self._training_panel = module.TrainingPanel(on_model=c.use_model, undo_stack=self.training_undo)
-        panel.modelSaved.connect(lambda path: self.settings.add_recent(Recent.MODELS, path))
-        restore_form(self.settings.qsettings, "training", panel.form)
-        # scrolled: the form, chart and log need ~680 px of height, more than a 700 px screen has to give
-        scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
-        scroll.setWidget(panel)
-        self.training_dock.setWidget(scroll)
-        self._training_placeholder.deleteLater()
-        return panel
+        return self.training.build()
 
     def built_training_panel(self) -> TrainingPanel | None:
-        return self._training_panel
-
-    def _training_dock_shown(self, visible: bool) -> None:
-        if visible and self._training_panel is None and not self._trainer_import.running():
-            self._trainer_import.start(importlib.import_module, TRAINING_PANEL_MODULE)
-
-    def _trainer_imported(self, _stamp: int, _module: object) -> None:
-        if self._training_panel is None and self.isVisible():  # not for a window closed meanwhile
-            self._build_training_panel()
+        return self.training.panel
 
     def _connect(self) -> None:
         c, s = self.controller, self.session
@@ -357,8 +326,7 @@ class MainWindow(QMainWindow):
         model = s.model.path if s.model is not None else None
         pair = [im.path for im in s.pair_images() or () if im.path is not None]
         save_session(self.settings.qsettings, model, [im.path for im in s.images if im.path is not None], pair)
-        if self._training_panel is not None:
-            save_form(self.settings.qsettings, "training", self._training_panel.form)
+        self.training.save_form()
 
     # ------------------------------------------------------------------ drops and closing
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -376,8 +344,7 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        panel = self._training_panel
-        if panel is not None and not panel.confirm_close(self):
+        if not self.training.confirm_close():
             event.ignore()
             return
         self.settings.set_geometry(self.saveGeometry(), self.saveState())
@@ -398,14 +365,7 @@ class MainWindow(QMainWindow):
         def left() -> float:
             return max(0.0, deadline - time.monotonic())
 
-        panel = self._training_panel
-        if panel is not None and panel.worker is not None and panel.worker.is_running():
-            panel.worker.engine.stop()
+        self.training.stop_training()
         self.controller.shutdown(timeout)
         self.photo_tools.shutdown(left())
-        if panel is not None:
-            if panel.worker is not None:
-                panel.worker.stop_and_wait(round(left() * 1000))
-            panel.mix_models.cancel()
-            panel.mix_models.wait(left())
-        self._trainer_import.wait(left())
+        self.training.shutdown(left)
