@@ -76,9 +76,6 @@ class AppSettings:
         items = [entry] + [p for p in self.recent(kind) if p != entry]
         self.qsettings.setValue(f"recent/{Recent(kind).value}", items[:MAX_RECENT])
 
-    def clear_recent(self, kind: Recent) -> None:
-        self.qsettings.remove(f"recent/{Recent(kind).value}")
-
     # ------------------------------------------------------------------ per-model choices
     @staticmethod
     def _model_key(model_path: str | os.PathLike) -> str:

@@ -168,9 +168,6 @@ class TaskWorker(QObject, Generic[T]):
         """Make every start so far stale (with `latest_only` their outcomes are dropped)."""
         self.stamp += 1
 
-    def is_current(self, stamp: int) -> bool:
-        return stamp == self.stamp
-
     def report(self, done: int, total: int) -> None:
         """A task's progress, callable from its thread."""
         with contextlib.suppress(RuntimeError):
