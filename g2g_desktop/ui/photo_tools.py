@@ -298,5 +298,7 @@ class PhotoTools(QObject):
         ended (one left inside a dlib or torch call is left to `threads.exit_process`)."""
         self._settle.stop()
         self._cancel.set()
+        for worker in self.workers:
+            worker.cancel()  # no waiting judge run or paste starts once the window is closing
         deadline = time.monotonic() + timeout
         return all([worker.wait(max(0.0, deadline - time.monotonic())) for worker in self.workers])
