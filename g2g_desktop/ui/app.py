@@ -25,7 +25,7 @@ from .session_store import restore_session
 from .settings import APPLICATION, ORGANISATION, AppSettings
 from .startup import StartupWindow, create_application, display_problem, place_window
 from .theme import apply_theme
-from .threads import TaskRunner, exit_process
+from .threads import Task, TaskWorker, exit_process
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -72,15 +72,15 @@ class Launch(QObject):
         self.window: MainWindow | None = None
         self.startup = StartupWindow()
         place_window(self.startup, settings.geometry())
-        self.tasks = TaskRunner(self)
-        self.tasks.finished.connect(self._imported)
-        self.tasks.failed.connect(lambda _name, message: self.startup.show_error(message))
+        self.main_import: TaskWorker[object] = TaskWorker(Task.MAIN_WINDOW, self)
+        self.main_import.done.connect(self._imported)
+        self.main_import.failed.connect(lambda _stamp, message: self.startup.show_error(message))
 
     def start(self) -> None:
         self.startup.show()
-        self.tasks.submit("import", importlib.import_module, MAIN_WINDOW_MODULE)
+        self.main_import.start(importlib.import_module, MAIN_WINDOW_MODULE)
 
-    def _imported(self, _name: str, _module: object) -> None:
+    def _imported(self, _stamp: int, _module: object) -> None:
         self.window = create_window(self.model_path, self.settings, self.images)
         if self.startup.isMaximized():
             self.window.showMaximized()

@@ -2,7 +2,7 @@
 
 It only arranges widgets and forwards their signals to the `MixController`; menus and their handlers
 live in `window_actions.py`. The Training dock's panel (and with it the trainer, torchvision and
-facenet-pytorch, about 2 s of imports and 250 MB) is built when the dock is first shown.
+facenet-pytorch, about 2 s of imports and 250 MB) is built when the dock is first shown (`TrainingDock`).
 
 The mix view and the training dock keep separate undo stacks in one QUndoGroup: Ctrl+Z acts on the
 stack of the part of the window that has focus.
@@ -10,22 +10,19 @@ stack of the part of the window that has focus.
 
 from __future__ import annotations
 
-import importlib
 import os
 import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QUndoGroup, QUndoStack
+from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QUndoGroup
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QDockWidget,
     QFormLayout,
-    QFrame,
     QLabel,
     QMainWindow,
-    QScrollArea,
     QSizePolicy,
     QTabWidget,
     QVBoxLayout,
@@ -33,16 +30,16 @@ from PySide6.QtWidgets import (
 )
 
 from g2g_desktop.core.face_align import Detector
+from g2g_desktop.services.models import LoadedModel
+from g2g_desktop.services.render_queue import RenderKind, RenderResult
 
 from .gui_thread_policy import GuiThreadPolicy
 from .mix_controller import MixController
-from .models import LoadedModel
 from .photo_tools import PhotoTools
-from .render_queue import RenderResult
-from .session_store import restore_form, save_form, save_session
+from .session_store import save_session
 from .settings import AppSettings
 from .startup import place_window
-from .threads import TaskRunner
+from .training.dock import TrainingDock
 from .widgets.face_panel import FacePanel
 from .widgets.fade_sliders import FadeSliders
 from .widgets.gallery import ImageGallery
@@ -61,7 +58,6 @@ if TYPE_CHECKING:
 
 EMPTY_NO_MODEL = "No model loaded.\nOpen a model file (File ▸ Open model…, Ctrl+M) to start mixing."
 EMPTY_NO_PAIR = "Drop two or more images (or a folder) here, paste one (Ctrl+V) or open them (Ctrl+O)."
-TRAINING_PANEL_MODULE = "g2g_desktop.ui.training.training_panel"
 CLOSE_GRACE_S = 0.8  # closing waits this long in all for workers and a trainer import; the rest: exit_process
 
 
@@ -115,21 +111,15 @@ class MainWindow(QMainWindow):
         images_layout.addWidget(self.gallery, 2)
         images_layout.addWidget(self.align_box)
         images_layout.addWidget(self.face_panel, 2)
-        self.images_dock = self._dock("Images", images, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.images_dock = self.add_dock("Images", images, Qt.DockWidgetArea.LeftDockWidgetArea)
 
         # right: model info, training
         self.model_form = QFormLayout()
         model_widget = QWidget()
         model_widget.setLayout(self.model_form)
-        self.model_dock = self._dock("Model", model_widget, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.training_undo = QUndoStack(self)
-        self._training_panel: TrainingPanel | None = None
-        self._trainer_import = TaskRunner(self)
-        self._trainer_import.finished.connect(self._trainer_imported)
-        self._trainer_import.failed.connect(lambda _name, message: self._training_placeholder.setText(message))
-        self._training_placeholder = QLabel("Loading the trainer…", alignment=Qt.AlignmentFlag.AlignCenter)
-        self.training_dock = self._dock("Training", self._training_placeholder, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.training_dock.visibilityChanged.connect(self._training_dock_shown)
+        self.model_dock = self.add_dock("Model", model_widget, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.training = TrainingDock(self)
+        self.training_dock, self.training_undo = self.training.dock, self.training.undo_stack
         self.tabifyDockWidget(self.model_dock, self.training_dock)
         self.model_dock.raise_()
         self.model_label = QLabel("No model")
@@ -155,7 +145,7 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
 
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+    def add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"{title.lower()}Dock")
         dock.setWidget(widget)
@@ -166,31 +156,10 @@ class MainWindow(QMainWindow):
     @property
     def training_panel(self) -> TrainingPanel:
         """The panel, built now if the dock was never shown (tests and scripts reach for it directly)."""
-        return self._build_training_panel() if self._training_panel is None else self._training_panel
-
-    def _build_training_panel(self) -> TrainingPanel:
-        module = importlib.import_module(TRAINING_PANEL_MODULE)
-        c = self.controller
-        panel = self._training_panel = module.TrainingPanel(on_model=c.use_model, undo_stack=self.training_undo)
-        panel.modelSaved.connect(lambda path: self.settings.add_recent("models", path))
-        restore_form(self.settings.qsettings, "training", panel.form)
-        # scrolled: the form, chart and log need ~680 px of height, more than a 700 px screen has to give
-        scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
-        scroll.setWidget(panel)
-        self.training_dock.setWidget(scroll)
-        self._training_placeholder.deleteLater()
-        return panel
+        return self.training.build()
 
     def built_training_panel(self) -> TrainingPanel | None:
-        return self._training_panel
-
-    def _training_dock_shown(self, visible: bool) -> None:
-        if visible and self._training_panel is None and not self._trainer_import.busy():
-            self._trainer_import.submit("trainer", importlib.import_module, TRAINING_PANEL_MODULE)
-
-    def _trainer_imported(self, _name: str, _module: object) -> None:
-        if self._training_panel is None and self.isVisible():  # not for a window closed meanwhile
-            self._build_training_panel()
+        return self.training.panel
 
     def _connect(self) -> None:
         c, s = self.controller, self.session
@@ -200,16 +169,16 @@ class MainWindow(QMainWindow):
         c.modelLoaded.connect(self._show_model)
         c.modelFailed.connect(self._model_failed)
         c.imagesLoaded.connect(self._images_settled)
-        c.tasks.failed.connect(lambda name, _message: self._images_settled() if name == "images" else None)
+        c.image_loads.failed.connect(self._images_settled)
         c.renderProgress.connect(self._show_progress)
         c.matrixStarted.connect(self.matrix_view.begin)
         self.matrix_view.cancelRequested.connect(c.cancel_matrix)
         self.matrix_view.computeRequested.connect(c.compute_matrix)
         self.grid_view.cellZoomRequested.connect(self.zoom_cell)
         self.export_progress.cancelRequested.connect(c.cancel_export)
-        c.tasks.progress.connect(self._task_progress)
-        c.tasks.cancelled.connect(self._task_cancelled)
-        c.tasks.failed.connect(self._task_cancelled)
+        c.exports.progress.connect(self._export_progress)
+        c.exports.cancelled.connect(self._export_cancelled)
+        c.exports.failed.connect(lambda _stamp, _message: self.export_progress.finish())
         s.imagesChanged.connect(self._images_changed)
         s.pairChanged.connect(self._pair_changed)
         s.alphasChanged.connect(lambda: self.sliders.set_alphas(s.alphas))
@@ -278,9 +247,8 @@ class MainWindow(QMainWindow):
         self.refresh_empty_state()
 
     def _align_changed(self) -> None:
-        self.align_box.blockSignals(True)
-        self.align_box.setChecked(self.session.align)
-        self.align_box.blockSignals(False)
+        with QSignalBlocker(self.align_box):
+            self.align_box.setChecked(self.session.align)
         self._show_faces()
 
     def _show_faces(self) -> None:
@@ -307,30 +275,27 @@ class MainWindow(QMainWindow):
         return first or "Image 1", second or "Image 2"
 
     def _show_progress(self, result: RenderResult) -> None:
-        if result.request.kind == "matrix":
+        if result.request.kind == RenderKind.MATRIX:
             self.matrix_view.show_rows(result.images["originals"], result.images["matrix"])
 
-    def _task_progress(self, name: str, done: int, total: int) -> None:
-        if name == "export":
-            if self.export_progress.isHidden():
-                self.export_progress.start("Exporting the fade…", total)
-            self.export_progress.step(done, total)
+    def _export_progress(self, done: int, total: int) -> None:
+        if self.export_progress.isHidden():
+            self.export_progress.start("Exporting the fade…", total)
+        self.export_progress.step(done, total)
 
-    def _task_cancelled(self, name: str, *_message: str) -> None:
-        if name == "export":
-            self.export_progress.finish()
-            if not _message:
-                self.statusBar().showMessage("Export cancelled: nothing was written.", 8000)
+    def _export_cancelled(self, _stamp: int) -> None:
+        self.export_progress.finish()
+        self.statusBar().showMessage("Export cancelled: nothing was written.", 8000)
 
     def _show_result(self, result: RenderResult) -> None:
         if result.cancelled:
             self.matrix_view.show_cancelled()
         elif result.error:
-            if result.request.kind == "grid":
+            if result.request.kind == RenderKind.GRID:
                 self.grid_view.show_empty(f"Could not render: {result.error}")
             else:
                 self.matrix_view.show_empty(f"Could not render: {result.error}")
-        elif result.request.kind == "grid":
+        elif result.request.kind == RenderKind.GRID:
             self.grid_view.show_images(result.images)
             if self.zoom_view.isVisible():
                 self.zoom_view.update_images(result.images, self._pair_names())
@@ -361,8 +326,7 @@ class MainWindow(QMainWindow):
         model = s.model.path if s.model is not None else None
         pair = [im.path for im in s.pair_images() or () if im.path is not None]
         save_session(self.settings.qsettings, model, [im.path for im in s.images if im.path is not None], pair)
-        if self._training_panel is not None:
-            save_form(self.settings.qsettings, "training", self._training_panel.form)
+        self.training.save_form()
 
     # ------------------------------------------------------------------ drops and closing
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
@@ -380,8 +344,7 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        panel = self._training_panel
-        if panel is not None and not panel.confirm_close(self):
+        if not self.training.confirm_close():
             event.ignore()
             return
         self.settings.set_geometry(self.saveGeometry(), self.saveState())
@@ -402,14 +365,7 @@ class MainWindow(QMainWindow):
         def left() -> float:
             return max(0.0, deadline - time.monotonic())
 
-        panel = self._training_panel
-        if panel is not None and panel.worker is not None and panel.worker.is_running():
-            panel.worker.engine.stop()
+        self.training.stop_training()
         self.controller.shutdown(timeout)
         self.photo_tools.shutdown(left())
-        if panel is not None:
-            if panel.worker is not None:
-                panel.worker.stop_and_wait(round(left() * 1000))
-            panel.tasks.cancel_all()
-            panel.tasks.wait(left())
-        self._trainer_import.wait(left())
+        self.training.shutdown(left)

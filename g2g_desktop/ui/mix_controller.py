@@ -1,9 +1,11 @@
-"""`MixController`: wires the mixing session to the render worker, the task threads and the views.
+"""`MixController`: wires the mixing session to the render worker, the task workers and the views.
 
 Everything slow runs elsewhere: images and faces load on task threads, models load on a task thread,
 rendering runs on the `RenderWorker`. The GUI thread only submits requests and shows results, so it
-never waits on torch. Model and image loads carry a stamp like renders do: a model that finishes
-loading after a newer one was asked for is dropped, and only the newest opened images become the pair.
+never waits on torch. Each flow has its own `TaskWorker` (`image_loads`, `detections`, `model_loads`,
+`exports`), and its start and its outcome sit side by side below. Model and image loads carry a stamp like renders do: a
+model that finishes loading after a newer one was asked for is dropped (so is an export replaced by a
+newer one), and only the newest opened images become the pair.
 """
 
 from __future__ import annotations
@@ -11,25 +13,23 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable
 
 from PIL import Image
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from g2g_desktop.core.face_align import Detector, MtcnnDetector
+from g2g_desktop.services.cancel import CancelToken
+from g2g_desktop.services.export import ExportOptions, export_fade
+from g2g_desktop.services.inputs import InputImage, LoadReport, detect_all, from_pil, load_inputs
+from g2g_desktop.services.models import LoadedModel, load_model_file
+from g2g_desktop.services.render_queue import RenderKind, RenderRequest, RenderResult, RenderWorker
+from g2g_desktop.services.renderer import Renderer
 
-from .export import ExportOptions, export_fade
-from .inputs import InputImage, LoadReport, detect, from_pil, load_inputs
-from .models import LoadedModel, load_model_file
-from .render_queue import RenderRequest, RenderResult, RenderWorker
-from .renderer import Renderer
 from .session import MixSession
-from .settings import AppSettings
-from .threads import CancelToken, TaskRunner, one_line
+from .settings import AppSettings, Recent
+from .threads import Task, TaskWorker
 from .undo import ChooseFaceCommand, SetAlignCommand, SetAlphaCommand, SetAlphasCommand, SetPairCommand
-
-Notice = tuple[str, list[tuple[str, Callable[[], None]]]]
 
 
 class MixController(QObject):
@@ -51,22 +51,27 @@ class MixController(QObject):
         self.renderer = Renderer()
         self.session = MixSession(self.renderer, self)
         self.undo_stack = QUndoStack(self)
-        self.tasks = TaskRunner(self)
-        self.tasks.finished.connect(self._task_done)
-        self.tasks.failed.connect(self._task_failed)
+        self.image_loads: TaskWorker[LoadReport] = TaskWorker(Task.IMAGES, self)
+        self.image_loads.done.connect(self._images_loaded)
+        self.image_loads.failed.connect(lambda _stamp, message: self.message.emit(message))
+        self.detections: TaskWorker[tuple[LoadReport, list[InputImage]]] = TaskWorker(Task.DETECT, self)
+        self.detections.done.connect(self._faces_detected)
+        self.detections.failed.connect(lambda _stamp, message: self.message.emit(message))
+        self.model_loads: TaskWorker[LoadedModel] = TaskWorker(Task.MODEL, self, latest_only=True)
+        self.model_loads.done.connect(lambda _stamp, model: self.use_model(model))
+        self.model_loads.failed.connect(self._model_failed)
+        self.exports: TaskWorker[list] = TaskWorker(Task.EXPORT, self, latest_only=True)
+        self.exports.failed.connect(lambda _stamp, message: self.message.emit(message))
         self._result.connect(self._on_result)
         self._closed = False
         self.worker = RenderWorker(self.renderer, self._deliver)
         self.worker.start()
         self.stamp = 0
         self.reset_stamp = 0  # results with an older stamp are dropped
-        self.latest: dict[str, int] = {}  # per kind: the stamp of the newest request submitted
+        self.latest: dict[RenderKind, int] = {}  # per kind: the stamp of the newest request submitted
         self.matrix_wanted = False
-        self.last: dict[str, RenderResult] = {}
-        self.model_stamp = 0  # the newest model asked for; older loads are dropped when they finish
-        self.image_stamp = 0  # the newest image load asked for; older ones add images but not the pair
-        self._pair_stamp = 0  # the image load that last chose the pair
-        self.export_token: CancelToken | None = None
+        self.last: dict[RenderKind, RenderResult] = {}
+        self._pair_stamp = 0  # the image load that last chose the pair; older ones add images but not the pair
         self._matrix_key: tuple | None = None  # the matrix being computed (or last computed)
         for signal in (self.session.pairChanged, self.session.alphasChanged, self.session.modelChanged,
                        self.session.alignChanged, self.session.imagesChanged):
@@ -76,8 +81,8 @@ class MixController(QObject):
     # ------------------------------------------------------------------ rendering
     def schedule(self) -> None:
         """Submit the requests for the current state; with nothing to draw, drop whatever is in flight."""
-        for kind in ("grid", "matrix"):
-            if kind == "matrix" and not self.matrix_wanted:
+        for kind in RenderKind:
+            if kind == RenderKind.MATRIX and not self.matrix_wanted:
                 continue
             self.stamp += 1
             request = self.session.request(kind, self.stamp)
@@ -90,7 +95,7 @@ class MixController(QObject):
                 self._submit(request)
 
     def _submit(self, request: RenderRequest) -> None:
-        if request.kind == "matrix":
+        if request.kind == RenderKind.MATRIX:
             if request.key == self._matrix_key:
                 return  # already being computed: a new request would restart it (e.g. the pair changed)
             self._matrix_key = request.key
@@ -107,14 +112,14 @@ class MixController(QObject):
         """Render the swap matrix now (again after a cancel), even when its tab is not shown."""
         self.worker.forget()
         self.stamp += 1
-        request = self.session.request("matrix", self.stamp)
+        request = self.session.request(RenderKind.MATRIX, self.stamp)
         if request is not None:
-            self.last.pop("matrix", None)
+            self.last.pop(RenderKind.MATRIX, None)
             self._matrix_key = None
             self._submit(request)
 
     def cancel_matrix(self) -> None:
-        self.worker.cancel("matrix", self.latest.get("matrix", 0))
+        self.worker.cancel(RenderKind.MATRIX, self.latest.get(RenderKind.MATRIX, 0))
 
     def _deliver(self, result: RenderResult) -> None:
         """Called on the render thread: hand the result to the GUI thread, unless the window has gone."""
@@ -129,7 +134,7 @@ class MixController(QObject):
         stale = result.stamp < self.latest.get(result.request.kind, 0)
         if not result.final and stale:
             return  # an error, a cancel or a partial picture of a request that a newer one replaced
-        if (result.error or result.cancelled) and result.request.kind == "matrix":
+        if (result.error or result.cancelled) and result.request.kind == RenderKind.MATRIX:
             self._matrix_key = None  # asking again computes it again
         if result.error:
             self.worker.forget()
@@ -149,18 +154,13 @@ class MixController(QObject):
         """Load files and folders; the images become the pair (unless a newer load wins)."""
         detector = self.detector if self.session.align else None
         self.message.emit(f"Loading {len(paths)} item(s)…")
-        self.image_stamp += 1
-        self.tasks.submit("images", _stamped(self.image_stamp, load_inputs), [os.fspath(p) for p in paths], detector)
+        self.image_loads.start(load_inputs, [os.fspath(p) for p in paths], detector)
 
     def open_pil(self, image: Image.Image, name: str) -> None:
         detector = self.detector if self.session.align else None
-        self.image_stamp += 1
-        self.tasks.submit("images", _stamped(self.image_stamp, from_pil), image, name, detector)
+        self.image_loads.start(from_pil, image, name, detector)
 
-    def _images_loaded(self, stamp: int, report: LoadReport | Exception) -> None:
-        if isinstance(report, Exception):
-            self.message.emit(one_line(report))
-            return
+    def _images_loaded(self, stamp: int, report: LoadReport) -> None:
         new, chosen = [], []
         for im in report.images:
             same = self._already_open(im, new)
@@ -223,8 +223,8 @@ class MixController(QObject):
         self.undo_stack.clear()  # older pair choices may name removed images
 
     def remove_all_images(self) -> None:
-        self.image_stamp += 1
-        self._pair_stamp = self.image_stamp  # loads still running add their images but choose no pair
+        self.image_loads.invalidate()
+        self._pair_stamp = self.image_loads.stamp  # loads still running add their images but choose no pair
         self.session.clear_images()
         self.undo_stack.clear()
 
@@ -244,9 +244,10 @@ class MixController(QObject):
             if pending:
                 self.message.emit(f"Detecting faces in {len(pending)} image(s)…")
                 token = CancelToken()
-                self.tasks.submit("detect", _detect_all, pending, self.detector, token, token=token)
+                self.detections.start(_detect_pending, pending, self.detector, token, token=token)
 
-    def _faces_detected(self, report: LoadReport, originals: list[InputImage]) -> None:
+    def _faces_detected(self, _stamp: int, outcome: tuple[LoadReport, list[InputImage]]) -> None:
+        report, originals = outcome
         for old, new in zip(originals, report.images):
             self.session.replace_image(old.id, new)
         self._report_problems(report)
@@ -273,61 +274,41 @@ class MixController(QObject):
     # ------------------------------------------------------------------ models
     def open_model(self, path: str | os.PathLike) -> None:
         self.message.emit(f"Loading model {os.fspath(path)}…")
-        self.model_stamp += 1
-        self.tasks.submit("model", _stamped(self.model_stamp, load_model_file), os.fspath(path))
+        self.model_loads.start(load_model_file, os.fspath(path))
 
     def use_model(self, model: LoadedModel) -> None:
         """Mix with `model` now; a file load still running is dropped when it finishes."""
-        self.model_stamp += 1
+        self.model_loads.invalidate()
         # A snapshot of the model being trained keeps the current choice; a file uses the one remembered for it.
         align = self.session.align if model.path is None else self.settings.alignment(model.path, model.default_align)
         self.session.set_model(model)
         self.session.set_align(align)
         if model.path is not None:
-            self.settings.add_recent("models", model.path)
+            self.settings.add_recent(Recent.MODELS, model.path)
         self.message.emit(f"Loaded model {model.name}.")
         self.modelLoaded.emit(model)
 
     # ------------------------------------------------------------------ exports
     def export_fade(self, path: str | os.PathLike, options: ExportOptions | None = None) -> bool:
         """Start writing the fade on a task thread (progress, cancel); False when there is no pair."""
-        request = self.session.request("grid", 0)
+        request = self.session.request(RenderKind.GRID, 0)
         pair = self.session.pair_images()
         if request is None or pair is None:
             return False
-        if self.export_token is not None:
-            self.export_token.cancel()
-        self.export_token = token = CancelToken()
+        self.exports.cancel()  # an export still running stops; its outcome is dropped
+        token = CancelToken()
         names = (pair[0].name, pair[1].name)
-        self.tasks.submit("export", export_fade, self.renderer, request, os.fspath(path), options or ExportOptions(),
-                          names, token, self.tasks.reporter("export"), token=token)
+        self.exports.start(export_fade, self.renderer, request, os.fspath(path), options or ExportOptions(),
+                           names, token, self.exports.report, token=token)
         return True
 
     def cancel_export(self) -> None:
-        if self.export_token is not None:
-            self.export_token.cancel()
+        self.exports.cancel()
 
-    # ------------------------------------------------------------------ task results
-    def _task_done(self, name: str, result: object) -> None:
-        if name == "images":
-            self._images_loaded(*result)
-        elif name == "detect":
-            self._faces_detected(*result)
-        elif name == "model":
-            stamp, outcome = result
-            if stamp != self.model_stamp:
-                return  # a newer model was asked for since: this one (or its failure) no longer matters
-            if isinstance(outcome, Exception):
-                self._model_failed(one_line(outcome))
-            else:
-                self.use_model(outcome)
-
-    def _model_failed(self, message: str) -> None:
+    def _model_failed(self, _stamp: int, message: str) -> None:
+        """A model load failed; one that a newer model replaced was dropped by `model_loads` (latest_only)."""
         self.message.emit(f"Could not load the model: {message}")
         self.modelFailed.emit(message)
-
-    def _task_failed(self, name: str, message: str) -> None:
-        self.message.emit(message)
 
     def shutdown(self, timeout: float = 10.0) -> bool:
         """Stop everything (window closing): cancel long work, then wait up to `timeout` s in all for the
@@ -335,22 +316,11 @@ class MixController(QObject):
         one torch call, which `threads.exit_process` leaves behind."""
         deadline = time.monotonic() + timeout
         self._closed = True
-        self.tasks.cancel_all()
+        workers = (self.image_loads, self.detections, self.model_loads, self.exports)
+        for worker in workers:
+            worker.cancel()
         rendered = self.worker.stop(timeout)
-        return self.tasks.wait(max(0.0, deadline - time.monotonic())) and rendered
-
-
-def _stamped(stamp: int, fn: Callable[..., object]) -> Callable[..., tuple[int, object]]:
-    """`fn` whose result, or the exception it raised, comes back with the stamp of the request that
-    started it, so a stale failure is dropped like a stale result."""
-
-    def run(*args: object) -> tuple[int, object]:
-        try:
-            return stamp, fn(*args)
-        except Exception as exc:
-            return stamp, exc
-
-    return run
+        return all([worker.wait(max(0.0, deadline - time.monotonic())) for worker in workers]) and rendered
 
 
 def _same_file(a: os.PathLike, b: os.PathLike) -> bool:
@@ -360,15 +330,7 @@ def _same_file(a: os.PathLike, b: os.PathLike) -> bool:
         return os.path.abspath(a) == os.path.abspath(b)
 
 
-def _detect_all(
+def _detect_pending(
     images: list[InputImage], detector: Detector, token: CancelToken
 ) -> tuple[LoadReport, list[InputImage]]:
-    report = LoadReport([], [])
-    for im in images:
-        token.check()
-        try:
-            report.images.append(detect(im, detector))
-        except Exception as exc:  # keep the image, lose only its alignment
-            report.errors.append(f"{im.name}: face detection failed ({exc})")
-            report.images.append(im.with_faces((), None))
-    return report, images
+    return detect_all(images, detector, token.check), images

@@ -1,15 +1,16 @@
 """`PhotoTools`: the real-photo features of the window — identity meter, Photo view, purpose bar, batch.
 
 It listens to the mixing session and the render results and does its slow work (dlib, full-resolution
-paste-back, a folder of mixes) on task threads, one task per kind at a time with only the newest request
-kept waiting, so a slider drag never queues a backlog of judge runs or 12 MP pastes.
+paste-back, a folder of mixes) on one `TaskWorker` per kind, each running one task at a time with only
+the newest request kept waiting (`start_newest`), so a slider drag never queues a backlog of judge runs
+or 12 MP pastes. A reading or a paste is shown only if the pair it was made for is still the pair.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,10 +22,10 @@ from g2g_desktop.core.identity_meter import fade_curve, read_meter
 from g2g_desktop.core.images import ImageLoadError, list_images
 from g2g_desktop.core.judge import IdentityJudge, judge_available
 from g2g_desktop.core.photo_mix import BatchReport, mix_folder, paste_into_original, photo_suffix, save_image
+from g2g_desktop.services.inputs import InputImage
+from g2g_desktop.services.render_queue import RenderKind, RenderResult
 
-from .inputs import InputImage
-from .render_queue import RenderResult
-from .threads import TaskRunner
+from .threads import Task, TaskWorker
 from .widgets.purpose_bar import purpose_text
 
 if TYPE_CHECKING:
@@ -68,11 +69,17 @@ class PhotoTools(QObject):
         self.window, self.controller, self.session = window, window.controller, window.session
         self.meter, self.photo_view, self.purpose_bar = window.identity_meter, window.photo_view, window.purpose_bar
         self.judge = IdentityJudge() if judge_available() else None
-        self.tasks = TaskRunner(self)
-        self.tasks.finished.connect(self._task_done)
-        self.tasks.failed.connect(self._task_failed)
-        self._busy: set[str] = set()
-        self._pending: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {}
+        self.meter_runs: TaskWorker[tuple[tuple, Any]] = TaskWorker(Task.METER, self)  # (pair key, reading)
+        self.curve_runs: TaskWorker[tuple[tuple, Any]] = TaskWorker(Task.CURVE, self)
+        self.pastes: TaskWorker[tuple[tuple, tuple[list, list[str]]]] = TaskWorker(Task.PHOTOS, self)
+        self.batches: TaskWorker[tuple[BatchReport, int, Path]] = TaskWorker(Task.BATCH, self)
+        for worker in (self.meter_runs, self.curve_runs):
+            worker.done.connect(self._reading)
+        self.pastes.done.connect(self._pasted)
+        self.batches.done.connect(self._batch_done)
+        self.workers = (self.meter_runs, self.curve_runs, self.pastes, self.batches)
+        for worker in self.workers:
+            worker.failed.connect(lambda _stamp, message, worker=worker: self._failed(worker, message))
         self._grid: RenderResult | None = None
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
@@ -114,40 +121,25 @@ class PhotoTools(QObject):
             file_menu.insertAction(quit_action, action)
         file_menu.insertSeparator(quit_action)
 
-    # ------------------------------------------------------------------ one task per kind, newest waits
-    def _submit(self, name: str, fn: Callable[..., Any], *args: Any) -> None:
-        if name in self._busy:
-            self._pending[name] = (fn, args)
-            return
-        self._busy.add(name)
-        self.tasks.submit(name, fn, *args)
+    # ------------------------------------------------------------------ outcomes
+    def _reading(self, _stamp: int, outcome: tuple[tuple, Any]) -> None:
+        key, reading = outcome
+        if key == self._pair_key():
+            self.meter.show_reading(reading)
 
-    def _next(self, name: str) -> None:
-        self._busy.discard(name)
-        if name in self._pending:
-            fn, args = self._pending.pop(name)
-            self._submit(name, fn, *args)
-
-    def _task_done(self, name: str, result: object) -> None:
-        self._next(name)
-        key, value = result
-        if name in ("meter", "curve") and key == self._pair_key():
-            self.meter.show_reading(value)
-        elif name == "photos" and key == self._pair_key():
-            photos, notes = value
+    def _pasted(self, _stamp: int, outcome: tuple[tuple, tuple[list, list[str]]]) -> None:
+        key, (photos, notes) = outcome
+        if key == self._pair_key():
             captions = [f"{a.name} with the identity of {b.name}" for a, b in self._pair_names()]
             self.photo_view.show_photos(photos, captions, " · ".join(notes))
-        elif name == "batch":
-            self._batch_done(value)
 
-    def _task_failed(self, name: str, message: str) -> None:
-        self._next(name)
-        if name == "batch" and self.progress is not None:
+    def _failed(self, worker: TaskWorker, message: str) -> None:
+        if worker is self.batches and self.progress is not None:
             self.progress.close()
-        self.controller.message.emit(f"{name}: {message}")
+        self.controller.message.emit(f"{worker.task.value}: {message}")
 
     def _pair_key(self) -> tuple:
-        request = self.session.request("grid", 0)
+        request = self.session.request(RenderKind.GRID, 0)
         people = request.people if request is not None else None
         return (self.session.pair, self.session.model_id, self.session.align, people)
 
@@ -157,7 +149,7 @@ class PhotoTools(QObject):
 
     # ------------------------------------------------------------------ meter and photos
     def _rendered(self, result: RenderResult) -> None:
-        if result.request.kind != "grid" or result.error:
+        if result.request.kind != RenderKind.GRID or result.error:
             return
         self._grid = result
         self._settle.start()
@@ -174,7 +166,7 @@ class PhotoTools(QObject):
                 people = renderer.people(request.people, size, request.align)
                 return key, read_meter(self.judge, originals, mixed, people)
 
-            self._submit("meter", meter, self._pair_key(), result.images["original"], result.images["mixed"])
+            self.meter_runs.start_newest(meter, self._pair_key(), result.images["original"], result.images["mixed"])
         self._request_photos()
 
     def _request_curve(self) -> None:
@@ -184,14 +176,14 @@ class PhotoTools(QObject):
         self._curve_key = self._pair_key()
         self.meter.show_message("Identity judge: measuring…")
         renderer, size, align = self.controller.renderer, model.image_size, self.session.align
-        request = self.session.request("grid", 0)
+        request = self.session.request(RenderKind.GRID, 0)
         groups = request.people if request is not None else None
 
         def curve(key):
             x = renderer.tensors(pair, size, align)
             return key, fade_curve(self.judge, model.pipeline, x, people=renderer.people(groups, size, align))
 
-        self._submit("curve", curve, self._pair_key())
+        self.curve_runs.start_newest(curve, self._pair_key())
 
     def _request_photos(self) -> None:
         pair, grid = self.session.pair_images(), self._grid
@@ -200,8 +192,8 @@ class PhotoTools(QObject):
         if grid.request.image_ids != self.session.pair:
             return
         self.photo_view.show_message("Pasting the mixes into the full photos…")
-        self._submit("photos", lambda k, *a: (k, paste_pair(*a)), self._pair_key(), list(pair),
-                     grid.images["mixed"], self.session.align)
+        self.pastes.start_newest(lambda k, *a: (k, paste_pair(*a)), self._pair_key(), list(pair),
+                                 grid.images["mixed"], self.session.align)
 
     def ask_save_photos(self) -> None:
         photos = self.photo_view.photos
@@ -282,15 +274,15 @@ class PhotoTools(QObject):
             self.batchProgress.emit(done, total)
             return not self._cancel.is_set()
 
-        self._submit("batch", lambda: (None, (mix_folder(model.pipeline, files, identity, target, detector=detector,
-                                                          paste=align, progress=progress), len(files), target)))
+        self.batches.start_newest(lambda: (mix_folder(model.pipeline, files, identity, target, detector=detector,
+                                                      paste=align, progress=progress), len(files), target))
         return True
 
     def _batch_progress(self, done: int, total: int) -> None:
         if self.progress is not None:
             self.progress.setValue(done)
 
-    def _batch_done(self, value: tuple[BatchReport, int, Path]) -> None:
+    def _batch_done(self, _stamp: int, value: tuple[BatchReport, int, Path]) -> None:
         report, total, target = value
         self.batch_report = report
         if self.progress is not None:
@@ -306,4 +298,7 @@ class PhotoTools(QObject):
         ended (one left inside a dlib or torch call is left to `threads.exit_process`)."""
         self._settle.stop()
         self._cancel.set()
-        return self.tasks.wait(timeout)
+        for worker in self.workers:
+            worker.cancel()  # no waiting judge run or paste starts once the window is closing
+        deadline = time.monotonic() + timeout
+        return all([worker.wait(max(0.0, deadline - time.monotonic())) for worker in self.workers])

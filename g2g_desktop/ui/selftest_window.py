@@ -16,11 +16,11 @@ from PySide6.QtCore import QEventLoop, QMessageLogContext, QSettings, QTimer, Qt
 from PySide6.QtWidgets import QApplication
 
 from g2g_desktop.core.resources import resource_path
+from g2g_desktop.services.render_queue import RenderKind, RenderResult
 
 from . import app as app_module
 from .app import create_window
-from .render_queue import RenderResult
-from .settings import AppSettings
+from .settings import AppSettings, Theme
 from .theme import apply_theme
 
 
@@ -46,7 +46,7 @@ def open_and_close_main_window(model_path: str | os.PathLike, timeout_s: float =
     loop = QEventLoop()
 
     def rendered(result: RenderResult) -> None:
-        if result.request.kind == "grid":
+        if result.request.kind == RenderKind.GRID:
             outcome["result"] = result
             loop.quit()
 
@@ -58,7 +58,7 @@ def open_and_close_main_window(model_path: str | os.PathLike, timeout_s: float =
     try:
         with tempfile.TemporaryDirectory(prefix="g2g-selftest-settings-") as tmp:
             settings = AppSettings(QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat))
-            apply_theme(app, "dark")
+            apply_theme(app, Theme.DARK)
             window = create_window(model_path, settings)
             window.controller.rendered.connect(rendered)
             window.controller.modelFailed.connect(failed)

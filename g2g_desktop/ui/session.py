@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from .inputs import InputImage
-from .models import LoadedModel
-from .render_queue import RenderRequest
-from .renderer import Renderer
+from g2g_desktop.services.inputs import InputImage
+from g2g_desktop.services.models import LoadedModel
+from g2g_desktop.services.render_queue import RenderKind, RenderRequest
+from g2g_desktop.services.renderer import Renderer
 
 ALPHA_RANGE = (-0.5, 1.5)  # the fade sliders' range: beyond [0, 1] extrapolates
 MAX_MATRIX_IMAGES = 12  # the swap matrix shows the first 12 images: N² decodes, and cells stay visible
@@ -61,20 +61,20 @@ class MixSession(QObject):
         first, second = self.image(self.pair[0]), self.image(self.pair[1])
         return (first, second) if first and second else None
 
-    def request(self, kind: str, stamp: int) -> RenderRequest | None:
+    def request(self, kind: RenderKind, stamp: int) -> RenderRequest | None:
         """The render request for the current state, or None when there is nothing to draw."""
         if self.model_id is None:
             return None
-        if kind == "grid":
+        if kind == RenderKind.GRID:
             if self.pair_images() is None:
                 return None
             people = (self.person_of(self.pair[0]), self.person_of(self.pair[1]))
             kshot = people if any(len(ids) > 1 for ids in people) else None
-            return RenderRequest("grid", self.model_id, self.pair, self.alphas, self.align, stamp, kshot)
+            return RenderRequest(RenderKind.GRID, self.model_id, self.pair, self.alphas, self.align, stamp, kshot)
         if len(self.images) < 2:
             return None
         ids = tuple(im.id for im in self.images[:MAX_MATRIX_IMAGES])
-        return RenderRequest("matrix", self.model_id, ids, (1.0, 1.0), self.align, stamp)
+        return RenderRequest(RenderKind.MATRIX, self.model_id, ids, (1.0, 1.0), self.align, stamp)
 
     # ------------------------------------------------------------------ images
     def add_images(self, images: list[InputImage], pair: tuple[str, str] | None = None) -> None:

@@ -76,9 +76,6 @@ def restore_session(qsettings: QSettings) -> RestoredSession:
 
 
 # ---------------------------------------------------------------------------------------- forms
-FORM_WIDGETS = (QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox, QCheckBox)
-
-
 def form_values(form: QWidget) -> dict[str, object]:
     """The editable fields of `form` (its attributes that are line edits, combo boxes, spin and check boxes)."""
     values: dict[str, object] = {}

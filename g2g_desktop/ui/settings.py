@@ -8,6 +8,7 @@ never read or write the user's settings.
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -15,6 +16,19 @@ from PySide6.QtCore import QByteArray, QSettings
 ORGANISATION = "G2G Desktop"
 APPLICATION = "g2g-desktop"
 MAX_RECENT = 10
+
+
+class Theme(str, enum.Enum):
+    DARK = "dark"
+    LIGHT = "light"
+
+
+class Recent(str, enum.Enum):
+    """The recent lists of the File menu."""
+
+    FILES = "files"
+    FOLDERS = "folders"
+    MODELS = "models"
 
 
 def open_settings() -> QSettings:
@@ -43,28 +57,24 @@ class AppSettings:
         value = self.qsettings.value("window/state")
         return value if isinstance(value, QByteArray) else None
 
-    def theme(self) -> str:
-        value = self.qsettings.value("appearance/theme", "dark")
-        return value if value in ("dark", "light") else "dark"
+    def theme(self) -> Theme:
+        value = self.qsettings.value("appearance/theme", Theme.DARK.value)
+        return Theme(value) if value in {t.value for t in Theme} else Theme.DARK
 
-    def set_theme(self, theme: str) -> None:
-        self.qsettings.setValue("appearance/theme", theme)
+    def set_theme(self, theme: Theme) -> None:
+        self.qsettings.setValue("appearance/theme", Theme(theme).value)
 
     # ------------------------------------------------------------------ recent lists
-    def recent(self, kind: str) -> list[str]:
-        """`kind` is "files", "folders" or "models"."""
-        value = self.qsettings.value(f"recent/{kind}", [])
+    def recent(self, kind: Recent) -> list[str]:
+        value = self.qsettings.value(f"recent/{Recent(kind).value}", [])
         if isinstance(value, str):
             value = [value]
         return [str(v) for v in value or []]
 
-    def add_recent(self, kind: str, path: str | os.PathLike) -> None:
+    def add_recent(self, kind: Recent, path: str | os.PathLike) -> None:
         entry = os.path.abspath(os.fspath(path))  # not resolve(): a symlink loop must not raise here
         items = [entry] + [p for p in self.recent(kind) if p != entry]
-        self.qsettings.setValue(f"recent/{kind}", items[:MAX_RECENT])
-
-    def clear_recent(self, kind: str) -> None:
-        self.qsettings.remove(f"recent/{kind}")
+        self.qsettings.setValue(f"recent/{Recent(kind).value}", items[:MAX_RECENT])
 
     # ------------------------------------------------------------------ per-model choices
     @staticmethod

@@ -116,9 +116,6 @@ class StartupWindow(QWidget):
         layout.addWidget(self.progress, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addStretch(1)
 
-    def set_detail(self, text: str) -> None:
-        self.detail.setText(text)
-
     def show_error(self, text: str) -> None:
         """Loading failed: say why in the window (and keep it open, so the message is read)."""
         self.progress.hide()

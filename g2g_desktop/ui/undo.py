@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 from PySide6.QtGui import QUndoCommand
 
-from .inputs import InputImage
+from g2g_desktop.services.inputs import InputImage
+
 from .session import MixSession
 
 

@@ -17,9 +17,18 @@ from PySide6.QtCore import QObject, qVersion
 from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMenu, QMessageBox
 
-from .export import MAX_EXPORT_SIDE, ExportOptions, fit_scale, grid_canvas, matrix_canvas, save_array_png
+from g2g_desktop.services.export import (
+    MAX_EXPORT_SIDE,
+    ExportOptions,
+    fit_scale,
+    grid_canvas,
+    matrix_canvas,
+    save_array_png,
+)
+from g2g_desktop.services.render_queue import RenderKind, RenderResult
+
 from .qt_images import array_to_qimage, qimage_to_pil
-from .render_queue import RenderResult
+from .settings import Recent, Theme
 from .theme import apply_theme
 from .widgets.export_dialog import ExportDialog, choices_of, options_from
 
@@ -41,7 +50,7 @@ class WindowActions(QObject):
         self.error_box: QMessageBox | None = None  # the last error dialog (non-blocking)
         self._paste_count = 0
         self.pending_matrix: tuple[str, ExportOptions] | None = None  # an export waiting for the matrix
-        self.controller.tasks.finished.connect(self._task_done)
+        self.controller.exports.done.connect(self._exported)
         self.controller.rendered.connect(self._matrix_rendered)
         self._build_menus()
 
@@ -63,7 +72,8 @@ class WindowActions(QObject):
                      "Open image files (faces are detected when alignment is on)")
         self._action(file, "Open &folder…", self.ask_folder, "Ctrl+Shift+O", "Open every image in a folder")
         self._action(file, "Open &model…", self.ask_model, "Ctrl+M", "Open a G2G model or a FUNIT gen_*.pt")
-        recent = (("files", "Recent &images"), ("folders", "Recent f&olders"), ("models", "Recent mo&dels"))
+        recent = ((Recent.FILES, "Recent &images"), (Recent.FOLDERS, "Recent f&olders"),
+                  (Recent.MODELS, "Recent mo&dels"))
         self.recent_menus = {kind: file.addMenu(title) for kind, title in recent}
         for menu in self.recent_menus.values():
             menu.aboutToShow.connect(self._fill_recent)
@@ -94,7 +104,7 @@ class WindowActions(QObject):
         view = bar.addMenu("&View")
         self.dark_action = self._action(view, "&Dark theme", self.toggle_theme, "Ctrl+T", "Dark or light theme")
         self.dark_action.setCheckable(True)
-        self.dark_action.setChecked(self.settings.theme() == "dark")
+        self.dark_action.setChecked(self.settings.theme() == Theme.DARK)
         self._action(view, "&Mix", lambda: w.tabs.setCurrentIndex(0), "Ctrl+1")
         self._action(view, "&Swap matrix", lambda: w.tabs.setCurrentWidget(w.matrix_view), "Ctrl+2")
         for dock, key in ((w.images_dock, "Ctrl+Shift+I"), (w.model_dock, None), (w.training_dock, "Ctrl+Shift+T")):
@@ -111,7 +121,7 @@ class WindowActions(QObject):
             menu.clear()
             entries = self.settings.recent(kind)
             for path in entries:
-                opener = self.open_model if kind == "models" else lambda p: self.open_paths([p])
+                opener = self.open_model if kind == Recent.MODELS else lambda p: self.open_paths([p])
                 action = menu.addAction(path)
                 action.triggered.connect(lambda _=False, p=path, o=opener: o(p))
             menu.setEnabled(bool(entries))
@@ -119,7 +129,7 @@ class WindowActions(QObject):
     # ------------------------------------------------------------------ opening
     def open_paths(self, paths: list[str]) -> None:
         for p in paths:
-            self.settings.add_recent("folders" if os.path.isdir(p) else "files", p)
+            self.settings.add_recent(Recent.FOLDERS if os.path.isdir(p) else Recent.FILES, p)
         self.controller.open_paths(paths)
 
     def open_model(self, path: str) -> None:
@@ -169,12 +179,14 @@ class WindowActions(QObject):
     def _grid(self, options: ExportOptions | None = None):
         if not self.window.grid_view.images:
             return None
-        a1, a2 = self.controller.last["grid"].request.alphas if "grid" in self.controller.last else (1.0, 1.0)
+        last = self.controller.last.get(RenderKind.GRID)
+        a1, a2 = last.request.alphas if last is not None else (1.0, 1.0)
         title = "Mixed" if (a1, a2) == (1.0, 1.0) else f"Mixed a={a1:.2f}/{a2:.2f}"
         return grid_canvas(self.window.grid_view.images, options, self.window._pair_names(), title)
 
     def _matrix(self, options: ExportOptions | None = None):
-        result, wanted = self.controller.last.get("matrix"), self.controller.session.request("matrix", 0)
+        result = self.controller.last.get(RenderKind.MATRIX)
+        wanted = self.controller.session.request(RenderKind.MATRIX, 0)
         if result is None or wanted is None or result.request.key != wanted.key:
             return None  # not computed, or computed for images since changed
         names = [im.name if im else "" for im in map(self.controller.session.image, result.request.image_ids)]
@@ -197,7 +209,7 @@ class WindowActions(QObject):
         canvas = self._matrix(options)
         if canvas is not None:
             return save_array_png(canvas, path)
-        if self.controller.session.request("matrix", 0) is None:
+        if self.controller.session.request(RenderKind.MATRIX, 0) is None:
             return None
         self.pending_matrix = (os.fspath(path), options or ExportOptions(scale=1, labels=False))
         self.window.tabs.setCurrentWidget(self.window.matrix_view)  # shows the progress and Cancel
@@ -206,7 +218,7 @@ class WindowActions(QObject):
         return None
 
     def _matrix_rendered(self, result: RenderResult) -> None:
-        if result.request.kind != "matrix" or self.pending_matrix is None:
+        if result.request.kind != RenderKind.MATRIX or self.pending_matrix is None:
             return
         path, options = self.pending_matrix
         self.pending_matrix = None
@@ -246,7 +258,7 @@ class WindowActions(QObject):
             self.window.statusBar().showMessage(f"Saved {self.export_grid(path, options)}", 8000)
 
     def ask_export_matrix(self) -> None:
-        if self.controller.session.request("matrix", 0) is None:
+        if self.controller.session.request(RenderKind.MATRIX, 0) is None:
             return self._nothing("the swap matrix")
         options = self.ask_options("Export swap matrix", fade=False)
         path = options and self.ask_save("Export swap matrix", "g2g_matrix.png", "PNG (*.png)")
@@ -256,7 +268,7 @@ class WindowActions(QObject):
                 self.window.statusBar().showMessage(f"Saved {saved}", 8000)
 
     def ask_export_fade(self, gif: bool) -> None:
-        if self.controller.session.request("grid", 0) is None:
+        if self.controller.session.request(RenderKind.GRID, 0) is None:
             return self._nothing("the grid")
         options = self.ask_options("Export fade", fade=True)
         if options is None:
@@ -271,11 +283,10 @@ class WindowActions(QObject):
         if path:
             self.export_fade(path, options)
 
-    def _task_done(self, name: str, result: object) -> None:
-        if name == "export":
-            self.window.export_progress.finish()
-            where = result[0] if len(result) == 1 else f"{len(result)} frames in {result[0].parent}"
-            self.window.statusBar().showMessage(f"Saved {where}", 8000)
+    def _exported(self, _stamp: int, written: list[Path]) -> None:
+        self.window.export_progress.finish()
+        where = written[0] if len(written) == 1 else f"{len(written)} frames in {written[0].parent}"
+        self.window.statusBar().showMessage(f"Saved {where}", 8000)
 
     def copy_grid(self) -> None:
         canvas = self._grid()
@@ -291,7 +302,7 @@ class WindowActions(QObject):
 
     # ------------------------------------------------------------------ appearance and about
     def toggle_theme(self) -> None:
-        theme = "dark" if self.dark_action.isChecked() else "light"
+        theme = Theme.DARK if self.dark_action.isChecked() else Theme.LIGHT
         self.settings.set_theme(theme)
         apply_theme(QApplication.instance(), theme)
         panel = self.window.built_training_panel()  # a panel built later reads the theme itself

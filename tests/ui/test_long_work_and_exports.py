@@ -12,7 +12,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QFileDialog
 
-from g2g_desktop.ui.export import ExportOptions
+from g2g_desktop.services.export import ExportOptions
 from g2g_desktop.ui.settings import AppSettings
 
 from .test_mix_window import TIMEOUT, drop_and_render, load_model
@@ -101,18 +101,18 @@ def test_fade_export_shows_progress_and_cancel_writes_nothing(qtbot, mixing, tmp
     win, c = mixing, mixing.controller
     gate = Gate(win.session.model.pipeline, "fade_frames", "g2g-task-export")
     target = tmp_path / "fade.gif"
-    with qtbot.waitSignal(c.tasks.progress, timeout=TIMEOUT):
+    with qtbot.waitSignal(c.exports.progress, timeout=TIMEOUT):
         assert win.actions.export_fade(target, ExportOptions(frames=12, both_mixes=False))
         gate.release()
     assert win.export_progress.isVisible() and win.export_progress.bar.value() == 4
     assert win.export_progress.bar.maximum() == 12
     win.export_progress.cancel_button.click()
-    with qtbot.waitSignal(c.tasks.cancelled, timeout=TIMEOUT):
+    with qtbot.waitSignal(c.exports.cancelled, timeout=TIMEOUT):
         gate.release()
     assert not target.exists() and win.export_progress.isHidden()
     assert "cancelled" in win.statusBar().currentMessage()
     gate.open()
-    with qtbot.waitSignal(c.tasks.finished, timeout=TIMEOUT):
+    with qtbot.waitSignal(c.exports.done, timeout=TIMEOUT):
         win.actions.export_fade(target, ExportOptions(frames=12, both_mixes=False))
     assert Image.open(target).n_frames == 2 * 12 - 2  # forward and back
 
@@ -147,7 +147,7 @@ def test_gif_export_holds_both_mixes_and_the_folder_is_remembered(qtbot, mixing,
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
     monkeypatch.setattr(win.actions, "ask_options", lambda *a, **k: ExportOptions(scale=2, labels=False, frames=5))
-    with qtbot.waitSignal(win.controller.tasks.finished, timeout=TIMEOUT):
+    with qtbot.waitSignal(win.controller.exports.done, timeout=TIMEOUT):
         win.actions.ask_export_fade(gif=True)
     gif = Image.open(out / "fade.gif")
     assert gif.size == (2 * 64 + 3 * 2, 64 + 2 * 2)  # mix 1 | mix 2, at 2×
@@ -191,7 +191,8 @@ def test_exporting_the_matrix_before_its_tab_was_opened_computes_it(qtbot, mixin
 
 
 def test_a_huge_matrix_export_is_scaled_down_with_a_message(qtbot, mixing, tmp_path, monkeypatch):
-    from g2g_desktop.ui import export, window_actions
+    from g2g_desktop.services import export
+    from g2g_desktop.ui import window_actions
 
     monkeypatch.setattr(export, "MAX_EXPORT_SIDE", 300)
     monkeypatch.setattr(window_actions, "MAX_EXPORT_SIDE", 300)

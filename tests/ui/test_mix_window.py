@@ -263,10 +263,10 @@ def test_swap_matrix_and_exports(qtbot, window, tiny_model, image_files, tmp_pat
     assert window.matrix_view.canvas.shape == (4 * 32 + 5 * 2, 4 * 32 + 5 * 2, 3)
     assert Image.open(window.actions.export_matrix(tmp_path / "m.png")).size == (138, 138)
     assert Image.open(window.actions.export_grid(tmp_path / "g.png")).size == (2 * 32 + 6, 3 * 32 + 8)
-    with qtbot.waitSignal(window.controller.tasks.finished, timeout=TIMEOUT):
+    with qtbot.waitSignal(window.controller.exports.done, timeout=TIMEOUT):
         assert window.actions.export_fade(tmp_path / "fade.gif")
     assert Image.open(tmp_path / "fade.gif").n_frames > 2
-    with qtbot.waitSignal(window.controller.tasks.finished, timeout=TIMEOUT):
+    with qtbot.waitSignal(window.controller.exports.done, timeout=TIMEOUT):
         window.actions.export_fade(tmp_path / "frames")
     assert len(list((tmp_path / "frames").glob("fade_*.png"))) == 21
     window.actions.copy_grid()

@@ -39,7 +39,7 @@ def test_a_slow_model_finishing_after_a_newer_one_is_dropped(qtbot, window, tiny
     with qtbot.waitSignal(window.controller.modelLoaded, timeout=TIMEOUT):
         window.controller.open_model(tiny_model)  # model B, asked for later, loads first
     gate.set()
-    qtbot.waitUntil(lambda: not window.controller.tasks.busy(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not window.controller.model_loads.running(), timeout=TIMEOUT)
     qtbot.wait(50)  # let A's finished signal arrive
     assert window.session.model.path == tiny_model
     assert window.settings.recent("models")[0].endswith("tiny.safetensors")
@@ -63,7 +63,7 @@ def test_a_slow_broken_model_failing_after_a_newer_one_loaded_is_dropped(qtbot, 
     with qtbot.waitSignal(window.controller.modelLoaded, timeout=TIMEOUT):
         window.controller.open_model(tiny_model)
     gate.set()
-    qtbot.waitUntil(lambda: not window.controller.tasks.busy(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: not window.controller.model_loads.running(), timeout=TIMEOUT)
     qtbot.wait(50)
     assert failures == [] and window.actions.error_box is None  # no dialog about a file no longer wanted
     assert window.session.model.path == tiny_model

@@ -18,7 +18,7 @@ from g2g_desktop.core.checkpoint import save_model
 from g2g_desktop.core.face_align import Face, template_points
 from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.judge import IdentityJudge
-from g2g_desktop.ui.renderer import _run_images
+from g2g_desktop.services.renderer import _run_images
 from trainer.losses import LossWeights
 
 from .conftest import TINY, write_image

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from g2g_desktop.ui.render_queue import RenderRequest, RenderSlot, RenderWorker
+from g2g_desktop.services.render_queue import RenderRequest, RenderSlot, RenderWorker
 
 
 def _request(stamp: int, alpha: float = 1.0) -> RenderRequest:

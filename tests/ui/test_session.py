@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PIL import Image
 
-from g2g_desktop.ui.inputs import InputImage, new_id
-from g2g_desktop.ui.renderer import Renderer
+from g2g_desktop.services.inputs import InputImage, new_id
+from g2g_desktop.services.renderer import Renderer
 from g2g_desktop.ui.session import MAX_MATRIX_IMAGES, MixSession
 
 

@@ -96,3 +96,18 @@ def test_the_training_form_is_restored(qtbot):
     assert form.approach.currentData() == "naive" and form.image_size.currentData() == 32
     assert form.data.text() == "/data/faces"
     again.close()
+
+
+def test_settings_kinds_are_stored_under_their_plain_names(tmp_path):
+    """Theme and Recent are enums in the code; the settings file keeps the plain strings it always held."""
+    from g2g_desktop.ui.settings import Recent, Theme
+
+    settings = AppSettings()
+    settings.set_theme(Theme.LIGHT)
+    settings.add_recent(Recent.MODELS, tmp_path / "a.safetensors")
+    raw = settings.qsettings
+    assert raw.value("appearance/theme") == "light" and AppSettings().theme() is Theme.LIGHT
+    assert raw.value("recent/models") == [str(tmp_path / "a.safetensors")]
+    assert settings.recent("models") == settings.recent(Recent.MODELS) == [str(tmp_path / "a.safetensors")]
+    raw.setValue("appearance/theme", "purple")  # a value this version does not know falls back to dark
+    assert AppSettings().theme() is Theme.DARK

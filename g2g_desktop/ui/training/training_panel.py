@@ -11,6 +11,7 @@ grid and is added to Recent models.
 
 from __future__ import annotations
 
+import enum
 import math
 import time
 from collections.abc import Callable
@@ -34,18 +35,31 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from g2g_desktop.services.models import LoadedModel, load_model_file, model_from_snapshot
 from trainer import events as ev
 from trainer.losses import LossWeights
 from trainer.run_folder import existing_run, same_path
 from trainer.state import run_folder_of
 
-from ..models import LoadedModel, load_model_file, model_from_snapshot
-from ..threads import TaskRunner
+from ..threads import Task, TaskWorker
 from ..widgets.image_cell import ImageCell
 from .loss_chart import LossChart
 from .run_form import RunForm
 from .training_worker import TrainingWorker
 from .weights_table import WeightsTable
+
+
+class RunState(str, enum.Enum):
+    IDLE = "idle"
+    RUNNING = "running"
+    PAUSED = "paused"
+
+
+class ExistingRun(str, enum.Enum):
+    """What to do when the output folder already holds a run."""
+
+    RESUME = "resume"
+    NEW_FOLDER = "new"
 
 
 def format_eta(seconds: float) -> str:
@@ -66,16 +80,16 @@ class TrainingPanel(QWidget):
         super().__init__(parent)
         self.on_model = on_model  # receives the model being trained when the user asks to mix with it
         self.worker: TrainingWorker | None = None
-        self.tasks = TaskRunner(self)
-        self.tasks.finished.connect(self._snapshot_built)
-        self.tasks.failed.connect(self._snapshot_failed)
+        self.mix_models: TaskWorker[LoadedModel] = TaskWorker(Task.MIX_MODEL, self)  # a snapshot or the saved file
+        self.mix_models.done.connect(self._snapshot_built)
+        self.mix_models.failed.connect(self._snapshot_failed)
         self.weights = LossWeights()
         self.last_step = 0
         self.total_steps = 0
         self.run_dir: Path | None = None
         self.model_path: Path | None = None  # the last run's model_latest.safetensors, once it exists
         self._started = False  # the current run got past set-up
-        self.state = "idle"
+        self.state = RunState.IDLE
         self.form = RunForm()
         self.form.approach.currentIndexChanged.connect(lambda: self.table.set_approach(self.form.approach_key()))
 
@@ -133,7 +147,7 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.speed)
         layout.addWidget(self.tabs, 1)
-        self._set_state("idle")
+        self._set_state(RunState.IDLE)
 
     def _chart_controls(self) -> QHBoxLayout:
         self.scale_box = QComboBox()
@@ -188,7 +202,7 @@ class TrainingPanel(QWidget):
         self.worker.event.connect(self.show_event)
         self.worker.done.connect(self._run_ended)  # a method of this QObject: queued to the GUI thread
         self.log(f"Starting {config.approach} on {config.data} → {config.out}")
-        self._set_state("running")
+        self._set_state(RunState.RUNNING)
         self.speed.setText("Starting: reading the data and building the networks…")
         self.worker.start()
         return True
@@ -203,7 +217,7 @@ class TrainingPanel(QWidget):
                 choice = self.ask_existing_run(config.out, found)
                 if choice is None:
                     return None
-                if choice == "resume":
+                if choice == ExistingRun.RESUME:
                     self.form.resume.setText(config.out)
                     self.form.apply_resume_source()
                 else:
@@ -215,15 +229,15 @@ class TrainingPanel(QWidget):
             return None
         return config
 
-    def ask_existing_run(self, out: str, found: str) -> str | None:
-        """'resume', 'new' or None (cancel) for an output folder that already holds a run."""
+    def ask_existing_run(self, out: str, found: str) -> ExistingRun | None:
+        """Resume, a new folder or None (cancel) for an output folder that already holds a run."""
         box = QMessageBox(QMessageBox.Icon.Question, "The output folder holds a run",
                           f"{out} already holds {found}. Starting here would overwrite it.", parent=self)
         resume = box.addButton("Resume that run", QMessageBox.ButtonRole.AcceptRole)
         new = box.addButton("Use a new folder", QMessageBox.ButtonRole.ActionRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.exec()
-        return {resume: "resume", new: "new"}.get(box.clickedButton())
+        return {resume: ExistingRun.RESUME, new: ExistingRun.NEW_FOLDER}.get(box.clickedButton())
 
     def pause(self) -> None:
         if self.running():
@@ -248,7 +262,7 @@ class TrainingPanel(QWidget):
             self.worker.engine.request_snapshot()
         elif self.model_path is not None and self.model_path.is_file():
             self.log(f"Loading {self.model_path}…")
-            self.tasks.submit("model file", load_model_file, self.model_path)
+            self.mix_models.start(load_model_file, self.model_path)
 
     def edit_weight(self, name: str, value: float) -> None:
         if not self.running():
@@ -264,7 +278,7 @@ class TrainingPanel(QWidget):
         if isinstance(event, ev.StepDone):
             self.last_step = event.step
             self.progress.setValue(event.step)
-            if self.state == "paused":  # a single step while paused: no speed, no ETA
+            if self.state == RunState.PAUSED:  # a single step while paused: no speed, no ETA
                 self.speed.setText(f"Paused at step {event.step:,} of {event.total:,}.")
             else:
                 self.speed.setText(f"Step {event.step:,} of {event.total:,} · {event.it_per_s:.2f} it/s · "
@@ -287,11 +301,11 @@ class TrainingPanel(QWidget):
             changes = ", ".join(f"{k} {old:g} → {new:g}" for k, (old, new) in event.changes.items())
             self.log(f"Weights from step {event.step}: {changes}")
         elif isinstance(event, ev.Paused):
-            self._set_state("paused")
+            self._set_state(RunState.PAUSED)
             self.speed.setText(f"Paused at step {event.step:,} of {self.total_steps:,}.")
             self.log(f"Paused at step {event.step}.")
         elif isinstance(event, ev.Resumed):
-            self._set_state("running")
+            self._set_state(RunState.RUNNING)
             self.speed.setText(f"Step {event.step:,} of {self.total_steps:,} · resuming…")
             self.log(f"Resumed at step {event.step}.")
         elif isinstance(event, ev.CheckpointSaved):
@@ -304,17 +318,17 @@ class TrainingPanel(QWidget):
             self.show_notice(f"Training failed: {event.message}", error=True)
             self.log(_describe(event))
         elif isinstance(event, ev.ModelSnapshot):
-            self.tasks.submit("snapshot", model_from_snapshot, event)
+            self.mix_models.start(model_from_snapshot, event)
         elif isinstance(event, (ev.RolledBack, ev.Warned, ev.Finished)):
             self.log(_describe(event))
         self.eventShown.emit(event)
 
-    def _snapshot_built(self, _name: str, model: LoadedModel) -> None:  # a snapshot or the saved model file
+    def _snapshot_built(self, _stamp: int, model: LoadedModel) -> None:  # a snapshot or the saved model file
         self.log(f"Mixing with {model.name}.")
         if self.on_model is not None:
             self.on_model(model)
 
-    def _snapshot_failed(self, _name: str, message: str) -> None:
+    def _snapshot_failed(self, _stamp: int, message: str) -> None:
         self.log(f"Could not use the model: {message}")
 
     def _run_ended(self, reason: str) -> None:
@@ -325,7 +339,7 @@ class TrainingPanel(QWidget):
         if self._started and saved is not None and saved.is_file():  # a run that got going leaves its model
             self.model_path = saved
             self.modelSaved.emit(str(saved))
-        self._set_state("idle")
+        self._set_state(RunState.IDLE)
         ended = {"completed": "Finished", "stopped": "Stopped", "failed": "Failed"}.get(reason, reason)
         self.speed.setText(f"{ended} at step {self.last_step:,} of {self.total_steps:,}."
                            + (" Use for mixing loads its model." if self.model_path else ""))
@@ -334,13 +348,13 @@ class TrainingPanel(QWidget):
     def log(self, text: str) -> None:
         self.log_view.appendPlainText(f"{time.strftime('%H:%M:%S')}  {text}")
 
-    def _set_state(self, state: str) -> None:
+    def _set_state(self, state: RunState) -> None:
         """Enable the buttons that make sense: idle, running or paused."""
         self.state = state
-        active = state != "idle"
+        active = state != RunState.IDLE
         self.buttons["start"].setEnabled(not active)
-        self.buttons["pause"].setEnabled(state == "running")
-        self.buttons["resume"].setEnabled(state == "paused")
+        self.buttons["pause"].setEnabled(state == RunState.RUNNING)
+        self.buttons["resume"].setEnabled(state == RunState.PAUSED)
         for key in ("stop", "save"):
             self.buttons[key].setEnabled(active)
         self.buttons["use"].setEnabled(active or self.model_path is not None)
@@ -363,7 +377,7 @@ class TrainingPanel(QWidget):
     def shutdown(self) -> None:
         if self.worker is not None:
             self.worker.stop_and_wait()
-        self.tasks.wait()
+        self.mix_models.wait()
 
 
 def _new_folder(taken: Path) -> Path:

@@ -12,10 +12,10 @@ import os
 import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from g2g_desktop.services.render_queue import lower_thread_priority
 from trainer.config import TrainConfig
 from trainer.engine import TrainingEngine
 
-from ..render_queue import lower_thread_priority
 from ..threads import register_qthread
 
 

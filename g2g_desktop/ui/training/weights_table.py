@@ -8,7 +8,7 @@ a weight edit like any other); `set_weights` reflects the engine's values withou
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QAbstractItemView, QDoubleSpinBox, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
@@ -71,9 +71,8 @@ class WeightsTable(QTableWidget):
                 continue
             self._shown[name] = value
             if spin.value() != value:
-                spin.blockSignals(True)
-                spin.setValue(value)
-                spin.blockSignals(False)
+                with QSignalBlocker(spin):
+                    spin.setValue(value)
 
     def weights(self) -> dict[str, float]:
         return {name: spin.value() for name, spin in self.spins.items()}

@@ -7,7 +7,7 @@ from dataclasses import asdict, fields
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QSpinBox, QWidget
 
-from ..export import SCALES, ExportOptions
+from g2g_desktop.services.export import SCALES, ExportOptions
 
 
 class ExportDialog(QDialog):

@@ -6,11 +6,12 @@ image. The crop shown is the one the model sees.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from ..inputs import InputImage
+from g2g_desktop.services.inputs import InputImage
+
 from ..qt_images import pil_to_qimage
 from .image_cell import ImageCell
 
@@ -42,23 +43,21 @@ class FacePanel(QWidget):
 
     def show_image(self, image: InputImage | None, *, align: bool, size: int) -> None:
         self._image = image
-        self.picker.blockSignals(True)
-        self.picker.clear()
-        if image is None:
-            self.photo.set_pixmap(None)
-            self.crop.set_pixmap(None)
-            self.status.setText("No image selected.")
-            self.picker.setEnabled(False)
-            self.picker.blockSignals(False)
-            return
-        faces = image.faces or ()
-        for i, face in enumerate(faces):
-            self.picker.addItem(f"Face {i + 1} of {len(faces)} ({face.score:.0%})", i)
-        self.picker.addItem("Whole image", WHOLE_IMAGE)
-        chosen = image.face_index if image.uses_face else WHOLE_IMAGE
-        self.picker.setCurrentIndex(self.picker.findData(chosen))
-        self.picker.setEnabled(align and bool(faces))
-        self.picker.blockSignals(False)
+        with QSignalBlocker(self.picker):
+            self.picker.clear()
+            if image is None:
+                self.photo.set_pixmap(None)
+                self.crop.set_pixmap(None)
+                self.status.setText("No image selected.")
+                self.picker.setEnabled(False)
+                return
+            faces = image.faces or ()
+            for i, face in enumerate(faces):
+                self.picker.addItem(f"Face {i + 1} of {len(faces)} ({face.score:.0%})", i)
+            self.picker.addItem("Whole image", WHOLE_IMAGE)
+            chosen = image.face_index if image.uses_face else WHOLE_IMAGE
+            self.picker.setCurrentIndex(self.picker.findData(chosen))
+            self.picker.setEnabled(align and bool(faces))
         self.photo.set_pixmap(self._annotated(image))
         self.crop.set_pixmap(QPixmap.fromImage(pil_to_qimage(image.crop(size, align))))
         self.status.setText(self._describe(image, align))

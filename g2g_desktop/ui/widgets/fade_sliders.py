@@ -7,7 +7,7 @@ per finished edit (mouse release, key press) for the undo stack.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSlider, QWidget
 
 from ..session import ALPHA_RANGE
@@ -64,9 +64,8 @@ class FadeSliders(QWidget):
     def set_alphas(self, alphas: tuple[float, float]) -> None:
         """Reflect the model's values without emitting anything (no signal loops)."""
         for slider, alpha in zip(self.sliders, alphas):
-            slider.blockSignals(True)
-            slider.setValue(round(alpha * SCALE))
-            slider.blockSignals(False)
+            with QSignalBlocker(slider):
+                slider.setValue(round(alpha * SCALE))
         self._committed = list(alphas)
         self._update_labels()
 

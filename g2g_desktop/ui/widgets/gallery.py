@@ -7,7 +7,7 @@ one person (K-shot), and are then labelled with their person number.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QSize, Qt, Signal
+from PySide6.QtCore import QPoint, QSignalBlocker, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QDropEvent, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..inputs import InputImage
+from g2g_desktop.services.inputs import InputImage
+
 from ..qt_images import pil_to_qimage
 
 THUMB = 72
@@ -125,27 +126,25 @@ class ImageGallery(QWidget):
         names = display_names(images)
         sources = {id(im.source) for im in images}
         self._thumbs = {key: value for key, value in self._thumbs.items() if key in sources}
-        self.list.blockSignals(True)
-        self.list.clear()
         newest: QListWidgetItem | None = None
-        for im in images:
-            item = QListWidgetItem(self._thumb(im), names[im.id])
-            item.setData(Qt.ItemDataRole.UserRole, im.id)
-            item.setToolTip(str(im.path) if im.path else im.name)
-            self.list.addItem(item)
-            if im.id == current:
-                self.list.setCurrentItem(item)
-            if id(im.source) not in shown_before:
-                newest = item
-        self.list.blockSignals(False)
+        with QSignalBlocker(self.list):
+            self.list.clear()
+            for im in images:
+                item = QListWidgetItem(self._thumb(im), names[im.id])
+                item.setData(Qt.ItemDataRole.UserRole, im.id)
+                item.setToolTip(str(im.path) if im.path else im.name)
+                self.list.addItem(item)
+                if im.id == current:
+                    self.list.setCurrentItem(item)
+                if id(im.source) not in shown_before:
+                    newest = item
         if newest is not None:
             self.list.scrollToItem(newest)  # a pasted or dropped image is shown where it landed
         for combo in self.pickers:
-            combo.blockSignals(True)
-            combo.clear()
-            for im in images:
-                combo.addItem(names[im.id], im.id)
-            combo.blockSignals(False)
+            with QSignalBlocker(combo):
+                combo.clear()
+                for im in images:
+                    combo.addItem(names[im.id], im.id)
         self.remove_all_button.setEnabled(bool(images))
         self.set_pair(pair)
 
@@ -172,9 +171,8 @@ class ImageGallery(QWidget):
     def set_pair(self, pair: tuple[str, str] | None) -> None:
         self._pair = pair
         for i, combo in enumerate(self.pickers):
-            combo.blockSignals(True)
-            combo.setCurrentIndex(combo.findData(pair[i]) if pair else -1)
-            combo.blockSignals(False)
+            with QSignalBlocker(combo):
+                combo.setCurrentIndex(combo.findData(pair[i]) if pair else -1)
 
     def current_id(self) -> str | None:
         item = self.list.currentItem()

@@ -11,7 +11,8 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ..export import matrix_canvas
+from g2g_desktop.services.export import matrix_canvas
+
 from .image_cell import ImageCell
 from .task_progress import TaskProgress
 

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..export import scale_array, tile_arrays
+from g2g_desktop.services.export import scale_array, tile_arrays
+
 from ..qt_images import array_to_pixmap
 
 ZOOMS = (1, 2, 3, 4, 6, 8, 12, 16)

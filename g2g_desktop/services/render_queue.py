@@ -14,6 +14,7 @@ happens when a newer request of the same kind arrives, the user cancels, or the 
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 import threading
 import time
@@ -24,13 +25,20 @@ from typing import Any
 import numpy as np
 
 
+class RenderKind(str, enum.Enum):
+    """What a request draws; each kind has its own slot in the queue, newest wins within a kind."""
+
+    GRID = "grid"  # the 3×2 Original / Mixed / Reconstructed plot of the pair
+    MATRIX = "matrix"  # the N×N swap matrix of all images
+
+
 @dataclass(frozen=True)
 class RenderRequest:
     """What to draw. Everything but `stamp` identifies the picture; `stamp` orders requests."""
 
-    kind: str  # "grid" (the 3×2 Original / Mixed / Reconstructed plot) or "matrix" (N×N swaps)
+    kind: RenderKind
     model_id: int  # the renderer's handle of the pipeline to use
-    image_ids: tuple[str, ...]  # the pair for "grid", all images for "matrix"
+    image_ids: tuple[str, ...]  # the pair for the grid, all images for the matrix
     alphas: tuple[float, float] = (1.0, 1.0)  # identity fade of m1 and m2 (1 = plain mix)
     align: bool = False  # use the aligned face crops (True) or the centre squares
     stamp: int = 0  # increasing number from the GUI; results older than its last reset are dropped
@@ -67,7 +75,7 @@ class RenderSlot:
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._pending: dict[str, RenderRequest] = {}  # insertion order = the order kinds are served
+        self._pending: dict[RenderKind, RenderRequest] = {}  # insertion order = the order kinds are served
         self._closed = False
         self.dropped = 0  # requests overwritten before anyone took them
 
@@ -91,7 +99,7 @@ class RenderSlot:
             self._closed = True
             self._cond.notify_all()
 
-    def has_pending(self, kind: str) -> bool:
+    def has_pending(self, kind: RenderKind) -> bool:
         with self._cond:
             return kind in self._pending
 
@@ -148,9 +156,8 @@ class RenderWorker:
         self._render = render
         self._on_result = on_result
         self.slot = RenderSlot()
-        self._last_keys: dict[str, tuple[Any, ...]] = {}  # per kind: the picture last rendered
-        self._cancelled: dict[str, int] = {}  # per kind: requests up to this stamp were cancelled by the user
-        self.rendered = 0
+        self._last_keys: dict[RenderKind, tuple[Any, ...]] = {}  # per kind: the picture last rendered
+        self._cancelled: dict[RenderKind, int] = {}  # per kind: requests up to this stamp were cancelled by the user
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
 
     def start(self) -> None:
@@ -163,7 +170,7 @@ class RenderWorker:
         """Render the next request even if it equals the last one (the GUI cleared its view)."""
         self._last_keys.clear()
 
-    def cancel(self, kind: str, up_to_stamp: int) -> None:
+    def cancel(self, kind: RenderKind, up_to_stamp: int) -> None:
         """Cancel the requests of `kind` up to this stamp, running or pending: a running one stops at its next
         check; each reports back with `cancelled=True`."""
         self._cancelled[kind] = max(up_to_stamp, self._cancelled.get(kind, up_to_stamp))
@@ -207,7 +214,6 @@ class RenderWorker:
                 self._last_keys[request.kind] = request.key
             else:
                 self._last_keys.pop(request.kind, None)
-            self.rendered += 1
             if cancelled and not self._user_cancelled(request):
                 continue  # superseded by a newer request (or the worker stopped): nothing to report
             ms = (time.perf_counter() - start) * 1000.0

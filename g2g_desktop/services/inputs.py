@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -146,8 +146,19 @@ def from_pil(image: Image.Image, name: str, detector: Detector | None) -> LoadRe
 
 
 def detect_safely(image: InputImage, detector: Detector | None, report: LoadReport) -> InputImage:
+    """`detect`, where a detector failure costs the alignment, not the image: it is used whole (no face),
+    and the failure is one line in `report`. The one path for a failed detection, on load and later."""
     try:
         return detect(image, detector)
-    except Exception as exc:  # a detector failure costs the alignment, not the image
-        report.errors.append(f"{image.name}: face detection failed ({exc}); the whole image is used")
-        return replace(image, faces=None, face_index=None)
+    except Exception as exc:
+        report.errors.append(f"{image.name}: face detection failed ({exc})")
+        return image.with_faces((), None)
+
+
+def detect_all(images: Iterable[InputImage], detector: Detector, check: Callable[[], None]) -> LoadReport:
+    """Detect faces in images loaded while alignment was off, in order; `check()` raises to stop early."""
+    report = LoadReport([], [])
+    for image in images:
+        check()
+        report.images.append(detect_safely(image, detector, report))
+    return report

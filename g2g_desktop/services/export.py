@@ -24,7 +24,7 @@ from .render_queue import RenderRequest
 from .renderer import Renderer
 
 if TYPE_CHECKING:
-    from .threads import CancelToken
+    from .cancel import CancelToken
 
 PAD = 2
 PAD_VALUE = 255

@@ -19,7 +19,7 @@ from g2g_desktop.core.images import tensor_to_uint8
 from g2g_desktop.core.pipeline import G2GPipeline, G2GResult
 
 from .inputs import InputImage, forget_crops
-from .render_queue import RenderJob, RenderRequest
+from .render_queue import RenderJob, RenderKind, RenderRequest
 
 
 class Renderer:
@@ -80,9 +80,9 @@ class Renderer:
 
     # ------------------------------------------------------------------ rendering (worker thread)
     def __call__(self, request: RenderRequest, job: RenderJob | None = None) -> dict[str, np.ndarray]:
-        if request.kind == "grid":
+        if request.kind == RenderKind.GRID:
             return self.render_grid(request)
-        if request.kind == "matrix":
+        if request.kind == RenderKind.MATRIX:
             return self.render_matrix(request, job)
         raise ValueError(f"unknown render kind {request.kind!r}")
 

@@ -1,0 +1,89 @@
+"""`TrainingDock`: the Training dock of the main window, whose panel is built when the dock is first shown.
+
+The panel imports the trainer, torchvision and facenet-pytorch (about 2 s and 250 MB), so until the dock is
+shown it holds a placeholder; showing it imports the panel's module on a task thread and builds the panel
+when that is done. This module itself imports none of that.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea
+
+from ..session_store import restore_form, save_form
+from ..settings import Recent
+from ..threads import Task, TaskWorker
+
+if TYPE_CHECKING:
+    from ..main_window import MainWindow
+    from .training_panel import TrainingPanel
+
+TRAINING_PANEL_MODULE = "g2g_desktop.ui.training.training_panel"
+
+
+class TrainingDock(QObject):
+    def __init__(self, window: MainWindow):
+        super().__init__(window)
+        self.window = window
+        self.undo_stack = QUndoStack(window)  # the dock's own stack in the window's QUndoGroup
+        self.panel: TrainingPanel | None = None
+        self._import: TaskWorker[object] = TaskWorker(Task.TRAINER, self)
+        self._import.done.connect(self._imported)
+        self._import.failed.connect(lambda _stamp, message: self._placeholder.setText(message))
+        self._placeholder = QLabel("Loading the trainer…", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.dock = window.add_dock("Training", self._placeholder, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.dock.visibilityChanged.connect(self._shown)
+
+    def build(self) -> TrainingPanel:
+        """The panel, built now (on the GUI thread, importing the trainer if it is not imported yet)."""
+        if self.panel is not None:
+            return self.panel
+        module = importlib.import_module(TRAINING_PANEL_MODULE)
+        settings = self.window.settings
+        panel = self.panel = module.TrainingPanel(on_model=self.window.controller.use_model,
+                                                  undo_stack=self.undo_stack)
+        panel.modelSaved.connect(lambda path: settings.add_recent(Recent.MODELS, path))
+        restore_form(settings.qsettings, "training", panel.form)
+        # scrolled: the form, chart and log need ~680 px of height, more than a 700 px screen has to give
+        scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        scroll.setWidget(panel)
+        self.dock.setWidget(scroll)
+        self._placeholder.deleteLater()
+        return panel
+
+    def _shown(self, visible: bool) -> None:
+        if visible and self.panel is None and not self._import.running():
+            self._import.start(importlib.import_module, TRAINING_PANEL_MODULE)
+
+    def _imported(self, _stamp: int, _module: object) -> None:
+        if self.panel is None and self.window.isVisible():  # not for a window closed meanwhile
+            self.build()
+
+    def save_form(self) -> None:
+        if self.panel is not None:
+            save_form(self.window.settings.qsettings, "training", self.panel.form)
+
+    def confirm_close(self) -> bool:
+        return self.panel is None or self.panel.confirm_close(self.window)
+
+    def stop_training(self) -> None:
+        """Ask a running engine to stop after its step (it checkpoints), without waiting."""
+        worker = self.panel.worker if self.panel is not None else None
+        if worker is not None and worker.is_running():
+            worker.engine.stop()
+
+    def shutdown(self, left: Callable[[], float]) -> None:
+        """Wait for the training thread, a model being made ready to mix with and the import, `left()` s each
+        at most. A panel never built is not built now (that would import the trainer)."""
+        panel = self.panel
+        if panel is not None:
+            if panel.worker is not None:
+                panel.worker.stop_and_wait(round(left() * 1000))
+            panel.mix_models.cancel()
+            panel.mix_models.wait(left())
+        self._import.wait(left())
