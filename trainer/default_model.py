@@ -39,7 +39,7 @@ MARK_START, MARK_END = "<!-- metrics:start -->", "<!-- metrics:end -->"
 TRAIN_CONFIG = {
     "approach": "funit2funit",
     "data": "procedural:128:20",  # 128 training identities × 20 images; held-out identities never seen
-    "steps": 8000,
+    "steps": 16000,
     "batch_size": 4,
     "image_size": 64,
     "seed": 0,
