@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from g2g_desktop.core.checkpoint import safe_torch_load
+from g2g_desktop.core.g2g import CrossPass, cross_pass
 from g2g_desktop.core.generator import DisentanglingGenerator
 from g2g_desktop.core.images import fit_square, pil_to_tensor, tensor_to_pil, tile
 from trainer.datasets import IdentityDataset
@@ -83,23 +83,12 @@ def _batch(images: Sequence[Image.Image], size: int) -> torch.Tensor:
     return torch.stack([pil_to_tensor(fit_square(im, size)) for im in images])
 
 
-@dataclass
-class G2GOutputs:
-    mixed1: torch.Tensor  # G(E_A(x1), E_B(x2))
-    mixed2: torch.Tensor  # G(E_A(x2), E_B(x1))
-    cycle1: torch.Tensor  # G(E_A(m1), E_B(m2)) ≈ x1 (paper eq. 2)
-    cycle2: torch.Tensor  # G(E_A(m2), E_B(m1)) ≈ x2 (paper eq. 3)
-    self1: torch.Tensor  # G(E_A(x1), E_B(x1)) ≈ x1
-
-
 @torch.no_grad()
-def g2g_forward(gen: DisentanglingGenerator, x1: torch.Tensor, x2: torch.Tensor) -> G2GOutputs:
-    c1, c2 = gen.encode_content(x1), gen.encode_content(x2)
-    z1, z2 = gen.encode_class(x1), gen.encode_class(x2)
-    m1, m2 = gen.decode(c1, z2), gen.decode(c2, z1)
-    r1 = gen.decode(gen.encode_content(m1), gen.encode_class(m2))
-    r2 = gen.decode(gen.encode_content(m2), gen.encode_class(m1))
-    return G2GOutputs(m1, m2, r1, r2, gen.decode(c1, z1))
+def g2g_outputs(gen: DisentanglingGenerator, x1: torch.Tensor, x2: torch.Tensor) -> tuple[CrossPass, torch.Tensor]:
+    """The cross pass of (x1, x2) without gradients, and the self reconstruction G(E_A(x1), E_B(x1)) ≈ x1."""
+    p = cross_pass(gen, x1, x2)
+    n = x1.shape[0]
+    return p, gen.decode(p.content[:n], p.identity[:n])
 
 
 def _device_of(gen: nn.Module) -> torch.device:
@@ -130,8 +119,8 @@ def swap_metrics(
         x2 = _batch([data.get_image(j) for _, j in chunk], size).to(device)
         t1 = _batch([data.ground_truth(i, j) for i, j in chunk], size).to(device)
         t2 = _batch([data.ground_truth(j, i) for i, j in chunk], size).to(device)
-        out = g2g_forward(gen, x1, x2)
-        mixed, truth = torch.cat([out.mixed1, out.mixed2]), torch.cat([t1, t2])
+        out, self1 = g2g_outputs(gen, x1, x2)
+        mixed, truth = out.mixed, torch.cat([t1, t2])
         person = _masks([data.person_mask(i, j) for i, j in chunk] + [data.person_mask(j, i) for i, j in chunk],
                         size).to(device)
         for name, guess in (
@@ -143,11 +132,11 @@ def swap_metrics(
             add(f"{name}/psnr", psnr(guess, truth))
             add(f"{name}/l1_person", masked_l1_error(guess, truth, person))
             add(f"{name}/l1_background", masked_l1_error(guess, truth, ~person))
-        originals = torch.cat([x1, x2])
-        add("cycle/l1", l1_error(torch.cat([out.cycle1, out.cycle2]), originals))
-        add("cycle/psnr", psnr(torch.cat([out.cycle1, out.cycle2]), originals))
-        add("self/l1", l1_error(out.self1, x1))
-        add("self/psnr", psnr(out.self1, x1))
+        originals = out.x
+        add("cycle/l1", l1_error(out.recon, originals))
+        add("cycle/psnr", psnr(out.recon, originals))
+        add("self/l1", l1_error(self1, x1))
+        add("self/psnr", psnr(self1, x1))
         if classifier is not None:
             targets = torch.tensor([data.labels[j] for _, j in chunk] + [data.labels[i] for i, _ in chunk])
             add("identity/mixed_acc", (classifier.predict(mixed) == targets).float())
@@ -177,8 +166,9 @@ def swap_sheet(
     x1 = _batch([data.get_image(i) for i, _ in pairs], size).to(device)
     x2 = _batch([data.get_image(j) for _, j in pairs], size).to(device)
     truth = _batch([data.ground_truth(i, j) for i, j in pairs], size).to(device)
-    out = g2g_forward(gen, x1, x2)
-    columns = torch.stack([x1, x2, out.mixed1, truth, out.cycle1], dim=1).flatten(0, 1).float().cpu()
+    out = cross_pass(gen, x1, x2)
+    n = len(pairs)
+    columns = torch.stack([x1, x2, out.mixed[:n], truth, out.recon[:n]], dim=1).flatten(0, 1).float().cpu()
     sheet = tensor_to_pil(tile(columns, len(pairs), len(SHEET_COLUMNS)))
     return sheet.resize((sheet.width * scale, sheet.height * scale), Image.Resampling.NEAREST)
 
@@ -400,17 +390,16 @@ def real_metrics(
         chunk = pairs[start : start + batch_size]
         x1 = _batch([data.get_image(i) for i, _ in chunk], size).to(device)
         x2 = _batch([data.get_image(j) for _, j in chunk], size).to(device)
-        out = g2g_forward(gen, x1, x2)
-        originals, cycles = torch.cat([x1, x2]), torch.cat([out.cycle1, out.cycle2])
+        out, self1 = g2g_outputs(gen, x1, x2)
         values = {
-            "cycle/l1": l1_error(cycles, originals),
-            "cycle/psnr": psnr(cycles, originals),
-            "self/l1": l1_error(out.self1, x1),
-            "self/psnr": psnr(out.self1, x1),
+            "cycle/l1": l1_error(out.recon, out.x),
+            "cycle/psnr": psnr(out.recon, out.x),
+            "self/l1": l1_error(self1, x1),
+            "self/psnr": psnr(self1, x1),
         }
         if face_encoder is not None:
             with torch.no_grad():
-                e1, e2, em = (face_encoder(t.to(device)).float().cpu() for t in (x1, x2, out.mixed1))
+                e1, e2, em = (face_encoder(t.to(device)).float().cpu() for t in (x1, x2, out.mixed[: len(chunk)]))
             values["identity/sim_class"] = F.cosine_similarity(em, e2)
             values["identity/sim_content"] = F.cosine_similarity(em, e1)
             values["identity/sim_originals"] = F.cosine_similarity(e1, e2)
