@@ -34,14 +34,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from g2g_desktop.core.checkpoint import (
-    CheckpointError,
-    infer_funit_discriminator_config,
-    infer_funit_generator_config,
-    safe_torch_load,
-)
 from g2g_desktop.core.device import DeviceSettings, pick_device
+from g2g_desktop.core.funit_files import infer_funit_discriminator_config, infer_funit_generator_config
 from g2g_desktop.core.images import tensor_to_uint8
+from g2g_desktop.core.safe_io import CheckpointError, safe_torch_load
 from trainer import distributed
 from trainer.approaches import NonFiniteLossError, build_approach
 from trainer.config import TrainConfig

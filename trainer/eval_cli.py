@@ -19,9 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-from g2g_desktop.core.checkpoint import CheckpointError, load_generator_with_info
+from g2g_desktop.core.checkpoint import load_generator_with_info
 from g2g_desktop.core.device import pick_device
 from g2g_desktop.core.judge import judge_available
+from g2g_desktop.core.safe_io import CheckpointError
 from trainer.datasets import DatasetError, open_dataset
 from trainer.feature_nets import load_face_encoder
 from trainer.metrics import (

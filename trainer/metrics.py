@@ -26,10 +26,10 @@ from PIL import Image
 from torch import nn
 from torch.nn import functional as F
 
-from g2g_desktop.core.checkpoint import safe_torch_load
 from g2g_desktop.core.g2g import CrossPass, cross_pass
 from g2g_desktop.core.generator import DisentanglingGenerator
 from g2g_desktop.core.images import fit_square, pil_to_tensor, tensor_to_pil, tile
+from g2g_desktop.core.safe_io import safe_torch_load
 from trainer.datasets import IdentityDataset
 from trainer.procedural_dataset import SPLITS, ProceduralFaceDataset, factor_rng
 from trainer.procedural_faces import RENDERER_VERSION, RestFactors, factor_vector

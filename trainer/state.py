@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from g2g_desktop.core.checkpoint import CheckpointError, atomic_write, safe_torch_load
+from g2g_desktop.core.safe_io import CheckpointError, atomic_write, safe_torch_load
 
 STATE_FORMAT = "g2g-training-state"
 STATE_VERSION = 1

@@ -10,10 +10,10 @@ import pytest
 import torch
 from torch import nn
 
-from g2g_desktop.core.checkpoint import save_model
 from g2g_desktop.core.config import FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.generator import DisentanglingGenerator
+from g2g_desktop.core.model_file import save_model
 from trainer import eval_cli
 from trainer.metrics import (
     format_table,
