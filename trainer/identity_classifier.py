@@ -18,8 +18,9 @@ from torch.nn import functional as F
 
 from g2g_desktop.core.images import pil_to_tensor
 from g2g_desktop.core.safe_io import atomic_write, safe_torch_load
+from trainer.face_factors import RestFactors
 from trainer.procedural_dataset import SPLITS, ProceduralFaceDataset, factor_rng
-from trainer.procedural_faces import RENDERER_VERSION, RestFactors
+from trainer.procedural_faces import RENDERER_VERSION
 
 
 class IdentityClassifier(nn.Module):

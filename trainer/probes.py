@@ -12,9 +12,9 @@ import numpy as np
 import torch
 
 from g2g_desktop.core.generator import DisentanglingGenerator
+from trainer.face_factors import factor_vector
 from trainer.metrics import Metrics, device_of, image_batch
 from trainer.procedural_dataset import ProceduralFaceDataset
-from trainer.procedural_faces import factor_vector
 
 
 def _ridge_fit_predict(x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, alpha: float) -> np.ndarray:
