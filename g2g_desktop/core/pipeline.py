@@ -96,7 +96,8 @@ def fade_identity(c1: torch.Tensor, c2: torch.Tensor, alpha: float) -> torch.Ten
 
 class _Guarded:
     """The pipeline's generator as `cross_pass` sees it: each call under the pipeline's precision
-    (bf16 decode where measured faster) and memory guard."""
+    (bf16 decode where measured faster) and memory guard. Made per use, so that the pipeline holds no
+    reference cycle and frees its generator as soon as it is dropped."""
 
     def __init__(self, pipeline: G2GPipeline):
         self.pipeline = pipeline
@@ -134,7 +135,6 @@ class G2GPipeline:
         # leaves the other side's α unchanged, so only one image is decoded per update (bench/results).
         self._faded: OrderedDict[tuple[str, str, float], torch.Tensor] = OrderedDict()
         self._lock = threading.Lock()
-        self._guarded = _Guarded(self)
         self.image_size: int = generator.config.image_size
         self.bf16_trial: Bf16Trial | None = None  # the load-time measurement, when one ran
         self._choose_decode_precision(cpu_bf16_mode(cpu_bf16))
@@ -184,7 +184,7 @@ class G2GPipeline:
         return out.float()
 
     def _encode(self, x: torch.Tensor) -> Codes:
-        return Codes(*encode(self._guarded, x))
+        return Codes(*encode(_Guarded(self), x))
 
     @contextlib.contextmanager
     def _memory_guard(self, images: int):
@@ -263,7 +263,7 @@ class G2GPipeline:
             k1, k2 = self._encode(x1), self._encode(x2)
             a1, b1, a2, b2 = k1.content, k1.identity, k2.content, k2.identity
         n = a1.shape[0]
-        p = cross_pass(self._guarded, x1, x2, codes=(torch.cat([a1, a2]), torch.cat([b1, b2])))
+        p = cross_pass(_Guarded(self), x1, x2, codes=(torch.cat([a1, a2]), torch.cat([b1, b2])))
         shape = (2, n, *p.mixed.shape[1:])
         mixed, recon = p.mixed.view(shape).cpu(), p.recon.view(shape).cpu()
         if single:
