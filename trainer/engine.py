@@ -95,11 +95,6 @@ class TrainingEngine(EngineUpkeep):
         self.run_state = RunState()
         self.rollback_point = RollbackPoint()
         self.heldout: HeldOutScore | None = None
-        self._handlers: dict[type, Callable[[Any], None]] = {  # the command types and what each does
-            Pause: self._on_pause, Resume: self._on_resume, SingleStep: self._on_single_step, Stop: self._on_stop,
-            SaveNow: lambda _: self._checkpoint("manual"), SetWeights: lambda c: self._apply_weights(c.changes),
-            Snapshot: lambda _: self._snapshot(),
-        }
 
     # ------------------------------------------------------------------ commands (any thread)
 
@@ -316,7 +311,7 @@ class TrainingEngine(EngineUpkeep):
 
     def _apply_commands(self) -> None:
         for command in self.inbox.drain():
-            self._handlers[type(command)](command)
+            HANDLERS[type(command)](self, command)
 
     def _on_pause(self, _: Command) -> None:
         if not self.run_state.paused:
@@ -338,6 +333,15 @@ class TrainingEngine(EngineUpkeep):
     def _on_stop(self, _: Command) -> None:
         self.run_state.stop = True
 
+    def _on_save(self, _: Command) -> None:
+        self._checkpoint("manual")
+
+    def _on_weights(self, command: SetWeights) -> None:
+        self._apply_weights(command.changes)
+
+    def _on_snapshot(self, _: Command) -> None:
+        self._snapshot()
+
     def _agreed_stop(self) -> bool:
         stop = self.run_state.stop
         return distributed.any_rank(stop, self.settings.device) if self.dist else stop
@@ -351,3 +355,13 @@ class TrainingEngine(EngineUpkeep):
     def _emit(self, event: Any) -> None:
         self.sink(event)
 
+
+HANDLERS: dict[type, Callable[[TrainingEngine, Any], None]] = {  # each command type and what it does
+    Pause: TrainingEngine._on_pause,
+    Resume: TrainingEngine._on_resume,
+    SingleStep: TrainingEngine._on_single_step,
+    Stop: TrainingEngine._on_stop,
+    SaveNow: TrainingEngine._on_save,
+    SetWeights: TrainingEngine._on_weights,
+    Snapshot: TrainingEngine._on_snapshot,
+}
