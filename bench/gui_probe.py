@@ -19,8 +19,8 @@ from pathlib import Path
 from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
-from g2g_desktop.core.checkpoint import save_model
 from g2g_desktop.core.images import tensor_to_pil
+from g2g_desktop.core.model_file import save_model
 from g2g_desktop.core.resources import default_model_path, sample_paths
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before the QApplication, which main() creates

@@ -46,8 +46,8 @@ def run_probe(mode: str, args: list[str], settings_file: Path) -> dict:
 
 def stand_ins(folder: Path) -> list[str]:
     """A tiny model and two images for the quick run (the full run opens the bundled model and samples)."""
-    from g2g_desktop.core.checkpoint import save_model
     from g2g_desktop.core.images import tensor_to_pil
+    from g2g_desktop.core.model_file import save_model
 
     from .workloads import images, tiny_model
 

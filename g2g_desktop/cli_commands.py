@@ -10,13 +10,15 @@ import torch
 from tqdm import tqdm
 
 from .cli_output import is_folder_target, numbered, output_file, output_folder
-from .core.checkpoint import CheckpointError, ModelInfo, load_generator_with_info
+from .core.checkpoint import load_generator_with_info
 from .core.export import fade_alphas, matrix_canvas, save_gif, save_png_sequence
 from .core.face_align import Detector, MtcnnDetector
 from .core.images import ImageLoadError, display_name, list_images, tensor_to_pil
+from .core.model_file import ModelInfo
 from .core.photo_mix import Photo, mix_folder, mix_output, open_photo, photo_suffix, save_image
 from .core.pipeline import G2GPipeline
 from .core.resources import default_model_path
+from .core.safe_io import CheckpointError
 
 
 class UserError(Exception):

@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from g2g_desktop.core.checkpoint import atomic_write_leftovers
+from g2g_desktop.core.safe_io import atomic_write_leftovers
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_MODEL = "{nf: 8, max_nf: 16, n_downs: 2, content_dim: 8, class_dim: 8, nf_mlp: 16}"
@@ -141,7 +141,8 @@ def latest_checkpoint_step(out: Path) -> int:
 
 def check_files(out: Path, report: SoakReport) -> None:
     """Every checkpoint on disk must load; anything else is a problem in the report."""
-    from g2g_desktop.core.checkpoint import CheckpointError, load_generator
+    from g2g_desktop.core.checkpoint import load_generator
+    from g2g_desktop.core.safe_io import CheckpointError
     from trainer.state import load_training_state
 
     files = sorted((out / "checkpoints").glob("state_*.pt"))

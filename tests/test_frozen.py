@@ -16,9 +16,9 @@ from PIL import Image
 
 from g2g_desktop import __version__, selftest
 from g2g_desktop.core import resources
-from g2g_desktop.core.checkpoint import save_model
 from g2g_desktop.core.config import FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitGenerator
+from g2g_desktop.core.model_file import save_model
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLE = ROOT / "dist" / "G2G-Desktop"

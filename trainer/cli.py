@@ -27,7 +27,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from g2g_desktop.core.checkpoint import funit_step_from_name
+from g2g_desktop.core.funit_files import funit_step_from_name
 from trainer import distributed
 from trainer.config import (
     APPROACHES,

@@ -19,11 +19,15 @@ from pathlib import Path
 
 import torch
 
-from g2g_desktop.core.checkpoint import CheckpointError, load_generator_with_info, save_model
+from g2g_desktop.core.checkpoint import load_generator_with_info
+from g2g_desktop.core.model_file import save_model
 from g2g_desktop.core.resources import default_model_path, resource_path
+from g2g_desktop.core.safe_io import CheckpointError
 from trainer import cli
+from trainer.identity_classifier import train_identity_classifier
 from trainer.markdown_block import replace_block
-from trainer.metrics import format_table, leakage_probes, sample_pairs, swap_metrics, train_identity_classifier
+from trainer.metrics import format_table, sample_pairs, swap_metrics
+from trainer.probes import leakage_probes
 from trainer.procedural_dataset import ProceduralFaceDataset
 
 RUN_DIR = Path("runs/default-model")

@@ -19,21 +19,16 @@ import sys
 import time
 from pathlib import Path
 
-from g2g_desktop.core.checkpoint import CheckpointError, load_generator_with_info
+from g2g_desktop.core.checkpoint import load_generator_with_info
 from g2g_desktop.core.device import pick_device
 from g2g_desktop.core.judge import judge_available
+from g2g_desktop.core.safe_io import CheckpointError
 from trainer.datasets import DatasetError, open_dataset
 from trainer.feature_nets import load_face_encoder
-from trainer.metrics import (
-    format_table,
-    leakage_probes,
-    real_metrics,
-    sample_pairs,
-    swap_metrics,
-    swap_sheet,
-    train_identity_classifier,
-)
+from trainer.identity_classifier import train_identity_classifier
+from trainer.metrics import format_table, real_metrics, sample_pairs, swap_metrics, swap_sheet
 from trainer.photo_eval import TooFewJudgedFaces, format_judge, judge_photo_folder
+from trainer.probes import leakage_probes
 from trainer.procedural_dataset import ProceduralFaceDataset
 from trainer.procedural_faces import SIZES
 

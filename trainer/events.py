@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from g2g_desktop.core.checkpoint import build_generator
 from g2g_desktop.core.config import GeneratorConfig
 from g2g_desktop.core.generator import DisentanglingGenerator
+from g2g_desktop.core.model_file import build_generator
 
 
 @dataclass(frozen=True)

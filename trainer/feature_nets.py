@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from facenet_pytorch import InceptionResnetV1
 from torch import nn
 
-from g2g_desktop.core.checkpoint import CheckpointError, load_state_dict_checked, safe_torch_load
+from g2g_desktop.core.safe_io import CheckpointError, safe_torch_load
+from g2g_desktop.core.state_dicts import load_state_dict_checked
 
 VGG16_RELU2_2_CFG = 5  # VGG16 config entries 64, 64, M, 128, 128 = features[0:9], conv1_1 … relu2_2
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

@@ -18,10 +18,11 @@ from __future__ import annotations
 import torch
 from PIL import Image
 
+from g2g_desktop.core.g2g import cross_pass
 from g2g_desktop.core.generator import DisentanglingGenerator
 from g2g_desktop.core.images import fit_square, pil_to_tensor
 from trainer.datasets import IdentityDataset
-from trainer.metrics import g2g_forward, l1_error, sample_pairs
+from trainer.metrics import l1_error, sample_pairs
 from trainer.procedural_dataset import ProceduralFaceDataset
 
 PAIRS = 8  # procedural swap pairs
@@ -88,8 +89,7 @@ class HeldOutScore:
         generator.eval()
         try:
             if self.name == "Eval/swap_l1":
-                out = g2g_forward(generator, self.x1.to(device), self.x2.to(device))
-                guess = torch.cat([out.mixed1, out.mixed2])
+                guess = cross_pass(generator, self.x1.to(device), self.x2.to(device)).mixed
             else:
                 x = self.x1.to(device)
                 guess = generator.decode(generator.encode_content(x), generator.encode_class(x))

@@ -7,19 +7,15 @@ On the procedural faces the true swap is known (`ProceduralFaceDataset.ground_tr
   (swap L1 / content-copy L1) below 1 means identity really moved.
 * reconstruction error of the G2G cycle x̂1 = G(E_A(m1), E_B(m2)) (paper eq. 2-3) and of G(x, x);
 * identity accuracy of mixed images, judged by a small CNN trained separately on ground-truth renders
-  (never used in training, so the generator cannot have learned to fool it);
-* leakage probes: ridge probes predicting identity factors from the content code and rest factors
-  from the class code (R², chance 0; accuracy vs the majority-class rate for categorical factors).
+  (trainer/identity_classifier.py; never used in training, so the generator cannot have learned to fool it);
+* leakage probes (trainer/probes.py): ridge probes predicting identity factors from the content code and
+  rest factors from the class code.
 On real identity folders: reconstruction errors and, with facenet weights, identity similarity.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -27,12 +23,12 @@ from PIL import Image
 from torch import nn
 from torch.nn import functional as F
 
-from g2g_desktop.core.checkpoint import safe_torch_load
+from g2g_desktop.core.g2g import CrossPass, cross_pass
 from g2g_desktop.core.generator import DisentanglingGenerator
 from g2g_desktop.core.images import fit_square, pil_to_tensor, tensor_to_pil, tile
 from trainer.datasets import IdentityDataset
-from trainer.procedural_dataset import SPLITS, ProceduralFaceDataset, factor_rng
-from trainer.procedural_faces import RENDERER_VERSION, RestFactors, factor_vector
+from trainer.identity_classifier import IdentityClassifier
+from trainer.procedural_dataset import ProceduralFaceDataset
 
 Metrics = dict[str, float]
 
@@ -79,30 +75,19 @@ def sample_pairs(labels: Sequence[int], count: int, seed: int) -> list[tuple[int
     return pairs
 
 
-def _batch(images: Sequence[Image.Image], size: int) -> torch.Tensor:
+def image_batch(images: Sequence[Image.Image], size: int) -> torch.Tensor:
     return torch.stack([pil_to_tensor(fit_square(im, size)) for im in images])
 
 
-@dataclass
-class G2GOutputs:
-    mixed1: torch.Tensor  # G(E_A(x1), E_B(x2))
-    mixed2: torch.Tensor  # G(E_A(x2), E_B(x1))
-    cycle1: torch.Tensor  # G(E_A(m1), E_B(m2)) ≈ x1 (paper eq. 2)
-    cycle2: torch.Tensor  # G(E_A(m2), E_B(m1)) ≈ x2 (paper eq. 3)
-    self1: torch.Tensor  # G(E_A(x1), E_B(x1)) ≈ x1
-
-
 @torch.no_grad()
-def g2g_forward(gen: DisentanglingGenerator, x1: torch.Tensor, x2: torch.Tensor) -> G2GOutputs:
-    c1, c2 = gen.encode_content(x1), gen.encode_content(x2)
-    z1, z2 = gen.encode_class(x1), gen.encode_class(x2)
-    m1, m2 = gen.decode(c1, z2), gen.decode(c2, z1)
-    r1 = gen.decode(gen.encode_content(m1), gen.encode_class(m2))
-    r2 = gen.decode(gen.encode_content(m2), gen.encode_class(m1))
-    return G2GOutputs(m1, m2, r1, r2, gen.decode(c1, z1))
+def g2g_outputs(gen: DisentanglingGenerator, x1: torch.Tensor, x2: torch.Tensor) -> tuple[CrossPass, torch.Tensor]:
+    """The cross pass of (x1, x2) without gradients, and the self reconstruction G(E_A(x1), E_B(x1)) ≈ x1."""
+    p = cross_pass(gen, x1, x2)
+    n = x1.shape[0]
+    return p, gen.decode(p.content[:n], p.identity[:n])
 
 
-def _device_of(gen: nn.Module) -> torch.device:
+def device_of(gen: nn.Module) -> torch.device:
     return next(gen.parameters()).device
 
 
@@ -118,7 +103,7 @@ def swap_metrics(
     classifier: IdentityClassifier | None = None,
 ) -> Metrics:
     """Swap error vs ground truth and copy-through baselines, cycle/self reconstruction, identity accuracy."""
-    size, device = gen.config.image_size, _device_of(gen)
+    size, device = gen.config.image_size, device_of(gen)
     sums: dict[str, list[torch.Tensor]] = {}
 
     def add(name: str, values: torch.Tensor) -> None:
@@ -126,12 +111,12 @@ def swap_metrics(
 
     for start in range(0, len(pairs), batch_size):
         chunk = pairs[start : start + batch_size]
-        x1 = _batch([data.get_image(i) for i, _ in chunk], size).to(device)
-        x2 = _batch([data.get_image(j) for _, j in chunk], size).to(device)
-        t1 = _batch([data.ground_truth(i, j) for i, j in chunk], size).to(device)
-        t2 = _batch([data.ground_truth(j, i) for i, j in chunk], size).to(device)
-        out = g2g_forward(gen, x1, x2)
-        mixed, truth = torch.cat([out.mixed1, out.mixed2]), torch.cat([t1, t2])
+        x1 = image_batch([data.get_image(i) for i, _ in chunk], size).to(device)
+        x2 = image_batch([data.get_image(j) for _, j in chunk], size).to(device)
+        t1 = image_batch([data.ground_truth(i, j) for i, j in chunk], size).to(device)
+        t2 = image_batch([data.ground_truth(j, i) for i, j in chunk], size).to(device)
+        out, self1 = g2g_outputs(gen, x1, x2)
+        mixed, truth = out.mixed, torch.cat([t1, t2])
         person = _masks([data.person_mask(i, j) for i, j in chunk] + [data.person_mask(j, i) for i, j in chunk],
                         size).to(device)
         for name, guess in (
@@ -143,11 +128,11 @@ def swap_metrics(
             add(f"{name}/psnr", psnr(guess, truth))
             add(f"{name}/l1_person", masked_l1_error(guess, truth, person))
             add(f"{name}/l1_background", masked_l1_error(guess, truth, ~person))
-        originals = torch.cat([x1, x2])
-        add("cycle/l1", l1_error(torch.cat([out.cycle1, out.cycle2]), originals))
-        add("cycle/psnr", psnr(torch.cat([out.cycle1, out.cycle2]), originals))
-        add("self/l1", l1_error(out.self1, x1))
-        add("self/psnr", psnr(out.self1, x1))
+        originals = out.x
+        add("cycle/l1", l1_error(out.recon, originals))
+        add("cycle/psnr", psnr(out.recon, originals))
+        add("self/l1", l1_error(self1, x1))
+        add("self/psnr", psnr(self1, x1))
         if classifier is not None:
             targets = torch.tensor([data.labels[j] for _, j in chunk] + [data.labels[i] for i, _ in chunk])
             add("identity/mixed_acc", (classifier.predict(mixed) == targets).float())
@@ -173,209 +158,15 @@ def swap_sheet(
     gen: DisentanglingGenerator, data: ProceduralFaceDataset, pairs: Sequence[tuple[int, int]], *, scale: int = 2
 ) -> Image.Image:
     """One row per pair: content x1 | class x2 | mixed m1 | ground truth | cycle reconstruction x̂1."""
-    size, device = gen.config.image_size, _device_of(gen)
-    x1 = _batch([data.get_image(i) for i, _ in pairs], size).to(device)
-    x2 = _batch([data.get_image(j) for _, j in pairs], size).to(device)
-    truth = _batch([data.ground_truth(i, j) for i, j in pairs], size).to(device)
-    out = g2g_forward(gen, x1, x2)
-    columns = torch.stack([x1, x2, out.mixed1, truth, out.cycle1], dim=1).flatten(0, 1).float().cpu()
+    size, device = gen.config.image_size, device_of(gen)
+    x1 = image_batch([data.get_image(i) for i, _ in pairs], size).to(device)
+    x2 = image_batch([data.get_image(j) for _, j in pairs], size).to(device)
+    truth = image_batch([data.ground_truth(i, j) for i, j in pairs], size).to(device)
+    out = cross_pass(gen, x1, x2)
+    n = len(pairs)
+    columns = torch.stack([x1, x2, out.mixed[:n], truth, out.recon[:n]], dim=1).flatten(0, 1).float().cpu()
     sheet = tensor_to_pil(tile(columns, len(pairs), len(SHEET_COLUMNS)))
     return sheet.resize((sheet.width * scale, sheet.height * scale), Image.Resampling.NEAREST)
-
-
-# --------------------------------------------------------------------------- identity classifier
-
-
-class IdentityClassifier(nn.Module):
-    """A small CNN on 32×32 images that names the identity; trained on ground-truth renders only."""
-
-    INPUT = 32
-
-    def __init__(self, num_classes: int):
-        super().__init__()
-        layers: list[nn.Module] = []
-        width = 3
-        for out in (32, 64, 128):
-            layers += [nn.Conv2d(width, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU(), nn.MaxPool2d(2)]
-            width = out
-        self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(2 * width, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.interpolate(x, size=(self.INPUT, self.INPUT), mode="area")
-        f = self.features(x)
-        return self.head(torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1))
-
-    @torch.no_grad()
-    def predict(self, x: torch.Tensor) -> torch.Tensor:
-        self.eval()
-        p = next(self.parameters())
-        return self(x.to(p.device, p.dtype)).argmax(dim=1).cpu()
-
-
-def _classifier_cache_file(data: ProceduralFaceDataset, renders: int, seed: int, cache_dir: Path) -> Path:
-    key = f"{data.seed}-{data.split}-{data.num_classes}-{data.image_size}-{renders}-{seed}-r{RENDERER_VERSION}"
-    return cache_dir / f"identity_clf_{hashlib.sha1(key.encode()).hexdigest()[:16]}.pt"
-
-
-def default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "g2g-desktop" / "eval"
-
-
-def train_identity_classifier(
-    data: ProceduralFaceDataset,
-    *,
-    renders_per_identity: int = 24,  # fresh rest samples per identity (not the data set's own items)
-    epochs: int = 12,
-    seed: int = 0,
-    cache_dir: Path | None = None,  # trained weights are cached here; None = default_cache_dir()
-    log: Callable[[str], None] | None = None,
-) -> IdentityClassifier:
-    cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir)
-    cache = _classifier_cache_file(data, renders_per_identity, seed, cache_dir)
-    model = IdentityClassifier(data.num_classes)
-    if cache.exists():
-        state = safe_torch_load(cache)
-        if isinstance(state, dict) and state.keys() == model.state_dict().keys():
-            model.load_state_dict(state)
-            return model.eval()
-    code = 2 + SPLITS[data.split]  # a rest stream the data set's own items never use
-    images, labels = [], []
-    for label in range(data.num_classes):
-        for j in range(renders_per_identity):
-            rest = RestFactors.sample(factor_rng(data.seed, code, 7, label, j))
-            images.append(pil_to_tensor(data.render(label, rest)))
-            labels.append(label)
-    x, y = torch.stack(images), torch.tensor(labels)
-    x = F.interpolate(x, size=(IdentityClassifier.INPUT, IdentityClassifier.INPUT), mode="area")
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    model = IdentityClassifier(data.num_classes)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    steps_per_epoch = max(1, len(x) // 64)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 3e-3, total_steps=epochs * steps_per_epoch)
-    model.train()
-    for epoch in range(epochs):
-        order = torch.randperm(len(x), generator=gen)
-        for k in range(steps_per_epoch):
-            idx = order[k * 64 : (k + 1) * 64]
-            xb = x[idx]
-            flip = torch.rand(len(idx), generator=gen) < 0.5
-            xb = torch.where(flip[:, None, None, None], xb.flip(-1), xb)
-            loss = F.cross_entropy(model(xb), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-        if log:
-            log(f"identity classifier epoch {epoch + 1}/{epochs}: loss {loss.item():.3f}")
-    model.eval()
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), cache)
-    return model
-
-
-# --------------------------------------------------------------------------- leakage probes
-
-
-def _ridge_fit_predict(x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, alpha: float) -> np.ndarray:
-    """Ridge regression in its dual form (cheap when features ≫ samples, as for content codes)."""
-    mu, sd = x_tr.mean(0), x_tr.std(0) + 1e-6
-    a, b = (x_tr - mu) / sd, (x_te - mu) / sd
-    y_mu = y_tr.mean(0)
-    k = a @ a.T
-    coef = np.linalg.solve(k + alpha * a.shape[1] * np.eye(len(k)), y_tr - y_mu)
-    return (b @ a.T) @ coef + y_mu
-
-
-def _split_by_group(groups: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    unique = np.unique(groups)
-    rng = np.random.default_rng(seed)
-    held = set(rng.permutation(unique)[: max(1, len(unique) // 3)].tolist())
-    test = np.array([g in held for g in groups])
-    return ~test, test
-
-
-def linear_probe(
-    codes: np.ndarray, continuous: np.ndarray, categorical: np.ndarray, groups: np.ndarray, seed: int = 0
-) -> Metrics:
-    """Ridge probe: mean R² over continuous targets; mean accuracy and chance over categorical ones.
-
-    Train and test items are split by `groups` (identities), so a probe cannot win by memorising
-    people. The ridge strength is picked on a further group split of the training part.
-    """
-    tr, te = _split_by_group(groups, seed)
-    fit, val = _split_by_group(groups[tr], seed + 1)
-    onehots = [np.eye(int(categorical[:, k].max()) + 1)[categorical[:, k]] for k in range(categorical.shape[1])]
-    targets = np.concatenate([_standardise(continuous), *onehots], axis=1)
-
-    def score(pred: np.ndarray, truth_rows: np.ndarray) -> tuple[float, float]:
-        n = continuous.shape[1]
-        y = targets[truth_rows]
-        ss_res = ((pred[:, :n] - y[:, :n]) ** 2).sum(0)
-        ss_tot = ((y[:, :n] - y[:, :n].mean(0)) ** 2).sum(0) + 1e-12
-        r2 = float(np.mean(1 - ss_res / ss_tot))
-        accs, col = [], n
-        for onehot in onehots:
-            width = onehot.shape[1]
-            accs.append(np.mean(pred[:, col : col + width].argmax(1) == y[:, col : col + width].argmax(1)))
-            col += width
-        return r2, float(np.mean(accs)) if accs else float("nan")
-
-    x_tr, y_tr = codes[tr], targets[tr]
-    best = max(
-        (10.0**e for e in range(-3, 3)),
-        key=lambda alpha: score(_ridge_fit_predict(x_tr[fit], y_tr[fit], x_tr[val], alpha), np.flatnonzero(tr)[val])[0],
-    )
-    r2, acc = score(_ridge_fit_predict(x_tr, y_tr, codes[te], best), np.flatnonzero(te))
-    chance = [
-        np.mean(categorical[te, k] == np.bincount(categorical[te, k]).argmax()) for k in range(categorical.shape[1])
-    ]
-    return {"r2": r2, "acc": acc, "chance_acc": float(np.mean(chance)) if chance else float("nan")}
-
-
-def _standardise(y: np.ndarray) -> np.ndarray:
-    return (y - y.mean(0)) / (y.std(0) + 1e-9)
-
-
-@torch.no_grad()
-def leakage_probes(
-    gen: DisentanglingGenerator,
-    data: ProceduralFaceDataset,
-    *,
-    max_items: int = 600,
-    batch_size: int = 32,
-    seed: int = 0,
-) -> Metrics:
-    """Four probes: {identity, rest} factors from {content, class} codes.
-
-    Leakage = identity from the content code and rest from the class code (low is good); the other
-    two show what each code does carry.
-    """
-    size, device = gen.config.image_size, _device_of(gen)
-    rng = np.random.default_rng(seed)
-    items = np.sort(rng.permutation(len(data))[: min(max_items, len(data))])
-    content, klass = [], []
-    for start in range(0, len(items), batch_size):
-        x = _batch([data.get_image(int(i)) for i in items[start : start + batch_size]], size).to(device)
-        content.append(gen.encode_content(x).flatten(1).float().cpu())
-        klass.append(gen.encode_class(x).flatten(1).float().cpu())
-    codes = {"content": torch.cat(content).numpy(), "class": torch.cat(klass).numpy()}
-    factors = {
-        "identity": [factor_vector(data.identity_of(int(i))) for i in items],
-        "rest": [factor_vector(data.rests[int(i)]) for i in items],
-    }
-    groups = np.array([data.labels[int(i)] for i in items])
-    result: Metrics = {}
-    for code_name, code in codes.items():
-        for factor_name, vectors in factors.items():
-            cont = np.stack([v[1] for v in vectors])
-            cat = np.stack([v[3] for v in vectors])
-            probe = linear_probe(code.astype(np.float64), cont, cat, groups, seed)
-            for key, value in probe.items():
-                result[f"probe/{factor_name}_from_{code_name}/{key}"] = value
-    return result
 
 
 # --------------------------------------------------------------------------- real folders
@@ -394,23 +185,22 @@ def real_metrics(
     identity/sim_class is cos(E_ID(m1), E_ID(x2)) (higher = the identity came across), shown next to
     cos(E_ID(m1), E_ID(x1)) and the similarity of the two originals.
     """
-    size, device = gen.config.image_size, _device_of(gen)
+    size, device = gen.config.image_size, device_of(gen)
     sums: dict[str, list[torch.Tensor]] = {}
     for start in range(0, len(pairs), batch_size):
         chunk = pairs[start : start + batch_size]
-        x1 = _batch([data.get_image(i) for i, _ in chunk], size).to(device)
-        x2 = _batch([data.get_image(j) for _, j in chunk], size).to(device)
-        out = g2g_forward(gen, x1, x2)
-        originals, cycles = torch.cat([x1, x2]), torch.cat([out.cycle1, out.cycle2])
+        x1 = image_batch([data.get_image(i) for i, _ in chunk], size).to(device)
+        x2 = image_batch([data.get_image(j) for _, j in chunk], size).to(device)
+        out, self1 = g2g_outputs(gen, x1, x2)
         values = {
-            "cycle/l1": l1_error(cycles, originals),
-            "cycle/psnr": psnr(cycles, originals),
-            "self/l1": l1_error(out.self1, x1),
-            "self/psnr": psnr(out.self1, x1),
+            "cycle/l1": l1_error(out.recon, out.x),
+            "cycle/psnr": psnr(out.recon, out.x),
+            "self/l1": l1_error(self1, x1),
+            "self/psnr": psnr(self1, x1),
         }
         if face_encoder is not None:
             with torch.no_grad():
-                e1, e2, em = (face_encoder(t.to(device)).float().cpu() for t in (x1, x2, out.mixed1))
+                e1, e2, em = (face_encoder(t.to(device)).float().cpu() for t in (x1, x2, out.mixed[: len(chunk)]))
             values["identity/sim_class"] = F.cosine_similarity(em, e2)
             values["identity/sim_content"] = F.cosine_similarity(em, e1)
             values["identity/sim_originals"] = F.cosine_similarity(e1, e2)

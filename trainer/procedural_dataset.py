@@ -21,7 +21,8 @@ import numpy as np
 from PIL import Image
 
 from trainer.datasets import IdentityDataset
-from trainer.procedural_faces import SIZES, IdentityFactors, RestFactors, contact_sheet, render, render_with_masks
+from trainer.face_factors import IdentityFactors, RestFactors
+from trainer.procedural_faces import SIZES, contact_sheet, render, render_with_masks
 
 SPLITS = {"train": 0, "heldout": 1}
 

@@ -21,9 +21,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from g2g_desktop.core.checkpoint import atomic_write, atomic_write_leftovers, save_model
 from g2g_desktop.core.config import GENERATOR_CONFIGS
 from g2g_desktop.core.generator import DisentanglingGenerator
+from g2g_desktop.core.model_file import save_model
+from g2g_desktop.core.safe_io import atomic_write, atomic_write_leftovers
 from trainer.state import STATE_PATTERN, CheckpointKeeper, SaveFn, latest_state, run_folder_of
 
 MODEL_FILE = "model_latest.safetensors"

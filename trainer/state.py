@@ -20,12 +20,18 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from g2g_desktop.core.checkpoint import CheckpointError, atomic_write, safe_torch_load
+from g2g_desktop.core.safe_io import CheckpointError, atomic_write, safe_torch_load
+from trainer.losses import LossWeights
+
+if TYPE_CHECKING:
+    from trainer.approaches import Approach
+    from trainer.config import TrainConfig
+    from trainer.sampler import PairSampler
 
 STATE_FORMAT = "g2g-training-state"
 STATE_VERSION = 1
@@ -136,6 +142,44 @@ def state_to_cpu(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return type(value)(state_to_cpu(v) for v in value)
     return value
+
+
+def capture_training_state(
+    approach: Approach, sampler: PairSampler, config: TrainConfig, audit: list[dict[str, Any]], step: int,
+    metric: float | None,
+) -> dict[str, Any]:
+    """A CPU copy of everything a run needs to continue from `step`: the training-state checkpoint's contents."""
+    return state_to_cpu({
+        "step": step,
+        "approach": approach.name,
+        "modules": {name: m.state_dict() for name, m in approach.modules().items()},
+        "optimizers": {name: o.state_dict() for name, o in approach.optimizers().items()},
+        "extra": approach.extra_state(),
+        "sampler": sampler.state_dict(),
+        "rng": capture_rng(),
+        "config": config.to_dict(),
+        "weights": approach.weights.to_dict(),
+        "audit": list(audit),
+        "metric": metric,
+    })
+
+
+def restore_training_state(
+    approach: Approach, sampler: PairSampler, state: dict[str, Any], *, data: bool, modules: bool = True
+) -> int:
+    """Load `state` into a live run and return its step; `data` also rewinds the loss weights, the sampler
+    and the random streams (a rollback does not: the batches that led to a failure are not replayed)."""
+    if modules:
+        for name, module in approach.modules().items():
+            module.load_state_dict(state["modules"][name])
+    for name, optimizer in approach.optimizers().items():
+        optimizer.load_state_dict(state["optimizers"][name])
+    approach.load_extra_state(state.get("extra", {}))
+    if data:
+        approach.weights = LossWeights.from_dict(state["weights"])
+        sampler.load_state_dict(state["sampler"])
+        restore_rng(state["rng"])
+    return int(state["step"])
 
 
 # --------------------------------------------------------------------------- rotation

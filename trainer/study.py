@@ -33,14 +33,9 @@ from g2g_desktop.core.checkpoint import load_generator
 from trainer.config import config_from_dict
 from trainer.engine import TrainingEngine
 from trainer.events import Failed, StepDone
-from trainer.metrics import (
-    IdentityClassifier,
-    leakage_probes,
-    sample_pairs,
-    swap_metrics,
-    swap_sheet,
-    train_identity_classifier,
-)
+from trainer.identity_classifier import IdentityClassifier, train_identity_classifier
+from trainer.metrics import sample_pairs, swap_metrics, swap_sheet
+from trainer.probes import leakage_probes
 from trainer.procedural_dataset import ProceduralFaceDataset
 from trainer.state import latest_state
 
@@ -50,7 +45,7 @@ FINETUNE_STEPS = 100  # extra steps of every fine-tuning row
 EVAL_EVERY = 50  # steps between two points of the learning curves
 CURVE_EVAL = {"identities": 30, "samples": 8, "pairs": 48, "seed": 0}  # small: cheap enough every 50 steps
 FINAL_EVAL = {"identities": 30, "samples": 8, "pairs": 128, "seed": 0}  # as default.md's evaluation
-CLASSIFIER_CACHE: Path | None = None  # where the judge's weights are cached; None = metrics.default_cache_dir()
+CLASSIFIER_CACHE: Path | None = None  # the judge's weight cache; None = identity_classifier.default_cache_dir()
 
 # The base recipe: the shipped default model's objective at 32 px (0.7 s a step of 8 pairs on one thread).
 BASE: dict[str, Any] = {

@@ -13,12 +13,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _HOMES = {
-    "CheckpointError": "checkpoint",
-    "ModelInfo": "checkpoint",
-    "build_generator": "checkpoint",
+    "CheckpointError": "safe_io",
+    "ModelInfo": "model_file",
+    "build_generator": "model_file",
     "load_generator": "checkpoint",
     "load_generator_with_info": "checkpoint",
-    "save_model": "checkpoint",
+    "save_model": "model_file",
     "FunitDiscriminatorConfig": "config",
     "FunitGeneratorConfig": "config",
     "NaiveConfig": "config",
@@ -59,21 +59,16 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .checkpoint import (
-        CheckpointError,
-        ModelInfo,
-        build_generator,
-        load_generator,
-        load_generator_with_info,
-        save_model,
-    )
+    from .checkpoint import load_generator, load_generator_with_info
     from .config import FunitDiscriminatorConfig, FunitGeneratorConfig, NaiveConfig
     from .device import DeviceSettings, pick_device
     from .funit import FunitDiscriminator, FunitGenerator
     from .generator import DisentanglingGenerator
     from .images import ImageLoadError, load_image_tensor, open_image
+    from .model_file import ModelInfo, build_generator, save_model
     from .naive import NaiveGenerator
     from .pipeline import G2GPipeline, G2GResult
+    from .safe_io import CheckpointError
 
 
 def __getattr__(name: str) -> Any:

@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from .checkpoint import atomic_write
 from .images import tensor_to_pil, tile
+from .safe_io import atomic_write
 
 
 def matrix_canvas(images: torch.Tensor, matrix: torch.Tensor, pad: int = 2) -> torch.Tensor:

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from .checkpoint import atomic_write
 from .face_align import DEFAULT_ZOOM, Detector, MtcnnDetector, prepare_image, template_id
 from .images import MAX_FILE_BYTES, ImageLoadError, decode_image
+from .safe_io import atomic_write
 
 NO_FACE_SUFFIX = ".noface"
 

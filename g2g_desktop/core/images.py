@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
+from torch.nn import functional as F
 
 MAX_PIXELS = 64_000_000  # ~8000x8000; larger images are refused rather than decoded
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -137,16 +138,16 @@ def tensor_to_pil(x: torch.Tensor) -> Image.Image:
 
 
 def tile(images: torch.Tensor, rows: int, cols: int, pad: int = 2, pad_value: float = 1.0) -> torch.Tensor:
-    """Lay out rows·cols images (B×3×H×W, row-major) on one canvas with `pad` pixels between them."""
+    """The one canvas builder: rows·cols images (B×3×H×W, row-major) with `pad` pixels between and around
+    them — torchvision's `make_grid`, with the count checked and a single image padded like the rest
+    (make_grid returns one image bare). Every grid, swap matrix, strip and sheet of core and trainer is this."""
     if images.shape[0] != rows * cols:
         raise ValueError(f"need {rows * cols} images for a {rows}x{cols} grid, got {images.shape[0]}")
-    _, c, h, w = images.shape
-    canvas = images.new_full((c, rows * h + (rows + 1) * pad, cols * w + (cols + 1) * pad), pad_value)
-    for i in range(rows):
-        for j in range(cols):
-            top, left = pad + i * (h + pad), pad + j * (w + pad)
-            canvas[:, top : top + h, left : left + w] = images[i * cols + j]
-    return canvas
+    if images.shape[0] == 1:
+        return F.pad(images[0], (pad, pad, pad, pad), value=pad_value)
+    from torchvision.utils import make_grid  # deferred: torchvision takes about a second to import
+
+    return make_grid(images, nrow=cols, padding=pad, pad_value=pad_value)
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:

@@ -15,11 +15,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .checkpoint import atomic_write
 from .face_align import AlignedImage, Detector, Face, alignment_matrix, prepare_image
 from .images import ImageLoadError, display_name, open_image, pil_to_tensor, tensor_to_pil, tile
 from .paste_back import paste_back
 from .pipeline import G2GPipeline
+from .safe_io import atomic_write
 
 JPEG_QUALITY = 95
 

@@ -3,6 +3,7 @@
     mixed          m1 = G(E_A(x1), E_B(x2))      m2 = G(E_A(x2), E_B(x1))
     reconstructed  x̂1 = G(E_A(m1), E_B(m2))      x̂2 = G(E_A(m2), E_B(m1))
 
+`run` is core.g2g's `cross_pass` over the generator wrapped in the pipeline's precision and memory guard.
 Codes of input images are computed once and cached, so a fade slider runs only the class-code mix and
 the decoder. Everything runs under `torch.inference_mode()` with the generator in eval mode.
 
@@ -26,6 +27,7 @@ import torch
 from PIL import Image
 
 from .device import Bf16Trial, DeviceSettings, compare_bf16, cpu_bf16_mode, cpu_has_native_bf16, pick_device
+from .g2g import cross_pass, encode
 from .generator import DisentanglingGenerator
 from .images import tensor_to_pil, tile
 
@@ -90,6 +92,26 @@ def clamp_alpha(alpha: float) -> float:
 def fade_identity(c1: torch.Tensor, c2: torch.Tensor, alpha: float) -> torch.Tensor:
     """c(α) = (1−α)·c1 + α·c2: α=0 is c1, α=1 is c2, outside [0, 1] extrapolates."""
     return torch.lerp(c1, c2, clamp_alpha(alpha))
+
+
+class _Guarded:
+    """The pipeline's generator as `cross_pass` sees it: each call under the pipeline's precision
+    (bf16 decode where measured faster) and memory guard. Made per use, so that the pipeline holds no
+    reference cycle and frees its generator as soon as it is dropped."""
+
+    def __init__(self, pipeline: G2GPipeline):
+        self.pipeline = pipeline
+
+    def encode_content(self, x: torch.Tensor) -> torch.Tensor:
+        with self.pipeline._memory_guard(x.shape[0]), self.pipeline.settings.autocast():
+            return self.pipeline.generator.encode_content(x)
+
+    def encode_class(self, x: torch.Tensor) -> torch.Tensor:
+        with self.pipeline._memory_guard(x.shape[0]), self.pipeline.settings.autocast():
+            return self.pipeline.generator.encode_class(x)
+
+    def decode(self, content: torch.Tensor, identity: torch.Tensor) -> torch.Tensor:
+        return self.pipeline._decode(content, identity)
 
 
 class G2GPipeline:
@@ -162,10 +184,7 @@ class G2GPipeline:
         return out.float()
 
     def _encode(self, x: torch.Tensor) -> Codes:
-        with self._memory_guard(x.shape[0]), self.settings.autocast():
-            content = self.generator.encode_content(x)
-            identity = self.generator.encode_class(x)
-        return Codes(content, identity)
+        return Codes(*encode(_Guarded(self), x))
 
     @contextlib.contextmanager
     def _memory_guard(self, images: int):
@@ -231,25 +250,22 @@ class G2GPipeline:
         for that person's identity in the mix (None for a side: its own image's code).
         """
         single = x1.dim() == 3
+        originals = torch.stack([x1, x2]).float()
         if single:
             c1, c2 = self.codes(x1), self.codes(x2)
             a1, b1, a2, b2 = c1.content, c1.identity, c2.content, c2.identity
             if people is not None:
                 b1 = b1 if people[0] is None else self.person_code(people[0])
                 b2 = b2 if people[1] is None else self.person_code(people[1])
-            originals = torch.stack([x1, x2]).float()
+            x1, x2 = x1[None], x2[None]
         else:
-            p1, p2 = self._prepare(x1), self._prepare(x2)
-            k1, k2 = self._encode(p1), self._encode(p2)
+            x1, x2 = self._prepare(x1), self._prepare(x2)
+            k1, k2 = self._encode(x1), self._encode(x2)
             a1, b1, a2, b2 = k1.content, k1.identity, k2.content, k2.identity
-            originals = torch.stack([x1, x2]).float()
         n = a1.shape[0]
-        mixed = self._decode(torch.cat([a1, a2]), torch.cat([b2, b1]))  # m1, m2 in one batch
-        m = self._encode(mixed)
-        # x̂1 = G(E_A(m1), E_B(m2)), x̂2 = G(E_A(m2), E_B(m1))
-        recon = self._decode(m.content, torch.cat([m.identity[n:], m.identity[:n]]))
-        shape = (2, n, *mixed.shape[1:])
-        mixed, recon = mixed.view(shape).cpu(), recon.view(shape).cpu()
+        p = cross_pass(_Guarded(self), x1, x2, codes=(torch.cat([a1, a2]), torch.cat([b1, b2])))
+        shape = (2, n, *p.mixed.shape[1:])
+        mixed, recon = p.mixed.view(shape).cpu(), p.recon.view(shape).cpu()
         if single:
             mixed, recon = mixed[:, 0], recon[:, 0]
         return G2GResult(original=originals.cpu(), mixed=mixed, reconstructed=recon)

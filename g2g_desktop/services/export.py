@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from g2g_desktop.core.checkpoint import atomic_write
 from g2g_desktop.core.export import fade_alphas, save_png
 from g2g_desktop.core.images import tensor_to_uint8
+from g2g_desktop.core.safe_io import atomic_write
 
 from .render_queue import RenderRequest
 from .renderer import Renderer

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from g2g_desktop.core.checkpoint import ModelInfo, load_generator_with_info
+from g2g_desktop.core.checkpoint import load_generator_with_info
+from g2g_desktop.core.model_file import ModelInfo
 from g2g_desktop.core.pipeline import G2GPipeline
 from g2g_desktop.core.resources import default_model_path
 

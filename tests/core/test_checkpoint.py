@@ -6,17 +6,12 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from g2g_desktop.core.checkpoint import (
-    CheckpointError,
-    load_funit_discriminator,
-    load_generator,
-    load_generator_with_info,
-    save_funit_discriminator,
-    save_funit_generators,
-    save_model,
-)
+from g2g_desktop.core.checkpoint import load_generator, load_generator_with_info
 from g2g_desktop.core.config import FunitDiscriminatorConfig, FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitDiscriminator, FunitGenerator, init_kaiming
+from g2g_desktop.core.funit_files import load_funit_discriminator, save_funit_discriminator, save_funit_generators
+from g2g_desktop.core.model_file import save_model
+from g2g_desktop.core.safe_io import CheckpointError
 
 ODD_CONFIG = FunitGeneratorConfig(
     nf=12, n_res_blks=3, nf_mlp=20, latent_dim=10, n_mlp_blks=4, n_downs_content=2, n_downs_class=3, image_size=128

@@ -7,9 +7,9 @@ from PIL import Image, ImageSequence
 
 from g2g_desktop import __version__
 from g2g_desktop.__main__ import main
-from g2g_desktop.core.checkpoint import save_model
 from g2g_desktop.core.face_align import Face, template_points
 from g2g_desktop.core.images import tensor_to_pil
+from g2g_desktop.core.model_file import save_model
 
 
 def _inputs(tmp_path, tiny_funit, images, n=3):

@@ -3,7 +3,9 @@ import pytest
 import torch
 from PIL import Image
 
-from g2g_desktop.core.images import ImageLoadError, fit_square, load_image_tensor, open_image, tensor_to_uint8
+from g2g_desktop.core.export import matrix_canvas
+from g2g_desktop.core.images import ImageLoadError, fit_square, load_image_tensor, open_image, tensor_to_uint8, tile
+from g2g_desktop.core.pipeline import G2GResult
 
 
 def _save(tmp_path, name, image, **kw):
@@ -78,3 +80,37 @@ def test_folder_and_missing_file(tmp_path):
         open_image(tmp_path / "dir.png")
     with pytest.raises(ImageLoadError, match="No such file"):
         open_image(tmp_path / "missing.png")
+
+
+def _hand_tiled(images: torch.Tensor, rows: int, cols: int, pad: int, pad_value: float) -> torch.Tensor:
+    """The canvas `tile` drew before it became make_grid: cell (i, j) at (pad + i·(h+pad), pad + j·(w+pad))."""
+    _, c, h, w = images.shape
+    canvas = images.new_full((c, rows * h + (rows + 1) * pad, cols * w + (cols + 1) * pad), pad_value)
+    for i in range(rows):
+        for j in range(cols):
+            top, left = pad + i * (h + pad), pad + j * (w + pad)
+            canvas[:, top : top + h, left : left + w] = images[i * cols + j]
+    return canvas
+
+
+@pytest.mark.parametrize(("rows", "cols", "pad", "pad_value"), [(3, 2, 2, 1.0), (4, 4, 0, 1.0), (1, 5, 3, -1.0),
+                                                                 (1, 1, 2, 1.0), (2, 3, 1, 0.5)])
+def test_tile_draws_the_same_pixels_as_before(rows, cols, pad, pad_value):
+    images = torch.rand(rows * cols, 3, 5, 7, generator=torch.Generator().manual_seed(rows * cols)) * 2 - 1
+    assert torch.equal(tile(images, rows, cols, pad, pad_value), _hand_tiled(images, rows, cols, pad, pad_value))
+
+
+def test_grid_and_matrix_are_tiled_alike():
+    x = torch.rand(3, 3, 4, 4) * 2 - 1
+    result = G2GResult(original=x[:2], mixed=x[1:], reconstructed=x[[0, 2]])
+    assert torch.equal(result.grid(), _hand_tiled(torch.cat([x[:2], x[1:], x[[0, 2]]]), 3, 2, 2, 1.0))
+    matrix = torch.rand(3, 3, 3, 4, 4) * 2 - 1
+    cells = [torch.ones(1, 3, 4, 4), x]
+    for i in range(3):
+        cells += [x[i : i + 1], matrix[i]]
+    assert torch.equal(matrix_canvas(x, matrix), _hand_tiled(torch.cat(cells), 4, 4, 2, 1.0))
+
+
+def test_tile_counts_its_cells():
+    with pytest.raises(ValueError, match="need 6 images for a 3x2 grid, got 5"):
+        tile(torch.zeros(5, 3, 4, 4), 3, 2)

@@ -67,7 +67,8 @@ def tiny_funit():
 @pytest.fixture(scope="session")
 def tiny_model_files(tmp_path_factory):
     """A valid tiny project model (.safetensors) and a valid tiny FUNIT gen file (.pt)."""
-    from g2g_desktop.core.checkpoint import save_funit_generators, save_model
+    from g2g_desktop.core.funit_files import save_funit_generators
+    from g2g_desktop.core.model_file import save_model
 
     root = tmp_path_factory.mktemp("tiny_models")
     model, funit = root / "tiny.safetensors", root / "gen_00000010.pt"

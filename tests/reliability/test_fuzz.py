@@ -22,9 +22,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from g2g_desktop.core.checkpoint import CheckpointError, load_generator, parse_model_metadata
+from g2g_desktop.core.checkpoint import load_generator
 from g2g_desktop.core.generator import DisentanglingGenerator
 from g2g_desktop.core.images import ImageLoadError, decode_image, pil_to_tensor
+from g2g_desktop.core.model_file import parse_model_metadata
+from g2g_desktop.core.safe_io import CheckpointError
 
 from .conftest import TINY_NAIVE, run_limited, tiny_funit, tiny_naive
 
@@ -229,7 +231,8 @@ def test_config_file_arbitrary_text(text):
 
 @pytest.fixture(scope="module")
 def seed_checkpoints(tmp_path_factory):
-    from g2g_desktop.core.checkpoint import save_funit_generators, save_model
+    from g2g_desktop.core.funit_files import save_funit_generators
+    from g2g_desktop.core.model_file import save_model
 
     root = tmp_path_factory.mktemp("fuzz_seeds")
     save_model(root / "m.safetensors", tiny_naive(), step=1)

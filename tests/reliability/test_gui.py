@@ -26,8 +26,8 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
-from g2g_desktop.core.checkpoint import save_model
 from g2g_desktop.core.images import display_name
+from g2g_desktop.core.model_file import save_model
 from g2g_desktop.ui.main_window import MainWindow
 from g2g_desktop.ui.settings import AppSettings
 from g2g_desktop.ui.threads import running_workers

@@ -18,15 +18,10 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from g2g_desktop.core.checkpoint import (
-    CheckpointError,
-    load_funit_discriminator,
-    load_funit_generators,
-    load_generator,
-    load_generator_with_info,
-    safe_torch_load,
-)
+from g2g_desktop.core.checkpoint import load_generator, load_generator_with_info
+from g2g_desktop.core.funit_files import load_funit_discriminator, load_funit_generators
 from g2g_desktop.core.images import display_name
+from g2g_desktop.core.safe_io import CheckpointError, safe_torch_load
 
 from .conftest import run_limited, tiny_funit
 
@@ -314,7 +309,7 @@ def test_metadata_that_lies_about_the_architecture(tmp_path, tiny_model_files, n
 def test_many_layers_for_funit_metadata_are_refused_before_building(tmp_path, tiny_model_files):
     """n_res_blks=100000 would take minutes just to build an empty skeleton."""
     _, funit = tiny_model_files
-    from g2g_desktop.core.checkpoint import save_model
+    from g2g_desktop.core.model_file import save_model
 
     model = tmp_path / "funit.safetensors"
     save_model(model, load_generator(funit))
@@ -349,7 +344,8 @@ def test_astronomical_layer_counts_are_refused_without_computing_them(tmp_path, 
     paths = [_write(tmp_path / f"{k}.safetensors", _with_meta(header, config=v), body) for k, v in lies.items()]
     code = (
         "import sys\n"
-        "from g2g_desktop.core.checkpoint import CheckpointError, load_generator\n"
+        "from g2g_desktop.core.checkpoint import load_generator\n"
+        "from g2g_desktop.core.safe_io import CheckpointError\n"
         "for path in sys.argv[1:]:\n"
         "    try:\n"
         "        load_generator(path)\n"
@@ -366,7 +362,7 @@ def test_atomic_writes_get_ordinary_file_modes(tmp_path):
     """Files written through the temp-file-and-rename path used to keep mkstemp's 0600: a saved model or
     config was unreadable to the user's group. New files now get 0666 minus the umask, replaced files keep
     their mode."""
-    from g2g_desktop.core.checkpoint import atomic_write
+    from g2g_desktop.core.safe_io import atomic_write
 
     umask = os.umask(0o022)
     os.umask(umask)

@@ -23,7 +23,7 @@ EXIT_WITHIN_S = 2.0
 
 @pytest.fixture
 def inputs(tmp_path):
-    from g2g_desktop.core.checkpoint import save_model
+    from g2g_desktop.core.model_file import save_model
 
     from .conftest import tiny_funit
 

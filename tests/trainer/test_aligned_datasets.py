@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from g2g_desktop.core.checkpoint import load_generator_with_info, save_model
+from g2g_desktop.core.checkpoint import load_generator_with_info
 from g2g_desktop.core.face_align import DEFAULT_ZOOM, Face, template_id, template_points
+from g2g_desktop.core.model_file import save_model
 from tests.trainer.conftest import write_image
 from trainer import sampler
 from trainer.config import TrainConfig, TrainConfigError, validate_config

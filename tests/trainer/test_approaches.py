@@ -9,10 +9,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from g2g_desktop.core.checkpoint import CheckpointError, save_funit_discriminator, save_funit_generators
 from g2g_desktop.core.config import FunitDiscriminatorConfig, FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitDiscriminator, FunitGenerator
+from g2g_desktop.core.funit_files import save_funit_discriminator, save_funit_generators
 from g2g_desktop.core.pipeline import G2GResult
+from g2g_desktop.core.safe_io import CheckpointError
 from tests.trainer.conftest import TINY_DIS, TINY_FUNIT, TINY_PATCH_DIS
 from trainer.approaches import NonFiniteLossError, PairBatch, build_approach
 from trainer.config import TrainConfig

@@ -13,13 +13,10 @@ import numpy as np
 import pytest
 import torch
 
-from g2g_desktop.core.checkpoint import (
-    load_generator_with_info,
-    save_funit_discriminator,
-    save_funit_generators,
-)
+from g2g_desktop.core.checkpoint import load_generator_with_info
 from g2g_desktop.core.config import FunitDiscriminatorConfig, FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitDiscriminator, FunitGenerator
+from g2g_desktop.core.funit_files import save_funit_discriminator, save_funit_generators
 from tests.trainer.conftest import TINY_FUNIT, Events, TinyDataset, tiny_config
 from trainer.approaches import NonFiniteLossError
 from trainer.engine import TrainingEngine

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from g2g_desktop.core.checkpoint import load_funit_discriminator, load_funit_generators, safe_torch_load
+from g2g_desktop.core.funit_files import load_funit_discriminator, load_funit_generators
+from g2g_desktop.core.safe_io import safe_torch_load
 from trainer.losses import feature_matching, feature_vector, hinge_fake, hinge_generator, hinge_real, l1, r1_penalty
 
 FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "funit" / "fixture_tiny"

@@ -10,7 +10,7 @@ import pytest
 import torch
 from facenet_pytorch import InceptionResnetV1
 
-from g2g_desktop.core.checkpoint import CheckpointError
+from g2g_desktop.core.safe_io import CheckpointError
 from trainer import losses as L
 from trainer.feature_nets import load_face_encoder, load_vgg_relu2_2
 from trainer.losses import LOSS_WEIGHT_SPECS, LossWeights, weights_for_approach

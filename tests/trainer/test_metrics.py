@@ -10,23 +10,14 @@ import pytest
 import torch
 from torch import nn
 
-from g2g_desktop.core.checkpoint import save_model
 from g2g_desktop.core.config import FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.generator import DisentanglingGenerator
+from g2g_desktop.core.model_file import save_model
 from trainer import eval_cli
-from trainer.metrics import (
-    format_table,
-    l1_error,
-    leakage_probes,
-    linear_probe,
-    psnr,
-    real_metrics,
-    sample_pairs,
-    swap_metrics,
-    swap_sheet,
-    train_identity_classifier,
-)
+from trainer.identity_classifier import train_identity_classifier
+from trainer.metrics import format_table, l1_error, psnr, real_metrics, sample_pairs, swap_metrics, swap_sheet
+from trainer.probes import leakage_probes, linear_probe
 from trainer.procedural_dataset import ProceduralFaceDataset
 
 
@@ -101,6 +92,25 @@ def test_identity_classifier_learns_identities_and_is_cached(data, tmp_path):
     assert metrics["identity/mixed_acc"] == metrics["identity/content_copy_acc"]
     assert metrics["identity/truth_acc"] > metrics["identity/mixed_acc"]
     assert metrics["identity/chance"] == pytest.approx(0.25)
+
+
+def test_a_classifier_save_cut_short_leaves_no_cache_behind(data, tmp_path, monkeypatch):
+    """The cache is written atomically: a save that dies half-way (a full disk, a killed run) leaves no
+    truncated file for the next run to choke on, and the next run trains and caches again."""
+    real_save = torch.save
+
+    def dies_half_way(obj, f, *args, **kwargs):
+        with open(f, "wb") as fh:
+            fh.write(b"PK\x03\x04 half a file")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", dies_half_way)
+    with pytest.raises(OSError, match="No space left"):
+        train_identity_classifier(data, renders_per_identity=2, epochs=1, seed=0, cache_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(torch, "save", real_save)
+    train_identity_classifier(data, renders_per_identity=2, epochs=1, seed=0, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("identity_clf_*.pt"))) == 1
 
 
 def test_linear_probe_finds_linear_information_and_not_noise():

@@ -9,15 +9,9 @@ import pytest
 from PIL import Image
 
 from trainer.datasets import IdentityDataset
+from trainer.face_factors import HAIR_STYLES, IdentityFactors, RestFactors, factor_vector
 from trainer.procedural_dataset import ProceduralFaceDataset, main
-from trainer.procedural_faces import (
-    HAIR_STYLES,
-    IdentityFactors,
-    RestFactors,
-    factor_vector,
-    render,
-    render_with_masks,
-)
+from trainer.procedural_faces import render, render_with_masks
 
 
 def _ident(seed: int) -> IdentityFactors:

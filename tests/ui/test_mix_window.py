@@ -11,9 +11,9 @@ from PIL import Image
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 
-from g2g_desktop.core.checkpoint import save_funit_generators
 from g2g_desktop.core.face_align import Face, template_points
 from g2g_desktop.core.funit import FunitGenerator
+from g2g_desktop.core.funit_files import save_funit_generators
 from g2g_desktop.core.images import tensor_to_uint8
 from g2g_desktop.ui import app as app_module
 from g2g_desktop.ui.app import create_window

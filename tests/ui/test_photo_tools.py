@@ -14,10 +14,10 @@ import torch
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QDropEvent
 
-from g2g_desktop.core.checkpoint import save_model
 from g2g_desktop.core.face_align import Face, template_points
 from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.judge import IdentityJudge
+from g2g_desktop.core.model_file import save_model
 from g2g_desktop.services.renderer import _run_images
 from trainer.losses import LossWeights
 

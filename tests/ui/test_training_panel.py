@@ -221,8 +221,8 @@ def test_status_text_right_after_start_and_while_paused(qtbot, window, tmp_path)
 
 
 def test_a_funit_file_to_resume_sets_the_form_from_it(qtbot, window, tmp_path):
-    from g2g_desktop.core.checkpoint import save_funit_generators
     from g2g_desktop.core.funit import FunitGenerator
+    from g2g_desktop.core.funit_files import save_funit_generators
     from tests.ui.conftest import TINY
 
     gen = tmp_path / "gen_00005000.pt"

@@ -32,6 +32,7 @@ import torch
 from torch import Tensor, nn
 
 from g2g_desktop.core.device import Bf16Trial, compare_bf16, cpu_bf16_mode, cpu_has_native_bf16
+from g2g_desktop.core.g2g import cross_pass, swap_sides
 from g2g_desktop.core.generator import DisentanglingGenerator
 from g2g_desktop.core.pipeline import G2GResult
 from trainer.config import TrainConfig
@@ -78,50 +79,6 @@ class PairBatch:
         if self.x1_same is None or self.x2_same is None:
             return torch.cat([self.x1, self.x2])
         return torch.cat([self.x1_same, self.x2_same])
-
-
-def swap_sides(t: Tensor) -> Tensor:
-    """[side 1 | side 2] → [side 2 | side 1] along the batch dimension."""
-    n = t.shape[0] // 2
-    return torch.cat([t[n:], t[:n]])
-
-
-@dataclass
-class CrossPass:
-    """One G2G cross-training pass (paper fig. 1), both sides stacked along dim 0 as [side 1 | side 2].
-
-    mixed m1 = G(E_A(x1), E_B(x2)), m2 = G(E_A(x2), E_B(x1)); reconstructed x̂1 = G(E_A(m1), E_B(m2)),
-    x̂2 = G(E_A(m2), E_B(m1)). So `mixed[i]` carries the rest of `x[i]` and the identity of
-    `swap_sides(x)[i]`, and `swap_sides(mixed)[i]` is the mix carrying the identity of `x[i]`.
-    """
-
-    x: Tensor
-    content: Tensor  # E_A(x)
-    identity: Tensor  # E_B(x)
-    mixed: Tensor
-    mixed_content: Tensor  # E_A(m)
-    mixed_identity: Tensor  # E_B(m)
-    recon: Tensor
-
-
-def noisy(content: Tensor, sigma: float) -> Tensor:
-    """The content code as a training decode sees it: plus N(0, σ²) noise (LORD), unchanged for σ = 0."""
-    return content if sigma <= 0 else content + sigma * torch.randn_like(content)
-
-
-def mix(gen: DisentanglingGenerator, x: Tensor, content_noise: float = 0.0) -> tuple[Tensor, Tensor, Tensor]:
-    """(E_A(x), E_B(x), m) for stacked pairs x = [x1 | x2]."""
-    content, identity = gen.encode_content(x), gen.encode_class(x)
-    return content, identity, gen.decode(noisy(content, content_noise), swap_sides(identity))
-
-
-def cross_pass(gen: DisentanglingGenerator, x1: Tensor, x2: Tensor, content_noise: float = 0.0) -> CrossPass:
-    """The cross pass; `content_noise` > 0 (training only) perturbs every content code that G decodes."""
-    x = torch.cat([x1, x2])
-    content, identity, mixed = mix(gen, x, content_noise)
-    mixed_content, mixed_identity = gen.encode_content(mixed), gen.encode_class(mixed)
-    recon = gen.decode(noisy(mixed_content, content_noise), swap_sides(mixed_identity))
-    return CrossPass(x, content, identity, mixed, mixed_content, mixed_identity, recon)
 
 
 @contextmanager

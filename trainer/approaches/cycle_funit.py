@@ -25,16 +25,8 @@ import torch
 
 from g2g_desktop.core.config import FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitGenerator, init_kaiming
-from trainer.approaches.base import (
-    Approach,
-    PairBatch,
-    cross_pass,
-    frozen,
-    mix,
-    seeded,
-    swap_sides,
-    trainable,
-)
+from g2g_desktop.core.g2g import cross_pass, mix, swap_sides
+from trainer.approaches.base import Approach, PairBatch, frozen, seeded, trainable
 from trainer.approaches.identity_generator import IdentityEncoderGenerator
 from trainer.approaches.patch_dis import PatchDiscriminator, PatchDiscriminatorConfig
 from trainer.config import TrainConfig

@@ -32,16 +32,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from g2g_desktop.core.checkpoint import (
-    CheckpointError,
-    funit_step_from_name,
-    load_funit_discriminator,
-    load_funit_generators,
-    safe_torch_load,
-)
 from g2g_desktop.core.config import FunitDiscriminatorConfig, FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitDiscriminator, FunitGenerator, init_kaiming
-from trainer.approaches.base import Approach, PairBatch, cross_pass, frozen, mix, noisy, seeded, swap_sides
+from g2g_desktop.core.funit_files import funit_step_from_name, load_funit_discriminator, load_funit_generators
+from g2g_desktop.core.g2g import cross_pass, mix, noisy, swap_sides
+from g2g_desktop.core.safe_io import CheckpointError, safe_torch_load
+from trainer.approaches.base import Approach, PairBatch, frozen, seeded
 from trainer.config import TrainConfig
 from trainer.losses import (
     content_code_penalty,

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from g2g_desktop.core.checkpoint import funit_step_from_name
+from g2g_desktop.core.funit_files import funit_step_from_name
 from trainer.config import TrainConfig, validate_config
 from trainer.losses import LossWeights
 from trainer.presets import PRESET_TITLES, default_preset, preset_sizes

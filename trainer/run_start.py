@@ -1,0 +1,165 @@
+"""What a run starts from, besides nothing: its own training state, or FUNIT's checkpoint files.
+
+Pure steps of `TrainingEngine.setup` that read files and configs and return what they found — a
+config, a note for the user, a warning — so the engine only decides what to tell and keep:
+* `find_start`: what `config.resume` points at; a resumed run keeps the architecture stored in its
+  checkpoint (`adopt_stored`);
+* a FUNIT start reads every network size from the tensors before anything is built (`sized_from_funit`),
+  then loads FUNIT's generator, discriminator and optimizer files into the approach (`load_funit_start`);
+* loaded optimizer states take the configured learning rates and weight decay (`configure_optimizers`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from g2g_desktop.core.funit_files import infer_funit_discriminator_config, infer_funit_generator_config
+from g2g_desktop.core.safe_io import CheckpointError, safe_torch_load
+from trainer.approaches import Approach
+from trainer.config import TrainConfig
+from trainer.run_folder import same_path
+from trainer.state import latest_state, resume_source, run_folder_of
+
+ARCHITECTURE_FIELDS = ("approach", "model", "dis", "image_size", "seed")  # a resumed run keeps these
+FUNIT_DIS_WIDTH = 16  # FUNIT's discriminator widths stop at 16× its first (nf 64, max_nf 1024)
+
+
+@dataclass(frozen=True)
+class StartPoint:
+    """What `config.resume` points at, read before any network is built."""
+
+    config: TrainConfig  # with the checkpoint's architecture, or the sizes of FUNIT's files
+    state: dict[str, Any] | None  # the training state the run continues
+    state_path: Path | None
+    funit_gen: Path | None  # or the FUNIT gen_*.pt it starts from
+    notes: list[str]  # for the user, after Started
+    warning: str | None  # architecture fields the resumed run keeps against the config's
+
+
+def find_start(config: TrainConfig, run_dir: Path) -> StartPoint:
+    """The state or FUNIT file a run continues (none for a fresh run), and the config that fits it."""
+    own = run_folder_of(config.resume)
+    if own is not None and latest_state(own) is None and same_path(own, run_dir):
+        state, state_path, funit_gen = None, None, None  # this very run, with nothing to continue yet
+    else:
+        state, state_path, funit_gen = resume_source(config.resume)
+    notes = []
+    if state is None and funit_gen is None and (run_dir / "config.json").is_file():
+        notes.append(f"{run_dir}: the run here stopped before its first checkpoint; it starts again from step 0")
+    warning = None
+    if state is not None:
+        config, warning = adopt_stored(config, state)
+    if funit_gen is not None and config.approach == "funit2funit":
+        config = sized_from_funit(config, funit_gen)
+    return StartPoint(config, state, state_path, funit_gen, notes, warning)
+
+
+def adopt_stored(config: TrainConfig, state: dict[str, Any]) -> tuple[TrainConfig, str | None]:
+    """`config` with the checkpoint's architecture fields, and a warning naming any asked to differ."""
+    stored = state["config"]
+    kept = {k: stored[k] for k in ARCHITECTURE_FIELDS if k in stored}
+    overridden = [f"{k}={v!r} (asked {getattr(config, k)!r})" for k, v in kept.items() if v != getattr(config, k)]
+    warning = "the resumed run keeps its " + ", ".join(overridden) if overridden else None
+    return dataclasses.replace(config, **kept), warning
+
+
+def load_modules_checked(approach: Approach, state: dict[str, Any], path: Path) -> None:
+    """The state's networks into the approach's, strictly; a mismatch names the file and the module."""
+    if state.get("approach") != approach.name:
+        raise CheckpointError(path, f"holds a {state.get('approach')!r} run, not {approach.name!r}")
+    for name, module in approach.modules().items():
+        if name not in state["modules"]:
+            raise CheckpointError(path, f"training state lacks module {name!r}")
+        try:
+            module.load_state_dict(state["modules"][name], strict=True)
+        except (RuntimeError, TypeError, AttributeError) as exc:
+            problem = " ".join(str(exc).split())
+            raise CheckpointError(path, f"module {name!r} does not fit this run: {problem[:400]}") from None
+
+
+def dis_path(gen_path: Path) -> Path:
+    """FUNIT saves dis_XXXXXXXX.pt beside gen_XXXXXXXX.pt."""
+    return gen_path.with_name("dis_" + gen_path.name[len("gen_") :])
+
+
+def sized_from_funit(config: TrainConfig, gen_path: Path) -> TrainConfig:
+    """The config with the sizes of a FUNIT start, read before any network is built (FUNIT files carry
+    no config, and building the configured sizes first would cost a full-size network): the generator's
+    from its tensors, the discriminator's from the dis_*.pt beside it, else fresh in FUNIT's proportions
+    to that generator (its nf, widths up to 16×), under any `dis.X` the config gives."""
+    data = safe_torch_load(gen_path)
+    if not isinstance(data, Mapping) or not {"gen", "gen_test"} & set(data):
+        return config  # load_funit_pair says what is wrong with it
+    gen = infer_funit_generator_config(data.get("gen_test", data.get("gen")), gen_path)
+    model = {k: v for k, v in gen.to_dict().items() if k != "image_size"}
+    dis_file = dis_path(gen_path)
+    if dis_file.is_file():
+        stored = safe_torch_load(dis_file)
+        dis = infer_funit_discriminator_config(stored["dis"], dis_file).to_dict() \
+            if isinstance(stored, Mapping) and "dis" in stored else dict(config.dis)
+    else:
+        dis = {"nf": gen.nf, "max_nf": FUNIT_DIS_WIDTH * gen.nf, **config.dis}
+    return dataclasses.replace(config, model=model, dis=dis)
+
+
+@dataclass(frozen=True)
+class FunitStart:
+    """A run started from FUNIT's files: where it continues, its config now, and what to tell the user."""
+
+    iteration: int
+    config: TrainConfig  # with the sizes read from the tensors
+    note: str
+    optimizer_path: Path | None  # FUNIT's optimizer.pt, when one was loaded
+
+
+def load_funit_start(approach: Approach, config: TrainConfig, gen_path: Path) -> FunitStart:
+    """Load FUNIT's files into `approach`: sizes from the tensors, iteration from the name."""
+    if not hasattr(approach, "load_funit_pair"):
+        raise CheckpointError(gen_path, f"a FUNIT checkpoint can only start a funit2funit run, not {approach.name}")
+    dis_file = dis_path(gen_path)
+    optimizer_path = gen_path.with_name("optimizer.pt")
+    has_dis, has_optimizer = dis_file.is_file(), optimizer_path.is_file()
+    iteration = approach.load_funit_pair(gen_path, dis_file if has_dis else None,
+                                         optimizer_path if has_optimizer else None) or 0
+    if iteration >= config.steps:
+        raise ValueError(f"{gen_path.name} is at FUNIT iteration {iteration:,} and steps counts the whole run: "
+                         f"ask for more than {iteration:,} (e.g. {iteration + 2000:,} for 2,000 more)")
+    # FUNIT files carry no config: the sizes read from their tensors become the run's, so the
+    # run's own checkpoints rebuild networks that fit them on resume.
+    config = dataclasses.replace(config, **approach.architecture())
+    sizes = ", ".join(f"{k}={v}" for k, v in config.model.items())
+    dis = ", ".join(f"{k}={v}" for k, v in config.dis.items())
+    note = (
+        f"{gen_path.name}: generator sizes read from the file ({sizes}); images {config.image_size} px "
+        "(FUNIT files store no image size; FUNIT trained at 128); "
+        + (f"discriminator from {dis_file.name} ({dis})" if has_dis else
+           f"discriminator FRESH, no {dis_file.name} beside it ({dis}; FUNIT's proportions to this generator "
+           "unless dis.X says otherwise)")
+        + ("; optimizer state from optimizer.pt" if has_optimizer else "; optimizer state fresh (no optimizer.pt)")
+        + (f"; continues FUNIT's iteration {iteration:,} toward step {config.steps:,}" if iteration else ""))
+    return FunitStart(iteration, config, note, optimizer_path if has_optimizer else None)
+
+
+def configure_optimizers(
+    optimizers: Mapping[str, torch.optim.Optimizer], config: TrainConfig, source: Path
+) -> str | None:
+    """The configured lr and weight decay replace those of optimizer states loaded from `source`; the note
+    names each change (FUNIT's optimizer.pt, or a run resumed with new values, would otherwise win)."""
+    wanted = {"gen": {"lr": config.lr_gen}, "dis": {"lr": config.lr_dis}}
+    changes = []
+    for name, optimizer in optimizers.items():
+        for key, value in {**wanted.get(name, {}), "weight_decay": config.weight_decay}.items():
+            old = sorted({group[key] for group in optimizer.param_groups if key in group})
+            if old and old != [value]:
+                for group in optimizer.param_groups:
+                    group[key] = value
+                changes.append(f"{name} {key} {'/'.join(f'{v:g}' for v in old)} -> {value:g}")
+    if not changes:
+        return None
+    return f"{source.name}: optimizer state loaded with the configured values, not the file's: {', '.join(changes)}"
