@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from g2g_desktop.core.config import ConfigError, FunitDiscriminatorConfig, generator_config_from_dict
-from trainer.losses import APPROACH_NAMES, LossWeights
+from trainer.loss_weights import APPROACH_NAMES, LossWeights
 
 OPTIMIZERS = ("auto", "rmsprop", "adam")
 APPROACHES = APPROACH_NAMES  # one list: the loss-weight table marks which approach reads each weight by these names

@@ -62,7 +62,7 @@ from trainer.events import (
     WeightsChanged,
 )
 from trainer.heldout import HeldOutScore
-from trainer.losses import LossWeights
+from trainer.loss_weights import LossWeights
 from trainer.run_folder import RunFolder, check_run_folder, rebuildable, same_path
 from trainer.sampler import PairSampler, has_ground_truth
 from trainer.state import SaveFn, capture_rng, latest_state, restore_rng, resume_source, run_folder_of, state_to_cpu

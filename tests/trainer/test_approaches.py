@@ -17,7 +17,7 @@ from tests.trainer.conftest import TINY_DIS, TINY_FUNIT, TINY_PATCH_DIS
 from trainer.approaches import NonFiniteLossError, PairBatch, build_approach
 from trainer.config import TrainConfig
 from trainer.feature_nets import FaceIdentityEncoder
-from trainer.losses import LossWeights
+from trainer.loss_weights import LossWeights
 
 MODELS = {
     "naive": {"nf": 8, "max_nf": 16, "n_downs": 2, "content_dim": 16, "class_dim": 8, "nf_mlp": 16},

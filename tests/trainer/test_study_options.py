@@ -13,7 +13,8 @@ from tests.trainer.conftest import TINY_DIS, TINY_FUNIT, TinyDataset
 from trainer.approaches import PairBatch, build_approach
 from trainer.approaches.base import noisy
 from trainer.config import TrainConfig, TrainConfigError, validate_config
-from trainer.losses import LossWeights, content_code_penalty, g2g_reconstruction
+from trainer.loss_weights import LossWeights
+from trainer.losses import content_code_penalty, g2g_reconstruction
 from trainer.sampler import PairSampler
 
 

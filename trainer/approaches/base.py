@@ -35,7 +35,7 @@ from g2g_desktop.core.device import Bf16Trial, compare_bf16, cpu_bf16_mode, cpu_
 from g2g_desktop.core.generator import DisentanglingGenerator
 from g2g_desktop.core.pipeline import G2GResult
 from trainer.config import TrainConfig
-from trainer.losses import LossWeights
+from trainer.loss_weights import LossWeights
 
 log = logging.getLogger(__name__)
 

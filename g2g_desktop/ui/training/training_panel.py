@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from g2g_desktop.services.models import LoadedModel, load_model_file, model_from_snapshot
 from trainer import events as ev
-from trainer.losses import LossWeights
+from trainer.loss_weights import LossWeights
 from trainer.run_folder import existing_run, same_path
 from trainer.state import run_folder_of
 
