@@ -14,7 +14,8 @@ from g2g_desktop.core.config import FunitDiscriminatorConfig, FunitGeneratorConf
 from g2g_desktop.core.funit import FunitDiscriminator, FunitGenerator
 from g2g_desktop.core.pipeline import G2GResult
 from tests.trainer.conftest import TINY_DIS, TINY_FUNIT, TINY_PATCH_DIS
-from trainer.approaches import NonFiniteLossError, PairBatch, build_approach
+from trainer.approaches import NonFiniteLossError, build_approach
+from trainer.batch import PairBatch
 from trainer.config import TrainConfig
 from trainer.feature_nets import FaceIdentityEncoder
 from trainer.loss_weights import LossWeights

@@ -10,8 +10,9 @@ from g2g_desktop.core.checkpoint import load_model, save_model
 from g2g_desktop.core.config import ConfigError, FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitGenerator
 from tests.trainer.conftest import TINY_DIS, TINY_FUNIT, TinyDataset
-from trainer.approaches import PairBatch, build_approach
+from trainer.approaches import build_approach
 from trainer.approaches.base import noisy
+from trainer.batch import PairBatch
 from trainer.config import TrainConfig, TrainConfigError, validate_config
 from trainer.loss_weights import LossWeights
 from trainer.losses import content_code_penalty, g2g_reconstruction

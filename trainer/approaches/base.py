@@ -19,7 +19,6 @@ resumed "auto" run keeps it instead of measuring again.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 from abc import ABC, abstractmethod
@@ -34,6 +33,7 @@ from torch import Tensor, nn
 from g2g_desktop.core.device import Bf16Trial, compare_bf16, cpu_bf16_mode, cpu_has_native_bf16
 from g2g_desktop.core.generator import DisentanglingGenerator
 from g2g_desktop.core.pipeline import G2GResult
+from trainer.batch import PairBatch
 from trainer.config import TrainConfig
 from trainer.loss_weights import LossWeights
 
@@ -47,37 +47,6 @@ class NonFiniteLossError(FloatingPointError):
         self.name = name
         self.value = value
         super().__init__(f"loss {name} is not finite ({value}); no weights were updated")
-
-
-@dataclass
-class PairBatch:
-    """A batch of training pairs: images B×3×H×W in [-1, 1], int64 labels, label1[i] != label2[i].
-
-    `x1_same`/`x2_same`, when the sampler loads them, are other images of the same people as x1/x2 (the
-    image itself only where a person has one image): the class code of the λ_same reconstruction.
-    `m_true`, on data sets with ground truth (procedural faces), holds the true swaps [m1* | m2*] stacked
-    like the cross pass's mixes: the target of the supervised cross loss (λ_cross_gt).
-    """
-
-    x1: Tensor
-    label1: Tensor
-    x2: Tensor
-    label2: Tensor
-    x1_same: Tensor | None = None
-    x2_same: Tensor | None = None
-    m_true: Tensor | None = None
-
-    def to(self, device: torch.device | str) -> PairBatch:
-        def move(t: Tensor | None) -> Tensor | None:
-            return None if t is None else t.to(device, non_blocking=True)
-
-        return PairBatch(**{f.name: move(getattr(self, f.name)) for f in dataclasses.fields(self)})
-
-    def same_identity_images(self) -> Tensor:
-        """[x1′ | x2′] stacked like the cross pass's x; x itself when the sampler loaded no partners."""
-        if self.x1_same is None or self.x2_same is None:
-            return torch.cat([self.x1, self.x2])
-        return torch.cat([self.x1_same, self.x2_same])
 
 
 def swap_sides(t: Tensor) -> Tensor:

@@ -27,7 +27,6 @@ from g2g_desktop.core.config import FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitGenerator, init_kaiming
 from trainer.approaches.base import (
     Approach,
-    PairBatch,
     cross_pass,
     frozen,
     mix,
@@ -37,6 +36,7 @@ from trainer.approaches.base import (
 )
 from trainer.approaches.identity_generator import IdentityEncoderGenerator
 from trainer.approaches.patch_dis import PatchDiscriminator, PatchDiscriminatorConfig
+from trainer.batch import PairBatch
 from trainer.config import TrainConfig
 from trainer.feature_nets import load_face_encoder
 from trainer.losses import (

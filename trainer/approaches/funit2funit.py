@@ -41,7 +41,8 @@ from g2g_desktop.core.checkpoint import (
 )
 from g2g_desktop.core.config import FunitDiscriminatorConfig, FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitDiscriminator, FunitGenerator, init_kaiming
-from trainer.approaches.base import Approach, PairBatch, cross_pass, frozen, mix, noisy, seeded, swap_sides
+from trainer.approaches.base import Approach, cross_pass, frozen, mix, noisy, seeded, swap_sides
+from trainer.batch import PairBatch
 from trainer.config import TrainConfig
 from trainer.losses import (
     content_code_penalty,
