@@ -23,7 +23,7 @@ from g2g_desktop.core.checkpoint import CheckpointError, load_generator_with_inf
 from g2g_desktop.core.device import pick_device
 from g2g_desktop.core.judge import judge_available
 from trainer.datasets import DatasetError, open_dataset
-from trainer.feature_nets import load_face_encoder
+from trainer.face_encoder import load_face_encoder
 from trainer.metrics import (
     format_table,
     leakage_probes,

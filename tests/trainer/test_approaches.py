@@ -17,7 +17,7 @@ from tests.trainer.conftest import TINY_DIS, TINY_FUNIT, TINY_PATCH_DIS
 from trainer.approaches import NonFiniteLossError, build_approach
 from trainer.batch import PairBatch
 from trainer.config import TrainConfig
-from trainer.feature_nets import FaceIdentityEncoder
+from trainer.face_encoder import FaceIdentityEncoder
 from trainer.loss_weights import LossWeights
 
 MODELS = {

@@ -12,7 +12,8 @@ from facenet_pytorch import InceptionResnetV1
 
 from g2g_desktop.core.checkpoint import CheckpointError
 from trainer import losses as L
-from trainer.feature_nets import load_face_encoder, load_vgg_relu2_2
+from trainer.face_encoder import load_face_encoder
+from trainer.feature_nets import load_vgg_relu2_2
 from trainer.loss_weights import APPROACH_NAMES, LOSS_WEIGHT_SPECS, LossWeights, weights_for_approach
 
 

@@ -38,7 +38,7 @@ from trainer.approaches.identity_generator import IdentityEncoderGenerator
 from trainer.approaches.patch_dis import PatchDiscriminator, PatchDiscriminatorConfig
 from trainer.batch import PairBatch
 from trainer.config import TrainConfig
-from trainer.feature_nets import load_face_encoder
+from trainer.face_encoder import load_face_encoder
 from trainer.losses import (
     PerceptualLoss,
     code_cycle_loss,
