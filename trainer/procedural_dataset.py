@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from trainer.datasets import IdentityDataset
+from trainer.identity_dataset import IdentityDataset
 from trainer.procedural_faces import SIZES, IdentityFactors, RestFactors, contact_sheet, render, render_with_masks
 
 SPLITS = {"train": 0, "heldout": 1}
