@@ -190,7 +190,7 @@ _TOOLTIPS = {
     "(eq. 8), which copying the content image cannot satisfy.",
     "lambda_cross_gt": "Supervised cross loss (lecture: Aberman et al.'s cross loss on a synthetic set): L1 between "
     "each mix and the true swap the procedural-face renderer draws (the content image's situation with the "
-    "class image's person). Procedural faces only; photos have no true swap.",
+    "class image's person; eq. 9, extended). Procedural faces only; photos have no true swap.",
     "content_l2": "Weight of the mean squared content code (LORD's activation decay), a pressure toward a "
     "small content code (paper §VI: a smaller content code).",
 }
