@@ -22,6 +22,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from g2g_desktop.core.config import field_names, reject_unknown
+
 APPROACH_NAMES = ("naive", "cycle_funit", "funit2funit")
 
 
@@ -63,12 +65,7 @@ class LossWeights:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LossWeights:
         """Build from a (possibly partial) mapping; unknown names and bad values raise ValueError."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(map(str, set(data) - known))
-        if unknown:
-            raise ValueError(
-                f"unknown loss weight(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})"
-            )
+        reject_unknown(data, field_names(cls), "unknown loss weight(s):", ValueError)
         values: dict[str, float] = {}
         for name, value in data.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)):

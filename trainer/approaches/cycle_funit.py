@@ -35,9 +35,9 @@ from trainer.approaches.base import (
     trainable,
 )
 from trainer.approaches.identity_generator import IdentityEncoderGenerator
-from trainer.approaches.patch_dis import PatchDiscriminator, PatchDiscriminatorConfig
+from trainer.approaches.patch_dis import PatchDiscriminator
 from trainer.batch import PairBatch
-from trainer.config import TrainConfig
+from trainer.config import PatchDiscriminatorConfig, TrainConfig
 from trainer.face_encoder import load_face_encoder
 from trainer.losses import (
     PerceptualLoss,
