@@ -24,10 +24,12 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # G2G_TEST_FROZEN=1 also builds the standalone bundle and tests it (about 10 more minutes; docs/download.md).
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 	@if [ "$${G2G_TEST_FROZEN:-0}" = 1 ]; then $(MAKE) dist selftest-frozen; fi
 
