@@ -54,7 +54,7 @@ study: $(STAMP)
 
 # Benchmarks (< 10 min on 2 CPU cores): bench/results/cpu.json + cpu.md (cuda.* with a GPU); --quick for a smoke run.
 bench: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(PY) -m bench.run
+	QT_QPA_PLATFORM=offscreen OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} $(PY) -m bench.run
 
 clean:
 	rm -rf build dist .pytest_cache .ruff_cache

@@ -3,6 +3,8 @@
 
 `--quick` runs every suite on a tiny model with few repeats (the smoke test uses it; seconds, not
 minutes). The full run is sized to finish in under 10 minutes on 2 shared CPU cores.
+`make bench` runs it with OMP_WAIT_POLICY=PASSIVE (unless set), the policy the app's and CLIs' entry points
+set; the settings of the report record the one in force.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from g2g_desktop import use_passive_openmp_wait
 from trainer.config import APPROACHES
 from trainer.presets import PRESETS
 
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Parse the arguments, then hand them to `trainer.train_command` (torch and the engine load only then,
     so `--help` answers at once)."""
+    use_passive_openmp_wait()
     parser = build_parser()
     args = parser.parse_args(argv)
     from trainer.train_command import run

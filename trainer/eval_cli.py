@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from g2g_desktop import use_passive_openmp_wait
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="g2g-eval", description=__doc__.split("\n\n")[0])
@@ -41,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Parse the arguments, then hand them to `trainer.eval_command` (torch loads only then, so `--help`
     answers at once)."""
+    use_passive_openmp_wait()
     args = build_parser().parse_args(argv)
     from trainer.eval_command import run
 
