@@ -25,7 +25,7 @@ import torch
 
 from . import __version__
 from .core.checkpoint import load_generator_with_info
-from .core.device import pick_device
+from .core.device import pick_device, torch_threads
 from .core.images import load_image_tensor, open_image
 from .core.pipeline import G2GPipeline
 from .core.resources import default_model_path, sample_paths
@@ -149,13 +149,9 @@ def check_training(ctx: SelfTestContext) -> str:
         _require(reason == "completed", f"training ended '{reason}': {'; '.join(failures)}")
         return events
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # nets this small train faster without thread hand-offs, and steadier on busy machines
-    try:
+    with torch_threads(1):  # nets this small train faster without thread hand-offs, and steadier on busy machines
         first = train(config)
         second = train(dataclasses.replace(config, resume=config.out, steps=2 * steps))
-    finally:
-        torch.set_num_threads(threads)
     saved = [e for e in first if isinstance(e, CheckpointSaved)]
     _require(bool(saved) and saved[-1].step == steps, f"no checkpoint at step {steps}")
     started = next(e for e in second if isinstance(e, Started))
