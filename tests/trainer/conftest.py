@@ -12,12 +12,13 @@ from PIL import Image
 
 from trainer.config import TrainConfig
 from trainer.datasets import IdentityDataset
+from trainer.presets import preset_sizes
 
 TINY_NAIVE = {"nf": 8, "max_nf": 16, "n_downs": 2, "content_dim": 8, "class_dim": 8, "nf_mlp": 16}
 TINY_FUNIT = {"nf": 8, "n_res_blks": 1, "nf_mlp": 16, "latent_dim": 8, "n_mlp_blks": 2,
               "n_downs_content": 2, "n_downs_class": 2}
 TINY_DIS = {"nf": 8, "n_res_blks": 2, "max_nf": 16}
-TINY_PATCH_DIS = {"nf": 8, "n_layers": 2}  # CycleFUNIT's PatchGAN discriminator
+TINY_PATCH_DIS = preset_sizes("tiny", "cycle_funit")[1]  # CycleFUNIT's PatchGAN discriminator
 
 
 @pytest.fixture(autouse=True, scope="session")
