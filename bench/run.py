@@ -17,6 +17,8 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from g2g_desktop.core.messages import typed_first_line
+
 from .bf16 import bf16_section
 from .cuda import cuda_section
 from .gui import gui_section
@@ -49,7 +51,7 @@ def _guarded(name: str, build: Callable[[], list[Section]]) -> list[Section]:
         return build()
     except Exception as exc:  # recorded in the results and echoed, the other suites still run
         traceback.print_exc()
-        line = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        line = typed_first_line(exc)
         return [Section(name, f"{name} (failed)", skipped=f"failed: {line}")]
 
 
