@@ -26,7 +26,7 @@ from trainer.config import (
     validate_config,
 )
 from trainer.engine import TrainingEngine
-from trainer.events import CheckpointSaved, Failed, Finished, Noted, RolledBack, Started, StepDone, Warned
+from trainer.events import Failed, Finished, Started, StepDone, describe
 from trainer.presets import default_preset, preset_sizes
 from trainer.run_folder import check_run_folder
 from trainer.state import FUNIT_GEN, run_folder_of
@@ -108,25 +108,19 @@ class ConsoleSink:
             # tqdm's own rate and remaining time: wall-clock steps/s including data and upkeep, and the ETA
             self.bar = tqdm(total=event.total, initial=event.step, unit="step", dynamic_ncols=True, mininterval=0.5,
                             bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}{postfix}]")
-            origin = f", resumed from {event.resumed_from}" if event.resumed_from else ""
-            self._say(f"training {self.config.approach} on {event.num_images} images of {event.num_classes} "
-                      f"identities, {event.device}{origin} -> {event.run_dir}")
         elif isinstance(event, StepDone):
             self._progress(event)
-        elif isinstance(event, CheckpointSaved):
-            score = f" ({event.score_name} {event.score:.4f})" if event.score_name else ""
-            self._say(f"step {event.step}: {event.kind} checkpoint {event.path}{score}")
-        elif isinstance(event, Noted):
-            self._say(f"note: {event.message}")
-        elif isinstance(event, RolledBack):
-            self._say(f"step {event.failed_step}: {event.reason}; rolled back to step {event.step}")
-        elif isinstance(event, Warned):
-            self._say(f"warning at step {event.step}: {event.message}")
         elif isinstance(event, Failed):
             self._say(f"g2g-train: error: {event.message}", err=True)
         elif isinstance(event, Finished):
             self.close()
-            print(f"finished at step {event.step} ({event.reason})", file=sys.stderr)
+        line = describe(event)
+        if line is None:
+            return
+        if isinstance(event, Finished):
+            print(line, file=sys.stderr)
+        else:
+            self._say(line)
 
     def _progress(self, event: StepDone) -> None:
         if self.bar is not None:
