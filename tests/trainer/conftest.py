@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np
@@ -98,3 +99,23 @@ class Events(list):
 
     def of(self, kind) -> list:
         return [e for e in self if isinstance(e, kind)]
+
+
+class NanAt:
+    """Fault injector: `approach`'s loss check at `step` sees its total as NaN, once (then `step` is None).
+
+    It wraps the instance's `checked`, so the real check raises `NonFiniteLossError` and does what it does
+    on a real NaN (the bf16 fallback included); the production class carries no test hook.
+    """
+
+    def __init__(self, approach, step: int):
+        self.step: int | None = step
+        check = approach.checked
+
+        def checked(terms, total, at):
+            if at == self.step:
+                self.step = None
+                terms = {**terms, total: torch.tensor(math.nan)}
+            return check(terms, total, at)
+
+        approach.checked = checked

@@ -13,7 +13,7 @@ from g2g_desktop.core.checkpoint import CheckpointError, save_funit_discriminato
 from g2g_desktop.core.config import FunitDiscriminatorConfig, FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitDiscriminator, FunitGenerator
 from g2g_desktop.core.pipeline import G2GResult
-from tests.trainer.conftest import TINY_DIS, TINY_FUNIT, TINY_PATCH_DIS
+from tests.trainer.conftest import TINY_DIS, TINY_FUNIT, TINY_PATCH_DIS, NanAt
 from trainer.approaches import NonFiniteLossError, build_approach
 from trainer.batch import PairBatch
 from trainer.config import TrainConfig
@@ -124,12 +124,12 @@ def test_nan_injection_raises_before_any_update(name):
     batch = make_batch()
     iteration(approach, batch, 0)
     state = snapshot(approach)
-    approach.inject_nan_at = 1
+    nan = NanAt(approach, 1)
     with pytest.raises(NonFiniteLossError) as info:
         iteration(approach, batch, 1)
     assert info.value.name.endswith("/total")
     assert same_state(state, snapshot(approach))
-    assert approach.inject_nan_at is None  # one-shot: after a roll-back the step can be retried
+    assert nan.step is None  # one-shot: after a roll-back the step can be retried
     iteration(approach, batch, 1)
     assert not same_state(state, snapshot(approach))
 

@@ -5,9 +5,8 @@ The engine (trainer/engine.py) only talks to `Approach`: per iteration it calls
 (FUNIT_FACTS §5) — and reads `modules()`/`optimizers()`/`extra_state()` for checkpoints. It may swap
 `approach.weights` for a new `LossWeights` between steps; every step reads the current value.
 
-Every loss is checked before any optimizer step: a NaN or Inf raises `NonFiniteLossError` and leaves
-all weights untouched, so the engine can roll back. `inject_nan_at = step` makes the next loss check
-at that step see NaN once (a test/fault-injection hook that needs no environment variables).
+Every loss is checked (`checked`) before any optimizer step: a NaN or Inf raises `NonFiniteLossError` and
+leaves all weights untouched, so the engine can roll back.
 
 On the CPU, `autocast()` is bf16 autocast where `config.cpu_bf16` allows it: "on", "off", or "auto"
 (which defers to $G2G_CPU_BF16, default auto): on a CPU with native bf16 the first `autocast()` times
@@ -140,7 +139,6 @@ class Approach(ABC):
         self.num_classes = num_classes
         self.device = torch.device(device)
         self.amp = bool(config.amp) and self.device.type == "cuda"
-        self.inject_nan_at: int | None = None
         self.scalers = {name: torch.amp.GradScaler("cuda", enabled=self.amp) for name in ("gen", "dis")}
         self.cpu_bf16_mode = cpu_bf16_mode(None if config.cpu_bf16 == "auto" else config.cpu_bf16)
         self.cpu_bf16: bool | None = None if self.device.type == "cpu" else False  # None: not decided yet
@@ -245,9 +243,6 @@ class Approach(ABC):
     def checked(self, terms: dict[str, Tensor], total: str, step: int) -> dict[str, float]:
         """Loss values as floats; raises NonFiniteLossError (before any update) if one is not finite."""
         values = {name: float(t.detach().float()) for name, t in terms.items()}
-        if self.inject_nan_at is not None and step == self.inject_nan_at:
-            self.inject_nan_at = None
-            values[total] = math.nan
         for name, value in values.items():
             if not math.isfinite(value):
                 if self.cpu_bf16:  # the engine repeats the step; from now on in fp32
