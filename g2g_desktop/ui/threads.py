@@ -31,7 +31,7 @@ from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from g2g_desktop.core.messages import first_line as one_line  # what the GUI shows of a failure
+from g2g_desktop.core.messages import first_line
 from g2g_desktop.services.cancel import CancelToken, TaskCancelled
 
 T = TypeVar("T")
@@ -195,7 +195,7 @@ class TaskWorker(QObject, Generic[T]):
         except TaskCancelled:
             outcome = (self._cancelled, stamp)
         except Exception as exc:
-            outcome = (self._failed, stamp, one_line(exc))
+            outcome = (self._failed, stamp, first_line(exc))
         else:
             outcome = (self._done, stamp, result)
         with contextlib.suppress(RuntimeError):  # the worker was deleted (window closed) while the task ran
