@@ -24,10 +24,12 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # G2G_TEST_FROZEN=1 also builds the standalone bundle and tests it (about 10 more minutes; docs/download.md).
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 	@if [ "$${G2G_TEST_FROZEN:-0}" = 1 ]; then $(MAKE) dist selftest-frozen; fi
 
@@ -52,7 +54,7 @@ study: $(STAMP)
 
 # Benchmarks (< 10 min on 2 CPU cores): bench/results/cpu.json + cpu.md (cuda.* with a GPU); --quick for a smoke run.
 bench: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(PY) -m bench.run
+	QT_QPA_PLATFORM=offscreen OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} $(PY) -m bench.run
 
 clean:
 	rm -rf build dist .pytest_cache .ruff_cache

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import torch
 
+from g2g_desktop.core.messages import first_line
 from g2g_desktop.core.pipeline import G2GPipeline
 
 from .harness import PeakMemory, matmul_peak_gflops
@@ -53,7 +54,7 @@ def oom_row(model: Model) -> Row:
     try:
         pipe.run(big[:batch], big[batch:])
     except (torch.OutOfMemoryError, MemoryError) as exc:
-        kind, message = type(exc).__name__, str(exc).splitlines()[0]
+        kind, message = type(exc).__name__, first_line(exc)
     del big
     try:
         pipe.run(x[0], x[1])

@@ -3,6 +3,8 @@
 
 `--quick` runs every suite on a tiny model with few repeats (the smoke test uses it; seconds, not
 minutes). The full run is sized to finish in under 10 minutes on 2 shared CPU cores.
+`make bench` runs it with OMP_WAIT_POLICY=PASSIVE (unless set), the policy the app's and CLIs' entry points
+set; the settings of the report record the one in force.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+
+from g2g_desktop.core.messages import typed_first_line
 
 from .bf16 import bf16_section
 from .cuda import cuda_section
@@ -47,7 +51,7 @@ def _guarded(name: str, build: Callable[[], list[Section]]) -> list[Section]:
         return build()
     except Exception as exc:  # recorded in the results and echoed, the other suites still run
         traceback.print_exc()
-        line = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        line = typed_first_line(exc)
         return [Section(name, f"{name} (failed)", skipped=f"failed: {line}")]
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
-from trainer.approaches import PairBatch, build_approach
+from trainer.approaches import build_approach
+from trainer.batch import PairBatch
 from trainer.config import TrainConfig
 from trainer.default_model import TRAIN_CONFIG as DEFAULT_TRAIN_CONFIG
 

@@ -18,14 +18,13 @@ from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.generator import DisentanglingGenerator
 from g2g_desktop.core.resources import default_model_path
 from trainer.default_model import TRAIN_CONFIG as DEFAULT_TRAIN_CONFIG
+from trainer.presets import preset_sizes
 
 STAND_IN_DEFAULT = FunitGeneratorConfig(**DEFAULT_TRAIN_CONFIG["model"], image_size=DEFAULT_TRAIN_CONFIG["image_size"])
 """Used in place of the shipped default model while `resources/models/default.safetensors` is missing: the
 architecture `make default-model` trains, with random weights."""
 
-TINY = FunitGeneratorConfig(
-    nf=8, n_res_blks=1, nf_mlp=16, latent_dim=8, n_mlp_blks=3, n_downs_content=2, n_downs_class=2, image_size=32
-)
+TINY = FunitGeneratorConfig(**preset_sizes("tiny", "funit2funit")[0], image_size=32)
 """`--quick` runs every suite on this size so the smoke test takes seconds."""
 
 

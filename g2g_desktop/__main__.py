@@ -11,7 +11,7 @@ import multiprocessing
 import sys
 from pathlib import Path
 
-from . import __version__
+from . import __version__, use_passive_openmp_wait
 
 
 def build_app_parser(commands: list[str]) -> argparse.ArgumentParser:
@@ -46,6 +46,7 @@ def sub_commands() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     multiprocessing.freeze_support()
+    use_passive_openmp_wait()
     argv = sys.argv[1:] if argv is None else argv
     commands = sub_commands()
     if argv and argv[0] in commands:

@@ -25,21 +25,10 @@ import torch
 
 from . import __version__
 from .core.checkpoint import load_generator_with_info
-from .core.device import pick_device
+from .core.device import pick_device, torch_threads
 from .core.images import load_image_tensor, open_image
 from .core.pipeline import G2GPipeline
 from .core.resources import default_model_path, sample_paths
-
-TINY_FUNIT = {  # a FUNIT generator small enough to train a few steps in seconds on one CPU core
-    "nf": 8,
-    "n_res_blks": 1,
-    "nf_mlp": 16,
-    "latent_dim": 8,
-    "n_mlp_blks": 2,
-    "n_downs_content": 2,
-    "n_downs_class": 2,
-}
-TINY_DIS = {"nf": 8, "n_res_blks": 2, "max_nf": 32}
 
 
 @dataclass
@@ -134,11 +123,13 @@ def check_training(ctx: SelfTestContext) -> str:
     from trainer.config import TrainConfig
     from trainer.engine import TrainingEngine
     from trainer.events import CheckpointSaved, Failed, Started, StepDone
+    from trainer.presets import preset_sizes
 
     steps = ctx.train_steps
+    model, dis = preset_sizes("tiny", "funit2funit")  # trains a few steps in seconds on one CPU core
     config = TrainConfig(
         approach="funit2funit", data="procedural:4:3", out=str(ctx.work_dir / "run"), steps=steps, batch_size=2,
-        image_size=ctx.train_image_size, model=dict(TINY_FUNIT), dis=dict(TINY_DIS), amp=False, num_workers=0,
+        image_size=ctx.train_image_size, model=model, dis=dis, amp=False, num_workers=0,
         log_every=1, preview_every=10 * steps, checkpoint_every=10 * steps,
     )
 
@@ -149,13 +140,9 @@ def check_training(ctx: SelfTestContext) -> str:
         _require(reason == "completed", f"training ended '{reason}': {'; '.join(failures)}")
         return events
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # nets this small train faster without thread hand-offs, and steadier on busy machines
-    try:
+    with torch_threads(1):  # nets this small train faster without thread hand-offs, and steadier on busy machines
         first = train(config)
         second = train(dataclasses.replace(config, resume=config.out, steps=2 * steps))
-    finally:
-        torch.set_num_threads(threads)
     saved = [e for e in first if isinstance(e, CheckpointSaved)]
     _require(bool(saved) and saved[-1].step == steps, f"no checkpoint at step {steps}")
     started = next(e for e in second if isinstance(e, Started))

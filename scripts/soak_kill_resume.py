@@ -33,7 +33,6 @@ from pathlib import Path
 from g2g_desktop.core.safe_io import atomic_write_leftovers
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_MODEL = "{nf: 8, max_nf: 16, n_downs: 2, content_dim: 8, class_dim: 8, nf_mlp: 16}"
 
 
 @dataclass
@@ -74,7 +73,7 @@ def train_command(out: Path, settings: SoakSettings, *, resume: bool) -> list[st
         "--out", str(out), "--steps", str(settings.steps), "--device", "cpu",
         "--set", "batch_size=2", "--set", "image_size=32", "--set", "seed=7", "--set", "amp=false",
         "--set", f"checkpoint_every={settings.checkpoint_every}", "--set", f"keep_last={settings.keep_last}",
-        "--set", "log_every=1", "--set", "preview_every=1000000", "--set", f"model={TINY_MODEL}",
+        "--set", "log_every=1", "--set", "preview_every=1000000", "--preset", "tiny",
     ]  # fmt: skip
     return [*command, "--resume", str(out)] if resume else command
 

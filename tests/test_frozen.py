@@ -19,6 +19,7 @@ from g2g_desktop.core import resources
 from g2g_desktop.core.config import FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.model_file import save_model
+from trainer.presets import preset_sizes
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLE = ROOT / "dist" / "G2G-Desktop"
@@ -158,7 +159,7 @@ def one_thread():
 @pytest.fixture
 def tiny_resources(tmp_path, one_thread):
     torch.manual_seed(0)
-    config = FunitGeneratorConfig(**selftest.TINY_FUNIT, image_size=32)
+    config = FunitGeneratorConfig(**preset_sizes("tiny", "funit2funit")[0], image_size=32)
     model = tmp_path / "default.safetensors"
     save_model(model, FunitGenerator(config), approach="funit2funit", step=3)
     samples = []

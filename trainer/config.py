@@ -17,8 +17,14 @@ from typing import Any
 
 import yaml
 
-from g2g_desktop.core.config import ConfigError, FunitDiscriminatorConfig, generator_config_from_dict
-from trainer.losses import APPROACH_NAMES, LossWeights
+from g2g_desktop.core.config import (
+    ConfigError,
+    FunitDiscriminatorConfig,
+    field_names,
+    generator_config_from_dict,
+    reject_unknown,
+)
+from trainer.loss_weights import APPROACH_NAMES, LossWeights
 
 OPTIMIZERS = ("auto", "rmsprop", "adam")
 APPROACHES = APPROACH_NAMES  # one list: the loss-weight table marks which approach reads each weight by these names
@@ -66,6 +72,26 @@ class TrainConfigError(ValueError):
     """A training configuration that cannot run; the message names the field (and file) at fault."""
 
 
+@dataclass(frozen=True)
+class PatchDiscriminatorConfig:
+    """Sizes of CycleFUNIT's PatchGAN discriminator (`trainer/approaches/patch_dis.py`); here, torch-free,
+    so that `validate_config` checks `dis` before any network is built."""
+
+    nf: int = 64  # width of the first conv (CycleGAN's ndf)
+    n_layers: int = 3  # stride-2 convs (CycleGAN's 'basic' D: 3 → 70×70 receptive field)
+
+    def to_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PatchDiscriminatorConfig:
+        reject_unknown(data, field_names(cls), "PatchGAN discriminator: unknown setting(s)", ValueError)
+        for name, value in data.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"PatchGAN discriminator: {name} must be a positive integer, got {value!r}")
+        return cls(**data)
+
+
 # --------------------------------------------------------------------------- building from plain data
 
 
@@ -77,9 +103,7 @@ def config_from_dict(data: dict[str, Any], source: str = "config") -> TrainConfi
     not_names = [key for key in data if not isinstance(key, str)]
     if not_names:
         raise TrainConfigError(f"{source}: field names must be strings, got {not_names[0]!r}")
-    unknown = sorted(set(data) - set(hints))
-    if unknown:
-        raise TrainConfigError(f"{source}: unknown field(s) {', '.join(unknown)} (known: {', '.join(hints)})")
+    reject_unknown(data, hints, f"{source}: unknown field(s)", TrainConfigError)
     values = {name: _check_value(f"{source}: {name}", hints[name], value) for name, value in data.items()}
     return TrainConfig(**values)
 
@@ -232,8 +256,6 @@ def validate_config(config: TrainConfig) -> None:
         if config.approach == "funit2funit":
             FunitDiscriminatorConfig.from_dict(config.dis)
         elif config.approach == "cycle_funit":
-            from trainer.approaches.patch_dis import PatchDiscriminatorConfig  # imports this module
-
             PatchDiscriminatorConfig.from_dict(config.dis)
     except (ConfigError, ValueError) as exc:
         raise TrainConfigError(f"model/dis: {exc}") from None

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import os
 import warnings
-from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
 from g2g_desktop.core.images import IMAGE_SUFFIXES, open_image
+from trainer.identity_dataset import IdentityDataset
+from trainer.procedural_dataset import ProceduralFaceDataset
+from trainer.procedural_faces import SIZES
 
 LIST_ROOT_SEPARATOR = "::"  # `--data LIST.txt::ROOT` names a FUNIT list file and its image folder
 
@@ -30,28 +32,6 @@ class DatasetError(ValueError):
 
 class DatasetWarning(UserWarning):
     """Files skipped while opening a dataset."""
-
-
-class IdentityDataset(ABC):
-    """Images grouped by identity. Subclasses set `labels` (one int per item, 0..num_classes-1)."""
-
-    labels: list[int]
-    class_names: list[str]
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    @abstractmethod
-    def get_image(self, index: int) -> Image.Image:
-        """The RGB image of item `index` (any size; the sampler resizes and crops)."""
-
-    def describe(self, index: int) -> str:
-        """A human-readable name of item `index` for error messages (a path, a seed, ...)."""
-        return f"item {index}"
 
 
 class FileDataset(IdentityDataset):
@@ -221,8 +201,6 @@ def open_dataset(spec: str, image_size: int, *, align: bool = False,
 
 
 def _procedural(spec: str, image_size: int) -> IdentityDataset:
-    from trainer.procedural_faces import SIZES, ProceduralFaceDataset
-
     counts = spec.split(":")[1:]
     try:
         sizes = [int(c) for c in counts]

@@ -56,7 +56,7 @@ from trainer.engine_control import (
 from trainer.engine_upkeep import EngineUpkeep
 from trainer.events import Failed, Finished, Noted, Paused, Resumed, RolledBack, Started, StepDone, Warned
 from trainer.heldout import HeldOutScore
-from trainer.losses import LossWeights
+from trainer.loss_weights import LossWeights
 from trainer.run_folder import RunFolder, check_run_folder, same_path
 from trainer.run_start import configure_optimizers, find_start, load_funit_start, load_modules_checked
 from trainer.sampler import PairSampler

@@ -24,7 +24,8 @@ from trainer.state import state_to_cpu
 
 if TYPE_CHECKING:
     from g2g_desktop.core.device import DeviceSettings
-    from trainer.approaches import Approach, PairBatch
+    from trainer.approaches import Approach
+    from trainer.batch import PairBatch
     from trainer.config import TrainConfig
     from trainer.engine_control import RollbackPoint, RunState
     from trainer.heldout import HeldOutScore

@@ -121,3 +121,33 @@ class ModelSnapshot:
 Event = Started | StepDone | PreviewReady | CheckpointSaved | WeightsChanged | Paused | Resumed | RolledBack | \
     Warned | Noted | Failed | Finished | ModelSnapshot
 
+
+def describe(event: object) -> str | None:
+    """The one wording of an event as a log line: `g2g-train` prints it, the app's training log shows it.
+
+    None for what each front end shows its own way: steps (progress bar, status line), previews, snapshots,
+    and `Failed`, an error (the CLI's `g2g-train: error:` line, the app's notice).
+    """
+    if isinstance(event, Started):
+        origin = f", resumed from {event.resumed_from}" if event.resumed_from else ""
+        return (f"started at step {event.step} of {event.total} on {event.device}: {event.num_images} images of "
+                f"{event.num_classes} identities{origin} -> {event.run_dir}")
+    if isinstance(event, CheckpointSaved):
+        score = f" ({event.score_name} {event.score:.4f})" if event.score_name else ""
+        return f"{event.kind} checkpoint at step {event.step}: {event.path}{score}"
+    if isinstance(event, WeightsChanged):
+        changes = ", ".join(f"{k} {old:g} → {new:g}" for k, (old, new) in event.changes.items())
+        return f"weights from step {event.step}: {changes}"
+    if isinstance(event, Paused):
+        return f"paused at step {event.step}"
+    if isinstance(event, Resumed):
+        return f"resumed at step {event.step}"
+    if isinstance(event, Noted):
+        return f"note: {event.message}"
+    if isinstance(event, RolledBack):
+        return f"rolled back to step {event.step} (step {event.failed_step} failed: {event.reason})"
+    if isinstance(event, Warned):
+        return f"warning at step {event.step}: {event.message}"
+    if isinstance(event, Finished):
+        return f"finished at step {event.step} ({event.reason})"
+    return None

@@ -1,8 +1,9 @@
 """Frozen, pretrained feature networks the CycleFUNIT losses look through.
 
-* VGG16 up to relu2_2 for the perceptual loss (progress report 2, eq. 1; Johnson et al.).
+* VGG16 up to relu2_2 for the perceptual loss (progress report 2, eq. 1; Johnson et al.), here.
 * facenet-pytorch's `InceptionResnetV1` as the identity encoder E_ID (paper eq. 8 and the
-  "replace E_B by the identity encoder" variant).
+  "replace E_B by the identity encoder" variant), in `trainer/face_encoder.py`, so that facenet-pytorch
+  loads only where it is used.
 
 Weights always come from a file the user names: nothing is downloaded. Files are read with
 `weights_only=True` (core's `safe_torch_load`), and every problem is a `CheckpointError` naming the file.
@@ -16,9 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
-from facenet_pytorch import InceptionResnetV1
 from torch import nn
+from torchvision.models.vgg import cfgs, make_layers
 
 from g2g_desktop.core.safe_io import CheckpointError, safe_torch_load
 from g2g_desktop.core.state_dicts import load_state_dict_checked
@@ -26,17 +26,15 @@ from g2g_desktop.core.state_dicts import load_state_dict_checked
 VGG16_RELU2_2_CFG = 5  # VGG16 config entries 64, 64, M, 128, 128 = features[0:9], conv1_1 … relu2_2
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-FACENET_SIZE = 160  # InceptionResnetV1 was trained on 160×160 crops
-FACENET_DIM = 512
 
 
-def _freeze(module: nn.Module) -> nn.Module:
+def freeze(module: nn.Module) -> nn.Module:
     for p in module.parameters():
         p.requires_grad_(False)
     return module.eval()
 
 
-def _unwrap_state(data: object, path: Path, keys: tuple[str, ...]) -> Mapping:
+def unwrap_state(data: object, path: Path, keys: tuple[str, ...]) -> Mapping:
     """Accept a bare state dict or one nested under a common key ('state_dict', 'model')."""
     if isinstance(data, Mapping):
         for key in keys:
@@ -56,8 +54,6 @@ class VGGRelu22(nn.Module):
 
     def __init__(self):
         super().__init__()
-        from torchvision.models.vgg import cfgs, make_layers
-
         self.features = make_layers(cfgs["D"][:VGG16_RELU2_2_CFG])
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
@@ -69,49 +65,8 @@ class VGGRelu22(nn.Module):
 def load_vgg_relu2_2(path: str | os.PathLike, device: torch.device | str = "cpu") -> VGGRelu22:
     """Frozen VGG16-relu2_2 from a torchvision VGG16 state-dict file (the full one or the first layers)."""
     path = Path(path)
-    state = _unwrap_state(safe_torch_load(path), path, ("state_dict", "model"))
+    state = unwrap_state(safe_torch_load(path), path, ("state_dict", "model"))
     net = VGGRelu22()
     wanted = net.state_dict().keys()
-    load_state_dict_checked(
-        net, {k: v for k, v in state.items() if k in wanted}, path, "VGG16 relu2_2 layers"
-    )
-    return _freeze(net.to(device))
-
-
-class FaceIdentityEncoder(nn.Module):
-    """E_ID: facenet-pytorch InceptionResnetV1 → 512-d unit-norm identity embedding, always in eval mode.
-
-    Images in [-1, 1] are resized to 160×160 and scaled by 127.5/128, which is exactly facenet's
-    `fixed_image_standardization` (p − 127.5)/128 of the same picture in [0, 255].
-    """
-
-    def __init__(self, net: InceptionResnetV1 | None = None):
-        super().__init__()
-        self.net = _freeze(net if net is not None else InceptionResnetV1(pretrained=None, classify=False))
-
-    def train(self, mode: bool = True) -> FaceIdentityEncoder:
-        # BatchNorm and dropout must keep their pretrained inference behaviour inside a training generator.
-        super().train(False)
-        return self
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] != FACENET_SIZE or x.shape[-2] != FACENET_SIZE:
-            x = F.interpolate(x, size=(FACENET_SIZE, FACENET_SIZE), mode="bilinear", align_corners=False)
-        return self.net(x * (127.5 / 128.0))
-
-
-def load_face_encoder(path: str | os.PathLike, device: torch.device | str = "cpu") -> FaceIdentityEncoder:
-    """Frozen E_ID from an InceptionResnetV1 state-dict file (e.g. facenet's 20180402-114759-vggface2.pt).
-
-    The classifier head (`logits.*`) of the released files is not part of the embedding net and is dropped.
-    """
-    path = Path(path)
-    state = _unwrap_state(safe_torch_load(path), path, ("state_dict", "model"))
-    net = InceptionResnetV1(pretrained=None, classify=False)
-    own = net.state_dict()
-    state = {k: v for k, v in state.items() if not k.startswith("logits.")}
-    # BatchNorm step counters are integers, which the checked loader refuses; they carry no weights.
-    for key in [k for k in own if k.endswith("num_batches_tracked")]:
-        state[key] = torch.as_tensor(state.get(key, own[key])).float()
-    load_state_dict_checked(net, state, path, "InceptionResnetV1 weights")
-    return FaceIdentityEncoder(net).to(device)
+    load_state_dict_checked(net, {k: v for k, v in state.items() if k in wanted}, path, "VGG16 relu2_2 layers")
+    return freeze(net.to(device))

@@ -34,7 +34,7 @@ def default_preset(device: str | None = None) -> str:
     """'funit' where training runs on a CUDA GPU, 'tiny' on the CPU (the rule of `pick_device`)."""
     device = device or os.environ.get("G2G_DEVICE")
     if device is None:
-        import torch  # only when asked: `g2g-train --dry-run` should not wait for it otherwise
+        import torch  # only when asked: `g2g-train --help` imports this module and must not wait for torch
 
         return "funit" if torch.cuda.is_available() else "tiny"
     return "funit" if device.startswith("cuda") else "tiny"

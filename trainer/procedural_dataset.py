@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from trainer.datasets import IdentityDataset
 from trainer.face_factors import IdentityFactors, RestFactors
+from trainer.identity_dataset import IdentityDataset
 from trainer.procedural_faces import SIZES, contact_sheet, render, render_with_masks
 
 SPLITS = {"train": 0, "heldout": 1}

@@ -332,12 +332,3 @@ def _draw_hair_cap(p: _Painter, ident, style, volume, w, h, yaw, hair) -> None:
             base_y = -h * volume * math.sqrt(max(0.0, 1 - (sx / (w * volume)) ** 2)) + 0.05 * h
             tip = (sx * 1.15, base_y - (0.22 + 0.12 * (i % 2) + 0.12 * ident.hair_volume) * h)
             p.poly(np.array([[sx - 0.16 * w, base_y], tip, [sx + 0.16 * w, base_y]]), hair, skin=False)
-
-
-def __getattr__(name: str):
-    """Re-export `ProceduralFaceDataset` lazily (its module imports this one) for `open_dataset`."""
-    if name == "ProceduralFaceDataset":
-        from trainer.procedural_dataset import ProceduralFaceDataset
-
-        return ProceduralFaceDataset
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,7 +24,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset, default_collate
 
 from g2g_desktop.core.images import ImageLoadError, pil_to_tensor
-from trainer.approaches import PairBatch
+from trainer.batch import PairBatch
 from trainer.datasets import DatasetError, DatasetWarning, IdentityDataset
 
 RESIZE_RATIO = 140 / 128  # FUNIT: resize to 140, crop 128

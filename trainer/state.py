@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from g2g_desktop.core.safe_io import CheckpointError, atomic_write, safe_torch_load
-from trainer.losses import LossWeights
+from trainer.loss_weights import LossWeights
 
 if TYPE_CHECKING:
     from trainer.approaches import Approach

@@ -8,6 +8,7 @@ and `FunitDiscriminatorConfig` are those of FUNIT's `configs/funit_animals.yaml`
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -21,11 +22,27 @@ class ConfigError(ValueError):
 MAX_CONFIG_VALUE = 2**20
 
 
-def _from_dict(cls, data: dict[str, Any]):
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - known)
+def reject_unknown(
+    data: Mapping[Any, Any], known: Iterable[str], what: str, error: type[ValueError] = ConfigError
+) -> None:
+    """Raise `error("<what> a, b (known: …)")` when `data` has keys outside `known` (listed in the given order).
+
+    The one unknown-name check of every `from_dict` (network configs, loss weights, training configs), so a
+    mistyped name gets the same kind of message everywhere.
+    """
+    known = list(known)
+    unknown = sorted(map(str, set(data) - set(known)))
     if unknown:
-        raise ConfigError(f"{cls.__name__}: unknown field(s) {', '.join(unknown)}")
+        raise error(f"{what} {', '.join(unknown)} (known: {', '.join(known)})")
+
+
+def field_names(cls: type) -> list[str]:
+    """A dataclass's field names, sorted: the `known` of a `reject_unknown` message."""
+    return sorted(f.name for f in dataclasses.fields(cls))
+
+
+def _from_dict(cls, data: dict[str, Any]):
+    reject_unknown(data, field_names(cls), f"{cls.__name__}: unknown field(s)")
     choices: dict[str, tuple[str, ...]] = getattr(cls, "choices", {})
     kwargs = {}
     for f in dataclasses.fields(cls):

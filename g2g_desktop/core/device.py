@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -64,6 +64,21 @@ def pick_device(preferred: str | None = None) -> DeviceSettings:
         amp = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return DeviceSettings(device, amp, channels_last=True)
     return DeviceSettings(device, None, channels_last=False)
+
+
+@contextlib.contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """torch's intra-op thread count set to `count` (at least 1) for the block, then restored.
+
+    The count is process-wide (every thread that starts torch work later takes it), so whoever narrows it
+    for a run (the training worker, the self-test) must give the old value back when the run ends.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, count))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 # ---------------------------------------------------------------------------------------- CPU bf16

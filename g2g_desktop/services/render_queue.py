@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from g2g_desktop.core.messages import typed_first_line
+
 
 class RenderKind(str, enum.Enum):
     """What a request draws; each kind has its own slot in the queue, newest wins within a kind."""
@@ -209,7 +211,7 @@ class RenderWorker:
             except RenderCancelled:
                 cancelled = True
             except Exception as exc:  # the worker must survive any model or input failure
-                error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                error = typed_first_line(exc)
             if error is None and not cancelled:
                 self._last_keys[request.kind] = request.key
             else:

@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from g2g_desktop import use_passive_openmp_wait
 from g2g_desktop.core.resources import default_model_path, resource_path, sample_paths
 
 from .session_store import restore_session
@@ -99,6 +100,7 @@ def main(
     images: Sequence[str | os.PathLike] | None = None,
 ) -> int:
     """Run the app; 2 with one line on stderr when there is no display to open a window on."""
+    use_passive_openmp_wait()  # torch loads later, on a task thread
     problem = display_problem()
     if problem:
         print(f"g2g-desktop: error: {problem}", file=sys.stderr)

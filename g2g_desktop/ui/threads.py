@@ -31,6 +31,7 @@ from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from g2g_desktop.core.messages import first_line
 from g2g_desktop.services.cancel import CancelToken, TaskCancelled
 
 T = TypeVar("T")
@@ -68,12 +69,6 @@ def exit_process(code: int, grace: float = 0.2) -> int:
         with contextlib.suppress(Exception):
             stream.flush()
     os._exit(code)
-
-
-def one_line(exc: BaseException) -> str:
-    """The first line of an exception's message (its type when it has none): what the GUI shows."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class Task(str, enum.Enum):
@@ -200,7 +195,7 @@ class TaskWorker(QObject, Generic[T]):
         except TaskCancelled:
             outcome = (self._cancelled, stamp)
         except Exception as exc:
-            outcome = (self._failed, stamp, one_line(exc))
+            outcome = (self._failed, stamp, first_line(exc))
         else:
             outcome = (self._done, stamp, result)
         with contextlib.suppress(RuntimeError):  # the worker was deleted (window closed) while the task ran

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +13,13 @@ from PIL import Image
 
 from trainer.config import TrainConfig
 from trainer.datasets import IdentityDataset
+from trainer.presets import preset_sizes
 
 TINY_NAIVE = {"nf": 8, "max_nf": 16, "n_downs": 2, "content_dim": 8, "class_dim": 8, "nf_mlp": 16}
 TINY_FUNIT = {"nf": 8, "n_res_blks": 1, "nf_mlp": 16, "latent_dim": 8, "n_mlp_blks": 2,
               "n_downs_content": 2, "n_downs_class": 2}
 TINY_DIS = {"nf": 8, "n_res_blks": 2, "max_nf": 16}
-TINY_PATCH_DIS = {"nf": 8, "n_layers": 2}  # CycleFUNIT's PatchGAN discriminator
+TINY_PATCH_DIS = preset_sizes("tiny", "cycle_funit")[1]  # CycleFUNIT's PatchGAN discriminator
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -97,3 +99,23 @@ class Events(list):
 
     def of(self, kind) -> list:
         return [e for e in self if isinstance(e, kind)]
+
+
+class NanAt:
+    """Fault injector: `approach`'s loss check at `step` sees its total as NaN, once (then `step` is None).
+
+    It wraps the instance's `checked`, so the real check raises `NonFiniteLossError` and does what it does
+    on a real NaN (the bf16 fallback included); the production class carries no test hook.
+    """
+
+    def __init__(self, approach, step: int):
+        self.step: int | None = step
+        check = approach.checked
+
+        def checked(terms, total, at):
+            if at == self.step:
+                self.step = None
+                terms = {**terms, total: torch.tensor(math.nan)}
+            return check(terms, total, at)
+
+        approach.checked = checked

@@ -94,7 +94,8 @@ def test_model_file_records_aligned_training_and_the_template(tmp_path):
 
 
 def test_train_cli_align_flag_reaches_the_config(photo_tree):
-    from trainer.cli import build_parser, resolve_config
+    from trainer.cli import build_parser
+    from trainer.train_command import resolve_config
 
     args = build_parser().parse_args(["--approach", "naive", "--data", str(photo_tree), "--align", "--out", "r"])
     assert resolve_config(args).align is True

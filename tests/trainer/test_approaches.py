@@ -14,11 +14,12 @@ from g2g_desktop.core.funit import FunitDiscriminator, FunitGenerator
 from g2g_desktop.core.funit_files import save_funit_discriminator, save_funit_generators
 from g2g_desktop.core.pipeline import G2GResult
 from g2g_desktop.core.safe_io import CheckpointError
-from tests.trainer.conftest import TINY_DIS, TINY_FUNIT, TINY_PATCH_DIS
-from trainer.approaches import NonFiniteLossError, PairBatch, build_approach
+from tests.trainer.conftest import TINY_DIS, TINY_FUNIT, TINY_PATCH_DIS, NanAt
+from trainer.approaches import NonFiniteLossError, build_approach
+from trainer.batch import PairBatch
 from trainer.config import TrainConfig
-from trainer.feature_nets import FaceIdentityEncoder
-from trainer.losses import LossWeights
+from trainer.face_encoder import FaceIdentityEncoder
+from trainer.loss_weights import LossWeights
 
 MODELS = {
     "naive": {"nf": 8, "max_nf": 16, "n_downs": 2, "content_dim": 16, "class_dim": 8, "nf_mlp": 16},
@@ -124,12 +125,12 @@ def test_nan_injection_raises_before_any_update(name):
     batch = make_batch()
     iteration(approach, batch, 0)
     state = snapshot(approach)
-    approach.inject_nan_at = 1
+    nan = NanAt(approach, 1)
     with pytest.raises(NonFiniteLossError) as info:
         iteration(approach, batch, 1)
     assert info.value.name.endswith("/total")
     assert same_state(state, snapshot(approach))
-    assert approach.inject_nan_at is None  # one-shot: after a roll-back the step can be retried
+    assert nan.step is None  # one-shot: after a roll-back the step can be retried
     iteration(approach, batch, 1)
     assert not same_state(state, snapshot(approach))
 

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from g2g_desktop.core.device import Bf16Trial
+from tests.trainer.conftest import NanAt
 from tests.trainer.test_approaches import build, iteration, make_batch
 from trainer.approaches import NonFiniteLossError
 from trainer.approaches import base as base_module
@@ -114,7 +115,7 @@ def test_the_probe_leaves_weights_and_gradients_alone():
 def test_a_non_finite_loss_under_bf16_falls_back_to_fp32():
     approach = build("naive", cpu_bf16="on")
     assert _enabled(approach)
-    approach.inject_nan_at = 0
+    NanAt(approach, 0)
     with pytest.raises(NonFiniteLossError):
         iteration(approach, make_batch(), 0)
     assert not _enabled(approach) and "non-finite" in approach.cpu_bf16_note

@@ -17,7 +17,7 @@ from g2g_desktop.core.checkpoint import load_generator_with_info
 from g2g_desktop.core.config import FunitDiscriminatorConfig, FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitDiscriminator, FunitGenerator
 from g2g_desktop.core.funit_files import save_funit_discriminator, save_funit_generators
-from tests.trainer.conftest import TINY_FUNIT, Events, TinyDataset, tiny_config
+from tests.trainer.conftest import TINY_FUNIT, Events, NanAt, TinyDataset, tiny_config
 from trainer.approaches import NonFiniteLossError
 from trainer.engine import TrainingEngine
 from trainer.events import (
@@ -231,7 +231,7 @@ def test_nan_rolls_back_to_the_last_checkpoint_and_leaves_files_alone(tmp_path):
     events = Events()
     engine = _engine(tiny_config(tmp_path, steps=6), events)
     engine.setup()
-    engine.approach.inject_nan_at = 3  # the 4th step (0-based step index 3) sees a NaN loss
+    NanAt(engine.approach, 3)  # the 4th step (0-based step index 3) sees a NaN loss
     seen = {}
 
     def sink(event):

@@ -12,8 +12,9 @@ from facenet_pytorch import InceptionResnetV1
 
 from g2g_desktop.core.safe_io import CheckpointError
 from trainer import losses as L
-from trainer.feature_nets import load_face_encoder, load_vgg_relu2_2
-from trainer.losses import LOSS_WEIGHT_SPECS, LossWeights, weights_for_approach
+from trainer.face_encoder import load_face_encoder
+from trainer.feature_nets import load_vgg_relu2_2
+from trainer.loss_weights import APPROACH_NAMES, LOSS_WEIGHT_SPECS, LossWeights, weights_for_approach
 
 
 def t(values) -> torch.Tensor:
@@ -69,7 +70,7 @@ def test_spec_table_covers_every_weight_once():
         assert spec.default == getattr(LossWeights(), spec.name)
         assert spec.minimum <= spec.default <= spec.maximum and spec.step > 0
         assert "eq." in spec.tooltip or "§" in spec.tooltip
-        assert spec.approaches and set(spec.approaches) <= set(L.APPROACH_NAMES)
+        assert spec.approaches and set(spec.approaches) <= set(APPROACH_NAMES)
 
 
 def test_weights_for_approach():

@@ -133,12 +133,6 @@ def test_dataset_rejects_bad_arguments():
         ProceduralFaceDataset(0, 2)
 
 
-def test_reexported_for_open_dataset():
-    from trainer.procedural_faces import ProceduralFaceDataset as reexported
-
-    assert reexported is ProceduralFaceDataset
-
-
 def test_export_writes_an_identity_folder_tree(tmp_path, capsys):
     assert main(["--out", str(tmp_path / "faces"), "--identities", "3", "--samples", "2", "--size", "32"]) == 0
     folders = sorted(p.name for p in (tmp_path / "faces").iterdir())

@@ -11,9 +11,11 @@ from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.g2g import noisy
 from g2g_desktop.core.model_file import load_model, save_model
 from tests.trainer.conftest import TINY_DIS, TINY_FUNIT, TinyDataset
-from trainer.approaches import PairBatch, build_approach
+from trainer.approaches import build_approach
+from trainer.batch import PairBatch
 from trainer.config import TrainConfig, TrainConfigError, validate_config
-from trainer.losses import LossWeights, content_code_penalty, g2g_reconstruction
+from trainer.loss_weights import LossWeights
+from trainer.losses import content_code_penalty, g2g_reconstruction
 from trainer.sampler import PairSampler
 
 

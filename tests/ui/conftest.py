@@ -17,9 +17,9 @@ from PIL import Image
 from g2g_desktop.core.config import FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.model_file import save_model
+from trainer.presets import preset_sizes
 
-TINY = FunitGeneratorConfig(nf=8, n_res_blks=1, nf_mlp=16, latent_dim=8, n_downs_content=2, n_downs_class=2,
-                            image_size=32)
+TINY = FunitGeneratorConfig(**preset_sizes("tiny", "funit2funit")[0], image_size=32)
 
 
 @pytest.fixture(autouse=True)

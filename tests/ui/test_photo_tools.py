@@ -19,7 +19,7 @@ from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.judge import IdentityJudge
 from g2g_desktop.core.model_file import save_model
 from g2g_desktop.services.renderer import _run_images
-from trainer.losses import LossWeights
+from trainer.loss_weights import LossWeights
 
 from .conftest import TINY, write_image
 from .test_mix_window import TIMEOUT, drop_and_render, load_model

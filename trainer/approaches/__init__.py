@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from trainer.approaches.base import Approach, NonFiniteLossError, PairBatch
+from trainer.approaches.base import Approach, NonFiniteLossError
 from trainer.approaches.cycle_funit import CycleFunitApproach
 from trainer.approaches.funit2funit import Funit2FunitApproach
 from trainer.approaches.naive import NaiveApproach
@@ -35,6 +35,5 @@ __all__ = [
     "Funit2FunitApproach",
     "NaiveApproach",
     "NonFiniteLossError",
-    "PairBatch",
     "build_approach",
 ]

@@ -5,9 +5,8 @@ The engine (trainer/engine.py) only talks to `Approach`: per iteration it calls
 (FUNIT_FACTS §5) — and reads `modules()`/`optimizers()`/`extra_state()` for checkpoints. It may swap
 `approach.weights` for a new `LossWeights` between steps; every step reads the current value.
 
-Every loss is checked before any optimizer step: a NaN or Inf raises `NonFiniteLossError` and leaves
-all weights untouched, so the engine can roll back. `inject_nan_at = step` makes the next loss check
-at that step see NaN once (a test/fault-injection hook that needs no environment variables).
+Every loss is checked (`checked`) before any optimizer step: a NaN or Inf raises `NonFiniteLossError` and
+leaves all weights untouched, so the engine can roll back.
 
 On the CPU, `autocast()` is bf16 autocast where `config.cpu_bf16` allows it: "on", "off", or "auto"
 (which defers to $G2G_CPU_BF16, default auto): on a CPU with native bf16 the first `autocast()` times
@@ -19,13 +18,11 @@ resumed "auto" run keeps it instead of measuring again.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -35,8 +32,9 @@ from g2g_desktop.core.device import Bf16Trial, compare_bf16, cpu_bf16_mode, cpu_
 from g2g_desktop.core.g2g import cross_pass, swap_sides
 from g2g_desktop.core.generator import DisentanglingGenerator
 from g2g_desktop.core.pipeline import G2GResult
+from trainer.batch import PairBatch
 from trainer.config import TrainConfig
-from trainer.losses import LossWeights
+from trainer.loss_weights import LossWeights
 
 log = logging.getLogger(__name__)
 
@@ -50,35 +48,6 @@ class NonFiniteLossError(FloatingPointError):
         super().__init__(f"loss {name} is not finite ({value}); no weights were updated")
 
 
-@dataclass
-class PairBatch:
-    """A batch of training pairs: images B×3×H×W in [-1, 1], int64 labels, label1[i] != label2[i].
-
-    `x1_same`/`x2_same`, when the sampler loads them, are other images of the same people as x1/x2 (the
-    image itself only where a person has one image): the class code of the λ_same reconstruction.
-    `m_true`, on data sets with ground truth (procedural faces), holds the true swaps [m1* | m2*] stacked
-    like the cross pass's mixes: the target of the supervised cross loss (λ_cross_gt).
-    """
-
-    x1: Tensor
-    label1: Tensor
-    x2: Tensor
-    label2: Tensor
-    x1_same: Tensor | None = None
-    x2_same: Tensor | None = None
-    m_true: Tensor | None = None
-
-    def to(self, device: torch.device | str) -> PairBatch:
-        def move(t: Tensor | None) -> Tensor | None:
-            return None if t is None else t.to(device, non_blocking=True)
-
-        return PairBatch(**{f.name: move(getattr(self, f.name)) for f in dataclasses.fields(self)})
-
-    def same_identity_images(self) -> Tensor:
-        """[x1′ | x2′] stacked like the cross pass's x; x itself when the sampler loaded no partners."""
-        if self.x1_same is None or self.x2_same is None:
-            return torch.cat([self.x1, self.x2])
-        return torch.cat([self.x1_same, self.x2_same])
 
 
 @contextmanager
@@ -128,7 +97,6 @@ class Approach(ABC):
         self.num_classes = num_classes
         self.device = torch.device(device)
         self.amp = bool(config.amp) and self.device.type == "cuda"
-        self.inject_nan_at: int | None = None
         self.scalers = {name: torch.amp.GradScaler("cuda", enabled=self.amp) for name in ("gen", "dis")}
         self.cpu_bf16_mode = cpu_bf16_mode(None if config.cpu_bf16 == "auto" else config.cpu_bf16)
         self.cpu_bf16: bool | None = None if self.device.type == "cpu" else False  # None: not decided yet
@@ -233,9 +201,6 @@ class Approach(ABC):
     def checked(self, terms: dict[str, Tensor], total: str, step: int) -> dict[str, float]:
         """Loss values as floats; raises NonFiniteLossError (before any update) if one is not finite."""
         values = {name: float(t.detach().float()) for name, t in terms.items()}
-        if self.inject_nan_at is not None and step == self.inject_nan_at:
-            self.inject_nan_at = None
-            values[total] = math.nan
         for name, value in values.items():
             if not math.isfinite(value):
                 if self.cpu_bf16:  # the engine repeats the step; from now on in fp32

@@ -26,11 +26,12 @@ import torch
 from g2g_desktop.core.config import FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitGenerator, init_kaiming
 from g2g_desktop.core.g2g import cross_pass, mix, swap_sides
-from trainer.approaches.base import Approach, PairBatch, frozen, seeded, trainable
+from trainer.approaches.base import Approach, frozen, seeded, trainable
 from trainer.approaches.identity_generator import IdentityEncoderGenerator
-from trainer.approaches.patch_dis import PatchDiscriminator, PatchDiscriminatorConfig
-from trainer.config import TrainConfig
-from trainer.feature_nets import load_face_encoder
+from trainer.approaches.patch_dis import PatchDiscriminator
+from trainer.batch import PairBatch
+from trainer.config import PatchDiscriminatorConfig, TrainConfig
+from trainer.face_encoder import load_face_encoder
 from trainer.losses import (
     PerceptualLoss,
     code_cycle_loss,

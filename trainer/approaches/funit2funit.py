@@ -37,7 +37,8 @@ from g2g_desktop.core.funit import FunitDiscriminator, FunitGenerator, init_kaim
 from g2g_desktop.core.funit_files import funit_step_from_name, load_funit_discriminator, load_funit_generators
 from g2g_desktop.core.g2g import cross_pass, mix, noisy, swap_sides
 from g2g_desktop.core.safe_io import CheckpointError, safe_torch_load
-from trainer.approaches.base import Approach, PairBatch, frozen, seeded
+from trainer.approaches.base import Approach, frozen, seeded
+from trainer.batch import PairBatch
 from trainer.config import TrainConfig
 from trainer.losses import (
     content_code_penalty,

@@ -13,7 +13,7 @@ import torch
 
 from g2g_desktop.core.config import FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitGenerator, init_kaiming
-from trainer.feature_nets import FACENET_DIM, FaceIdentityEncoder
+from trainer.face_encoder import FACENET_DIM, FaceIdentityEncoder
 
 
 class IdentityEncoderGenerator(FunitGenerator):

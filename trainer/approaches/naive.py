@@ -13,7 +13,8 @@ import torch
 from g2g_desktop.core.config import NaiveConfig
 from g2g_desktop.core.g2g import cross_pass, noisy, swap_sides
 from g2g_desktop.core.naive import NaiveGenerator
-from trainer.approaches.base import Approach, PairBatch, seeded
+from trainer.approaches.base import Approach, seeded
+from trainer.batch import PairBatch
 from trainer.config import TrainConfig
 from trainer.losses import code_cycle_loss, content_code_penalty, l1, naive_total, study_terms
 

@@ -8,35 +8,10 @@ Initialisation: normal(0, 0.02) conv weights, zero biases (CycleGAN's 'normal' i
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-from typing import Any
-
 import torch
 from torch import nn
 
-
-@dataclass(frozen=True)
-class PatchDiscriminatorConfig:
-    nf: int = 64  # width of the first conv (CycleGAN's ndf)
-    n_layers: int = 3  # stride-2 convs (CycleGAN's 'basic' D: 3 → 70×70 receptive field)
-
-    def to_dict(self) -> dict[str, int]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PatchDiscriminatorConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(
-                f"PatchGAN discriminator: unknown setting(s) {', '.join(unknown)} "
-                f"(known: {', '.join(sorted(known))})"
-            )
-        for name, value in data.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"PatchGAN discriminator: {name} must be a positive integer, got {value!r}")
-        return cls(**data)
+from trainer.config import PatchDiscriminatorConfig
 
 
 class PatchDiscriminator(nn.Module):

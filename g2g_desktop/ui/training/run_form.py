@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from g2g_desktop.core.funit_files import funit_step_from_name
 from trainer.config import TrainConfig, validate_config
-from trainer.losses import LossWeights
+from trainer.loss_weights import LossWeights
 from trainer.presets import PRESET_TITLES, default_preset, preset_sizes
 from trainer.state import FUNIT_GEN, run_folder_of
 

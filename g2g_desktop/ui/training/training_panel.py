@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from g2g_desktop.services.models import LoadedModel, load_model_file, model_from_snapshot
 from trainer import events as ev
-from trainer.losses import LossWeights
+from trainer.loss_weights import LossWeights
 from trainer.run_folder import existing_run, same_path
 from trainer.state import run_folder_of
 
@@ -292,35 +292,25 @@ class TrainingPanel(QWidget):
             self.progress.setValue(event.step)
             self.last_step, self.total_steps, self._started = event.step, event.total, True
             self.speed.setText(f"Step {event.step:,} of {event.total:,} · first step running…")
-            self.log(f"Started at step {event.step} of {event.total} on {event.device}: {event.num_images} images, "
-                     f"{event.num_classes} identities" + (f", resumed from {event.resumed_from}"
-                                                          if event.resumed_from else ""))
         elif isinstance(event, ev.WeightsChanged):
             self.weights = LossWeights.from_dict(event.weights)
             self.table.set_weights(event.weights)
-            changes = ", ".join(f"{k} {old:g} → {new:g}" for k, (old, new) in event.changes.items())
-            self.log(f"Weights from step {event.step}: {changes}")
         elif isinstance(event, ev.Paused):
             self._set_state(RunState.PAUSED)
             self.speed.setText(f"Paused at step {event.step:,} of {self.total_steps:,}.")
-            self.log(f"Paused at step {event.step}.")
         elif isinstance(event, ev.Resumed):
             self._set_state(RunState.RUNNING)
             self.speed.setText(f"Step {event.step:,} of {self.total_steps:,} · resuming…")
-            self.log(f"Resumed at step {event.step}.")
-        elif isinstance(event, ev.CheckpointSaved):
-            score = f", {event.score_name} {event.score:.4f}" if event.score_name else ""
-            self.log(f"Checkpoint ({event.kind}) at step {event.step}: {event.path}{score}")
         elif isinstance(event, ev.Noted):
             self.show_notice(event.message)
-            self.log(event.message)
         elif isinstance(event, ev.Failed):
             self.show_notice(f"Training failed: {event.message}", error=True)
-            self.log(_describe(event))
+            self.log(f"Training failed: {event.message}")
         elif isinstance(event, ev.ModelSnapshot):
             self.mix_models.start(model_from_snapshot, event)
-        elif isinstance(event, (ev.RolledBack, ev.Warned, ev.Finished)):
-            self.log(_describe(event))
+        line = ev.describe(event)
+        if line is not None:
+            self.log(line)
         self.eventShown.emit(event)
 
     def _snapshot_built(self, _stamp: int, model: LoadedModel) -> None:  # a snapshot or the saved model file
@@ -386,13 +376,3 @@ def _new_folder(taken: Path) -> Path:
     while taken.with_name(f"{taken.name}-{n}").exists():
         n += 1
     return taken.with_name(f"{taken.name}-{n}")
-
-
-def _describe(event: object) -> str:
-    if isinstance(event, ev.RolledBack):
-        return f"Rolled back to step {event.step} (step {event.failed_step} failed: {event.reason})"
-    if isinstance(event, ev.Warned):
-        return f"Warning at step {event.step}: {event.message}"
-    if isinstance(event, ev.Failed):
-        return f"Training failed: {event.message}"
-    return f"Finished at step {event.step} ({event.reason})."

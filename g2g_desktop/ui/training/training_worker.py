@@ -12,6 +12,7 @@ import os
 import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from g2g_desktop.core.device import torch_threads
 from g2g_desktop.services.render_queue import lower_thread_priority
 from trainer.config import TrainConfig
 from trainer.engine import TrainingEngine
@@ -40,12 +41,12 @@ class TrainingWorker(QObject):
     @Slot()
     def _run(self) -> None:
         lower_thread_priority()
-        if self._on_cpu():
-            # Leave one core to the GUI thread: on a small CPU, torch's intra-op threads would otherwise
-            # take every core and the event loop would stall while a step runs.
-            torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+        # Leave one core to the GUI thread: on a small CPU, torch's intra-op threads would otherwise
+        # take every core and the event loop would stall while a step runs. Restored when the run ends.
+        threads = max(1, (os.cpu_count() or 2) - 1) if self._on_cpu() else torch.get_num_threads()
         try:
-            self.reason = self.engine.run()
+            with torch_threads(threads):
+                self.reason = self.engine.run()
         finally:
             self.thread.quit()
             self.done.emit(self.reason or "failed")

@@ -12,7 +12,7 @@ from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QAbstractItemView, QDoubleSpinBox, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
-from trainer.losses import LOSS_WEIGHT_SPECS, WeightSpec
+from trainer.loss_weights import LOSS_WEIGHT_SPECS, WeightSpec
 
 from ..undo import SetLossWeightCommand
 

@@ -1,0 +1,44 @@
+"""`PairBatch`: what the pair sampler yields and every approach trains on.
+
+Its own module so that the sampler, the bench and tests get it without importing the approaches (and
+through them the networks, losses and feature nets).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+
+@dataclass
+class PairBatch:
+    """A batch of training pairs: images B×3×H×W in [-1, 1], int64 labels, label1[i] != label2[i].
+
+    `x1_same`/`x2_same`, when the sampler loads them, are other images of the same people as x1/x2 (the
+    image itself only where a person has one image): the class code of the λ_same reconstruction.
+    `m_true`, on data sets with ground truth (procedural faces), holds the true swaps [m1* | m2*] stacked
+    like the cross pass's mixes: the target of the supervised cross loss (λ_cross_gt).
+    """
+
+    x1: Tensor
+    label1: Tensor
+    x2: Tensor
+    label2: Tensor
+    x1_same: Tensor | None = None
+    x2_same: Tensor | None = None
+    m_true: Tensor | None = None
+
+    def to(self, device: torch.device | str) -> PairBatch:
+        def move(t: Tensor | None) -> Tensor | None:
+            return None if t is None else t.to(device, non_blocking=True)
+
+        return PairBatch(**{f.name: move(getattr(self, f.name)) for f in dataclasses.fields(self)})
+
+    def same_identity_images(self) -> Tensor:
+        """[x1′ | x2′] stacked like the cross pass's x; x itself when the sampler loaded no partners."""
+        if self.x1_same is None or self.x2_same is None:
+            return torch.cat([self.x1, self.x2])
+        return torch.cat([self.x1_same, self.x2_same])

@@ -1,0 +1,207 @@
+"""Loss weights of the three G2G approaches and the table the app's weight editor is built from.
+
+One field per symbol of the paper ("G2G – Disentanglement by Cross-Training", equations cited below),
+the CycleFUNIT slides and FUNIT's own config (FUNIT_FACTS §1/§5). The engine swaps a whole new
+`LossWeights` in between steps, so the value is frozen and validated once, in `from_dict`.
+
+How the FUNIT2FUNIT weights combine (eq. 9–12), chosen so the defaults reproduce both FUNIT's
+`funit_animals.yaml` and the FUNIT2FUNIT project's effective weights (FUNIT_FACTS §12):
+
+    L_G   = gan_w·L_adv + r_w·(λ_short·L_short + λ_long·L_long)
+            + λ_F·(fm_w·FM_short + λ_D·FM_mix + λ_R·FM_mix↔recon + λ_L·FM_long)
+    L_Dis = λ_dis·(hinge_real + hinge_fake) + λ_reg·R1
+
+so r_w·λ_short = 0.1 is FUNIT's image reconstruction weight and r_w·λ_long = 0.01 the long one.
+"""
+
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from g2g_desktop.core.config import field_names, reject_unknown
+
+APPROACH_NAMES = ("naive", "cycle_funit", "funit2funit")
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    # naive (paper eq. 4) and CycleFUNIT (slides)
+    alpha: float = 1.0  # α: VGG perceptual reconstruction (report eq. 1 / paper eq. 5); slides: 1.0
+    gamma: float = 0.4  # γ: cycle losses on E_A and E_B codes (eq. 2–4); paper's naive run (Fig. 5): 0.4
+    lambda_g: float = 1.0  # λ_g: generator LSGAN loss (eq. 6); slides: 1.0
+    delta: float = 1.0  # δ: identity loss through a face network (eq. 8); slides: 1.0
+    delta_warmup_steps: float = 0.0  # linear warm-up of δ from 0 over this many steps (paper §V-B); 0 = off
+    zeta: float = 0.2  # ζ: discriminator loss ζ·(L_real + L_fake)/2 (eq. 7); slides: 0.2
+    # FUNIT2FUNIT (paper eq. 9–12)
+    lambda_short: float = 1.0  # λ_short: ‖x − G(x, x)‖ (eq. 9); times r_w gives FUNIT's 0.1
+    lambda_long: float = 0.1  # λ_long: ‖x − x̂‖ (eq. 9); paper §V-C adds it at 0.1
+    lambda_D: float = 1.0  # λ_D: FM original vs mix (eq. 10); paper: 1.0 as in FUNIT
+    lambda_R: float = 0.1  # λ_R: FM mix vs reconstruction (eq. 10); paper: 0.1
+    lambda_L: float = 0.1  # λ_L: FM original vs reconstruction (eq. 10); paper: 0.1
+    lambda_dis: float = 1.0  # λ_dis: discriminator hinge loss (eq. 11); paper: 1.0
+    lambda_reg: float = 10.0  # λ_reg: R1 real gradient penalty (eq. 11); paper/FUNIT: 10
+    lambda_F: float = 1.0  # λ_F: whole feature-matching loss (eq. 12); FUNIT fm_w 1
+    # FUNIT's own (funit_animals.yaml, FUNIT_FACTS §1/§5)
+    gan_w: float = 1.0  # generator hinge adversarial loss
+    r_w: float = 0.1  # pixel L1 reconstruction (scales eq. 9)
+    fm_w: float = 1.0  # FUNIT's short-reconstruction feature matching φ(G(x, x)) vs φ(x)
+    # Model-study switches (docs/study.md); 0 turns each off, so the defaults are the paper's objective.
+    lambda_same: float = 0.0  # λ_same: ‖x − G(E_A(x), E_B(x′))‖, x′ another image of x's person (eq. 9 ext.)
+    gan_delay_steps: float = 0.0  # no discriminator (no GAN, no feature matching) before this step; 0 = off
+    gan_warmup_steps: float = 0.0  # then gan_w and λ_F ramp linearly from 0 over this many steps; 0 = off
+    content_noise: float = 0.0  # σ of Gaussian noise added to the content code in training (LORD)
+    content_l2: float = 0.0  # weight of the mean squared content code (LORD's activation decay)
+    lambda_cls: float = 0.0  # λ_cls: identity head on E_B(x) learns the training identities (> 0 at start adds it)
+    lambda_cls_mix: float = 0.0  # λ_cls,m: the head must name the identity a mix should carry (needs the head)
+    lambda_cross_gt: float = 0.0  # λ_cross: ‖m − m*‖ against the true swap m* (procedural faces only; eq. 9 ext.)
+
+    def to_dict(self) -> dict[str, float]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LossWeights:
+        """Build from a (possibly partial) mapping; unknown names and bad values raise ValueError."""
+        reject_unknown(data, field_names(cls), "unknown loss weight(s):", ValueError)
+        values: dict[str, float] = {}
+        for name, value in data.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"loss weight {name} must be a number, got {value!r}")
+            try:
+                number = float(value)
+            except OverflowError:
+                raise ValueError(f"loss weight {name} is too large: {value}") from None
+            if not math.isfinite(number) or number < 0:
+                raise ValueError(f"loss weight {name} must be finite and >= 0, got {value!r}")
+            values[name] = number
+        return cls(**values)
+
+    def replace(self, **changes: float) -> LossWeights:
+        """A copy with `changes` applied, validated like `from_dict`."""
+        return LossWeights.from_dict({**self.to_dict(), **changes})
+
+    def delta_at(self, step: int) -> float:
+        """δ at `step`: ramps linearly from 0 to δ over `delta_warmup_steps` (paper §V-B tried this)."""
+        return self.delta * _ramp(step, self.delta_warmup_steps)
+
+    def adversarial_at(self, step: int) -> float:
+        """The factor on every discriminator-based term (gan_w, λ_F) at `step`: 0 before `gan_delay_steps`,
+        then a linear ramp over `gan_warmup_steps`.
+
+        Early on the adversarial gradient on G is 2–3× the weighted L1 gradient and points against it, so
+        a delay and a ramp let the networks learn to reconstruct before the discriminator pulls; while the
+        factor is 0 the discriminator is neither run nor trained, which makes a step several times faster.
+        """
+        if step < self.gan_delay_steps:
+            return 0.0
+        return _ramp(step - self.gan_delay_steps, self.gan_warmup_steps)
+
+    def gan_w_at(self, step: int) -> float:
+        """gan_w at `step` (`adversarial_at`)."""
+        return self.gan_w * self.adversarial_at(step)
+
+
+def _ramp(step: int, steps: float) -> float:
+    """1 after `steps` steps, rising linearly from 0 before; 1 throughout when `steps` is 0."""
+    return 1.0 if steps <= 0 else min(1.0, max(0, step) / steps)
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    """One row of the weight editor: what the widget shows and the range it allows."""
+
+    name: str  # LossWeights field
+    symbol: str  # the paper's symbol
+    label: str  # short human label
+    default: float
+    minimum: float
+    maximum: float
+    step: float  # spin-box increment
+    tooltip: str  # what the weight does, with its equation
+    approaches: tuple[str, ...]  # approaches whose losses read it
+
+
+_N, _C, _F = ("naive",), ("cycle_funit",), ("funit2funit",)
+
+# name, symbol, label, maximum, spin-box step, approaches (minimum 0, default from LossWeights)
+_ROWS: tuple[tuple[str, str, str, float, float, tuple[str, ...]], ...] = (
+    ("gamma", "γ", "Cycle", 100.0, 0.1, _N + _C),
+    ("alpha", "α", "Perceptual", 100.0, 0.1, _C),
+    ("lambda_g", "λ_g", "Adversarial (G)", 100.0, 0.1, _C),
+    ("delta", "δ", "Identity", 100.0, 0.1, _C),
+    ("delta_warmup_steps", "δ warm-up", "Identity warm-up steps", 1e6, 100.0, _C),
+    ("zeta", "ζ", "Discriminator", 10.0, 0.05, _C),
+    ("lambda_short", "λ_short", "Short recon", 100.0, 0.1, _F),
+    ("lambda_long", "λ_long", "Long recon", 100.0, 0.01, _F),
+    ("lambda_D", "λ_D", "FM mix", 100.0, 0.1, _F),
+    ("lambda_R", "λ_R", "FM mix↔recon", 100.0, 0.01, _F),
+    ("lambda_L", "λ_L", "FM long", 100.0, 0.01, _F),
+    ("lambda_dis", "λ_dis", "Dis hinge", 100.0, 0.1, _F),
+    ("lambda_reg", "λ_reg", "R1 penalty", 1000.0, 1.0, _F),
+    ("lambda_F", "λ_F", "Feature matching", 100.0, 0.1, _F),
+    ("gan_w", "gan_w", "Adversarial (G)", 100.0, 0.1, _F),
+    ("r_w", "r_w", "Recon scale", 100.0, 0.01, _F),
+    ("fm_w", "fm_w", "FM short", 100.0, 0.1, _F),
+    ("lambda_same", "λ_same", "Same-person recon", 100.0, 0.1, _N + _F),
+    ("gan_delay_steps", "GAN delay", "Steps before the discriminator", 1e6, 100.0, _F),
+    ("gan_warmup_steps", "gan_w warm-up", "Adversarial warm-up steps", 1e6, 100.0, _F),
+    ("content_noise", "σ_c", "Content-code noise", 10.0, 0.05, _N + _F),
+    ("content_l2", "λ_c", "Content-code L2", 100.0, 0.001, _N + _F),
+    ("lambda_cls", "λ_cls", "Identity head", 100.0, 0.1, _F),
+    ("lambda_cls_mix", "λ_cls,m", "Mix identity", 100.0, 0.1, _F),
+    ("lambda_cross_gt", "λ_cross", "Supervised cross (truth)", 100.0, 0.1, _F),
+)
+
+_TOOLTIPS = {
+    "gamma": "Weight of the cycle losses on the E_A and E_B codes of the mixed images (eq. 2–4).",
+    "alpha": "Weight of the VGG16 relu2_2 perceptual loss between originals and reconstructions (eq. 5).",
+    "lambda_g": "Weight of the generator's LSGAN loss pushing mixed images to look real (eq. 6).",
+    "delta": "Weight of the L1 distance between face-network embeddings of original and mix (eq. 8).",
+    "delta_warmup_steps": "Steps over which δ ramps linearly up from 0 (paper §V-B); 0 = no warm-up.",
+    "zeta": "Scale of the PatchGAN discriminator loss ζ·(L_real + L_fake)/2 (eq. 7).",
+    "lambda_short": "Weight of ‖x − G(x, x)‖ inside the reconstruction loss (eq. 9), scaled by r_w.",
+    "lambda_long": "Weight of ‖x − x̂‖, original vs fully reassembled image (eq. 9), scaled by r_w.",
+    "lambda_D": "Feature matching between a mixed image and the original carrying its identity (eq. 10).",
+    "lambda_R": "Feature matching between a mixed image and the reconstruction of its identity (eq. 10).",
+    "lambda_L": "Feature matching between original and fully reassembled image (eq. 10).",
+    "lambda_dis": "Weight of the discriminator hinge loss on x1, x2 (real) and m1, m2 (fake) (eq. 11).",
+    "lambda_reg": "Weight of the R1 real-gradient penalty over x1 and x2 (eq. 11).",
+    "lambda_F": "Weight of the whole feature-matching loss in the total (eq. 12).",
+    "gan_w": "FUNIT's generator hinge weight: mixes and short reconstructions should look real (eq. 12).",
+    "r_w": "FUNIT's pixel-reconstruction weight; multiplies λ_short and λ_long (eq. 9).",
+    "fm_w": "FUNIT's feature matching between G(x, x) and x, added to eq. 10 as in FUNIT.",
+    "lambda_same": "Reconstruct x from its own content code and the class code of another image of the same "
+    "person (eq. 9, extended): the class code can then only carry what the person's images share.",
+    "gan_delay_steps": "Steps of pure reconstruction before the discriminator and its terms (gan_w, λ_F, eq. 11–12) "
+    "start; 0 = from the first step.",
+    "gan_warmup_steps": "Steps over which gan_w and λ_F (eq. 12) ramp linearly up from 0 (after the delay); "
+    "0 = at once.",
+    "content_noise": "σ of Gaussian noise added to the content code while training (LORD): a noisy code "
+    "cannot afford to carry identity the class code already gives (paper §II, LORD).",
+    "lambda_cls": "Cross-entropy of a linear identity head on the class code E_B(x) of real images (eq. 8's "
+    "identity loss with our own encoder as the face network); > 0 when the run starts adds the head.",
+    "lambda_cls_mix": "Cross-entropy of that head on E_B(m): each mix must carry the identity it was given "
+    "(eq. 8), which copying the content image cannot satisfy.",
+    "lambda_cross_gt": "Supervised cross loss (lecture: Aberman et al.'s cross loss on a synthetic set): L1 between "
+    "each mix and the true swap the procedural-face renderer draws (the content image's situation with the "
+    "class image's person; eq. 9, extended). Procedural faces only; photos have no true swap.",
+    "content_l2": "Weight of the mean squared content code (LORD's activation decay), a pressure toward a "
+    "small content code (paper §VI: a smaller content code).",
+}
+
+_DEFAULTS = LossWeights().to_dict()
+
+LOSS_WEIGHT_SPECS: tuple[WeightSpec, ...] = tuple(
+    WeightSpec(name, symbol, label, _DEFAULTS[name], 0.0, maximum, step, _TOOLTIPS[name], approaches)
+    for name, symbol, label, maximum, step, approaches in _ROWS
+)
+
+
+def weights_for_approach(name: str) -> tuple[WeightSpec, ...]:
+    """The weight rows an approach reads, in table order."""
+    if name not in APPROACH_NAMES:
+        raise ValueError(f"unknown approach {name!r} (known: {', '.join(APPROACH_NAMES)})")
+    return tuple(spec for spec in LOSS_WEIGHT_SPECS if name in spec.approaches)
