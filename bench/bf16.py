@@ -10,8 +10,6 @@ with `cpu_bf16` off and on, same seed; `loss_rel_diff` compares their first-step
 
 from __future__ import annotations
 
-import itertools
-
 import torch
 
 from g2g_desktop.core.device import cpu_flags, cpu_has_native_bf16
@@ -64,25 +62,14 @@ def decode_rows(model: Model, repeats: int) -> list[Row]:
 
 
 def training_row(model: Model, batch: int, repeats: int) -> Row:
-    from .training import TrainCase, _approach, batch_of, funit_overrides
+    from .training import TrainCase, _approach, batch_of, compare_training_steps, funit_overrides, relative_difference
 
     pair = batch_of(batch, model.image_size)
-    approaches = {}
-    first_loss = {}
-    for mode in ("off", "on"):
-        approach = _approach(TrainCase("funit2funit", batch, model.image_size, funit_overrides(model), mode), "cpu")
-        approach.discriminator_step(pair, 0)
-        first_loss[mode] = approach.generator_step(pair, 0)["Loss/G/total"]
-        approaches[mode] = approach
-    steps = itertools.count(1)
-
-    def step(mode: str) -> None:
-        s = next(steps)
-        approaches[mode].discriminator_step(pair, s)
-        approaches[mode].generator_step(pair, s)
-
-    comparison = compare(lambda: step("off"), lambda: step("on"), repeats=repeats, warmup=0)
-    rel = abs(first_loss["on"] - first_loss["off"]) / max(abs(first_loss["off"]), 1e-12)
+    fp32, bf16 = (
+        (_approach(TrainCase("funit2funit", batch, model.image_size, funit_overrides(model), mode), "cpu"), pair)
+        for mode in ("off", "on")
+    )
+    comparison, loss_fp32, loss_bf16 = compare_training_steps(fp32, bf16, repeats)
     return Row(
         name=f"training step funit2funit, {model.name}, batch {batch}",
         candidate="bf16 autocast (cpu_bf16 = on)",
@@ -90,9 +77,9 @@ def training_row(model: Model, batch: int, repeats: int) -> Row:
         comparison=comparison,
         ratio_meaning="speed-up (fp32 ms / bf16 ms)",
         extra={
-            "loss_rel_diff": round(rel, 5),
-            "first_G_loss_fp32": round(first_loss["off"], 5),
-            "first_G_loss_bf16": round(first_loss["on"], 5),
+            "loss_rel_diff": round(relative_difference(loss_bf16, loss_fp32), 5),
+            "first_G_loss_fp32": round(loss_fp32, 5),
+            "first_G_loss_bf16": round(loss_bf16, 5),
         },
     )
 

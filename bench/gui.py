@@ -6,35 +6,15 @@ The baseline, measured in the same run, is the idle event loop of the same app. 
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import time
-
+from .child_probe import PROBE_ERRORS, run_child_probe
 from .harness import Comparison, Timing
-from .options import REPO
 from .report import Row, Section
 
 STALL_TARGET_MS = 50.0
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["QT_QPA_PLATFORM"] = "offscreen"
-    env["G2G_DEVICE"] = env.get("G2G_DEVICE", "cpu")
-    return env
-
-
 def run_probe(quick: bool) -> dict:
-    env = _env()
-    env["G2G_BENCH_T0"] = repr(time.time())
-    args = [sys.executable, "-m", "bench.gui_probe", *(["--quick"] if quick else [])]
-    done = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
-    if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise RuntimeError(f"GUI probe failed (exit {done.returncode}): {tail[0]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_child_probe("bench.gui_probe", ["--quick"] if quick else [], what="GUI probe", timeout=600)
 
 
 def _single(ms: float) -> Timing:
@@ -45,7 +25,7 @@ def gui_section(quick: bool) -> Section:
     section = Section("gui", "GUI: event-loop stalls (real app, offscreen)")
     try:
         probe = run_probe(quick)
-    except (RuntimeError, subprocess.SubprocessError, json.JSONDecodeError, OSError) as exc:
+    except PROBE_ERRORS as exc:
         section.skipped = f"the app could not be measured: {exc}"
         return section
     section.notes.append(

@@ -8,13 +8,10 @@ when the bench runs on a GPU, there too.
 
 from __future__ import annotations
 
-import itertools
-
 import torch
 
-from .harness import compare
 from .report import Row, Section
-from .training import TrainCase, _approach, batch_of, funit_overrides
+from .training import TrainCase, _approach, batch_of, compare_training_steps, funit_overrides, relative_difference
 from .workloads import Model
 
 
@@ -25,36 +22,21 @@ def _channels_last(batch):
 
 def memory_format_row(model: Model, batch: int, repeats: int, device: str) -> Row:
     pair = batch_of(batch, model.image_size)
-    sides, first_loss = {}, {}
-    for channels_last in (False, True):
-        approach = _approach(TrainCase("funit2funit", batch, model.image_size, funit_overrides(model)), device)
-        data = pair
-        if channels_last:
-            for module in approach.modules().values():
-                module.to(memory_format=torch.channels_last)
-            data = _channels_last(pair)
-        approach.discriminator_step(data, 0)  # warm-up: oneDNN picks its kernels on first use
-        first_loss[channels_last] = approach.generator_step(data, 0)["Loss/G/total"]
-        sides[channels_last] = (approach, data)
-    steps = itertools.count(1)
-
-    def step(channels_last: bool) -> None:
-        approach, data = sides[channels_last]
-        s = next(steps)
-        approach.discriminator_step(data, s)
-        approach.generator_step(data, s)
-        if device == "cuda":
-            torch.cuda.synchronize()
-
-    comparison = compare(lambda: step(False), lambda: step(True), repeats=repeats, warmup=0)
+    contiguous, channels_last = (
+        _approach(TrainCase("funit2funit", batch, model.image_size, funit_overrides(model)), device) for _ in range(2)
+    )
+    for module in channels_last.modules().values():
+        module.to(memory_format=torch.channels_last)
+    comparison, loss, loss_channels_last = compare_training_steps(
+        (contiguous, pair), (channels_last, _channels_last(pair)), repeats, device
+    )
     return Row(
         name=f"training step funit2funit, {model.name}, batch {batch}, {device}",
         candidate="channels_last (generator, discriminator and batch)",
         baseline="contiguous (torch default)",
         comparison=comparison,
         ratio_meaning="speed-up (contiguous ms / channels_last ms)",
-        extra={"loss_rel_diff": round(abs(first_loss[True] - first_loss[False]) / max(abs(first_loss[False]), 1e-12),
-                                      6)},
+        extra={"loss_rel_diff": round(relative_difference(loss_channels_last, loss), 6)},
     )
 
 

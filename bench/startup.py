@@ -9,39 +9,25 @@ task thread, then the main window), with settings in a throw-away file.
 
 from __future__ import annotations
 
-import json
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
+from .child_probe import PROBE_ERRORS, run_child_probe
 from .harness import Comparison, Timing
-from .options import REPO
 from .report import Row, Section
 
 FIRST_WINDOW_TARGET_S = 1.5
 
 
 def run_probe(mode: str, args: list[str], settings_file: Path) -> dict:
-    env = dict(os.environ)
-    env.update(QT_QPA_PLATFORM="offscreen", G2G_SETTINGS_FILE=str(settings_file))
-    env.setdefault("G2G_DEVICE", "cpu")
-    env["G2G_BENCH_T0"] = repr(time.time())
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.startup_probe", mode, *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
+    return run_child_probe(
+        "bench.startup_probe",
+        [mode, *args],
+        what=f"start-up probe ({mode})",
         timeout=300,
+        env={"G2G_SETTINGS_FILE": str(settings_file)},
     )
-    if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise RuntimeError(f"start-up probe ({mode}) failed (exit {done.returncode}): {tail[0]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def stand_ins(folder: Path) -> list[str]:
@@ -77,7 +63,7 @@ def startup_section(quick: bool) -> Section:
         folder = Path(tmp)
         try:
             bare, app = measure(rounds, stand_ins(folder) if quick else [], folder)
-        except (RuntimeError, subprocess.SubprocessError, json.JSONDecodeError, OSError) as exc:
+        except PROBE_ERRORS as exc:
             section.skipped = f"the start-up could not be measured: {exc}"
             return section
     section.notes.append(

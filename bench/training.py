@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -18,7 +19,7 @@ from trainer.batch import PairBatch
 from trainer.config import TrainConfig
 from trainer.default_model import TRAIN_CONFIG as DEFAULT_TRAIN_CONFIG
 
-from .harness import PeakMemory, compare
+from .harness import Comparison, PeakMemory, compare, synchronize
 from .report import Row, Section
 from .scaling import generator_flops, utilisation
 from .workloads import Model, eager_g2g, images
@@ -61,6 +62,35 @@ def _approach(case: TrainCase, device: str):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "no VGG / face weights": the fallbacks are what a first run uses
         return build_approach(config, NUM_CLASSES, device)
+
+
+def compare_training_steps(
+    baseline: tuple[Any, PairBatch], candidate: tuple[Any, PairBatch], repeats: int, device: str = "cpu"
+) -> tuple[Comparison, float, float]:
+    """Time two set-ups of one training step against each other (interleaved, one shared step counter).
+
+    Each side is an (approach, batch); both first take a warm-up step (oneDNN picks its kernels on first use)
+    whose generator loss is returned, baseline's then candidate's, so that a bench can show that the faster
+    side still computes the same loss."""
+    first = []
+    for approach, data in (baseline, candidate):
+        approach.discriminator_step(data, 0)
+        first.append(approach.generator_step(data, 0)["Loss/G/total"])
+    steps = itertools.count(1)
+
+    def step(side: tuple[Any, PairBatch]) -> None:
+        approach, data = side
+        s = next(steps)
+        approach.discriminator_step(data, s)
+        approach.generator_step(data, s)
+        synchronize(device)
+
+    comparison = compare(lambda: step(baseline), lambda: step(candidate), repeats=repeats, warmup=0)
+    return comparison, first[0], first[1]
+
+
+def relative_difference(value: float, reference: float) -> float:
+    return abs(value - reference) / max(abs(reference), 1e-12)
 
 
 def train_step_row(case: TrainCase, repeats: int, peak_gflops: float, device: str = "cpu") -> Row:

@@ -13,29 +13,15 @@ from g2g_desktop.services.inputs import InputImage
 from .session import MixSession
 
 
-class SetPairCommand(QUndoCommand):
-    def __init__(self, session: MixSession, new: tuple[str, str]):
-        super().__init__("Choose pair")
-        self.session, self.old, self.new = session, session.pair, new
+class _ValueCommand(QUndoCommand):
+    """An edit that sets one value: redo applies `new`, undo applies `old`; subclasses say how in `_apply`."""
 
-    def redo(self) -> None:
-        self.session.set_pair(self.new)
+    def __init__(self, text: str, old: object, new: object):
+        super().__init__(text)
+        self.old, self.new = old, new
 
-    def undo(self) -> None:
-        self.session.set_pair(self.old)
-
-
-class SetAlphaCommand(QUndoCommand):
-    """One finished slider edit. The session already shows `new` when it is pushed; redo re-applies it."""
-
-    def __init__(self, session: MixSession, index: int, old: float, new: float):
-        super().__init__(f"Fade image {index + 1} to α = {new:.2f}")
-        self.session, self.index, self.old, self.new = session, index, old, new
-
-    def _apply(self, value: float) -> None:
-        alphas = list(self.session.alphas)
-        alphas[self.index] = value
-        self.session.set_alphas(tuple(alphas))
+    def _apply(self, value) -> None:
+        raise NotImplementedError
 
     def redo(self) -> None:
         self._apply(self.new)
@@ -44,31 +30,47 @@ class SetAlphaCommand(QUndoCommand):
         self._apply(self.old)
 
 
-class SetAlphasCommand(QUndoCommand):
+class SetPairCommand(_ValueCommand):
+    def __init__(self, session: MixSession, new: tuple[str, str]):
+        super().__init__("Choose pair", session.pair, new)
+        self.session = session
+
+    def _apply(self, value: tuple[str, str]) -> None:
+        self.session.set_pair(value)
+
+
+class SetAlphaCommand(_ValueCommand):
+    """One finished slider edit. The session already shows `new` when it is pushed; redo re-applies it."""
+
+    def __init__(self, session: MixSession, index: int, old: float, new: float):
+        super().__init__(f"Fade image {index + 1} to α = {new:.2f}", old, new)
+        self.session, self.index = session, index
+
+    def _apply(self, value: float) -> None:
+        alphas = list(self.session.alphas)
+        alphas[self.index] = value
+        self.session.set_alphas(tuple(alphas))
+
+
+class SetAlphasCommand(_ValueCommand):
     def __init__(self, session: MixSession, new: tuple[float, float], text: str = "Reset fade"):
-        super().__init__(text)
-        self.session, self.old, self.new = session, session.alphas, new
+        super().__init__(text, session.alphas, new)
+        self.session = session
 
-    def redo(self) -> None:
-        self.session.set_alphas(self.new)
-
-    def undo(self) -> None:
-        self.session.set_alphas(self.old)
+    def _apply(self, value: tuple[float, float]) -> None:
+        self.session.set_alphas(value)
 
 
-class SetAlignCommand(QUndoCommand):
+class SetAlignCommand(_ValueCommand):
     """Face alignment on or off. Switching it on replaces images by detected variants with new ids; the
     session's aliases keep the older commands' ids valid, so undoing past this step still works."""
 
     def __init__(self, session: MixSession, on: bool):
-        super().__init__("Align faces" if on else "Stop aligning faces")
+        super().__init__("Align faces" if on else "Stop aligning faces", not on, on)
         self.session, self.on = session, on
 
-    def redo(self) -> None:
-        self.session.set_align(self.on)
-
-    def undo(self) -> None:
-        self.session.set_align(not self.on)
+    def _apply(self, value: bool) -> None:
+        self.session.set_align(value)
 
 
 class ChooseFaceCommand(QUndoCommand):
@@ -85,7 +87,7 @@ class ChooseFaceCommand(QUndoCommand):
         self.session.replace_image(self.session.resolve(self.new.id), self.old)
 
 
-class SetLossWeightCommand(QUndoCommand):
+class SetLossWeightCommand(_ValueCommand):
     """One edit of a loss weight. Undo and redo (including the first, when the table pushes it) go through
     `apply`, which shows the value and reaches a running engine like a typed edit would. Consecutive edits
     of the same weight (arrow clicks) merge into one step."""
@@ -93,8 +95,8 @@ class SetLossWeightCommand(QUndoCommand):
     MERGE_ID = 1001
 
     def __init__(self, apply: Callable[[str, float], None], name: str, symbol: str, old: float, new: float):
-        super().__init__()
-        self.apply, self.name, self.symbol, self.old, self.new = apply, name, symbol, old, new
+        super().__init__("", old, new)
+        self.apply, self.name, self.symbol = apply, name, symbol
         self._describe()
 
     def _describe(self) -> None:
@@ -110,8 +112,5 @@ class SetLossWeightCommand(QUndoCommand):
         self._describe()
         return True
 
-    def redo(self) -> None:
-        self.apply(self.name, self.new)
-
-    def undo(self) -> None:
-        self.apply(self.name, self.old)
+    def _apply(self, value: float) -> None:
+        self.apply(self.name, value)
