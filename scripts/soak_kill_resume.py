@@ -13,7 +13,7 @@ checkpoint's temp file appears (mid-write) — then resumed from its run folder.
 At the end the final weights, optimizer states and RNG states are compared bit for bit with an
 uninterrupted run of the same length (CPU, one thread). The figures printed at the end (kills survived,
 kills during a checkpoint write, files tried, crashes) are the ones quoted in docs/reliability.md.
-The test suite runs a short version (tests/reliability/test_kill_resume.py).
+The test suite runs a short version (tests/trainer/test_kill_resume.py).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from PIL import Image
 from g2g_desktop.core.checkpoint import load_generator_with_info
 from g2g_desktop.core.face_align import DEFAULT_ZOOM, Face, template_id, template_points
 from g2g_desktop.core.model_file import save_model
-from tests.trainer.conftest import write_image
+from tests.trainer.factories import write_image
 from trainer import sampler
 from trainer.config import TrainConfig, TrainConfigError, validate_config
 from trainer.datasets import ALIGNED_RESIZE_RATIO, AlignedDataset, DatasetWarning, faces_provenance, open_dataset
@@ -104,7 +104,7 @@ def test_train_cli_align_flag_reaches_the_config(photo_tree):
 
 
 def test_a_run_on_aligned_photos_writes_a_model_that_says_so(photo_tree, tmp_path, monkeypatch):
-    from tests.trainer.conftest import Events, tiny_config
+    from tests.trainer.factories import Events, tiny_config
     from trainer.engine import TrainingEngine
 
     monkeypatch.setenv("G2G_CACHE_DIR", str(tmp_path / "cache"))

@@ -14,7 +14,7 @@ from g2g_desktop.core.funit import FunitDiscriminator, FunitGenerator
 from g2g_desktop.core.funit_files import save_funit_discriminator, save_funit_generators
 from g2g_desktop.core.pipeline import G2GResult
 from g2g_desktop.core.safe_io import CheckpointError
-from tests.trainer.conftest import TINY_DIS, TINY_FUNIT, TINY_PATCH_DIS, NanAt
+from tests.trainer.factories import TINY_DIS, TINY_FUNIT, TINY_PATCH_DIS, NanAt
 from trainer.approaches import NonFiniteLossError, build_approach
 from trainer.batch import PairBatch
 from trainer.config import TrainConfig

@@ -8,13 +8,13 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import types
 from pathlib import Path
 
 import pytest
 
-from tests.trainer.conftest import TINY_NAIVE
+from tests.factories import wait_until
+from tests.trainer.factories import TINY_NAIVE
 from trainer.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,10 +119,8 @@ def test_sigint_stops_cleanly_with_a_checkpoint(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while not (out / "metrics.jsonl").exists():
-            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
-            time.sleep(0.1)
+        wait_until(lambda: (out / "metrics.jsonl").exists() or process.poll() is not None, timeout=120)
+        assert (out / "metrics.jsonl").exists(), process.communicate()
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=120)
     finally:
@@ -189,7 +187,7 @@ def test_start_on_a_folder_holding_a_run_is_refused_and_changes_nothing(capsys, 
 
 
 def test_resuming_a_run_folder_continues_it_in_place_to_its_own_target(capsys, tmp_path):
-    from tests.trainer.conftest import tiny_config
+    from tests.trainer.factories import tiny_config
     from trainer.engine import TrainingEngine
     from trainer.events import StepDone
 

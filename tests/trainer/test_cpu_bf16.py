@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from g2g_desktop.core.device import Bf16Trial
-from tests.trainer.conftest import NanAt
+from tests.trainer.factories import NanAt
 from tests.trainer.test_approaches import build, iteration, make_batch
 from trainer.approaches import NonFiniteLossError
 from trainer.approaches import base as base_module

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.trainer.conftest import TinyDataset, write_image
+from tests.trainer.factories import TinyDataset, write_image
 from trainer.datasets import (
     CelebADataset,
     DatasetError,

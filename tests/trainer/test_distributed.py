@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from tests.trainer.conftest import Events, TinyDataset, tiny_config
+from tests.trainer.factories import Events, TinyDataset, tiny_config
 from trainer import distributed
 from trainer.engine import TrainingEngine
 from trainer.events import Finished, StepDone

@@ -17,7 +17,8 @@ from g2g_desktop.core.checkpoint import load_generator_with_info
 from g2g_desktop.core.config import FunitDiscriminatorConfig, FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitDiscriminator, FunitGenerator
 from g2g_desktop.core.funit_files import save_funit_discriminator, save_funit_generators
-from tests.trainer.conftest import TINY_FUNIT, Events, NanAt, TinyDataset, tiny_config
+from tests.factories import wait_until
+from tests.trainer.factories import TINY_FUNIT, Events, NanAt, TinyDataset, tiny_config
 from trainer.approaches import NonFiniteLossError
 from trainer.engine import TrainingEngine
 from trainer.events import (
@@ -121,33 +122,26 @@ def _thread_cpu_seconds(thread: threading.Thread) -> float:
     return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
 
 
-def _wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
 def test_pause_really_idles_then_single_step_and_resume(tmp_path):
     events = Events()
     engine = _engine(tiny_config(tmp_path, steps=10_000, checkpoint_every=10_000, preview_every=10_000), events)
     worker = threading.Thread(target=engine.run)
     worker.start()
     try:
-        _wait_for(lambda: len(events.of(StepDone)) >= 2)
+        assert wait_until(lambda: len(events.of(StepDone)) >= 2, timeout=60), "timed out"
         engine.pause()
-        _wait_for(lambda: events.of(Paused) and events.of(CheckpointSaved))
+        assert wait_until(lambda: events.of(Paused) and events.of(CheckpointSaved), timeout=60), "timed out"
         steps, cpu = len(events.of(StepDone)), _thread_cpu_seconds(worker)
         time.sleep(0.6)
         assert len(events.of(StepDone)) == steps
         assert _thread_cpu_seconds(worker) - cpu < 0.05
         assert events.of(CheckpointSaved)[-1].kind == "pause"
         engine.single_step()
-        _wait_for(lambda: len(events.of(StepDone)) == steps + 1)
+        assert wait_until(lambda: len(events.of(StepDone)) == steps + 1, timeout=60), "timed out"
         time.sleep(0.3)
         assert len(events.of(StepDone)) == steps + 1
         engine.resume()
-        _wait_for(lambda: len(events.of(StepDone)) >= steps + 3)
+        assert wait_until(lambda: len(events.of(StepDone)) >= steps + 3, timeout=60), "timed out"
         assert events.of(Resumed)
     finally:
         engine.stop()

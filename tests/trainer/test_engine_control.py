@@ -10,7 +10,7 @@ import weakref
 import pytest
 import torch
 
-from tests.trainer.conftest import tiny_config
+from tests.trainer.factories import tiny_config
 from trainer.engine import HANDLERS, TrainingEngine
 from trainer.engine_control import Command, Inbox, Pause, RollbackPoint, RunState, SetWeights, Stop
 

@@ -102,7 +102,7 @@ def test_single_pair_losses_match_funit(fixture):
 
 def test_a_run_started_from_funit_files_holds_them_and_says_so(fixture, tmp_path):
     """The trainer's own path: gen/gen_test/dis as in the files, FUNIT's iteration, the configured lr."""
-    from tests.trainer.conftest import Events, TinyDataset, tiny_config
+    from tests.trainer.factories import Events, TinyDataset, tiny_config
     from trainer.engine import TrainingEngine
     from trainer.events import Noted
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.trainer.conftest import TINY_DIS, TINY_FUNIT
+from tests.trainer.factories import TINY_DIS, TINY_FUNIT
 from trainer import study, study_report
 from trainer.study import StudyRun
 

@@ -10,7 +10,7 @@ from g2g_desktop.core.config import ConfigError, FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.g2g import noisy
 from g2g_desktop.core.model_file import load_model, save_model
-from tests.trainer.conftest import TINY_DIS, TINY_FUNIT, TinyDataset
+from tests.trainer.factories import TINY_DIS, TINY_FUNIT, TinyDataset
 from trainer.approaches import build_approach
 from trainer.batch import PairBatch
 from trainer.config import TrainConfig, TrainConfigError, validate_config

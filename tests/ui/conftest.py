@@ -1,25 +1,20 @@
 """UI test set-up: offscreen Qt, throw-away settings, tiny models and images, and a check that every
-worker thread the UI started has ended after each test."""
+worker thread the UI started has ended after each test (the factories they use: tests/ui/factories.py)."""
 
 from __future__ import annotations
 
 import os
-import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("G2G_DEVICE", "cpu")
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
-from g2g_desktop.core.config import FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.model_file import save_model
-from trainer.presets import preset_sizes
-
-TINY = FunitGeneratorConfig(**preset_sizes("tiny", "funit2funit")[0], image_size=32)
+from tests.factories import wait_until
+from tests.ui.factories import TINY, FakeDetector, write_image
 
 
 @pytest.fixture(autouse=True)
@@ -34,9 +29,7 @@ def no_workers_left():
     yield
     from g2g_desktop.ui.threads import running_workers
 
-    deadline = time.monotonic() + 10
-    while running_workers() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: not running_workers(), timeout=10)
     assert running_workers() == [], f"worker threads still running: {running_workers()}"
 
 
@@ -57,15 +50,6 @@ def tiny_model(tmp_path):
     return path
 
 
-def write_image(path, seed: int, size=(48, 40)):
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, 255, (1, 1, 3))
-    ramp = np.linspace(0, 1, size[0])[None, :, None]
-    pixels = (base * ramp + rng.integers(0, 60, (size[1], size[0], 3))).clip(0, 255).astype(np.uint8)
-    Image.fromarray(pixels).save(path)
-    return path
-
-
 @pytest.fixture
 def image_files(tmp_path):
     folder = tmp_path / "images"
@@ -78,8 +62,6 @@ def window(qtbot):
     """A shown main window with throw-away settings and a fake face detector (no MTCNN)."""
     from g2g_desktop.ui.main_window import MainWindow
     from g2g_desktop.ui.settings import AppSettings
-
-    from .test_mix_window import FakeDetector
 
     win = MainWindow(AppSettings(), detector=FakeDetector())
     qtbot.addWidget(win)

@@ -14,8 +14,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from g2g_desktop.services.export import ExportOptions
 from g2g_desktop.ui.settings import AppSettings
-
-from .test_mix_window import TIMEOUT, drop_and_render, load_model
+from tests.ui.factories import TIMEOUT, drop_and_render, load_model
 
 
 @pytest.fixture

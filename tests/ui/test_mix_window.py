@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time
-import warnings
 
 import numpy as np
 import torch
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QGuiApplication
 
 from g2g_desktop.core.face_align import Face, template_points
 from g2g_desktop.core.funit import FunitGenerator
@@ -20,54 +19,7 @@ from g2g_desktop.ui.app import create_window
 from g2g_desktop.ui.main_window import EMPTY_NO_MODEL
 from g2g_desktop.ui.qt_images import array_to_qimage
 from g2g_desktop.ui.settings import AppSettings
-
-from .conftest import TINY, write_image
-
-TIMEOUT = 60_000
-
-
-class FakeDetector:
-    """Stands in for MTCNN (no face photos ship with the tests): returns the faces it is given."""
-
-    def __init__(self, faces=()):
-        self.faces = list(faces)
-        self.calls = 0
-
-    def __call__(self, image):
-        self.calls += 1
-        return list(self.faces)
-
-
-def load_model(qtbot, win, path, align=False):
-    with qtbot.waitSignal(win.controller.modelLoaded, timeout=TIMEOUT):
-        win.controller.open_model(path)
-    win.session.set_align(align)
-
-
-def drop(win, paths):
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
-                       Qt.KeyboardModifier.NoModifier)
-    with warnings.catch_warnings():  # Qt 6 marks the only QDragEnterEvent constructor deprecated
-        warnings.simplefilter("ignore", DeprecationWarning)
-        enter = QDragEnterEvent(QPoint(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
-                                Qt.KeyboardModifier.NoModifier)
-    win.dragEnterEvent(enter)
-    assert enter.isAccepted()
-    win.dropEvent(event)
-    assert event.isAccepted()
-    return event
-
-
-def grid_with(alphas=(1.0, 1.0)):
-    return lambda r: r.request.kind == "grid" and r.error is None and r.request.alphas == alphas
-
-
-def drop_and_render(qtbot, win, paths):
-    with qtbot.waitSignal(win.controller.rendered, timeout=TIMEOUT, check_params_cb=grid_with()) as blocker:
-        drop(win, paths)
-    return blocker.args[0]
+from tests.ui.factories import TIMEOUT, TINY, drop, drop_and_render, grid_with, load_model, write_image
 
 
 def pair_tensors(win):

@@ -12,9 +12,7 @@ from PySide6.QtGui import QDropEvent, QGuiApplication
 from g2g_desktop.core.face_align import Face, template_points
 from g2g_desktop.ui import mix_controller
 from g2g_desktop.ui.qt_images import array_to_qimage
-
-from .conftest import write_image
-from .test_mix_window import TIMEOUT, drop, drop_and_render, load_model
+from tests.ui.factories import TIMEOUT, drop, drop_and_render, load_model, write_image
 
 
 def faces_for(size: int):

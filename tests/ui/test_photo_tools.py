@@ -19,10 +19,8 @@ from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.judge import IdentityJudge
 from g2g_desktop.core.model_file import save_model
 from g2g_desktop.services.renderer import _run_images
+from tests.ui.factories import TIMEOUT, TINY, drop_and_render, load_model, write_image
 from trainer.loss_weights import LossWeights
-
-from .conftest import TINY, write_image
-from .test_mix_window import TIMEOUT, drop_and_render, load_model
 
 
 class FakeJudge(IdentityJudge):

@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 from g2g_desktop.services.render_queue import RenderRequest, RenderSlot, RenderWorker
+from tests.factories import wait_until
 
 
 def _request(stamp: int, alpha: float = 1.0) -> RenderRequest:
@@ -118,8 +119,7 @@ def test_a_cancelled_request_reports_back_and_a_long_render_stops_between_parts(
     assert parts == [] and results[-1].cancelled and results[-1].stamp == 2
     done.clear()
     worker.submit(RenderRequest("matrix", 1, ("a", "b"), stamp=3))  # a newer one is not cancelled ...
-    while not parts:
-        time.sleep(0.01)
+    assert wait_until(lambda: parts, timeout=10)
     worker.cancel("matrix", 3)  # ... until the user cancels it: it stops after the part in progress
     assert done.wait(10)
     assert results[-1].cancelled and len(parts) < 100

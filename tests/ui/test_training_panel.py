@@ -12,7 +12,7 @@ from g2g_desktop.ui.main_window import MainWindow
 from g2g_desktop.ui.settings import AppSettings
 from g2g_desktop.ui.training.training_panel import format_eta
 from tests.stall_meter import StallMeter
-from tests.ui.conftest import write_image
+from tests.ui.factories import write_image
 from trainer import events as ev
 
 TIMEOUT = 180_000
@@ -223,7 +223,7 @@ def test_status_text_right_after_start_and_while_paused(qtbot, window, tmp_path)
 def test_a_funit_file_to_resume_sets_the_form_from_it(qtbot, window, tmp_path):
     from g2g_desktop.core.funit import FunitGenerator
     from g2g_desktop.core.funit_files import save_funit_generators
-    from tests.ui.conftest import TINY
+    from tests.ui.factories import TINY
 
     gen = tmp_path / "gen_00005000.pt"
     save_funit_generators(gen, FunitGenerator(TINY), FunitGenerator(TINY))

@@ -9,7 +9,7 @@ import torch
 
 from g2g_desktop.ui.training import training_worker
 from g2g_desktop.ui.training.training_worker import TrainingWorker
-from tests.trainer.conftest import tiny_config
+from tests.trainer.factories import tiny_config
 
 
 def threads_a_new_thread_gets() -> int:

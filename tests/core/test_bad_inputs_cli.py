@@ -1,6 +1,6 @@
 """The bad-input corpus beyond the loader: the face aligner, the `g2g-desktop mix` CLI and a GUI drop.
 
-Same contract as tests/reliability/test_bad_inputs.py: a file is used, or the user gets one line naming
+Same contract as tests/core/test_bad_inputs.py: a file is used, or the user gets one line naming
 it; never a traceback, never a hang.
 """
 
@@ -16,8 +16,7 @@ from PIL import Image
 from g2g_desktop import cli
 from g2g_desktop.core.face_align import MtcnnDetector, prepare_image
 from g2g_desktop.core.images import ImageLoadError, display_name, open_image
-
-from .conftest import ROOT, load_script
+from tests.factories import ROOT, load_script
 
 CORPUS = load_script("make_bad_inputs")
 CASES = [case for case, _ in CORPUS.corpus_cases()]

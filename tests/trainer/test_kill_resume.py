@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from .conftest import load_script, long_only
+from tests.factories import load_script, long_only
 
 SOAK = load_script("soak_kill_resume")
 

@@ -15,20 +15,19 @@ import time
 
 import pytest
 
-from .conftest import ROOT
+from tests.factories import ROOT
 
-CHILD = ROOT / "tests" / "reliability" / "quit_child.py"
+CHILD = ROOT / "tests" / "ui" / "quit_child.py"
 EXIT_WITHIN_S = 2.0
 
 
 @pytest.fixture
 def inputs(tmp_path):
     from g2g_desktop.core.model_file import save_model
-
-    from .conftest import tiny_funit
+    from tests.factories import tiny_funit_generator
 
     model = tmp_path / "tiny.safetensors"
-    save_model(model, tiny_funit(), step=1)
+    save_model(model, tiny_funit_generator(), step=1)
     from PIL import Image
 
     images = []

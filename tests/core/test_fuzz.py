@@ -1,19 +1,18 @@
 """Property-based fuzzing of every parser that reads user-controlled bytes or text.
 
-Each target has one allowed failure type (`ImageLoadError`, `CheckpointError`, `TrainConfigError`);
+Each target has one allowed failure type (`ImageLoadError`, `CheckpointError`; the trainer's config parser,
+`TrainConfigError`, is fuzzed in tests/trainer/test_config_fuzz.py);
 anything else escaping is a bug that would reach the user as a traceback. Example counts are sized so
 the whole file stays well under 30 s on two cores; the checkpoint target is bounded to ~20 s.
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
 import random
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -27,8 +26,7 @@ from g2g_desktop.core.generator import DisentanglingGenerator
 from g2g_desktop.core.images import ImageLoadError, decode_image, pil_to_tensor
 from g2g_desktop.core.model_file import parse_model_metadata
 from g2g_desktop.core.safe_io import CheckpointError
-
-from .conftest import TINY_NAIVE, run_limited, tiny_funit, tiny_naive
+from tests.factories import TINY_NAIVE_SIZES, run_limited, tiny_funit_generator, tiny_naive_generator
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -115,7 +113,7 @@ VALID_META = {
     "format": "g2g-desktop-model",
     "format_version": 1,
     "architecture": "naive",
-    "config": dict(TINY_NAIVE),
+    "config": dict(TINY_NAIVE_SIZES),
     "approach": "naive",
     "step": 3,
     "provenance": {},
@@ -158,72 +156,9 @@ def test_metadata_valid_document_with_fields_replaced(changes):
 
 @pytest.mark.timeout(60)
 @FAST
-@given(st.dictionaries(st.sampled_from(list(TINY_NAIVE)), st.integers(-(2**21), 2**21), max_size=3))
+@given(st.dictionaries(st.sampled_from(list(TINY_NAIVE_SIZES)), st.integers(-(2**21), 2**21), max_size=3))
 def test_metadata_integer_sizes(config):
-    check_metadata({"g2g": json.dumps({**VALID_META, "config": {**TINY_NAIVE, **config}})})
-
-
-# --------------------------------------------------------------------------- config / --set parser
-
-trainer_config = pytest.importorskip("trainer.config")
-SET_NAMES = [*trainer_config.TrainConfig.__dataclass_fields__, "weights.alpha", "weights.gamma", "model.nf",
-             "dis.nf", "weights.nope", "steps.x", "", " "]  # fmt: skip
-set_values = st.one_of(
-    st.text(max_size=20),
-    st.sampled_from(["1e400", "1.0e+400", "-1", "nan", ".nan", ".inf", "-.inf", "true", "null", "[1, 2]",
-                     "{a: 1}", "10" * 200, "!!python/object:os.system", "&a [*a]", "0x10", "1_000"]),
-    st.integers().map(str),
-    st.floats().map(repr),
-)  # fmt: skip
-
-
-def check_overrides(overrides: list[str]) -> None:
-    """`--set` parsing, typing and validation fail only with a one-line TrainConfigError."""
-    try:
-        config = trainer_config.config_from_dict(trainer_config.apply_overrides({}, overrides), "--set")
-        trainer_config.validate_config(config)
-    except trainer_config.TrainConfigError as error:
-        assert "\n" not in str(error)
-
-
-@pytest.mark.timeout(60)
-@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.sampled_from(SET_NAMES), set_values), max_size=4))
-@example([("weights", "?")])  # used to escape as TypeError
-def test_set_overrides_and_validation(pairs):
-    check_overrides([f"{name}={value}" for name, value in pairs])
-
-
-@pytest.mark.parametrize(
-    "overrides",
-    [
-        pytest.param(["weights=?"], id="yaml_null_key"),
-        pytest.param(["weights=@", "weights.alpha=1"], id="scalar_then_subfield"),
-        pytest.param(["model=[1]", "model.nf=3"], id="list_then_subfield"),
-        pytest.param(["lr_gen=" + "9" * 400], id="huge_int_for_float"),
-        pytest.param(["weights.alpha=" + "9" * 400], id="huge_int_loss_weight"),
-        pytest.param(["data=" + "a" * 5000], id="overlong_data_path"),
-        pytest.param(["weights.alpha=.nan"], id="nan_weight"),
-        pytest.param(["model=?"], id="yaml_null_key_model"),
-        pytest.param(["data=\x00"], id="nul_in_path"),
-    ],
-)  # fmt: skip
-def test_set_override_bug(overrides):
-    """Each once escaped as TypeError, ValueError, OverflowError or OSError instead of a TrainConfigError."""
-    check_overrides(overrides)
-
-
-@pytest.mark.timeout(60)
-@settings(max_examples=100, deadline=None, derandomize=True)
-@given(st.text(max_size=200))
-@example("?")  # {None: None}: a non-string key used to escape as TypeError
-def test_config_file_arbitrary_text(text):
-    with tempfile.TemporaryDirectory() as folder:
-        for suffix in (".yaml", ".json"):
-            path = Path(folder) / f"run{suffix}"
-            path.write_text(text, encoding="utf-8", errors="surrogatepass")
-            with contextlib.suppress(trainer_config.TrainConfigError):
-                trainer_config.config_from_dict(trainer_config.load_config_file(path), str(path))
+    check_metadata({"g2g": json.dumps({**VALID_META, "config": {**TINY_NAIVE_SIZES, **config}})})
 
 
 # --------------------------------------------------------------------------- checkpoint files
@@ -235,8 +170,8 @@ def seed_checkpoints(tmp_path_factory):
     from g2g_desktop.core.model_file import save_model
 
     root = tmp_path_factory.mktemp("fuzz_seeds")
-    save_model(root / "m.safetensors", tiny_naive(), step=1)
-    save_funit_generators(root / "gen.pt", tiny_funit(), tiny_funit())
+    save_model(root / "m.safetensors", tiny_naive_generator(), step=1)
+    save_funit_generators(root / "gen.pt", tiny_funit_generator(), tiny_funit_generator())
     return [(root / "m.safetensors").read_bytes(), (root / "gen.pt").read_bytes()]
 
 

@@ -16,8 +16,7 @@ import pytest
 import torch
 
 from g2g_desktop.core.images import ImageLoadError, display_name, list_images, load_image_tensor, open_image
-
-from .conftest import ROOT, load_script
+from tests.factories import ROOT, load_script
 
 CORPUS = load_script("make_bad_inputs")
 CASES = [case for case, _ in CORPUS.corpus_cases()]

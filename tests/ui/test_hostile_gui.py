@@ -31,9 +31,8 @@ from g2g_desktop.core.model_file import save_model
 from g2g_desktop.ui.main_window import MainWindow
 from g2g_desktop.ui.settings import AppSettings
 from g2g_desktop.ui.threads import running_workers
+from tests.factories import LONG, ROOT, tiny_funit_generator, tiny_naive_generator
 from tests.stall_meter import StallMeter
-
-from .conftest import LONG, ROOT, tiny_funit, tiny_naive
 
 TIMEOUT = 60_000
 
@@ -61,8 +60,8 @@ def window(qtbot):
 def models(tmp_path):
     """Two tiny models of different architectures and a broken model file."""
     funit, naive, broken = tmp_path / "funit.safetensors", tmp_path / "naive.safetensors", tmp_path / "bad.safetensors"
-    save_model(funit, tiny_funit(), step=1)
-    save_model(naive, tiny_naive(), step=2)
+    save_model(funit, tiny_funit_generator(), step=1)
+    save_model(naive, tiny_naive_generator(), step=2)
     broken.write_bytes(funit.read_bytes()[:300])
     return funit, naive, broken
 

@@ -22,8 +22,7 @@ from g2g_desktop.core.checkpoint import load_generator, load_generator_with_info
 from g2g_desktop.core.funit_files import load_funit_discriminator, load_funit_generators
 from g2g_desktop.core.images import display_name
 from g2g_desktop.core.safe_io import CheckpointError, safe_torch_load
-
-from .conftest import run_limited, tiny_funit
+from tests.factories import run_limited, tiny_funit_generator
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -75,7 +74,7 @@ def test_pickle_payloads_never_run(tmp_path, payload_cls, container):
     elif container == "torch_legacy":
         torch.save({"gen": payload}, path, _use_new_zipfile_serialization=False)
     else:  # a real state dict with one poisoned entry deep inside
-        state = tiny_funit().state_dict()
+        state = tiny_funit_generator().state_dict()
         state["mlp.model.0.fc.weight"] = payload
         torch.save({"gen": state, "gen_test": state}, path)
     for load in (load_generator, load_funit_generators, load_funit_discriminator, safe_torch_load):
@@ -99,7 +98,7 @@ def test_overlapping_strides_cannot_declare_a_giant_network(tmp_path):
     network is built (it used to crash with an allocation error or exhaust memory)."""
     state = {
         k: torch.zeros(1).expand(v.shape[0] * 4096, *v.shape[1:]) if v.dim() else v
-        for k, v in tiny_funit().state_dict().items()
+        for k, v in tiny_funit_generator().state_dict().items()
     }
     path = tmp_path / "gen_00000001.pt"
     torch.save({"gen": state}, path)
@@ -116,7 +115,7 @@ def _funit_file(tmp_path, name, data):
 
 
 def test_funit_files_with_missing_or_wrong_entries(tmp_path):
-    good = tiny_funit().state_dict()
+    good = tiny_funit_generator().state_dict()
     missing = {k: v for k, v in good.items() if not k.startswith("dec.")}
     cut = {k: v for k, v in good.items() if k != "mlp.model.1.fc.bias"}
     extra = {**good, "surprise.weight": torch.zeros(3)}
