@@ -90,9 +90,18 @@ def main(argv: list[str]) -> int:
                 finish(from_app[0] if from_app else None)
 
     def finish(window) -> None:
-        state["rss_idle_mb"] = rss_mb()
-        state["modules"] = {m: m in sys.modules for m in ("torch", "trainer", "torchvision", "facenet_pytorch")}
+        """Print the result now: the app's exit may end the process at once (`threads.exit_process` leaves a
+        worker still inside a torch call behind with `os._exit`), so nothing after `app_main` is sure to run."""
         poll.stop()
+        out.update(
+            first_window_s=None if watch.first_s is None else round(watch.first_s, 4),
+            torch_at_first_window=watch.torch_loaded,
+            first_mixed_image_s=None if state["mixed_s"] is None else round(state["mixed_s"], 4),
+            rss_at_mix_mb=state.get("rss_at_mix_mb"),
+            rss_idle_mb=rss_mb(),
+            loaded_at_idle={m: m in sys.modules for m in ("torch", "trainer", "torchvision", "facenet_pytorch")},
+        )
+        print(json.dumps(out), flush=True)
         if window is not None:
             window.close()
         app.quit()
@@ -102,17 +111,7 @@ def main(argv: list[str]) -> int:
     poll.start(5)
     from g2g_desktop.ui.app import main as app_main
 
-    app_main([], model_path=model, images=rest or None)
-    out.update(
-        first_window_s=None if watch.first_s is None else round(watch.first_s, 4),
-        torch_at_first_window=watch.torch_loaded,
-        first_mixed_image_s=None if state["mixed_s"] is None else round(state["mixed_s"], 4),
-        rss_at_mix_mb=state.get("rss_at_mix_mb"),
-        rss_idle_mb=state.get("rss_idle_mb"),
-        loaded_at_idle=state.get("modules"),
-    )
-    print(json.dumps(out))
-    return 0
+    return app_main([], model_path=model, images=rest or None)
 
 
 if __name__ == "__main__":
