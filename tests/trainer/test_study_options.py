@@ -12,7 +12,7 @@ from g2g_desktop.core.config import ConfigError, FunitGeneratorConfig
 from g2g_desktop.core.erasure import erase_features, erasure_mask
 from g2g_desktop.core.face_align import template_points
 from g2g_desktop.core.funit import FunitGenerator
-from g2g_desktop.core.g2g import cross_pass, noisy, swap_sides
+from g2g_desktop.core.g2g import cross_pass, mix, noisy, swap_sides
 from g2g_desktop.core.model_file import load_model, save_model
 from tests.trainer.conftest import TINY_DIS, TINY_FUNIT, TinyDataset
 from trainer.approaches import build_approach
@@ -361,6 +361,7 @@ def test_mask_training_blends_the_mixes_reads_g_raw_for_l1_and_adds_the_area_pri
         p = cross_pass(gen, b.x1, b.x2)
         image, mask = gen.decode_parts(p.content, swap_sides(p.identity))
         assert torch.allclose(p.mixed, mask * image + (1 - mask) * x, atol=1e-6) and torch.equal(p.mask, mask)
+        assert torch.equal(mix(gen, x)[2], p.mixed)  # the discriminator step's mixes are the blend too
         assert torch.equal(p.recon, gen.decode(p.mixed_content, swap_sides(p.mixed_identity)))  # raw, no blend
         short = (gen.decode(p.content, p.identity) - x).abs().mean()
         area = (mask.mean(dim=(1, 2, 3)) - 0.4).abs().mean()
@@ -390,6 +391,41 @@ def test_pipeline_blends_every_output_and_exposes_the_mask():
     mask = copy.mask(x[0], x[1:])
     assert mask.shape == (1, 16, 16) and float(mask.max()) < 1e-6
     assert G2GPipeline(tiny_gen(), "cpu", cpu_bf16="off").mask(x[0], x[1:]) is None
+
+
+def test_pipeline_mask_decoding_goes_through_its_memory_guard(monkeypatch):
+    from g2g_desktop.core.pipeline import G2GPipeline, PipelineMemoryError
+
+    x = images(2)
+    pipe = G2GPipeline(masked_gen(), "cpu", cpu_bf16="off")
+
+    def out_of_memory(*args):
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory")
+
+    monkeypatch.setattr(pipe.generator, "decode_parts", out_of_memory)
+    with pytest.raises(PipelineMemoryError, match="out of main memory"):
+        pipe.mask(x[0], x[1:])
+    with pytest.raises(PipelineMemoryError):
+        pipe.run(x[0], x[1])
+
+
+def test_metrics_measure_a_mask_heads_outputs_as_shown():
+    """A closed mask shows the content images: the metrics see the copy-through baseline and a perfect cycle."""
+    from trainer.metrics import g2g_outputs, mask_sheet, swap_metrics
+    from trainer.procedural_dataset import ProceduralFaceDataset
+
+    gen, x1, x2 = masked_gen(-100.0), images(), images(seed=3)
+    p, self1 = g2g_outputs(gen, x1, x2)
+    assert torch.allclose(p.mixed, p.x, atol=1e-5) and torch.allclose(self1, x1, atol=1e-5)
+    assert torch.allclose(p.shown_recon, p.x, atol=1e-5) and not torch.allclose(p.recon, p.x, atol=1e-2)
+    data = ProceduralFaceDataset(num_identities=3, samples_per_identity=2, image_size=32, seed=1, split="heldout")
+    pairs = [(0, 2), (3, 5)]
+    metrics = swap_metrics(gen, data, pairs)
+    assert metrics["swap/l1"] == pytest.approx(metrics["copy_content/l1"], abs=1e-5)
+    assert metrics["cycle/l1"] == pytest.approx(0.0, abs=1e-5)
+    assert mask_sheet(gen, data, pairs, scale=1).size == (5 * 16 + 6 * 2, 2 * 16 + 3 * 2)
+    with pytest.raises(ValueError, match="mask head"):
+        mask_sheet(tiny_gen(), data, pairs)
 
 
 # --------------------------------------------------------------------------- identity-feature erasure (§VI)
