@@ -485,3 +485,33 @@ def test_paste_back_of_a_mask_head_model_uses_its_mask(tmp_path):
     assert np.array_equal(np.asarray(closed), np.asarray(image))  # mask 0: nothing pasted (an ellipse would paste)
     opened = mix_output(G2GPipeline(masked_gen(100.0), "cpu", cpu_bf16="off"), photo, identities, paste=True)[0]
     assert not np.array_equal(np.asarray(opened), np.asarray(image))
+
+
+def test_pair_paste_back_of_a_mask_head_model_uses_its_mask(tmp_path):
+    """`g2g mix A B --paste-back`: each photo gets its mix through the mask of that very mix."""
+    from argparse import Namespace
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    from g2g_desktop.cli_commands import MixJob, _pair
+    from g2g_desktop.core.face_align import Face, prepare_image
+    from g2g_desktop.core.photo_mix import Photo
+    from g2g_desktop.core.pipeline import G2GPipeline
+
+    rng = np.random.default_rng(1)
+    face = Face((0.0, 0.0, 1.0, 1.0), tuple(map(tuple, template_points(16) * 2 + 14)), 0.99)
+    photos = {}
+    for name in ("a", "b"):
+        image = Image.fromarray(rng.integers(0, 255, (60, 60, 3), dtype=np.uint8))
+        photos[tmp_path / f"{name}.png"] = Photo(tmp_path / f"{name}.png", image,
+                                                 prepare_image(image, 16, detector=None, faces=[face]))
+    for bias, pasted in ((-100.0, False), (100.0, True)):
+        job = MixJob(G2GPipeline(masked_gen(bias), "cpu", cpu_bf16="off"), SimpleNamespace(summary=lambda: "tiny"),
+                     None)
+        job.photo = photos.__getitem__
+        out = tmp_path / f"out{bias:+.0f}"
+        _pair(job, Namespace(images=list(photos), paste_back=True, output=str(out) + "/"))
+        for path, photo in photos.items():
+            written = np.asarray(Image.open(out / f"{path.stem}_with_{'b' if path.stem == 'a' else 'a'}.png"))
+            assert np.array_equal(written, np.asarray(photo.image)) is not pasted  # mask 0: nothing pasted
