@@ -115,7 +115,8 @@ def _pair(job: MixJob, args: argparse.Namespace) -> str:
             out = output_file(args.output, f"{photo.path.stem}_with_{other.path.stem}{photo_suffix(photo.path)}")
         else:
             out = numbered(output_file(args.output, ""), index)
-        written.append(save_image(photo.paste(mix), out))
+        mask = job.pipeline.mask(photo.tensor, other.tensor[None])  # a mask head's own paste-back mask, or None
+        written.append(save_image(photo.paste(mix, mask=mask), out))
     return job.report("wrote pasted photos " + " and ".join(map(str, written)) + f" ({job.info.summary()})")
 
 

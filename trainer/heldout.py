@@ -92,7 +92,7 @@ class HeldOutScore:
                 guess = cross_pass(generator, self.x1.to(device), self.x2.to(device)).mixed
             else:
                 x = self.x1.to(device)
-                guess = generator.decode(generator.encode_content(x), generator.encode_class(x))
+                guess = generator(x, x)  # G(x, x), blended onto x by a mask head
         finally:
             generator.train(was_training)
         return float(l1_error(guess.float(), self.truth.to(device)).mean())

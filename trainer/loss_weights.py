@@ -58,6 +58,9 @@ class LossWeights:
     lambda_cls: float = 0.0  # λ_cls: identity head on E_B(x) learns the training identities (> 0 at start adds it)
     lambda_cls_mix: float = 0.0  # λ_cls,m: the head must name the identity a mix should carry (needs the head)
     lambda_cross_gt: float = 0.0  # λ_cross: ‖m − m*‖ against the true swap m* (procedural faces only; eq. 9 ext.)
+    lambda_mask_area: float = 0.0  # λ_m: mean mask of each mix kept near `mask_area` (mask-head models only)
+    mask_area: float = 0.3  # a_m: that target share of the image (procedural faces' person: 0.30 at 32 px)
+    lambda_mask_binary: float = 0.0  # λ_mb: mean m(1 − m) of the mixes' masks: each pixel shows G or the content
 
     def to_dict(self) -> dict[str, float]:
         return dataclasses.asdict(self)
@@ -153,6 +156,9 @@ _ROWS: tuple[tuple[str, str, str, float, float, tuple[str, ...]], ...] = (
     ("lambda_cls", "λ_cls", "Identity head", 100.0, 0.1, _F),
     ("lambda_cls_mix", "λ_cls,m", "Mix identity", 100.0, 0.1, _F),
     ("lambda_cross_gt", "λ_cross", "Supervised cross (truth)", 100.0, 0.1, _F),
+    ("lambda_mask_area", "λ_m", "Mask-area prior", 100.0, 0.1, _F),
+    ("mask_area", "a_m", "Mask-area target", 1.0, 0.05, _F),
+    ("lambda_mask_binary", "λ_mb", "Binary mask", 100.0, 0.1, _F),
 )
 
 _TOOLTIPS = {
@@ -188,6 +194,11 @@ _TOOLTIPS = {
     "lambda_cross_gt": "Supervised cross loss (lecture: Aberman et al.'s cross loss on a synthetic set): L1 between "
     "each mix and the true swap the procedural-face renderer draws (the content image's situation with the "
     "class image's person; eq. 9, extended). Procedural faces only; photos have no true swap.",
+    "lambda_mask_area": "Mask-head models only: |mean mask − a_m| of each mix, added to eq. 12. Without it the "
+    "mask closes and the mix copies the content image (Mokady et al.'s blend collapsed within 50 steps).",
+    "lambda_mask_binary": "Mask-head models only: mean m(1 − m) of each mix's mask, added to eq. 12: each pixel "
+    "shows either G's image or the content image (without it a uniform grey mask meets the area prior).",
+    "mask_area": "The share of the image a mix's mask should cover (λ_m's target in eq. 12); about the person's.",
     "content_l2": "Weight of the mean squared content code (LORD's activation decay), a pressure toward a "
     "small content code (paper §VI: a smaller content code).",
 }

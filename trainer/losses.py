@@ -171,6 +171,17 @@ def content_code_penalty(content: torch.Tensor) -> torch.Tensor:
     return content.float().pow(2).mean()
 
 
+def mask_area_penalty(mask: torch.Tensor, target: float) -> torch.Tensor:
+    """Mean over the images of |mean(m_i) − target|: a mask-area prior against the blend's copy-through collapse."""
+    return (mask.float().mean(dim=(1, 2, 3)) - target).abs().mean()
+
+
+def mask_binary_penalty(mask: torch.Tensor) -> torch.Tensor:
+    """Mean of m(1 − m): 0 for a mask of 0s and 1s, 0.25 for a uniform grey one."""
+    mask = mask.float()
+    return (mask * (1 - mask)).mean()
+
+
 def g2g_feature_matching(
     fm_short: torch.Tensor,
     fm_mix: torch.Tensor,

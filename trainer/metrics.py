@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from g2g_desktop.core.g2g import CrossPass, cross_pass
-from g2g_desktop.core.generator import DisentanglingGenerator
+from g2g_desktop.core.generator import DisentanglingGenerator, blend
 from g2g_desktop.core.images import fit_square, pil_to_tensor, tensor_to_pil, tile
 from trainer.datasets import IdentityDataset
 from trainer.identity_classifier import IdentityClassifier
@@ -81,10 +81,14 @@ def image_batch(images: Sequence[Image.Image], size: int) -> torch.Tensor:
 
 @torch.no_grad()
 def g2g_outputs(gen: DisentanglingGenerator, x1: torch.Tensor, x2: torch.Tensor) -> tuple[CrossPass, torch.Tensor]:
-    """The cross pass of (x1, x2) without gradients, and the self reconstruction G(E_A(x1), E_B(x1)) ≈ x1."""
+    """The cross pass of (x1, x2) without gradients, and the self reconstruction G(E_A(x1), E_B(x1)) ≈ x1.
+
+    A mask head's outputs are measured as the app shows them: blended onto their content images
+    (`CrossPass.shown_recon` for the cycle).
+    """
     p = cross_pass(gen, x1, x2)
     n = x1.shape[0]
-    return p, gen.decode(p.content[:n], p.identity[:n])
+    return p, gen.decode_onto(p.content[:n], p.identity[:n], x1)
 
 
 def device_of(gen: nn.Module) -> torch.device:
@@ -129,8 +133,8 @@ def swap_metrics(
             add(f"{name}/l1_person", masked_l1_error(guess, truth, person))
             add(f"{name}/l1_background", masked_l1_error(guess, truth, ~person))
         originals = out.x
-        add("cycle/l1", l1_error(out.recon, originals))
-        add("cycle/psnr", psnr(out.recon, originals))
+        add("cycle/l1", l1_error(out.shown_recon, originals))
+        add("cycle/psnr", psnr(out.shown_recon, originals))
         add("self/l1", l1_error(self1, x1))
         add("self/psnr", psnr(self1, x1))
         if classifier is not None:
@@ -164,8 +168,25 @@ def swap_sheet(
     truth = image_batch([data.ground_truth(i, j) for i, j in pairs], size).to(device)
     out = cross_pass(gen, x1, x2)
     n = len(pairs)
-    columns = torch.stack([x1, x2, out.mixed[:n], truth, out.recon[:n]], dim=1).flatten(0, 1).float().cpu()
+    columns = torch.stack([x1, x2, out.mixed[:n], truth, out.shown_recon[:n]], dim=1).flatten(0, 1).float().cpu()
     sheet = tensor_to_pil(tile(columns, len(pairs), len(SHEET_COLUMNS)))
+    return sheet.resize((sheet.width * scale, sheet.height * scale), Image.Resampling.NEAREST)
+
+
+@torch.no_grad()
+def mask_sheet(
+    gen: DisentanglingGenerator, data: ProceduralFaceDataset, pairs: Sequence[tuple[int, int]], *, scale: int = 2
+) -> Image.Image:
+    """A mask-head model's mixes taken apart, one row per pair: content x1 | class x2 | G's image | mask | mix."""
+    size, device = gen.config.image_size, device_of(gen)
+    x1 = image_batch([data.get_image(i) for i, _ in pairs], size).to(device)
+    x2 = image_batch([data.get_image(j) for _, j in pairs], size).to(device)
+    image, mask = gen.decode_parts(gen.encode_content(x1), gen.encode_class(x2))
+    if mask is None:
+        raise ValueError("mask_sheet needs a generator with a mask head")
+    shown = (mask * 2 - 1).expand_as(image)  # 0 → black, 1 → white on the [-1, 1] scale
+    columns = torch.stack([x1, x2, image, shown, blend(image, mask, x1)], dim=1).flatten(0, 1).float().cpu()
+    sheet = tensor_to_pil(tile(columns, len(pairs), 5))
     return sheet.resize((sheet.width * scale, sheet.height * scale), Image.Resampling.NEAREST)
 
 
@@ -193,8 +214,8 @@ def real_metrics(
         x2 = image_batch([data.get_image(j) for _, j in chunk], size).to(device)
         out, self1 = g2g_outputs(gen, x1, x2)
         values = {
-            "cycle/l1": l1_error(out.recon, out.x),
-            "cycle/psnr": psnr(out.recon, out.x),
+            "cycle/l1": l1_error(out.shown_recon, out.x),
+            "cycle/psnr": psnr(out.shown_recon, out.x),
             "self/l1": l1_error(self1, x1),
             "self/psnr": psnr(self1, x1),
         }

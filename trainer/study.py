@@ -34,7 +34,7 @@ from trainer.config import config_from_dict
 from trainer.engine import TrainingEngine
 from trainer.events import Failed, StepDone
 from trainer.identity_classifier import IdentityClassifier, train_identity_classifier
-from trainer.metrics import sample_pairs, swap_metrics, swap_sheet
+from trainer.metrics import mask_sheet, sample_pairs, swap_metrics, swap_sheet
 from trainer.probes import leakage_probes
 from trainer.procedural_dataset import ProceduralFaceDataset
 from trainer.state import latest_state
@@ -109,6 +109,12 @@ ADAM = {"optimizer": "adam"}
 LN = {"model": {"norm": "ln"}}
 SAME = {"weights": {"lambda_same": 1.0}}
 LORD_W = {"weights": LORD}
+NO_GAN = {"weights": {"gan_delay_steps": 1e6}}  # no discriminator within the budget
+ID_HEAD = {"weights": {"lambda_cls": 1.0, "lambda_cls_mix": 1.0}}
+MASK = {"model": {"mask_head": True}}
+MASK_AREA = {"weights": {"lambda_mask_area": 1.0, "mask_area": 0.3}}
+MASK_BINARY = {"weights": {"lambda_mask_binary": 1.0}}
+ERASE = {"model": {"erase_features": True}}
 
 RUNS: tuple[StudyRun, ...] = (
     StudyRun("baseline", "the shipped recipe (IN, RMSprop) at study size"),
@@ -164,6 +170,28 @@ RUNS: tuple[StudyRun, ...] = (
     # Seeds: the rows whose differences are small get a second one.
     StudyRun("same_lord_s1", "same_lord, seed 1", _recipe(ADAM, LN, SAME, LORD_W, {"seed": 1})),
     StudyRun("ln_s1", "ln, seed 1", _recipe(ADAM, LN, {"seed": 1})),
+    # Mokady et al.'s mask blend (issue 12): G's image shown only where its mask is, the content image elsewhere.
+    StudyRun("mask_plain", "recon_only + a mask head; no safeguard but the L1 terms on G's raw image",
+             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, MASK)),
+    StudyRun("mask_safe", "id_head + a mask head with the mask-area prior (λ_m 1, a_m 0.3)",
+             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, ID_HEAD, MASK, MASK_AREA)),
+    StudyRun("mask_safe_gan", "mask_safe with the discriminator (class-conditional, on the blend) from the first step",
+             _recipe(ADAM, LN, SAME, LORD_W, ID_HEAD, MASK, MASK_AREA)),
+    StudyRun("mask_binary", "mask_safe + a binary-mask prior (λ_mb 1: no uniform grey mask)",
+             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, ID_HEAD, MASK, MASK_AREA, MASK_BINARY)),
+    StudyRun("mask_binary_gan", "mask_safe_gan + the binary-mask prior (λ_mb 1)",
+             _recipe(ADAM, LN, SAME, LORD_W, ID_HEAD, MASK, MASK_AREA, MASK_BINARY)),
+    StudyRun("mask_binary10", "mask_binary with λ_mb 10 (λ_mb 1 left the mask grey)",
+             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, ID_HEAD, MASK, MASK_AREA,
+                     {"weights": {"lambda_mask_binary": 10.0}})),
+    # Paper §VI: E_A sees its input with the canonical eye, brow, nose and mouth regions blanked (core/erasure.py).
+    StudyRun("erase", "recon_only with identity features erased from E_A's input (§VI)",
+             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, ERASE)),
+    StudyRun("erase_gan", "same_lord with identity features erased from E_A's input",
+             _recipe(ADAM, LN, SAME, LORD_W, ERASE)),
+    StudyRun("erase_s1", "erase, seed 1", _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, ERASE, {"seed": 1})),
+    StudyRun("recon_only_s1", "recon_only, seed 1 (erase_s1's control)", _recipe(ADAM, LN, SAME, LORD_W, NO_GAN,
+                                                                                  {"seed": 1})),
 )
 
 
@@ -256,6 +284,8 @@ def finish_run(run: StudyRun, folder: Path, final_eval: Evaluator) -> dict[str, 
         "metrics": metrics,
     }
     swap_sheet(gen, final_eval.data, final_eval.pairs[:6], scale=2).save(folder / "sheet.png")
+    if gen.has_mask_head:
+        mask_sheet(gen, final_eval.data, final_eval.pairs[:6], scale=2).save(folder / "mask_sheet.png")
     (folder / "results.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     return result
 

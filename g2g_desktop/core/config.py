@@ -55,6 +55,11 @@ def _from_dict(cls, data: dict[str, Any]):
                     )
                 kwargs[f.name] = value
                 continue
+            if isinstance(f.default, bool):
+                if not isinstance(value, bool):
+                    raise ConfigError(f"{cls.__name__}.{f.name} must be true or false, got {value!r}")
+                kwargs[f.name] = value
+                continue
             if not isinstance(value, int) or isinstance(value, bool):
                 raise ConfigError(f"{cls.__name__}.{f.name} must be an integer, got {value!r}")
             if not 0 <= value <= MAX_CONFIG_VALUE:
@@ -69,8 +74,9 @@ def _from_dict(cls, data: dict[str, Any]):
 class FunitGeneratorConfig:
     """FUNIT `FewShotGen` sizes (E_A = content encoder, E_B = class encoder, G = MLP + AdaIN decoder).
 
-    `norm` and `content_dim` are the two architecture switches of the model study (docs/study.md); their
-    defaults are FUNIT's, so FUNIT files (which carry no config) build exactly FUNIT's network.
+    `norm`, `content_dim`, `mask_head` and `erase_features` are the architecture switches of the model study
+    (docs/study.md); their defaults are FUNIT's, so FUNIT files (which carry no config) build exactly FUNIT's
+    network.
     """
 
     architecture: ClassVar[str] = "funit"
@@ -89,6 +95,12 @@ class FunitGeneratorConfig:
     image_size: int = 128  # training/inference resolution (the nets are fully convolutional)
     norm: str = "in"  # normalisation of E_A and of G's up-sampling (see `choices`)
     content_dim: int = 0  # > 0: a 1×1 bottleneck makes the content code this many channels (paper §VI)
+    # Mokady et al.'s mask-blended output: G also draws a mask m and a mix is m ⊙ G's image + (1 − m) ⊙ the
+    # content image (`DisentanglingGenerator.decode_onto`).
+    mask_head: bool = False
+    # Paper §VI: E_A sees its input with the canonical eye, brow, nose and mouth regions blanked
+    # (core/erasure.py), so the content code cannot carry those features and the class code must.
+    erase_features: bool = False
 
     @property
     def encoder_channels(self) -> int:

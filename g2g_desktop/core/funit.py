@@ -14,6 +14,7 @@ from torch import nn
 
 from .blocks import ActFirstResBlock, Conv2dBlock, LinearBlock, ResBlocks
 from .config import FunitDiscriminatorConfig, FunitGeneratorConfig
+from .erasure import erase_features
 from .generator import DisentanglingGenerator
 
 
@@ -82,6 +83,16 @@ class Decoder(nn.Module):
         return [m for m in self.model[0].modules() if isinstance(m, Conv2dBlock) and m.is_adain]
 
     def forward(self, content: torch.Tensor, adain_params: torch.Tensor) -> torch.Tensor:
+        return self.model[-1](self.features(content, self.adain_pairs(adain_params)))
+
+    def features(self, content: torch.Tensor, adain: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+        """Everything before the last conv7 + tanh (what the mask head reads), for `(gamma, beta)` per layer."""
+        x = self.model[0](content, adain)
+        for layer in self.model[1:-1]:
+            x = layer(x)
+        return x
+
+    def adain_pairs(self, adain_params: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
         # FUNIT_FACTS §3e: per layer in traversal order, the first C columns are the shift β and the
         # next C the scale γ (used raw, no +1 offset).
         adain = []
@@ -92,10 +103,7 @@ class Decoder(nn.Module):
             gamma = adain_params[:, offset + c : offset + 2 * c]
             adain.append((gamma, beta))
             offset += 2 * c
-        x = self.model[0](content, adain)
-        for layer in self.model[1:]:
-            x = layer(x)
-        return x
+        return adain
 
 
 class FunitGenerator(DisentanglingGenerator):
@@ -119,18 +127,31 @@ class FunitGenerator(DisentanglingGenerator):
             width = self.enc_content.output_dim
             self.content_down = nn.Conv2d(width, config.content_dim, 1)
             self.content_up = nn.Conv2d(config.content_dim, width, 1)
+        if config.mask_head:
+            # Mokady et al.'s mask: one conv7 on the decoder's last features, beside its RGB conv7.
+            self.mask_conv = Conv2dBlock(config.nf, 1, 7, 1, 3, activation="none")
+
+    @property
+    def has_mask_head(self) -> bool:
+        return self.config.mask_head
 
     def _encode_content(self, x: torch.Tensor) -> torch.Tensor:
-        content = self.enc_content(x)
+        content = self.enc_content(erase_features(x) if self.config.erase_features else x)
         return self.content_down(content) if self.config.content_dim else content
 
     def _encode_class(self, x: torch.Tensor) -> torch.Tensor:
         return self.enc_class_model(x)
 
     def decode(self, content: torch.Tensor, class_code: torch.Tensor) -> torch.Tensor:
+        return self.decode_parts(content, class_code)[0]
+
+    def decode_parts(self, content: torch.Tensor, class_code: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         if self.config.content_dim:
             content = self.content_up(content)
-        return self.dec(content, self.mlp(class_code))
+        if not self.config.mask_head:
+            return self.dec(content, self.mlp(class_code)), None
+        features = self.dec.features(content, self.dec.adain_pairs(self.mlp(class_code)))
+        return self.dec.model[-1](features), torch.sigmoid(self.mask_conv(features))
 
 
 class FunitDiscriminator(nn.Module):

@@ -7,6 +7,11 @@ Both sides are stacked along dim 0 as [side 1 | side 2], so one encoder or decod
 Training (every approach, its preview and precision probe), evaluation (trainer/metrics.py, the held-out
 probe) and inference (`G2GPipeline.run`) all call `cross_pass`; what differs between them — gradients,
 autocast, the pipeline's code cache and memory guard — is the caller's context or the `gen` it passes.
+
+A generator with a mask head (Mokady et al.) shows its mixes blended onto their content images,
+m = mask ⊙ G(·) + (1 − mask) ⊙ x, and the pass keeps each mask. The reconstructions stay G's raw image
+(`recon`): the reconstruction losses read it, so G must keep drawing whole faces and a mask that copies
+the content image through cannot satisfy them. `shown_recon` is what the app and the metrics show.
 """
 
 from __future__ import annotations
@@ -17,15 +22,22 @@ from typing import Protocol
 import torch
 from torch import Tensor
 
+from .generator import blend
+
 
 class Coder(Protocol):
     """What the cross pass needs of a generator: `DisentanglingGenerator`, or a wrapper around one."""
+
+    @property
+    def has_mask_head(self) -> bool: ...
 
     def encode_content(self, x: Tensor) -> Tensor: ...
 
     def encode_class(self, x: Tensor) -> Tensor: ...
 
     def decode(self, content: Tensor, identity: Tensor) -> Tensor: ...
+
+    def decode_parts(self, content: Tensor, identity: Tensor) -> tuple[Tensor, Tensor | None]: ...
 
 
 def swap_sides(t: Tensor) -> Tensor:
@@ -48,7 +60,14 @@ class CrossPass:
     mixed: Tensor
     mixed_content: Tensor  # E_A(m)
     mixed_identity: Tensor  # E_B(m)
-    recon: Tensor
+    recon: Tensor  # G's raw image, also with a mask head
+    mask: Tensor | None = None  # a mask head's mask of the mixes: mixed = mask ⊙ G's image + (1 − mask) ⊙ x
+    recon_mask: Tensor | None = None  # its mask of the reconstructions, whose content images are the mixes
+
+    @property
+    def shown_recon(self) -> Tensor:
+        """The reconstructions as shown: blended onto the mixes by a mask head, `recon` itself without one."""
+        return blend(self.recon, self.recon_mask, self.mixed)
 
 
 def noisy(content: Tensor, sigma: float) -> Tensor:
@@ -61,15 +80,34 @@ def encode(gen: Coder, x: Tensor) -> tuple[Tensor, Tensor]:
     return gen.encode_content(x), gen.encode_class(x)
 
 
-def decode_swapped(gen: Coder, content: Tensor, identity: Tensor, content_noise: float = 0.0) -> Tensor:
-    """G(E_A(·)[i], E_B(·) of the other side[i]): each side's rest with the other side's identity."""
-    return gen.decode(noisy(content, content_noise), swap_sides(identity))
+def decode_swapped_parts(
+    gen: Coder, content: Tensor, identity: Tensor, content_noise: float = 0.0
+) -> tuple[Tensor, Tensor | None]:
+    """(G's image, its mask or None) of each side's rest with the other side's identity.
+
+    Without a mask head this is one plain `gen.decode` call, exactly as before mask heads existed.
+    """
+    content, identity = noisy(content, content_noise), swap_sides(identity)
+    if not gen.has_mask_head:
+        return gen.decode(content, identity), None
+    return gen.decode_parts(content, identity)
+
+
+def decode_swapped(
+    gen: Coder, content: Tensor, identity: Tensor, content_noise: float = 0.0, *, onto: Tensor | None = None
+) -> Tensor:
+    """G(E_A(·)[i], E_B(·) of the other side[i]): each side's rest with the other side's identity.
+
+    `onto` (the images the content codes came from): a mask head's image blended onto them, as shown.
+    """
+    image, mask = decode_swapped_parts(gen, content, identity, content_noise)
+    return image if onto is None else blend(image, mask, onto)
 
 
 def mix(gen: Coder, x: Tensor, content_noise: float = 0.0) -> tuple[Tensor, Tensor, Tensor]:
-    """(E_A(x), E_B(x), m) for stacked pairs x = [x1 | x2]."""
+    """(E_A(x), E_B(x), m) for stacked pairs x = [x1 | x2]; a mask head's m is blended onto x."""
     content, identity = encode(gen, x)
-    return content, identity, decode_swapped(gen, content, identity, content_noise)
+    return content, identity, decode_swapped(gen, content, identity, content_noise, onto=x)
 
 
 def cross_pass(
@@ -83,7 +121,8 @@ def cross_pass(
     """
     x = torch.cat([x1, x2])
     content, identity = encode(gen, x) if codes is None else codes
-    mixed = decode_swapped(gen, content, identity, content_noise)
+    image, mask = decode_swapped_parts(gen, content, identity, content_noise)
+    mixed = blend(image, mask, x)
     mixed_content, mixed_identity = encode(gen, mixed)
-    recon = decode_swapped(gen, mixed_content, mixed_identity, content_noise)
-    return CrossPass(x, content, identity, mixed, mixed_content, mixed_identity, recon)
+    recon, recon_mask = decode_swapped_parts(gen, mixed_content, mixed_identity, content_noise)
+    return CrossPass(x, content, identity, mixed, mixed_content, mixed_identity, recon, mask, recon_mask)

@@ -3,6 +3,11 @@
 E_A (`encode_content`) encodes the rest of an image, E_B (`encode_class`) its identity, and
 `decode(content, class_code)` is G. Images are in [-1, 1]. A class input of shape B×K×3×H×W is the
 K-shot case: the K class codes are averaged, which FUNIT_FACTS §3f shows equals FUNIT's K-shot path.
+
+A generator with a mask head (Mokady et al., "Mask based unsupervised content transfer") also draws a mask
+m ∈ [0, 1] (`decode_parts`), and what it shows is z = m ⊙ G's image + (1 − m) ⊙ a with a the content
+image (`decode_onto`): every caller that has the content image at hand decodes through `decode_onto`
+(the cross pass of core/g2g.py blends its mixes the same way).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from torch import nn
 class DisentanglingGenerator(nn.Module):
     architecture: str = "abstract"
     config: object
+    has_mask_head: bool = False
 
     def _encode_content(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -23,6 +29,16 @@ class DisentanglingGenerator(nn.Module):
 
     def decode(self, content: torch.Tensor, class_code: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def decode_parts(self, content: torch.Tensor, class_code: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(G's image, its B×1×H×W blend mask or None without a mask head)."""
+        return self.decode(content, class_code), None
+
+    def decode_onto(self, content: torch.Tensor, class_code: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
+        """The output as shown: G's image blended onto `base` (the content image) by its mask, if it has one."""
+        if not self.has_mask_head:
+            return self.decode(content, class_code)
+        return blend(*self.decode_parts(content, class_code), base)
 
     def encode_content(self, x: torch.Tensor) -> torch.Tensor:
         return self._encode_content(_check_images(x, allow_k=False))
@@ -36,8 +52,13 @@ class DisentanglingGenerator(nn.Module):
         return self._encode_class(x)
 
     def forward(self, content_image: torch.Tensor, class_image: torch.Tensor) -> torch.Tensor:
-        """G(E_A(content_image), E_B(class_image))."""
-        return self.decode(self.encode_content(content_image), self.encode_class(class_image))
+        """G(E_A(content_image), E_B(class_image)), blended onto content_image by a mask head."""
+        return self.decode_onto(self.encode_content(content_image), self.encode_class(class_image), content_image)
+
+
+def blend(image: torch.Tensor, mask: torch.Tensor | None, base: torch.Tensor) -> torch.Tensor:
+    """z = m ⊙ image + (1 − m) ⊙ base (Mokady et al.); `image` itself where there is no mask."""
+    return image if mask is None else torch.lerp(base.to(image.dtype), image, mask.to(image.dtype))
 
 
 def _check_images(x: torch.Tensor, *, allow_k: bool) -> torch.Tensor:

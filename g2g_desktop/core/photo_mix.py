@@ -40,12 +40,17 @@ class Photo:
     def tensor(self) -> torch.Tensor:
         return pil_to_tensor(self.aligned.crop)
 
-    def paste(self, mix: torch.Tensor | Image.Image, *, colour: bool = True) -> Image.Image:
-        """The photo with the mixed crop pasted back over its face (needs an aligned face)."""
+    def paste(self, mix: torch.Tensor | Image.Image, *, colour: bool = True,
+              mask: torch.Tensor | None = None) -> Image.Image:
+        """The photo with the mixed crop pasted back over its face (needs an aligned face).
+
+        `mask` (1×H×W in [0, 1], a mask head's `G2GPipeline.mask`) replaces the feathered face ellipse.
+        """
         if self.aligned.matrix is None:
             raise ValueError(f"{self.path or 'image'}: no aligned face to paste the mix back onto")
         crop = mix if isinstance(mix, Image.Image) else tensor_to_pil(mix)
-        return paste_back(self.image, crop, self.aligned.matrix, colour=colour)
+        grid = None if mask is None else mask[0].numpy()
+        return paste_back(self.image, crop, self.aligned.matrix, colour=colour, mask=grid)
 
 
 def open_photo(path: str | os.PathLike, size: int, detector: Detector | None) -> Photo:
@@ -145,7 +150,7 @@ def mix_output(pipeline: G2GPipeline, content: Photo, identities: torch.Tensor, 
     stem = content.path.stem if content.path is not None else "image"
     if paste:
         suffix = photo_suffix(content.path) if content.path is not None else ".png"
-        return content.paste(mix), f"{stem}_mixed{suffix}"
+        return content.paste(mix, mask=pipeline.mask(content.tensor, identities)), f"{stem}_mixed{suffix}"
     if crop_only:
         return tensor_to_pil(mix), f"{stem}_mixed.png"
     strip = torch.cat([content.tensor[None], identities, mix[None]])

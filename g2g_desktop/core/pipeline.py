@@ -11,6 +11,9 @@ On a CPU with native bf16 the decoder (every decode: the grid, the fade slider, 
 fade export) runs under bf16 autocast when a short measurement at load shows it faster and within
 `DECODE_MAX_DIFF` of fp32 (`cpu_bf16`/$G2G_CPU_BF16: auto, on, off). The encoders stay fp32: they run
 once per image and their codes are cached.
+
+A generator with a mask head (`has_mask_head`) blends every decoded image onto its content image (the rest
+image of that mix, or the mix itself for the reconstruction), as in training; `mask` shows the mask.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from PIL import Image
 
 from .device import Bf16Trial, DeviceSettings, compare_bf16, cpu_bf16_mode, cpu_has_native_bf16, pick_device
 from .g2g import cross_pass, encode
-from .generator import DisentanglingGenerator
+from .generator import DisentanglingGenerator, blend
 from .images import tensor_to_pil, tile
 
 FADE_CACHE_SIZE = 8
@@ -110,8 +113,17 @@ class _Guarded:
         with self.pipeline._memory_guard(x.shape[0]), self.pipeline.settings.autocast():
             return self.pipeline.generator.encode_class(x)
 
+    @property
+    def has_mask_head(self) -> bool:
+        return self.pipeline.generator.has_mask_head
+
     def decode(self, content: torch.Tensor, identity: torch.Tensor) -> torch.Tensor:
         return self.pipeline._decode(content, identity)
+
+    def decode_parts(self, content: torch.Tensor, identity: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        with self.pipeline._memory_guard(content.shape[0]), self.pipeline.settings.decode_autocast():
+            image, mask = self.pipeline.generator.decode_parts(content, identity)
+        return image.float(), None if mask is None else mask.float()
 
 
 class G2GPipeline:
@@ -178,10 +190,20 @@ class G2GPipeline:
             x = x.contiguous(memory_format=torch.channels_last)
         return x
 
-    def _decode(self, content: torch.Tensor, identity: torch.Tensor) -> torch.Tensor:
+    def _decode(self, content: torch.Tensor, identity: torch.Tensor, base: torch.Tensor | None = None) -> torch.Tensor:
+        """G; blended onto `base` (the content images, from `_base`) when the generator has a mask head."""
+        if base is not None:
+            return blend(*_Guarded(self).decode_parts(content, identity), base)
         with self._memory_guard(content.shape[0]), self.settings.decode_autocast():
             out = self.generator.decode(content, identity)
         return out.float()
+
+    def _base(self, *images: torch.Tensor, repeat: int = 1) -> torch.Tensor | None:
+        """The content images a mask head blends onto (each repeated `repeat` times); None without a mask head."""
+        if not self.generator.has_mask_head:
+            return None
+        base = torch.cat([self._prepare(x) for x in images])
+        return base.repeat_interleave(repeat, dim=0) if repeat > 1 else base
 
     def _encode(self, x: torch.Tensor) -> Codes:
         return Codes(*encode(_Guarded(self), x))
@@ -257,7 +279,7 @@ class G2GPipeline:
             if people is not None:
                 b1 = b1 if people[0] is None else self.person_code(people[0])
                 b2 = b2 if people[1] is None else self.person_code(people[1])
-            x1, x2 = x1[None], x2[None]
+            x1, x2 = self._prepare(x1), self._prepare(x2)  # what a mask head blends the mixes onto
         else:
             x1, x2 = self._prepare(x1), self._prepare(x2)
             k1, k2 = self._encode(x1), self._encode(x2)
@@ -265,7 +287,7 @@ class G2GPipeline:
         n = a1.shape[0]
         p = cross_pass(_Guarded(self), x1, x2, codes=(torch.cat([a1, a2]), torch.cat([b1, b2])))
         shape = (2, n, *p.mixed.shape[1:])
-        mixed, recon = p.mixed.view(shape).cpu(), p.recon.view(shape).cpu()
+        mixed, recon = p.mixed.view(shape).cpu(), p.shown_recon.view(shape).cpu()
         if single:
             mixed, recon = mixed[:, 0], recon[:, 0]
         return G2GResult(original=originals.cpu(), mixed=mixed, reconstructed=recon)
@@ -277,13 +299,24 @@ class G2GPipeline:
         FUNIT averages the class codes of K images of one class; several photos of one person give a steadier
         identity than one. K copies of one image are exactly the 1-shot mix.
         """
-        return self._decode(self.codes(content).content, self.person_code(identities))[0].cpu()
+        return self._decode(self.codes(content).content, self.person_code(identities), self._base(content))[0].cpu()
+
+    @torch.inference_mode()
+    def mask(self, content: torch.Tensor, identities: torch.Tensor) -> torch.Tensor | None:
+        """The mask head's 1×H×W blend mask of `mix_identities(content, identities)`; None without a mask head.
+
+        1 where the mix shows G's image, 0 where it shows the content image: a learned paste-back mask.
+        """
+        if not self.generator.has_mask_head:
+            return None
+        mask = _Guarded(self).decode_parts(self.codes(content).content, self.person_code(identities))[1]
+        return mask[0].cpu()
 
     @torch.inference_mode()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """The short reconstruction G(E_A(x), E_B(x)) from cached codes."""
         c = self.codes(x)
-        return self._decode(c.content, c.identity)[0].cpu()
+        return self._decode(c.content, c.identity, self._base(x))[0].cpu()
 
     @torch.inference_mode()
     def fade(self, x1: torch.Tensor, x2: torch.Tensor, alpha1: float, alpha2: float | None = None,
@@ -312,7 +345,7 @@ class G2GPipeline:
         if todo:
             content = torch.cat([sides[i][1].content for i in todo])
             identity = torch.cat([fade_identity(sides[i][2], sides[i][3], sides[i][0][2]) for i in todo])
-            decoded = self._decode(content, identity).cpu()
+            decoded = self._decode(content, identity, self._base(*[(x1, x2)[i] for i in todo])).cpu()
             with self._lock:
                 for j, i in enumerate(todo):
                     images[i] = decoded[j : j + 1]
@@ -338,7 +371,7 @@ class G2GPipeline:
             chunk = alphas[start : start + batch_size]
             identity = torch.cat([fade_identity(b1, b2, a) for a in chunk])
             content = c1.content.expand(len(chunk), *c1.content.shape[1:])
-            frames.append(self._decode(content, identity).cpu())
+            frames.append(self._decode(content, identity, self._base(x1, repeat=len(chunk))).cpu())
         return torch.cat(frames)
 
     def matrix(self, images: torch.Tensor, batch_size: int = 16) -> torch.Tensor:
@@ -357,7 +390,8 @@ class G2GPipeline:
         for i in range(n):
             with torch.inference_mode():
                 row = [
-                    self._decode(codes[i].content.expand(len(chunk), *codes[i].content.shape[1:]), chunk).cpu()
+                    self._decode(codes[i].content.expand(len(chunk), *codes[i].content.shape[1:]), chunk,
+                                 self._base(images[i], repeat=len(chunk))).cpu()
                     for chunk in identity.split(batch_size)
                 ]
             yield torch.cat(row)

@@ -446,7 +446,8 @@ def test_architecture_rebuilds_a_resumed_funit_run(tmp_path):
     approach = build("funit2funit", model={})  # sizes differ from the file's until it is loaded
     approach.load_funit_pair(tmp_path / "gen_00000010.pt", tmp_path / "dis_00000010.pt")
     arch = approach.architecture()
-    assert arch["dis"]["num_classes"] == 5 and arch["model"] == {**TINY_FUNIT, "norm": "in", "content_dim": 0}
+    assert arch["dis"]["num_classes"] == 5 and arch["model"] == {**TINY_FUNIT, "norm": "in", "content_dim": 0,
+                                                                  "mask_head": False, "erase_features": False}
     again = build("funit2funit", **arch)
     for name, module in approach.modules().items():
         again.modules()[name].load_state_dict(module.state_dict())

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 
 from g2g_desktop.core.config import ConfigError, FunitGeneratorConfig
+from g2g_desktop.core.erasure import erase_features, erasure_mask
+from g2g_desktop.core.face_align import template_points
 from g2g_desktop.core.funit import FunitGenerator
-from g2g_desktop.core.g2g import noisy
+from g2g_desktop.core.g2g import cross_pass, mix, noisy, swap_sides
 from g2g_desktop.core.model_file import load_model, save_model
 from tests.trainer.factories import TINY_DIS, TINY_FUNIT, TinyDataset
 from trainer.approaches import build_approach
 from trainer.batch import PairBatch
 from trainer.config import TrainConfig, TrainConfigError, validate_config
+from trainer.face_factors import IdentityFactors, RestFactors
 from trainer.loss_weights import LossWeights
-from trainer.losses import content_code_penalty, g2g_reconstruction
+from trainer.losses import content_code_penalty, g2g_reconstruction, mask_area_penalty, mask_binary_penalty
+from trainer.procedural_faces import render
 from trainer.sampler import PairSampler
 
 
@@ -67,7 +73,8 @@ def test_smaller_content_code_has_content_dim_channels_and_round_trips(tmp_path)
         assert torch.equal(again.decode(again.encode_content(x), again.encode_class(x)), out)
 
 
-@pytest.mark.parametrize("bad", [{"norm": "bn"}, {"norm": 3}, {"content_dim": -1}, {"content_dim": "8"}])
+@pytest.mark.parametrize("bad", [{"norm": "bn"}, {"norm": 3}, {"content_dim": -1}, {"content_dim": "8"},
+                                 {"mask_head": 1}, {"erase_features": "yes"}])
 def test_bad_architecture_switches_are_refused_with_the_field_name(bad):
     with pytest.raises(ConfigError, match=next(iter(bad))):
         FunitGeneratorConfig.from_dict(bad)
@@ -280,3 +287,231 @@ def test_cross_loss_config_is_refused_where_it_cannot_work(tmp_path, changes, me
     config = TrainConfig(weights=LossWeights(lambda_cross_gt=1.0), **changes)
     with pytest.raises(TrainConfigError, match=message):
         validate_config(config)
+
+
+# --------------------------------------------------------------------------- mask-blended output (Mokady et al.)
+
+
+def masked_gen(bias: float | None = None) -> FunitGenerator:
+    """A tiny mask-head generator; `bias` ±100 pins its mask to 0 or 1 everywhere."""
+    gen = tiny_gen(mask_head=True).eval()
+    if bias is not None:
+        with torch.no_grad():
+            gen.mask_conv.conv.weight.zero_()
+            gen.mask_conv.conv.bias.fill_(bias)
+    return gen
+
+
+def images(n: int = 2, seed: int = 2) -> torch.Tensor:
+    return torch.rand(n, 3, 16, 16, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+
+
+def test_mask_head_is_off_by_default_and_adds_only_its_own_parameters():
+    plain, masked = tiny_gen(), masked_gen()
+    assert not plain.has_mask_head and not any("mask" in name for name in plain.state_dict())
+    extra = set(masked.state_dict()) - set(plain.state_dict())
+    assert extra and all(name.startswith("mask_conv.") for name in extra)
+    x1, x2 = images(), images(seed=3)
+    with torch.no_grad():  # FUNIT's decoder is untouched: same weights, same image, and no blend without a head
+        masked.load_state_dict({**masked.state_dict(), **plain.state_dict()})
+        assert torch.equal(plain.decode_onto(plain.encode_content(x1), plain.encode_class(x2), x1), plain(x1, x2))
+        assert torch.equal(masked.decode(masked.encode_content(x1), masked.encode_class(x2)),
+                           plain.decode(plain.encode_content(x1), plain.encode_class(x2)))
+
+
+def test_mask_blend_is_m_times_g_plus_one_minus_m_times_the_content_image():
+    gen, x1, x2 = masked_gen(), images(), images(seed=3)
+    with torch.no_grad():
+        image, mask = gen.decode_parts(gen.encode_content(x1), gen.encode_class(x2))
+        assert mask.shape == (2, 1, 16, 16) and float(mask.min()) > 0 and float(mask.max()) < 1
+        assert torch.allclose(gen(x1, x2), mask * image + (1 - mask) * x1, atol=1e-6)
+        assert torch.equal(gen.decode(gen.encode_content(x1), gen.encode_class(x2)), image)  # decode stays raw
+        assert torch.allclose(masked_gen(-100.0)(x1, x2), x1)  # a closed mask copies the content image
+        closed_image = masked_gen(100.0)
+        assert torch.allclose(closed_image(x1, x2), closed_image.decode(closed_image.encode_content(x1),
+                                                                        closed_image.encode_class(x2)))
+
+
+def test_mask_head_round_trips_through_the_model_file(tmp_path):
+    gen, x1, x2 = masked_gen(), images(), images(seed=3)
+    save_model(tmp_path / "m.safetensors", gen, approach="funit2funit", step=1)
+    again, info = load_model(tmp_path / "m.safetensors")
+    assert info.config["mask_head"] is True and again.has_mask_head
+    with torch.no_grad():
+        assert torch.equal(again(x1, x2), gen(x1, x2))
+
+
+def test_mask_priors_area_per_image_and_binary_per_pixel():
+    mask = torch.stack([torch.ones(1, 4, 4), torch.zeros(1, 4, 4)])
+    assert float(mask_area_penalty(mask, 0.3)) == pytest.approx((0.7 + 0.3) / 2)
+    assert float(mask_binary_penalty(mask)) == 0.0
+    grey = torch.full((2, 1, 4, 4), 0.3)  # meets the area prior exactly, which is why the binary prior exists
+    assert float(mask_area_penalty(grey, 0.3)) == pytest.approx(0.0, abs=1e-7)
+    assert float(mask_binary_penalty(grey)) == pytest.approx(0.21)
+
+
+def test_mask_training_blends_the_mixes_reads_g_raw_for_l1_and_adds_the_area_prior():
+    b = batch_with_partners()
+    weights = LossWeights(lambda_mask_area=2.0, mask_area=0.4, lambda_mask_binary=3.0, gan_delay_steps=10)
+    config = dataclasses.replace(make_config(weights=weights), model={**TINY_FUNIT, "mask_head": True})
+    approach = build_approach(config, 3, "cpu")
+    gen = approach.generator
+    x = torch.cat([b.x1, b.x2])
+    with torch.no_grad():
+        p = cross_pass(gen, b.x1, b.x2)
+        image, mask = gen.decode_parts(p.content, swap_sides(p.identity))
+        assert torch.allclose(p.mixed, mask * image + (1 - mask) * x, atol=1e-6) and torch.equal(p.mask, mask)
+        assert torch.equal(mix(gen, x)[2], p.mixed)  # the discriminator step's mixes are the blend too
+        assert torch.equal(p.recon, gen.decode(p.mixed_content, swap_sides(p.mixed_identity)))  # raw, no blend
+        short = (gen.decode(p.content, p.identity) - x).abs().mean()
+        area = (mask.mean(dim=(1, 2, 3)) - 0.4).abs().mean()
+        binary = (mask * (1 - mask)).mean()
+    logs = approach.generator_step(b, 0)
+    assert logs["Loss/G/recon_short"] == pytest.approx(float(short), rel=1e-4)
+    assert logs["Loss/G/mask_area"] == pytest.approx(float(area), rel=1e-4)
+    assert logs["Loss/G/mask_binary"] == pytest.approx(float(binary), rel=1e-4)
+    expected = approach.weights.r_w * (logs["Loss/G/recon_short"] + 0.1 * logs["Loss/G/recon_long"])
+    masks = 2.0 * logs["Loss/G/mask_area"] + 3.0 * logs["Loss/G/mask_binary"]
+    assert logs["Loss/G/total"] == pytest.approx(expected + masks, rel=1e-4)
+    assert "Loss/G/mask_area" not in build_approach(make_config(), 3, "cpu").generator_step(b, 0)
+
+
+def test_pipeline_blends_every_output_and_exposes_the_mask():
+    from g2g_desktop.core.pipeline import G2GPipeline
+
+    x = images(3)
+    copy = G2GPipeline(masked_gen(-100.0), "cpu", cpu_bf16="off")  # mask 0: every output is its content image
+    result = copy.run(x[0], x[1])
+    assert torch.allclose(result.mixed, x[:2], atol=1e-5) and torch.allclose(result.reconstructed, x[:2], atol=1e-5)
+    assert torch.allclose(copy.fade(x[0], x[1], 0.5), x[:2], atol=1e-5)
+    assert torch.allclose(copy.mix_identities(x[0], x[1:]), x[0], atol=1e-5)
+    assert torch.allclose(copy.reconstruct(x[2]), x[2], atol=1e-5)
+    assert torch.allclose(copy.matrix(x), x[:, None].expand(3, 3, 3, 16, 16), atol=1e-5)
+    assert torch.allclose(copy.fade_frames(x[0], x[1], [0.0, 1.0]), x[:1].expand(2, 3, 16, 16), atol=1e-5)
+    mask = copy.mask(x[0], x[1:])
+    assert mask.shape == (1, 16, 16) and float(mask.max()) < 1e-6
+    assert G2GPipeline(tiny_gen(), "cpu", cpu_bf16="off").mask(x[0], x[1:]) is None
+
+
+def test_pipeline_mask_decoding_goes_through_its_memory_guard(monkeypatch):
+    from g2g_desktop.core.pipeline import G2GPipeline, PipelineMemoryError
+
+    x = images(2)
+    pipe = G2GPipeline(masked_gen(), "cpu", cpu_bf16="off")
+
+    def out_of_memory(*args):
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory")
+
+    monkeypatch.setattr(pipe.generator, "decode_parts", out_of_memory)
+    with pytest.raises(PipelineMemoryError, match="out of main memory"):
+        pipe.mask(x[0], x[1:])
+    with pytest.raises(PipelineMemoryError):
+        pipe.run(x[0], x[1])
+
+
+def test_metrics_measure_a_mask_heads_outputs_as_shown():
+    """A closed mask shows the content images: the metrics see the copy-through baseline and a perfect cycle."""
+    from trainer.metrics import g2g_outputs, mask_sheet, swap_metrics
+    from trainer.procedural_dataset import ProceduralFaceDataset
+
+    gen, x1, x2 = masked_gen(-100.0), images(), images(seed=3)
+    p, self1 = g2g_outputs(gen, x1, x2)
+    assert torch.allclose(p.mixed, p.x, atol=1e-5) and torch.allclose(self1, x1, atol=1e-5)
+    assert torch.allclose(p.shown_recon, p.x, atol=1e-5) and not torch.allclose(p.recon, p.x, atol=1e-2)
+    data = ProceduralFaceDataset(num_identities=3, samples_per_identity=2, image_size=32, seed=1, split="heldout")
+    pairs = [(0, 2), (3, 5)]
+    metrics = swap_metrics(gen, data, pairs)
+    assert metrics["swap/l1"] == pytest.approx(metrics["copy_content/l1"], abs=1e-5)
+    assert metrics["cycle/l1"] == pytest.approx(0.0, abs=1e-5)
+    assert mask_sheet(gen, data, pairs, scale=1).size == (5 * 16 + 6 * 2, 2 * 16 + 3 * 2)
+    with pytest.raises(ValueError, match="mask head"):
+        mask_sheet(tiny_gen(), data, pairs)
+
+
+# --------------------------------------------------------------------------- identity-feature erasure (§VI)
+
+
+def test_erasure_region_holds_the_photo_template_and_most_procedural_feature_pixels():
+    """Both kinds of input the app feeds E_A: aligned photo crops and procedural faces."""
+    mask = erasure_mask(64)[0, 0]
+    for x, y in template_points(64):
+        assert mask[int(y), int(x)] == 1
+    assert 0.1 < float(mask.mean()) < 0.2  # the rest of the image (pose, background) stays visible
+    rng = np.random.default_rng(0)
+    features = ["eye_colour", "eye_size", "eye_roundness", "eye_spacing", "nose_length", "nose_width", "nose_style",
+                "mouth_width", "lip_colour", "brow_thickness"]
+    changed = np.zeros((32, 32))
+    for _ in range(40):  # where swapping only the feature factors changes a render
+        a, b, rest = IdentityFactors.sample(rng), IdentityFactors.sample(rng), RestFactors.sample(rng)
+        other = dataclasses.replace(a, **{f: getattr(b, f) for f in features})
+        diff = np.abs(np.asarray(render(a, rest, 32), float) - np.asarray(render(other, rest, 32), float))
+        changed += diff.max(-1) > 8
+    covered = (changed * erasure_mask(32)[0, 0].numpy()).sum() / changed.sum()
+    assert covered > 0.85
+
+
+def test_erase_switch_blinds_the_content_code_to_the_regions_not_the_class_code(tmp_path):
+    x = images(1)
+    inside = x + 0.5 * erasure_mask(16)  # changed only where features are erased
+    outside = x + 0.5 * (1 - erasure_mask(16))
+    gen, plain = tiny_gen(erase_features=True).eval(), tiny_gen().eval()
+    with torch.no_grad():
+        assert torch.equal(gen.encode_content(x), gen.encode_content(inside))
+        assert not torch.equal(gen.encode_content(x), gen.encode_content(outside))
+        assert not torch.equal(plain.encode_content(x), plain.encode_content(inside))
+        assert not torch.equal(gen.encode_class(x), gen.encode_class(inside))  # E_B sees the whole image
+    assert torch.equal(erase_features(x) * erasure_mask(16), torch.zeros_like(x))
+    save_model(tmp_path / "m.safetensors", gen, approach="funit2funit", step=1)
+    again, info = load_model(tmp_path / "m.safetensors")
+    assert info.config["erase_features"] is True
+    with torch.no_grad():  # the app's encode path erases too
+        assert torch.equal(again.encode_content(inside), gen.encode_content(x))
+    assert not tiny_gen().config.erase_features
+
+
+def test_paste_back_of_a_mask_head_model_uses_its_mask(tmp_path):
+    from PIL import Image
+
+    from g2g_desktop.core.face_align import Face, prepare_image
+    from g2g_desktop.core.photo_mix import Photo, mix_output
+    from g2g_desktop.core.pipeline import G2GPipeline
+
+    rng = np.random.default_rng(0)
+    image = Image.fromarray(rng.integers(0, 255, (60, 60, 3), dtype=np.uint8))
+    face = Face((0.0, 0.0, 1.0, 1.0), tuple(map(tuple, template_points(16) * 2 + 14)), 0.99)
+    photo = Photo(tmp_path / "p.png", image, prepare_image(image, 16, detector=None, faces=[face]))
+    identities = images(1, seed=4)
+    closed = mix_output(G2GPipeline(masked_gen(-100.0), "cpu", cpu_bf16="off"), photo, identities, paste=True)[0]
+    assert np.array_equal(np.asarray(closed), np.asarray(image))  # mask 0: nothing pasted (an ellipse would paste)
+    opened = mix_output(G2GPipeline(masked_gen(100.0), "cpu", cpu_bf16="off"), photo, identities, paste=True)[0]
+    assert not np.array_equal(np.asarray(opened), np.asarray(image))
+
+
+def test_pair_paste_back_of_a_mask_head_model_uses_its_mask(tmp_path):
+    """`g2g mix A B --paste-back`: each photo gets its mix through the mask of that very mix."""
+    from argparse import Namespace
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    from g2g_desktop.cli_commands import MixJob, _pair
+    from g2g_desktop.core.face_align import Face, prepare_image
+    from g2g_desktop.core.photo_mix import Photo
+    from g2g_desktop.core.pipeline import G2GPipeline
+
+    rng = np.random.default_rng(1)
+    face = Face((0.0, 0.0, 1.0, 1.0), tuple(map(tuple, template_points(16) * 2 + 14)), 0.99)
+    photos = {}
+    for name in ("a", "b"):
+        image = Image.fromarray(rng.integers(0, 255, (60, 60, 3), dtype=np.uint8))
+        photos[tmp_path / f"{name}.png"] = Photo(tmp_path / f"{name}.png", image,
+                                                 prepare_image(image, 16, detector=None, faces=[face]))
+    for bias, pasted in ((-100.0, False), (100.0, True)):
+        job = MixJob(G2GPipeline(masked_gen(bias), "cpu", cpu_bf16="off"), SimpleNamespace(summary=lambda: "tiny"),
+                     None)
+        job.photo = photos.__getitem__
+        out = tmp_path / f"out{bias:+.0f}"
+        _pair(job, Namespace(images=list(photos), paste_back=True, output=str(out) + "/"))
+        for path, photo in photos.items():
+            written = np.asarray(Image.open(out / f"{path.stem}_with_{'b' if path.stem == 'a' else 'a'}.png"))
+            assert np.array_equal(written, np.asarray(photo.image)) is not pasted  # mask 0: nothing pasted

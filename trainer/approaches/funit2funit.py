@@ -15,7 +15,11 @@ Model-study switches (all off by default, docs/study.md): λ_same adds ‖x − 
 another image of x's person to eq. 9; σ_c (content_noise) perturbs every content code G decodes and λ_c
 (content_l2) penalises its size, as LORD does; gan_w can ramp up over `gan_warmup_steps`; λ_cross adds
 ‖m − m*‖ against the true swaps m* where the data set renders them (procedural faces: the lecture's
-supervised cross loss, with every image of the triplet drawn by the renderer).
+supervised cross loss, with every image of the triplet drawn by the renderer). A mask-head generator
+(`model.mask_head`) blends its mixes onto the content images, so D, λ_D, λ_cross and the identity head judge the
+blend, while the reconstruction terms read G's raw image; λ_m (`lambda_mask_area`) keeps each mix's mean mask near
+`mask_area` and λ_mb (`lambda_mask_binary`) pushes each mask pixel to 0 or 1, so the area cannot be met by a
+uniform grey mask.
 Optimisers: RMSprop (lr `lr_gen`/`lr_dis`, weight decay, torch defaults otherwise; `optimizer: adam`), kaiming init
 when fresh, EMA (`ema_beta`, 0.999) after every G step — all as FUNIT (FUNIT_FACTS §7).
 `load_funit_pair` resumes from FUNIT's own gen_/dis_/optimizer.pt files.
@@ -52,6 +56,8 @@ from trainer.losses import (
     hinge_generator,
     hinge_real,
     l1,
+    mask_area_penalty,
+    mask_binary_penalty,
     r1_penalty,
 )
 
@@ -198,6 +204,14 @@ class Funit2FunitApproach(Approach):
             terms["Loss/G/id_mix"] = (w.lambda_cls_mix, F.cross_entropy(logits, swap_sides(labels)))
         return terms
 
+    def _mask_terms(self, mask: torch.Tensor | None) -> dict[str, tuple[float, torch.Tensor]]:
+        """{log name: (weight, loss)} of a mask head's priors on the mixes' masks; {} without a mask head."""
+        if mask is None:
+            return {}
+        w = self.weights
+        return {"Loss/G/mask_area": (w.lambda_mask_area, mask_area_penalty(mask, w.mask_area)),
+                "Loss/G/mask_binary": (w.lambda_mask_binary, mask_binary_penalty(mask))}
+
     def generator_step(self, batch: PairBatch, step: int) -> dict[str, float]:
         batch, w = batch.to(self.device), self.weights
         labels = torch.cat([batch.label1, batch.label2])
@@ -222,7 +236,8 @@ class Funit2FunitApproach(Approach):
             code_l2 = content_code_penalty(p.content)  # LORD
             total = funit2funit_generator_total(adversarial, reconstruction, fm, w, step, code_l2)  # eq. 12
             identity_terms = self._identity_terms(p, labels)  # eq. 8 with E_B + a linear head as the judge
-            for weight, term in identity_terms.values():
+            mask_terms = self._mask_terms(p.mask)
+            for weight, term in (*identity_terms.values(), *mask_terms.values()):
                 total = total + weight * term
         terms = {
             "Loss/G/adv": adversarial,
@@ -239,7 +254,7 @@ class Funit2FunitApproach(Approach):
             terms["Loss/G/recon_same"] = recon_same
         if cross_gt is not None:
             terms["Loss/G/cross_gt"] = cross_gt
-        terms.update({name: term for name, (_, term) in identity_terms.items()})
+        terms.update({name: term for name, (_, term) in (*identity_terms.items(), *mask_terms.items())})
         logs = self.checked(terms, "Loss/G/total", step)
         self.update("gen", total, step)
         self.update_ema()
