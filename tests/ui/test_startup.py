@@ -147,6 +147,24 @@ def test_the_training_panel_is_built_when_its_dock_is_shown(qtbot):
     win.close()
 
 
+def test_the_training_dock_needs_no_horizontal_scroll_bar_in_a_1400_px_window(qtbot):
+    """The chart controls side by side made the panel wider than its dock (the form, status and chart were cut)."""
+    from PySide6.QtWidgets import QScrollArea
+
+    win = MainWindow(AppSettings())
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    win.training_dock.raise_()
+    qtbot.waitUntil(lambda: win.built_training_panel() is not None, timeout=TIMEOUT)
+    scroll = win.training_dock.widget()
+    assert isinstance(scroll, QScrollArea)
+    qtbot.waitUntil(lambda: scroll.viewport().width() > 0, timeout=TIMEOUT)
+    assert win.training_panel.minimumSizeHint().width() <= scroll.viewport().width()
+    assert not scroll.horizontalScrollBar().isVisible()
+    win.close()
+
+
 def test_closing_before_the_training_dock_was_opened_builds_nothing(qtbot):
     win = MainWindow(AppSettings())
     qtbot.addWidget(win)

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QMessageBox,
     QPlainTextEdit,
@@ -149,7 +148,7 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.tabs, 1)
         self._set_state(RunState.IDLE)
 
-    def _chart_controls(self) -> QHBoxLayout:
+    def _chart_controls(self) -> QGridLayout:
         self.scale_box = QComboBox()
         self.scale_box.addItem("Linear", "linear")
         self.scale_box.addItem("Log", "log")
@@ -166,14 +165,15 @@ class TrainingPanel(QWidget):
         self.skip.setSingleStep(100)
         self.skip.setToolTip("Leave out the first steps, whose large losses squash the rest of the curves")
         self.skip.valueChanged.connect(self.chart.set_skip_steps)
-        row = QHBoxLayout()
-        for label, widget in (("Scale:", self.scale_box), ("Smoothing:", self.smoothing),
-                              ("Skip first steps:", self.skip)):
-            row.addWidget(QLabel(label))
-            row.addWidget(widget)
-        row.addStretch(1)
+        # one control a row: side by side they were wider than a docked panel and forced a horizontal scroll bar
+        controls = QGridLayout()
+        for row, (label, widget) in enumerate((("Scale:", self.scale_box), ("Smoothing:", self.smoothing),
+                                               ("Skip first steps:", self.skip))):
+            controls.addWidget(QLabel(label), row, 0)
+            controls.addWidget(widget, row, 1)
+        controls.setColumnStretch(2, 1)
         self.chart.setToolTip("Click a legend entry to hide or show its curve")
-        return row
+        return controls
 
     def show_notice(self, text: str, *, error: bool = False) -> None:
         """A message under the buttons, where the user is looking (errors in red); '' hides it."""
