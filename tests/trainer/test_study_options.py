@@ -376,6 +376,19 @@ def test_mask_training_blends_the_mixes_reads_g_raw_for_l1_and_adds_the_area_pri
     assert "Loss/G/mask_area" not in build_approach(make_config(), 3, "cpu").generator_step(b, 0)
 
 
+def test_training_preview_shows_a_mask_heads_reconstructions_as_the_app_does():
+    config = dataclasses.replace(make_config(), model={**TINY_FUNIT, "mask_head": True})
+    approach = build_approach(config, 3, "cpu")
+    with torch.no_grad():
+        for gen in (approach.generator, approach.ema):  # mask 0: every shown output is its content image
+            gen.mask_conv.conv.weight.zero_()
+            gen.mask_conv.conv.bias.fill_(-100.0)
+    b = batch_with_partners()
+    result = approach.preview(b)
+    assert torch.allclose(result.mixed, result.original, atol=1e-5)
+    assert torch.allclose(result.reconstructed, result.original, atol=1e-5)
+
+
 def test_pipeline_blends_every_output_and_exposes_the_mask():
     from g2g_desktop.core.pipeline import G2GPipeline
 

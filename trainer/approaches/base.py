@@ -124,11 +124,12 @@ class Approach(ABC):
 
     @torch.no_grad()
     def preview(self, batch: PairBatch) -> G2GResult:
-        """Original / mixed / reconstructed of the first pair, from the EMA generator when there is one."""
+        """Original / mixed / reconstructed of the first pair, from the EMA generator when there is one, as the
+        app shows them (a mask head's reconstructions blended onto the mixes)."""
         gen = self.inference_generator()
         p = cross_pass(gen, batch.x1[:1].to(self.device), batch.x2[:1].to(self.device))
         return G2GResult(
-            original=p.x.float().cpu(), mixed=p.mixed.float().cpu(), reconstructed=p.recon.float().cpu()
+            original=p.x.float().cpu(), mixed=p.mixed.float().cpu(), reconstructed=p.shown_recon.float().cpu()
         )
 
     def architecture(self) -> dict[str, dict[str, int]]:
