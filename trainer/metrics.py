@@ -154,7 +154,20 @@ def swap_metrics(
     return result
 
 
-SHEET_COLUMNS = ("content x1", "class x2", "mixed m1", "ground truth", "cycle x̂1")
+def _pair_images(gen: DisentanglingGenerator, data: ProceduralFaceDataset,
+                 pairs: Sequence[tuple[int, int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The content and class images of `pairs`, at the model's size, on its device."""
+    size, device = gen.config.image_size, device_of(gen)
+    x1 = image_batch([data.get_image(i) for i, _ in pairs], size).to(device)
+    x2 = image_batch([data.get_image(j) for _, j in pairs], size).to(device)
+    return x1, x2
+
+
+def _sheet(columns: Sequence[torch.Tensor], scale: int) -> Image.Image:
+    """One row per pair, one column per tensor (each N×3×H×W on the [-1, 1] scale), scaled up by `scale`."""
+    cells = torch.stack(list(columns), dim=1).flatten(0, 1).float().cpu()
+    sheet = tensor_to_pil(tile(cells, len(columns[0]), len(columns)))
+    return sheet.resize((sheet.width * scale, sheet.height * scale), Image.Resampling.NEAREST)
 
 
 @torch.no_grad()
@@ -162,15 +175,11 @@ def swap_sheet(
     gen: DisentanglingGenerator, data: ProceduralFaceDataset, pairs: Sequence[tuple[int, int]], *, scale: int = 2
 ) -> Image.Image:
     """One row per pair: content x1 | class x2 | mixed m1 | ground truth | cycle reconstruction x̂1."""
-    size, device = gen.config.image_size, device_of(gen)
-    x1 = image_batch([data.get_image(i) for i, _ in pairs], size).to(device)
-    x2 = image_batch([data.get_image(j) for _, j in pairs], size).to(device)
-    truth = image_batch([data.ground_truth(i, j) for i, j in pairs], size).to(device)
+    x1, x2 = _pair_images(gen, data, pairs)
+    truth = image_batch([data.ground_truth(i, j) for i, j in pairs], gen.config.image_size).to(x1.device)
     out = cross_pass(gen, x1, x2)
     n = len(pairs)
-    columns = torch.stack([x1, x2, out.mixed[:n], truth, out.shown_recon[:n]], dim=1).flatten(0, 1).float().cpu()
-    sheet = tensor_to_pil(tile(columns, len(pairs), len(SHEET_COLUMNS)))
-    return sheet.resize((sheet.width * scale, sheet.height * scale), Image.Resampling.NEAREST)
+    return _sheet([x1, x2, out.mixed[:n], truth, out.shown_recon[:n]], scale)
 
 
 @torch.no_grad()
@@ -178,16 +187,12 @@ def mask_sheet(
     gen: DisentanglingGenerator, data: ProceduralFaceDataset, pairs: Sequence[tuple[int, int]], *, scale: int = 2
 ) -> Image.Image:
     """A mask-head model's mixes taken apart, one row per pair: content x1 | class x2 | G's image | mask | mix."""
-    size, device = gen.config.image_size, device_of(gen)
-    x1 = image_batch([data.get_image(i) for i, _ in pairs], size).to(device)
-    x2 = image_batch([data.get_image(j) for _, j in pairs], size).to(device)
+    x1, x2 = _pair_images(gen, data, pairs)
     image, mask = gen.decode_parts(gen.encode_content(x1), gen.encode_class(x2))
     if mask is None:
         raise ValueError("mask_sheet needs a generator with a mask head")
     shown = (mask * 2 - 1).expand_as(image)  # 0 → black, 1 → white on the [-1, 1] scale
-    columns = torch.stack([x1, x2, image, shown, blend(image, mask, x1)], dim=1).flatten(0, 1).float().cpu()
-    sheet = tensor_to_pil(tile(columns, len(pairs), 5))
-    return sheet.resize((sheet.width * scale, sheet.height * scale), Image.Resampling.NEAREST)
+    return _sheet([x1, x2, image, shown, blend(image, mask, x1)], scale)
 
 
 # --------------------------------------------------------------------------- real folders
