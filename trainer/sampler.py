@@ -112,9 +112,9 @@ class PairSampler:
         their augmentation exactly as they were.
         """
         i, j, rng = self.pair_indices(g)
-        rng_x1 = copy.deepcopy(rng)
+        rng_x1 = copy.deepcopy(rng) if self.ground_truth else None  # the true swaps repeat these draws
         x1 = self._transform(self._image(i), rng)
-        rng_x2 = copy.deepcopy(rng)
+        rng_x2 = copy.deepcopy(rng) if self.ground_truth else None
         item: dict[str, torch.Tensor | int] = {
             "x1": x1, "label1": int(self._labels[i]),
             "x2": self._transform(self._image(j), rng), "label2": int(self._labels[j]),
@@ -168,7 +168,7 @@ class PairSampler:
 
     def batch(self, batch: int) -> PairBatch:
         """Batch number `batch` of this rank, loaded in the calling thread (does not move the position)."""
-        return _to_batch(_collate([self.load_pair(g) for g in self.stream_indices(batch)]))
+        return _to_batch(default_collate([self.load_pair(g) for g in self.stream_indices(batch)]))
 
     def __iter__(self) -> PairSampler:
         return self
@@ -188,7 +188,7 @@ class PairSampler:
             _StreamItems(self),
             batch_sampler=_BatchIndices(self, start),
             num_workers=self.num_workers,
-            collate_fn=_collate,
+            collate_fn=default_collate,
             persistent_workers=False,
         )
 
@@ -235,10 +235,6 @@ class _BatchIndices:
         while True:
             yield self.sampler.stream_indices(batch)
             batch += 1
-
-
-def _collate(items: list[dict]) -> dict[str, torch.Tensor]:
-    return default_collate(items)
 
 
 def _to_batch(fields: dict[str, torch.Tensor]) -> PairBatch:
