@@ -2,13 +2,19 @@
 
 Each row of `docs/study.md` is one `StudyRun`: a change to the shared base recipe, trained by the
 project's own engine on procedural faces for a fixed number of steps on one CPU thread, then measured
-on held-out identities with the `g2g-eval` metrics (trainer/metrics.py). Every `EVAL_EVERY` steps a
-small evaluation goes into the run's `curves.jsonl`, which `trainer.study_report` draws as learning
+on held-out identities with the `g2g-eval` metrics (trainer/metrics.py). Every `curve_every(steps)` steps
+a small evaluation goes into the row's `curves.jsonl`, which `trainer.study_report` draws as learning
 curves. A run folder that already holds checkpoints is resumed, one with `results.json` is skipped,
 so an interrupted study continues where it stopped:
 
     python -m trainer.study                     # every run, then the report
     python -m trainer.study --only same_lord    # one row (what docs/study.md quotes as its command)
+
+Two folders: `--dir` (runs/study) holds each row's training run (checkpoints, model), which is large and
+stays out of the repository; `--rows` (docs/study_rows) holds what the report is made of — each row's
+`curves.jsonl`, appended point by point as it trains, and its `results.json` and swap sheet once measured —
+and is committed, so a fresh clone keeps every measured row and `--report-only` redraws the page. A row
+whose training folder is gone (a fresh machine) starts again from step 0 and its partial curve with it.
 
 Fine-tuning rows (`start_from`) continue another row's final checkpoint with other loss weights,
 as the paper fine-tuned FUNIT's animals model with its G2G losses (§V-C).
@@ -38,11 +44,14 @@ from trainer.metrics import mask_sheet, sample_pairs, swap_metrics, swap_sheet
 from trainer.probes import leakage_probes
 from trainer.procedural_dataset import ProceduralFaceDataset
 from trainer.state import latest_state
+from trainer.study_report import read_curve, write_report
 
 STUDY_DIR = Path("runs/study")
+ROWS_DIR = Path("docs/study_rows")
 STEPS = 300  # the budget of every from-scratch row
 FINETUNE_STEPS = 100  # extra steps of every fine-tuning row
-EVAL_EVERY = 50  # steps between two points of the learning curves
+EVAL_EVERY = 50  # steps between two points of the learning curves (at least; long rows space them out)
+CURVE_POINTS = 20  # a long row's curve gets about this many points: the evaluation costs ~3 s each
 CURVE_EVAL = {"identities": 30, "samples": 8, "pairs": 48, "seed": 0}  # small: cheap enough every 50 steps
 FINAL_EVAL = {"identities": 30, "samples": 8, "pairs": 128, "seed": 0}  # as default.md's evaluation
 CLASSIFIER_CACHE: Path | None = None  # the judge's weight cache; None = identity_classifier.default_cache_dir()
@@ -195,6 +204,12 @@ RUNS: tuple[StudyRun, ...] = (
 )
 
 
+def curve_every(steps: int) -> int:
+    """Steps between two curve points: EVAL_EVERY for the 300-step rows, about CURVE_POINTS along a long
+    row (a multiple of EVAL_EVERY, so the first 300 steps of every row share their points)."""
+    return max(1, round(steps / CURVE_POINTS / EVAL_EVERY)) * EVAL_EVERY
+
+
 def run_by_name(name: str) -> StudyRun:
     for run in RUNS:
         if run.name == name:
@@ -226,33 +241,33 @@ class Evaluator:
         return metrics
 
 
-def _read_curve(path: Path) -> list[dict[str, float]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def train_run(run: StudyRun, folder: Path, curve_eval: Evaluator, log: Callable[[str], None] = print) -> bool:
-    """Train (or resume) one row into `folder`, appending learning-curve points; True when it completed."""
+def train_run(run: StudyRun, folder: Path, row: Path, curve_eval: Evaluator, study_dir: Path,
+              log: Callable[[str], None] = print) -> bool:
+    """Train (or resume) one row into `folder`, appending learning-curve points to `row`/curves.jsonl;
+    True when it completed. A fine-tuning row starts from its parent's final state in `study_dir`."""
     config = dict(run.config(), out=str(folder))
+    curve_path = row / "curves.jsonl"
     if any((folder / "checkpoints").glob("state_*.pt")):
         config["resume"] = str(folder)
-    elif run.start_from is not None:
-        start = latest_state(STUDY_DIR / run.start_from)
-        if start is None:
-            log(f"study: {run.name} needs {run.start_from} first")
-            return False
-        config["resume"] = str(start)
-    curve_path = folder / "curves.jsonl"
-    done_steps = {int(point["step"]) for point in _read_curve(curve_path)}
+    else:  # from step 0 (or the parent's end): points of an earlier attempt would mix two runs
+        curve_path.unlink(missing_ok=True)
+        if run.start_from is not None:
+            start = latest_state(study_dir / run.start_from)
+            if start is None:
+                log(f"study: {run.name} needs {run.start_from} first")
+                return False
+            config["resume"] = str(start)
+    done_steps = {int(point["step"]) for point in read_curve(curve_path)}
     folder.mkdir(parents=True, exist_ok=True)
+    row.mkdir(parents=True, exist_ok=True)
+    every = curve_every(config["steps"])
     started = time.perf_counter()
     failure: list[str] = []
 
     def sink(event: Any) -> None:
         if isinstance(event, Failed):
             failure.append(event.message)
-        if isinstance(event, StepDone) and event.step % EVAL_EVERY == 0 and event.step not in done_steps:
+        if isinstance(event, StepDone) and event.step % every == 0 and event.step not in done_steps:
             metrics = curve_eval(engine.approach.inference_generator())
             point = {"step": event.step, "seconds": time.perf_counter() - started, **metrics,
                      **{k: v for k, v in event.losses.items() if k.endswith("total")}}
@@ -270,11 +285,11 @@ def train_run(run: StudyRun, folder: Path, curve_eval: Evaluator, log: Callable[
     return True
 
 
-def finish_run(run: StudyRun, folder: Path, final_eval: Evaluator) -> dict[str, Any]:
-    """Final metrics (with probes) of a completed row and its swap sheet; written to results.json."""
+def finish_run(run: StudyRun, folder: Path, row: Path, final_eval: Evaluator) -> dict[str, Any]:
+    """Final metrics (with probes) of a completed row and its swap sheet, written into `row`."""
     gen = load_generator(folder / "model_latest.safetensors")
     metrics = final_eval(gen, probes=True)
-    curve = _read_curve(folder / "curves.jsonl")
+    curve = read_curve(row / "curves.jsonl")
     result = {
         "name": run.name,
         "question": run.question,
@@ -283,10 +298,10 @@ def finish_run(run: StudyRun, folder: Path, final_eval: Evaluator) -> dict[str, 
         "train_seconds": curve[-1]["seconds"] if curve else None,
         "metrics": metrics,
     }
-    swap_sheet(gen, final_eval.data, final_eval.pairs[:6], scale=2).save(folder / "sheet.png")
+    swap_sheet(gen, final_eval.data, final_eval.pairs[:6], scale=2).save(row / "sheet.png")
     if gen.has_mask_head:
-        mask_sheet(gen, final_eval.data, final_eval.pairs[:6], scale=2).save(folder / "mask_sheet.png")
-    (folder / "results.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+        mask_sheet(gen, final_eval.data, final_eval.pairs[:6], scale=2).save(row / "mask_sheet.png")
+    (row / "results.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     return result
 
 
@@ -321,13 +336,14 @@ def release(folder: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Train and measure the model study's runs (docs/study.md).")
     parser.add_argument("--only", nargs="+", help="run only these rows (default: all, in table order)")
-    parser.add_argument("--dir", type=Path, default=STUDY_DIR, help="folder of the run folders")
+    parser.add_argument("--dir", type=Path, default=STUDY_DIR, help="folder of the rows' training runs")
+    parser.add_argument("--rows", type=Path, default=ROWS_DIR,
+                        help="folder of the measured rows the report is made of (committed)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (1 suits a shared CPU)")
     parser.add_argument("--report-only", action="store_true", help="only rewrite docs/study.md from results")
     parser.add_argument("--no-report", action="store_true", help="train and measure only (another process reports)")
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
-    from trainer.study_report import write_report
 
     if not args.report_only:
         names = args.only or [run.name for run in RUNS]
@@ -344,22 +360,22 @@ def main(argv: list[str] | None = None) -> int:
             return evaluators[(size, kind)]
 
         for run in runs:
-            folder = args.dir / run.name
-            if (folder / "results.json").exists():
-                print(f"study: {run.name} already measured ({folder / 'results.json'})")
+            folder, row = args.dir / run.name, args.rows / run.name
+            if (row / "results.json").exists():
+                print(f"study: {run.name} already measured ({row / 'results.json'})")
                 continue
             if not claim(folder):
                 print(f"study: {run.name} is being trained by another study process; next row")
                 continue
             try:
                 size = run.config()["image_size"]
-                if train_run(run, folder, evaluator(size, "curve")):
-                    result = finish_run(run, folder, evaluator(size, "final"))
+                if train_run(run, folder, row, evaluator(size, "curve"), args.dir):
+                    result = finish_run(run, folder, row, evaluator(size, "final"))
                     print(f"study: {run.name} done: swap ratio {result['metrics']['swap/ratio']:.3f}")
             finally:
                 release(folder)
     if not args.no_report:
-        write_report(args.dir)
+        write_report(args.rows, [run.name for run in RUNS])
     return 0
 
 

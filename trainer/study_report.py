@@ -1,9 +1,10 @@
 """The model study's report: the measured table in docs/study.md and its learning curves.
 
-`write_report(study_dir)` reads every run's `results.json` and `curves.jsonl` (trainer/study.py) and
-rewrites the generated block of `docs/study.md` between two markers, so the hand-written reading
-around it stays. Curves are drawn with matplotlib (Agg, no display) into `docs/images/study_curves.png`
-and the swap sheets of all rows are stacked, labelled, into `docs/images/study_sheets.png`.
+`write_report(rows_dir, names)` reads every measured row's `results.json` and `curves.jsonl` (written by
+trainer/study.py into the committed rows folder, docs/study_rows) and rewrites the generated block of
+`docs/study.md` between two markers, so the hand-written reading around it stays. Curves are drawn with
+matplotlib (Agg, no display) into `docs/images/study_curves.png` and the swap sheets of all rows are
+stacked, labelled, into `docs/images/study_sheets.png`; rows without them (recovered ones) are left out.
 """
 
 from __future__ import annotations
@@ -42,32 +43,41 @@ CURVE_PANELS = (
 )
 
 
-def load_results(study_dir: Path) -> list[dict[str, Any]]:
-    from trainer.study import RUNS
+def read_curve(path: Path) -> list[dict[str, float]]:
+    """The learning-curve points of one row (an empty list before its first point)."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
-    results = []
-    for run in RUNS:
-        path = study_dir / run.name / "results.json"
-        if path.exists():
-            results.append(json.loads(path.read_text(encoding="utf-8")))
-    return results
+
+def load_results(rows_dir: Path, names: list[str]) -> list[dict[str, Any]]:
+    """The measured rows among `names`, in that order (the study's table order)."""
+    paths = (rows_dir / name / "results.json" for name in names)
+    return [json.loads(path.read_text(encoding="utf-8")) for path in paths if path.exists()]
+
+
+def uses_ground_truth(config: dict[str, Any]) -> bool:
+    """Whether a row trains on the renderer's true swaps (the supervised cross loss), which photos never have."""
+    return config.get("weights", {}).get("lambda_cross_gt", 0.0) > 0
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    header = "| run | question | steps | " + " | ".join(title for _, title, _ in COLUMNS) + " |"
-    lines = [header, "|" + "---|" * (3 + len(COLUMNS))]
+    header = "| run | question | steps | supervised | " + " | ".join(title for _, title, _ in COLUMNS) + " |"
+    lines = [header, "|" + "---|" * (4 + len(COLUMNS))]
     for result in results:
         metrics = result["metrics"]
         cells = [fmt.format(metrics[key]) if key in metrics else "–" for key, _, fmt in COLUMNS]
-        lines.append(f"| `{result['name']}` | {result['question']} | {result['config']['steps']} | "
+        supervised = "yes" if uses_ground_truth(result["config"]) else "no"
+        lines.append(f"| `{result['name']}` | {result['question']} | {result['config']['steps']} | {supervised} | "
                      + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def baselines(results: list[dict[str, Any]]) -> str:
-    if not results:
+    """The copy-through and judge baselines, the same for every row (one evaluation set and judge)."""
+    m = next((r["metrics"] for r in results if "copy_content/l1" in r["metrics"]), None)
+    if m is None:
         return ""
-    m = results[0]["metrics"]
     return (f"Baselines on the same pairs: copying the content image scores swap L1 {m['copy_content/l1']:.4f} "
             f"(ratio 1 by definition; {m['copy_content/l1_person']:.4f} on the person), copying the class image "
             f"{m['copy_class/l1']:.4f} (ratio {m['copy_class/l1'] / m['copy_content/l1']:.2f}); the identity "
@@ -76,20 +86,19 @@ def baselines(results: list[dict[str, Any]]) -> str:
             f"(majority class of held-out identities) is {m['probe/identity_from_content/chance_acc']:.3f}.")
 
 
-def draw_curves(study_dir: Path, names: list[str], out: Path) -> None:
+def draw_curves(rows_dir: Path, names: list[str], out: Path) -> bool:
+    """The learning curves of the rows that have one; False (nothing drawn) when none has."""
+    curves = {name: read_curve(rows_dir / name / "curves.jsonl") for name in names}
+    if not any(curves.values()):
+        return False
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    from trainer.study import _read_curve
-
     fig, axes = plt.subplots(2, 2, figsize=(13, 8.5), dpi=90)
     cmap = plt.get_cmap("tab10")
-    for k, name in enumerate(names):
-        curve = _read_curve(study_dir / name / "curves.jsonl")
-        if not curve:
-            continue
+    for k, (name, curve) in enumerate((name, curve) for name, curve in curves.items() if curve):
         steps = [p["step"] for p in curve]
         style = ("-", "--", ":")[(k // 10) % 3]  # ten colours, then the next ten rows dashed
         for ax, (key, _) in zip(axes.flat, CURVE_PANELS):
@@ -107,14 +116,16 @@ def draw_curves(study_dir: Path, names: list[str], out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
     plt.close(fig)
+    return True
 
 
-def stack_sheets(study_dir: Path, names: list[str], out: Path) -> None:
-    """Every row's swap sheet (content | class | mixed | truth | cycle) under a label with its name."""
-    sheets = [(name, Image.open(study_dir / name / "sheet.png").convert("RGB"))
-              for name in names if (study_dir / name / "sheet.png").exists()]
+def stack_sheets(rows_dir: Path, names: list[str], out: Path) -> bool:
+    """Every row's swap sheet (content | class | mixed | truth | cycle) under a label with its name;
+    False (nothing written) when no row has one."""
+    sheets = [(name, Image.open(rows_dir / name / "sheet.png").convert("RGB"))
+              for name in names if (rows_dir / name / "sheet.png").exists()]
     if not sheets:
-        return
+        return False
     # Two pairs of each sheet keep the picture readable: the first two rows of the 6-row sheets.
     crops = [(name, im.crop((0, 0, im.width, im.height // 3))) for name, im in sheets]
     label_h = 14
@@ -127,28 +138,31 @@ def stack_sheets(study_dir: Path, names: list[str], out: Path) -> None:
         canvas.paste(im, (0, y + label_h))
         y += im.height + label_h
     canvas.save(out)
+    return True
 
 
 def write_report(
-    study_dir: Path, report: Path = REPORT, curves: Path = CURVES_PNG, sheets: Path = SHEETS_PNG
+    rows_dir: Path, names: list[str], report: Path = REPORT, curves: Path = CURVES_PNG, sheets: Path = SHEETS_PNG
 ) -> None:
-    results = load_results(study_dir)
-    names = [r["name"] for r in results]
-    draw_curves(study_dir, names, curves)
-    stack_sheets(study_dir, names, sheets)
+    """Rewrite the generated block of `report` from the measured rows among `names` (table order)."""
+    results = load_results(rows_dir, names)
+    measured = [r["name"] for r in results]
+    pictures = []
+    if draw_curves(rows_dir, measured, curves):
+        pictures += ["", f"![Learning curves of every run]({os.path.relpath(curves, report.parent)})"]
+    if stack_sheets(rows_dir, measured, sheets):
+        pictures += ["", f"![Two held-out pairs per run]({os.path.relpath(sheets, report.parent)})"]
     body = [
         f"Generated by `make study` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} from "
         f"{len(results)} measured runs. Each row: `python -m trainer.study --only NAME`. L1 errors on the [0, 1] "
         "pixel scale; PSNR in dB for [0, 1] images; *person ratio* = swap L1 / content-copy L1 inside the person "
-        "mask; *bg L1* = swap L1 outside it, where the content image is the truth.",
+        "mask; *bg L1* = swap L1 outside it, where the content image is the truth; *supervised* = trained on the "
+        "renderer's true swaps (λ_cross), which a user's photos never have.",
         "",
         table(results),
         "",
         baselines(results),
-        "",
-        f"![Learning curves of every run]({os.path.relpath(curves, report.parent)})",
-        "",
-        f"![Two held-out pairs per run]({os.path.relpath(sheets, report.parent)})",
+        *pictures,
     ]
     replace_block(report, MARK_START, MARK_END, body, "Model study")
-    print(f"study: wrote {report} ({len(results)} runs), {curves}, {sheets}")
+    print(f"study: wrote {report} ({len(results)} runs, {len(pictures) // 2} picture(s))")

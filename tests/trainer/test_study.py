@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -32,7 +33,6 @@ def tiny_study(tmp_path, monkeypatch):
     monkeypatch.setattr(study, "FINETUNE_STEPS", 2)
     monkeypatch.setattr(study, "CURVE_EVAL", TINY_EVAL)
     monkeypatch.setattr(study, "FINAL_EVAL", TINY_EVAL)
-    monkeypatch.setattr(study, "STUDY_DIR", tmp_path / "study")
     runs = (
         StudyRun("plain", "the base"),
         StudyRun("switched", "every switch on", {"optimizer": "adam", "model": {"norm": "ln", "content_dim": 4},
@@ -43,42 +43,90 @@ def tiny_study(tmp_path, monkeypatch):
     paths = {"report": tmp_path / "docs" / "study.md", "curves": tmp_path / "docs" / "images" / "curves.png",
              "sheets": tmp_path / "docs" / "images" / "sheets.png"}
     real = study_report.write_report
-    monkeypatch.setattr(study_report, "write_report", lambda d: real(d, **paths))
-    return tmp_path / "study", paths
+    monkeypatch.setattr(study, "write_report", lambda d, names: real(d, names, **paths))
+    # Training runs and committed rows in two folders, neither of them study.STUDY_DIR / ROWS_DIR.
+    return Folders(tmp_path / "runs", tmp_path / "rows"), paths
+
+
+class Folders:
+    def __init__(self, runs, rows):
+        self.runs, self.rows = runs, rows
+
+    def args(self, *more: str) -> list[str]:
+        return ["--dir", str(self.runs), "--rows", str(self.rows), *more]
+
+    def curve_steps(self, name: str) -> list[int]:
+        return [p["step"] for p in study_report.read_curve(self.rows / name / "curves.jsonl")]
 
 
 def test_rows_train_measure_and_report(tiny_study, capsys):
-    root, paths = tiny_study
-    assert study.main(["--dir", str(root)]) == 0
+    folders, paths = tiny_study
+    assert study.main(folders.args()) == 0
     for name, steps in (("plain", 4), ("switched", 4), ("tuned", 6)):
-        result = json.loads((root / name / "results.json").read_text())
+        result = json.loads((folders.rows / name / "results.json").read_text())
         assert result["config"]["steps"] == steps
         assert 0 < result["metrics"]["swap/ratio"] < 100 and "probe/identity_from_content/acc" in result["metrics"]
-        curve = [json.loads(line) for line in (root / name / "curves.jsonl").read_text().splitlines()]
-        assert [p["step"] for p in curve] == list(range(2 if name != "tuned" else 6, steps + 1, 2))
-        assert not (root / name / ".study-lock").exists()
-    assert json.loads((root / "switched" / "results.json").read_text())["config"]["model"]["content_dim"] == 4
+        assert folders.curve_steps(name) == list(range(2 if name != "tuned" else 6, steps + 1, 2))
+        assert (folders.rows / name / "sheet.png").exists()
+        assert not (folders.runs / name / ".study-lock").exists()
+        assert not (folders.rows / name / "checkpoints").exists()  # the committed folder holds no training state
+    assert json.loads((folders.rows / "switched" / "results.json").read_text())["config"]["model"]["content_dim"] == 4
     text = paths["report"].read_text()
-    assert "| `switched` | every switch on | 4 |" in text and "images/curves.png" in text
+    assert "| `switched` | every switch on | 4 | no |" in text and "images/curves.png" in text
     assert paths["curves"].stat().st_size > 10_000 and paths["sheets"].exists()
-    assert study.main(["--dir", str(root), "--only", "plain"]) == 0
+    assert study.main(folders.args("--only", "plain")) == 0
     assert "plain already measured" in capsys.readouterr().out
 
 
+def test_a_fresh_clone_redraws_the_report_from_the_committed_rows_alone(tiny_study):
+    folders, paths = tiny_study
+    assert study.main(folders.args("--only", "plain", "--no-report")) == 0
+    shutil.rmtree(folders.runs)  # a fresh machine: no training runs, only the rows the repository holds
+    paths["report"].unlink(missing_ok=True)
+    assert study.main(folders.args("--report-only")) == 0
+    assert "| `plain` | the base | 4 | no |" in paths["report"].read_text()
+
+
 def test_an_interrupted_row_resumes_without_repeating_curve_points(tiny_study, monkeypatch):
-    root, _ = tiny_study
+    folders, _ = tiny_study
     monkeypatch.setattr(study, "BASE", {**TINY_BASE, "steps": 2})
-    assert study.main(["--dir", str(root), "--only", "plain", "--no-report"]) == 0
-    (root / "plain" / "results.json").unlink()  # as if killed after its last checkpoint
+    assert study.main(folders.args("--only", "plain", "--no-report")) == 0
+    (folders.rows / "plain" / "results.json").unlink()  # as if killed after its last checkpoint
     monkeypatch.setattr(study, "BASE", {**TINY_BASE, "steps": 4})
-    assert study.main(["--dir", str(root), "--only", "plain", "--no-report"]) == 0
-    curve = [json.loads(line)["step"] for line in (root / "plain" / "curves.jsonl").read_text().splitlines()]
-    assert curve == [2, 4]
+    assert study.main(folders.args("--only", "plain", "--no-report")) == 0
+    assert folders.curve_steps("plain") == [2, 4]
+
+
+def test_a_row_whose_training_folder_is_gone_starts_again_with_a_fresh_curve(tiny_study, monkeypatch):
+    folders, _ = tiny_study
+    monkeypatch.setattr(study, "BASE", {**TINY_BASE, "steps": 2})
+    assert study.main(folders.args("--only", "plain", "--no-report")) == 0
+    (folders.rows / "plain" / "results.json").unlink()
+    shutil.rmtree(folders.runs / "plain")  # its checkpoints lost: the row trains from step 0 again
+    monkeypatch.setattr(study, "BASE", {**TINY_BASE, "steps": 4})
+    with (folders.rows / "plain" / "curves.jsonl").open("a") as f:
+        f.write(json.dumps({"step": 3, "stale": True}) + "\n")  # a point of the abandoned attempt
+    assert study.main(folders.args("--only", "plain", "--no-report")) == 0
+    assert folders.curve_steps("plain") == [2, 4]
+
+
+def test_long_rows_space_their_curve_points_and_short_ones_keep_every_50_steps():
+    assert study.curve_every(300) == study.curve_every(400) == 50
+    assert study.curve_every(3000) == 150 and 3000 // study.curve_every(3000) == 20
+
+
+def test_the_supervised_column_says_which_rows_train_on_true_swaps():
+    rows = [{"name": n, "question": "q", "config": study.run_by_name(n).config(), "metrics": {}}
+            for n in ("recon_only", "cross_gt_only")]
+    lines = study_report.table(rows).splitlines()
+    assert "| supervised |" in lines[0]
+    assert lines[2].startswith("| `recon_only` | q | 300 | no |")
+    assert lines[3].startswith("| `cross_gt_only` | q | 300 | yes |")
 
 
 def test_unknown_rows_are_refused_and_fine_tuning_adds_steps(tiny_study, capsys):
-    root, _ = tiny_study
-    assert study.main(["--dir", str(root), "--only", "nope"]) == 2
+    folders, _ = tiny_study
+    assert study.main(folders.args("--only", "nope")) == 2
     assert "no study run named 'nope'" in capsys.readouterr().err
     assert study.run_by_name("tuned").config()["steps"] == 4 + 2
 
