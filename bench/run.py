@@ -29,9 +29,10 @@ from .options import options_section
 from .report import Report, Section
 from .scaling import scaling_section
 from .startup import startup_section
+from .study_step import study_step_section
 from .workloads import default_model, funit_animals, tiny_model
 
-SECTIONS = ("options", "inference", "scaling", "training", "bf16", "channels_last", "startup", "gui", "cuda")
+SECTIONS = ("options", "inference", "scaling", "training", "bf16", "channels_last", "study", "startup", "gui", "cuda")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                                        train_repeats=max(1, budget.heavy - 1))]),
         ("channels_last", lambda: [memory_format_section(models, repeats=max(1, budget.heavy - 1),
                                                          train_batch=1 if quick else 4)]),
+        ("study", lambda: [study_step_section(repeats=max(1, budget.heavy - 1), batch=1 if quick else 8)]),
         ("startup", lambda: [startup_section(quick)]),
         ("gui", lambda: [gui_section(quick)]),
         ("cuda", lambda: [cuda_section(models, budget)]),

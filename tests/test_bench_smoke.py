@@ -166,3 +166,16 @@ def test_startup_section_compares_the_app_with_a_bare_window(monkeypatch):
     assert window.ratio == pytest.approx(2.0) and window.met is True and window.target == "≤ 1.5 s"
     assert mixed.ratio == pytest.approx(10.0)
     assert memory.extra["rss_idle_mb"] == 890.0
+
+
+def test_the_study_step_section_measures_bf16_and_channels_last_on_the_study_model(tmp_path):
+    data = _run_bench(tmp_path, "study")
+    (section,) = data["sections"]
+    assert section["key"] == "study" and section["skipped"] is None
+    candidates = [row["candidate"] for row in section["rows"]]
+    assert candidates == ["bf16 autocast (cpu_bf16 = on)", "channels_last (generator, discriminator and batch)"]
+    for row in section["rows"]:
+        assert "study row" in row["name"] and row["ratio"] > 0
+        _check_timing(row["candidate_timing"])
+        _check_timing(row["baseline_timing"])
+    assert data["machine"]["cpu"]  # every committed result names its CPU
