@@ -26,6 +26,7 @@ import argparse
 import copy
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -37,6 +38,7 @@ import torch
 
 from g2g_desktop.core.checkpoint import load_generator
 from trainer.config import config_from_dict
+from trainer.datasets import open_dataset
 from trainer.engine import TrainingEngine
 from trainer.events import Failed, StepDone
 from trainer.identity_classifier import IdentityClassifier, train_identity_classifier
@@ -88,6 +90,7 @@ class StudyRun:
     question: str  # what the row asks, for the table
     changes: dict[str, Any] = field(default_factory=dict)  # TrainConfig fields over BASE (model/dis/weights merge)
     start_from: str | None = None  # fine-tune the final checkpoint of this row
+    from_folder: bool = False  # train on the same faces exported as one sub-folder per person (the photo path)
 
     def config(self) -> dict[str, Any]:
         config = copy.deepcopy(BASE)
@@ -199,6 +202,9 @@ RUNS: tuple[StudyRun, ...] = (
     StudyRun("erase_gan", "same_lord with identity features erased from E_A's input",
              _recipe(ADAM, LN, SAME, LORD_W, ERASE)),
     StudyRun("erase_s1", "erase, seed 1", _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, ERASE, {"seed": 1})),
+    # Issue 19 item 5: the photo path's twin — the same faces as an identity-folder tree, no renderer.
+    StudyRun("recon_only_folder", "recon_only trained from procedural:128:20 exported as one folder per person",
+             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN), from_folder=True),
     StudyRun("recon_only_s1", "recon_only, seed 1 (erase_s1's control)", _recipe(ADAM, LN, SAME, LORD_W, NO_GAN,
                                                                                   {"seed": 1})),
 )
@@ -241,11 +247,31 @@ class Evaluator:
         return metrics
 
 
+def exported_faces(study_dir: Path, spec: str, image_size: int) -> Path:
+    """The procedural data set `spec` written once as an identity-folder tree (`<study_dir>/_faces/…`).
+
+    A row trained from it sees exactly what a user's photo folder gives the trainer — labels from folder
+    names, no renderer, no true swaps — yet the same pixels in the same order (PNG is lossless, folders and
+    files sort like the procedural items), so its figures against its procedural twin's show what the photo
+    path itself changes.
+    """
+    dataset = open_dataset(spec, image_size)
+    folder = study_dir / "_faces" / f"{spec.replace(':', '-')}-{dataset.image_size}px"
+    complete = folder / ".complete"  # written last: an interrupted export is redone
+    if not complete.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        dataset.export(folder)
+        complete.touch()
+    return folder
+
+
 def train_run(run: StudyRun, folder: Path, row: Path, curve_eval: Evaluator, study_dir: Path,
               log: Callable[[str], None] = print) -> bool:
     """Train (or resume) one row into `folder`, appending learning-curve points to `row`/curves.jsonl;
     True when it completed. A fine-tuning row starts from its parent's final state in `study_dir`."""
     config = dict(run.config(), out=str(folder))
+    if run.from_folder:
+        config["data"] = str(exported_faces(study_dir, config["data"], config["image_size"]))
     curve_path = row / "curves.jsonl"
     if any((folder / "checkpoints").glob("state_*.pt")):
         config["resume"] = str(folder)
@@ -294,6 +320,7 @@ def finish_run(run: StudyRun, folder: Path, row: Path, final_eval: Evaluator) ->
         "name": run.name,
         "question": run.question,
         "config": run.config(),
+        "from_folder": run.from_folder,
         "command": f"python -m trainer.study --only {run.name}",
         "train_seconds": curve[-1]["seconds"] if curve else None,
         "metrics": metrics,

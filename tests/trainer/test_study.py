@@ -22,6 +22,9 @@ TINY_BASE = {
     "preview_every": 4,
     "checkpoint_every": 2,
 }
+# A folder run holds one image of some identities out for its "best" score (trainer/heldout.py), so only with
+# the best checkpoint chosen by a loss do a folder row and its procedural twin train on the very same items.
+BY_LOSS = {"best_metric": "Loss/G/total"}
 TINY_EVAL = {"identities": 3, "samples": 3, "pairs": 4, "seed": 0}
 
 
@@ -38,6 +41,8 @@ def tiny_study(tmp_path, monkeypatch):
         StudyRun("switched", "every switch on", {"optimizer": "adam", "model": {"norm": "ln", "content_dim": 4},
                                                  "weights": {"lambda_same": 1.0, "content_noise": 0.1}}),
         StudyRun("tuned", "fine-tune plain", {"weights": {"lambda_long": 0.0}}, start_from="plain"),
+        StudyRun("by_loss", "the base, best by loss", BY_LOSS),
+        StudyRun("by_loss_folder", "the base, best by loss, from the exported folder", BY_LOSS, from_folder=True),
     )
     monkeypatch.setattr(study, "RUNS", runs)
     paths = {"report": tmp_path / "docs" / "study.md", "curves": tmp_path / "docs" / "images" / "curves.png",
@@ -139,3 +144,16 @@ def test_shipped_rows_build_valid_configs():
         validate_config(config)
         if run.changes.get("approach") == "naive":
             assert "n_res_blks" not in config.model  # another family's sizes replace the base's
+
+
+def test_the_folder_twin_trains_on_exported_files_and_matches_its_procedural_row(tiny_study):
+    folders, _ = tiny_study
+    assert study.main(folders.args("--only", "by_loss", "by_loss_folder", "--no-report")) == 0
+    exported = folders.runs / "_faces" / "procedural-4-3-32px"
+    assert (exported / ".complete").exists() and len(list(exported.glob("*/*.png"))) == 4 * 3
+    saved = json.loads((folders.runs / "by_loss_folder" / "config.json").read_text())
+    assert saved["data"] == str(exported)  # it really trained from the folder, as a photo run would
+    twin, plain = (json.loads((folders.rows / n / "results.json").read_text()) for n in ("by_loss_folder", "by_loss"))
+    assert twin["from_folder"] and not plain["from_folder"]
+    # Same pixels, same order, same seed: the photo path itself changes nothing.
+    assert twin["metrics"] == plain["metrics"]
