@@ -76,12 +76,11 @@ def adopt_stored(config: TrainConfig, state: dict[str, Any]) -> tuple[TrainConfi
 def stored_precision(state: dict[str, Any]) -> str:
     """The CPU precision ("bf16", "fp32") a checkpoint's run trained in; "" when it does not say.
 
-    Its config records it; a checkpoint written before the config did (2026-12) has only the choice in
-    its approach's extra state.
+    Its config records it ("" for a run on a GPU); a checkpoint written before the config did (2026-12) has
+    only the choice in its approach's extra state.
     """
-    recorded = state["config"].get("cpu_precision", "")
-    if recorded:
-        return recorded
+    if "cpu_precision" in state["config"]:
+        return state["config"]["cpu_precision"]
     saved = state.get("extra", {}).get("cpu_precision") or {}
     return ("bf16" if saved["bf16"] else "fp32") if "bf16" in saved else ""
 

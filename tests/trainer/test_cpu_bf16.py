@@ -20,6 +20,7 @@ from trainer.approaches import base as base_module
 from trainer.config import TrainConfig
 from trainer.engine import TrainingEngine
 from trainer.events import Noted, RolledBack
+from trainer.run_start import stored_precision
 
 
 def _enabled(approach) -> bool:
@@ -181,3 +182,16 @@ def test_a_fall_back_to_fp32_is_recorded_and_kept_by_a_resume(tmp_path, cpu):
     assert engine.approach.cpu_precision == "fp32" and _stored_precision(tmp_path / "run") == "fp32"
     resumed = _run(tiny_config(tmp_path, steps=5, resume=str(tmp_path / "run")))
     assert resumed.approach.cpu_precision == "fp32"
+
+
+@pytest.mark.parametrize(
+    ("config", "extra", "precision"),
+    [({}, {"cpu_precision": {"mode": "auto", "bf16": True, "note": "bf16 autocast (1.17× faster)"}}, "bf16"),
+     ({}, {"cpu_precision": {"mode": "auto", "bf16": False}}, "fp32"),
+     ({}, {}, ""),
+     ({"cpu_precision": ""}, {"cpu_precision": {"mode": "auto", "bf16": False}}, "")],
+    ids=["old-checkpoint-bf16", "old-checkpoint-fp32", "older-still", "gpu-run"],
+)
+def test_the_recorded_precision_of_a_checkpoint(config, extra, precision):
+    """Checkpoints from before `cpu_precision` (the timing probe's choice, in the extra state) keep theirs too."""
+    assert stored_precision({"config": config, "extra": extra}) == precision
