@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from .device import BF16_MIN_GFLOP, auto_cpu_bf16, cpu_flags, cpu_model_name
 from .generator import DisentanglingGenerator
@@ -83,6 +82,8 @@ def probe_pair(size: int) -> torch.Tensor:
 
 def check_bf16_pass(run: PassRows) -> Bf16Check:
     """The fp32 pass (its FLOPs counted), then — where bf16 pays — the bf16 pass, compared row by row."""
+    from torch.utils.flop_counter import FlopCounterMode  # here: importing it loads triton (~1 s), for this only
+
     with FlopCounterMode(display=False) as counter:
         fp32 = run(False)
     gflop = counter.get_total_flops() / 1e9

@@ -30,7 +30,6 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from g2g_desktop.core.device import auto_cpu_bf16, cpu_bf16_mode, cpu_has_native_bf16
 from g2g_desktop.core.g2g import cross_pass
@@ -193,6 +192,8 @@ class Approach(ABC):
     def cross_pass_gflop(self) -> float:
         """GFLOP of one G2G cross pass of one pair at the run's image size, counted on a meta-device copy of the
         generator: no arithmetic and no memory, and the same count on every machine."""
+        from torch.utils.flop_counter import FlopCounterMode  # here: importing it loads triton (~1 s), for this only
+
         size = self.config.image_size
         meta = copy.deepcopy(self.generator).to("meta")
         x = torch.empty(1, 3, size, size, device="meta")
