@@ -11,8 +11,10 @@ checkpoint's temp file appears (mid-write) — then resumed from its run folder.
   more than the steps since the last checkpoint are lost.
 
 At the end the final weights, optimizer states and RNG states are compared bit for bit with an
-uninterrupted run of the same length (CPU, one thread). The figures printed at the end (kills survived,
-kills during a checkpoint write, files tried, crashes) are the ones quoted in docs/reliability.md.
+uninterrupted run of the same length (CPU, one thread), and so is the precision each trained in (the
+choice, bf16 or fp32, not the note that says why: a resumed run's note says it kept the recorded one).
+The figures printed at the end (kills survived, kills during a checkpoint write, files tried, crashes,
+precision) are the ones quoted in docs/reliability.md.
 The test suite runs a short version (tests/trainer/test_kill_resume.py).
 """
 
@@ -55,6 +57,7 @@ class SoakReport:
     temp_files_after_kills: int = 0  # most temp files of killed writes seen in the run folder after a kill
     leftover_temp_files: int = 0  # temp files still in the run folder after the final resume finished
     bit_identical: bool | None = None
+    precision: str = ""  # what the uninterrupted run trained in, and why
     problems: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -63,7 +66,8 @@ class SoakReport:
             f"files tried: {self.files_tried}, crashes: {self.crashes}, most steps lost: {self.max_steps_lost}, "
             f"temp files left by killed writes: {self.temp_files_after_kills} (still there at the end: "
             f"{self.leftover_temp_files}), final weights bit-identical to an "
-            f"uninterrupted run: {self.bit_identical}, problems: {len(self.problems)}"
+            f"uninterrupted run: {self.bit_identical}, precision: {self.precision or '?'}, "
+            f"problems: {len(self.problems)}"
         )
 
 
@@ -79,8 +83,10 @@ def train_command(out: Path, settings: SoakSettings, *, resume: bool) -> list[st
 
 
 def child_env() -> dict[str, str]:
-    """One thread everywhere: bit-for-bit comparisons must not depend on thread scheduling."""
+    """One thread everywhere: bit-for-bit comparisons must not depend on thread scheduling. The precision is
+    `cpu_bf16: auto`, as a user's run chooses it: its choice is part of what must match."""
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    env.pop("G2G_CPU_BF16", None)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
 
@@ -251,17 +257,27 @@ def _flatten(value, prefix: str = ""):
         yield prefix, value
 
 
+PRECISION_NOTE = "extra/cpu_precision/note"  # why a run trains in its precision: differs after a resume
+
+
 def compare_runs(reference: Path, other: Path, steps: int, report: SoakReport) -> bool:
-    """Final training states equal bit for bit (modules, optimizers, extra, sampler, RNG, weights)."""
+    """Final training states equal bit for bit (modules, optimizers, extra, sampler, RNG, weights), and the
+    precision recorded in their configs the same."""
     import torch
 
     from trainer.state import load_training_state
 
     name = f"checkpoints/state_{steps:08d}.pt"
     a, b = load_training_state(reference / name), load_training_state(other / name)
+    report.precision = str(a.get("extra", {}).get("cpu_precision", {}).get("note", ""))
     differences = []
+    if a["config"].get("cpu_precision") != b["config"].get("cpu_precision"):
+        differences.append("config/cpu_precision")
     for key in ("step", "modules", "optimizers", "extra", "sampler", "rng", "weights"):
-        left, right = dict(_flatten(a.get(key))), dict(_flatten(b.get(key)))
+        left, right = (
+            {path: value for path, value in _flatten(state.get(key), key) if path != PRECISION_NOTE}
+            for state in (a, b)
+        )
         if left.keys() != right.keys():
             differences.append(f"{key}: different entries")
             continue
@@ -273,7 +289,7 @@ def compare_runs(reference: Path, other: Path, steps: int, report: SoakReport) -
                 else value == other_value
             )
             if not same:
-                differences.append(f"{key}{path}")
+                differences.append(path)
     if differences:
         report.problems.append(f"final state differs from the uninterrupted run in {differences[:6]}")
     return not differences

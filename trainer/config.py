@@ -27,6 +27,7 @@ from g2g_desktop.core.config import (
 from trainer.loss_weights import APPROACH_NAMES, LossWeights
 
 OPTIMIZERS = ("auto", "rmsprop", "adam")
+CPU_PRECISIONS = ("", "bf16", "fp32")
 APPROACHES = APPROACH_NAMES  # one list: the loss-weight table marks which approach reads each weight by these names
 
 
@@ -60,9 +61,13 @@ class TrainConfig:
     checkpoint_every: int = 500  # steps between full training-state checkpoints
     keep_last: int = 3  # checkpoints kept besides the best
     best_metric: str = "heldout"  # lower is better: the held-out score (trainer/heldout.py) or a Loss/ name
-    # CPU bf16 autocast for training steps: "auto" (measured at the first step on CPUs with native bf16; defers to
-    # $G2G_CPU_BF16 when that is set), "on" or "off". Added by the perf-startup branch (issue 12 item 3).
+    # CPU bf16 autocast for training steps: "auto" (bf16 on CPUs with native bf16 for models of FUNIT's size, from
+    # the CPU flags and the model's GFLOP: core.device.auto_cpu_bf16; defers to $G2G_CPU_BF16 when that is set),
+    # "on" or "off".
     cpu_bf16: str = "auto"
+    # The precision the run trains in on the CPU, "bf16" or "fp32", written by the engine into config.json and the
+    # checkpoints ("" until a run chose one). Under "auto" a resume, or a rerun of this config, keeps it.
+    cpu_precision: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -239,6 +244,8 @@ def validate_config(config: TrainConfig) -> None:
     for name in ("lr_gen", "lr_dis"):
         if not (math.isfinite(getattr(config, name)) and getattr(config, name) > 0):
             raise TrainConfigError(f"{name}: must be a positive number, got {getattr(config, name)}")
+    if config.cpu_precision not in CPU_PRECISIONS:
+        raise TrainConfigError(f"cpu_precision: {config.cpu_precision!r} is not one of bf16, fp32 (or empty)")
     if config.optimizer not in OPTIMIZERS:
         raise TrainConfigError(f"optimizer: {config.optimizer!r} is not one of {', '.join(OPTIMIZERS)}")
     if config.lr_warmup_steps < 0:

@@ -24,6 +24,7 @@ since the ranks cannot roll back together.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
@@ -241,6 +242,9 @@ class TrainingEngine(EngineUpkeep):
             self._load_funit(funit_gen)
         if self.dist:
             distributed.synchronize(self.approach.modules(), world)
+        self._record_precision()
+        if self.config.cpu_precision:  # on the CPU: which precision, and why
+            self.run_state.notes.append(f"training precision: {self.approach.cpu_bf16_note}")
         self.rollback_point.mark(self._capture(None), self.current_step)
         metric_name = self.heldout.name if self.heldout is not None else config.best_metric
         self.files = RunFolder(self.run_dir, config.keep_last, self.save_fn, metric_name)
@@ -308,7 +312,17 @@ class TrainingEngine(EngineUpkeep):
                        "the loss weights"))
             return
         self._restore(point.copy(), data=False)
+        if self._record_precision() and self.is_main:  # bf16 gave the NaN: the rest of the run is fp32
+            self.files.write_config(self.config.to_dict())
         self._emit(RolledBack(self.current_step, str(exc), failed_step))
+
+    def _record_precision(self) -> bool:
+        """Put the approach's CPU precision into the config (config.json, checkpoints); True when it changed."""
+        chosen = self.approach.cpu_precision
+        if chosen == self.config.cpu_precision:
+            return False
+        self.config = dataclasses.replace(self.config, cpu_precision=chosen)
+        return True
 
     # ------------------------------------------------------------------ commands (engine thread)
 

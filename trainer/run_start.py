@@ -61,12 +61,28 @@ def find_start(config: TrainConfig, run_dir: Path) -> StartPoint:
 
 
 def adopt_stored(config: TrainConfig, state: dict[str, Any]) -> tuple[TrainConfig, str | None]:
-    """`config` with the checkpoint's architecture fields, and a warning naming any asked to differ."""
+    """`config` with the checkpoint's architecture fields and CPU precision, and a warning naming any
+    architecture field asked to differ."""
     stored = state["config"]
     kept = {k: stored[k] for k in ARCHITECTURE_FIELDS if k in stored}
     overridden = [f"{k}={v!r} (asked {getattr(config, k)!r})" for k, v in kept.items() if v != getattr(config, k)]
     warning = "the resumed run keeps its " + ", ".join(overridden) if overridden else None
+    precision = stored_precision(state)
+    if precision:
+        kept["cpu_precision"] = precision
     return dataclasses.replace(config, **kept), warning
+
+
+def stored_precision(state: dict[str, Any]) -> str:
+    """The CPU precision ("bf16", "fp32") a checkpoint's run trained in; "" when it does not say.
+
+    Its config records it ("" for a run on a GPU); a checkpoint written before the config did (2026-12) has
+    only the choice in its approach's extra state.
+    """
+    if "cpu_precision" in state["config"]:
+        return state["config"]["cpu_precision"]
+    saved = state.get("extra", {}).get("cpu_precision") or {}
+    return ("bf16" if saved["bf16"] else "fp32") if "bf16" in saved else ""
 
 
 def load_modules_checked(approach: Approach, state: dict[str, Any], path: Path) -> None:

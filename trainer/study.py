@@ -77,7 +77,7 @@ BASE: dict[str, Any] = {
     "preview_every": STEPS,
     "checkpoint_every": 100,
     "keep_last": 1,
-    "cpu_bf16": "off",  # every row in fp32, so no row's figures depend on a timing probe
+    "cpu_bf16": "off",  # every row in fp32, the same precision on any CPU
 }
 
 LORD = {"content_noise": 0.2, "content_l2": 0.01}  # LORD's regularisation of the content code

@@ -1,10 +1,11 @@
 """Device choice: CUDA when present (with AMP and channels_last), CPU otherwise, one code path.
 
-On a CPU with native bf16 arithmetic (AVX512-BF16 or AMX) bf16 autocast can make the decoder (and
-training steps) about twice as fast, but it is not faster everywhere (small convolutions pay oneDNN's
-conversion overhead) and it rounds. So it is never switched on by assumption: `compare_bf16` measures
-one workload both ways, and the caller keeps bf16 only when it was faster and its result stayed within a
-tolerance. `G2G_CPU_BF16` (or a caller's setting) is `auto` (measure), `on` or `off`.
+On a CPU with native bf16 arithmetic (AVX512-BF16 or AMX) bf16 autocast makes large convolutions up to
+about twice as fast, but it is not faster everywhere (small convolutions pay oneDNN's conversion overhead)
+and it rounds. `G2G_CPU_BF16` (or a caller's setting) is `auto`, `on` or `off`; under `auto`,
+`auto_cpu_bf16` decides from facts that do not change between two starts on one machine: the CPU's flags
+and the size of the work (GFLOP of one G2G cross pass). It used to time a workload both ways at start-up,
+so the machine's load at that moment decided a training run's precision, and with it its weights (issue 24).
 """
 
 from __future__ import annotations
@@ -12,15 +13,24 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import time
-from collections.abc import Callable, Iterator
+import platform
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 
 CPU_BF16_MODES = ("auto", "on", "off")
-MIN_BF16_SPEEDUP = 1.15
-"""bf16 must be at least this much faster in the start-up measurement to be chosen (noise margin)."""
+BF16_MIN_GFLOP = 20.0
+"""`auto` uses bf16 only for work of at least this many GFLOP per G2G cross pass of one pair.
+
+Measured ratios (fp32 ms / bf16 ms, bench/results and issues 23–24): FUNIT-animals size (128 px, 147 GFLOP
+a pass) 1.75× per training step and 1.71× per slider decode on an Intel Xeon with AMX, 1.76× per slider
+decode on an AMD EPYC Zen 4 (avx512_bf16); the default model (64 px, 3.5 GFLOP) 1.06× per training step
+and 0.99× per slider decode (AMX), the soak's tiny run (32 px, 0.04 GFLOP) 1.06–1.17× (Zen 4), within the
+noise. So below a few GFLOP bf16 buys nothing but rounding, at FUNIT size it buys ~1.7×. The boundary
+between the two measured sizes is not measured; 20 GFLOP (near their geometric mean) puts FUNIT's
+architecture at 64 px (37 GFLOP) on the bf16 side. `on`/`off` override it either way.
+"""
 
 
 @dataclass(frozen=True)
@@ -90,15 +100,25 @@ def cpu_bf16_mode(value: str | None = None) -> str:
     return mode
 
 
-def cpu_flags(path: str = "/proc/cpuinfo") -> set[str]:
+def cpuinfo_field(name: str, path: str = "/proc/cpuinfo") -> str | None:
+    """The value of the first `name : value` line of /proc/cpuinfo (Linux); None elsewhere or without one."""
     try:
         with open(path, encoding="ascii", errors="replace") as info:
             for line in info:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
+                if line.startswith(name):
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return set()
+    return None
+
+
+def cpu_flags(path: str = "/proc/cpuinfo") -> set[str]:
+    return set((cpuinfo_field("flags", path) or "").split())
+
+
+def cpu_model_name() -> str:
+    """The CPU's model name ("AMD EPYC 9R14 96-Core Processor"), or what the platform says elsewhere."""
+    return cpuinfo_field("model name") or platform.processor()
 
 
 def cpu_has_native_bf16() -> bool:
@@ -108,53 +128,18 @@ def cpu_has_native_bf16() -> bool:
     return "AMX" in torch.backends.cpu.get_cpu_capability().upper()
 
 
-@dataclass(frozen=True)
-class Bf16Trial:
-    """One workload timed in fp32 and under bf16 autocast (best of the interleaved repeats)."""
+def auto_cpu_bf16(gflop: float) -> tuple[bool, str]:
+    """`auto`'s choice for work of `gflop` per G2G cross pass, and a note that says why.
 
-    fp32_ms: float
-    bf16_ms: float
-    max_diff: float  # largest |bf16 − fp32| over the output elements
-    mean_diff: float
-    finite: bool  # the bf16 output had no NaN/Inf
-
-    @property
-    def speedup(self) -> float:
-        return self.fp32_ms / self.bf16_ms if self.bf16_ms > 0 else 0.0
-
-    def faster(self, min_speedup: float = MIN_BF16_SPEEDUP) -> bool:
-        return self.finite and self.speedup >= min_speedup
-
-    def to_dict(self) -> dict[str, float | bool]:
-        return {**dataclasses.asdict(self), "speedup": round(self.speedup, 3)}
-
-
-def compare_bf16(run: Callable[[], torch.Tensor], repeats: int = 3) -> Bf16Trial:
-    """Time `run()` (which returns a tensor) in fp32 and under CPU bf16 autocast, interleaved.
-
-    One warm-up call each first: oneDNN builds its bf16 kernels on first use.
+    Deterministic for a given machine and model: the same CPU flags and sizes always give the same
+    answer, so a seeded run reproduces and a resumed one continues in the precision it started with. A
+    timing measured once per machine and cached was the other way: but its first measurement would still
+    depend on that moment's load, a second machine of the same kind (or a wiped cache) could choose the
+    other way, and it costs seconds at FUNIT size; a rule costs nothing. What the rule cannot know is how
+    far bf16 rounding moves a given model's images: the app checks that on the loaded model (pipeline).
     """
-
-    def once(bf16: bool) -> tuple[float, torch.Tensor]:
-        context = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
-        start = time.perf_counter()
-        with context:
-            out = run()
-        out = out.detach().float()
-        return (time.perf_counter() - start) * 1000, out
-
-    once(False)
-    once(True)
-    fp32, bf16 = [], []
-    ref = out = None
-    for i in range(repeats):
-        for bf in (False, True) if i % 2 == 0 else (True, False):
-            ms, result = once(bf)
-            (bf16 if bf else fp32).append(ms)
-            if bf:
-                out = result
-            else:
-                ref = result
-    finite = bool(torch.isfinite(out).all())
-    diff = (out - ref).abs() if finite else torch.full((1,), float("inf"))
-    return Bf16Trial(min(fp32), min(bf16), float(diff.max()), float(diff.mean()), finite)
+    if not cpu_has_native_bf16():
+        return False, "fp32 (this CPU has no native bf16)"
+    if gflop < BF16_MIN_GFLOP:
+        return False, f"fp32 ({gflop:.2g} GFLOP per G2G pass: too small for bf16 to pay, needs {BF16_MIN_GFLOP:g})"
+    return True, f"bf16 autocast (native bf16, {gflop:.3g} GFLOP per G2G pass)"

@@ -19,18 +19,15 @@ from PIL import Image
 
 from .face_align import DEFAULT_ZOOM, Detector, MtcnnDetector, prepare_image, template_id
 from .images import MAX_FILE_BYTES, ImageLoadError, decode_image
+from .resources import cache_root
 from .safe_io import atomic_write
 
 NO_FACE_SUFFIX = ".noface"
 
 
 def default_crop_cache_dir() -> Path:
-    """`$G2G_CACHE_DIR` or `$XDG_CACHE_HOME/g2g-desktop/faces` (default `~/.cache/g2g-desktop/faces`)."""
-    explicit = os.environ.get("G2G_CACHE_DIR")
-    if explicit:
-        return Path(explicit) / "faces"
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "g2g-desktop" / "faces"
+    """`faces/` in the user's cache folder (`$G2G_CACHE_DIR`, default `~/.cache/g2g-desktop`)."""
+    return cache_root() / "faces"
 
 
 @dataclass

@@ -8,8 +8,9 @@ Codes of input images are computed once and cached, so a fade slider runs only t
 the decoder. Everything runs under `torch.inference_mode()` with the generator in eval mode.
 
 On a CPU with native bf16 the decoder (every decode: the grid, the fade slider, the swap matrix and the
-fade export) runs under bf16 autocast when a short measurement at load shows it faster and within
-`DECODE_MAX_DIFF` of fp32 (`cpu_bf16`/$G2G_CPU_BF16: auto, on, off). The encoders stay fp32: they run
+fade export) runs under bf16 autocast where the model is large enough for it to pay and a check at load
+shows the whole cross pass — mixed and reconstructed rows — within `decode_precision.BF16_MAX_DIFF` of fp32
+(`cpu_bf16`/$G2G_CPU_BF16: auto, on, off; core/decode_precision.py). The encoders stay fp32: they run
 once per image and their codes are cached.
 
 A generator with a mask head (`has_mask_head`) blends every decoded image onto its content image (the rest
@@ -29,7 +30,8 @@ from dataclasses import dataclass
 import torch
 from PIL import Image
 
-from .device import Bf16Trial, DeviceSettings, compare_bf16, cpu_bf16_mode, cpu_has_native_bf16, pick_device
+from .decode_precision import Bf16Check, cached_bf16_check, probe_pair
+from .device import DeviceSettings, cpu_bf16_mode, cpu_has_native_bf16, pick_device
 from .g2g import cross_pass, encode
 from .generator import DisentanglingGenerator, blend
 from .images import tensor_to_pil, tile
@@ -41,13 +43,6 @@ ALPHA_LIMITS = (-2.0, 3.0)
 """Fade weights are clamped to this range: the slider offers [-0.5, 1.5]; beyond ±2 past the endpoints
 extrapolated AdaIN parameters only produce saturated noise."""
 
-
-DECODE_MAX_DIFF = 12 / 255
-"""Largest per-pixel difference (on the [0, 1] scale) bf16 decoding may make: a few grey levels on a
-handful of pixels, invisible at the sizes the app shows. Measured: 9/255 (default model), 3/255 (FUNIT
-animals sizes)."""
-DECODE_MEAN_DIFF = 1 / 255
-"""Largest mean difference over all pixels (measured ≈ 0.27/255 for both)."""
 
 
 @dataclass(frozen=True)
@@ -148,7 +143,7 @@ class G2GPipeline:
         self._faded: OrderedDict[tuple[str, str, float], torch.Tensor] = OrderedDict()
         self._lock = threading.Lock()
         self.image_size: int = generator.config.image_size
-        self.bf16_trial: Bf16Trial | None = None  # the load-time measurement, when one ran
+        self.bf16_check: Bf16Check | None = None  # the load-time verdict under "auto" on a CPU with native bf16
         self._choose_decode_precision(cpu_bf16_mode(cpu_bf16))
 
     # ------------------------------------------------------------------ decode precision
@@ -160,22 +155,21 @@ class G2GPipeline:
             return
         if not cpu_has_native_bf16():
             return
-        trial = self.bf16_trial = self.measure_decode_bf16()
-        if trial.faster() and trial.max_diff <= DECODE_MAX_DIFF and trial.mean_diff <= DECODE_MEAN_DIFF:
-            self.settings = self.settings.with_decode_bf16(f"bf16 decode, {trial.speedup:.1f}× faster")
+        check = self.bf16_check = cached_bf16_check(self.generator, self.image_size, self.probe_pass)
+        if check.bf16:
+            self.settings = self.settings.with_decode_bf16(check.note)
 
     @torch.inference_mode()
-    def measure_decode_bf16(self, repeats: int = 3, batch: int = 1) -> Bf16Trial:
-        """One decode of `batch` fixed test images in fp32 and in bf16; differences on the [0, 1] scale."""
-        size = self.image_size
-        ramp = torch.linspace(-1, 1, size)
-        generator = torch.Generator().manual_seed(0)
-        x = torch.stack([ramp.view(1, -1).expand(size, size), ramp.view(-1, 1).expand(size, size), ramp.outer(ramp)])
-        x = (x + 0.2 * torch.randn(3, size, size, generator=generator)).clamp(-1, 1)
-        x = self._prepare(torch.stack([x.roll(i * 7, dims=-1) for i in range(batch)]))
-        content, identity = self.generator.encode_content(x), self.generator.encode_class(x)
-        trial = compare_bf16(lambda: self.generator.decode(content, identity), repeats)
-        return Bf16Trial(trial.fp32_ms, trial.bf16_ms, trial.max_diff / 2, trial.mean_diff / 2, trial.finite)
+    def probe_pass(self, bf16: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mixed, reconstructed) of `decode_precision.probe_pair`, computed as `run` does, decoding in bf16 or fp32."""
+        x = self._prepare(probe_pair(self.image_size))
+        settings = self.settings
+        self.settings = settings.with_decode_bf16("bf16 decode") if bf16 else settings.with_decode_bf16("")
+        try:
+            p = cross_pass(_Guarded(self), x[:1], x[1:])
+        finally:
+            self.settings = settings
+        return p.mixed.float(), p.shown_recon.float()
 
     # ------------------------------------------------------------------ helpers
     def _prepare(self, x: torch.Tensor) -> torch.Tensor:

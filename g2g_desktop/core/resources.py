@@ -1,7 +1,8 @@
-"""Where bundled resources live, the same helper from source and inside a PyInstaller bundle."""
+"""Where bundled resources live (the same helper from source and inside a PyInstaller bundle), and the user's cache."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -26,3 +27,12 @@ def sample_paths() -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+
+
+def cache_root() -> Path:
+    """`$G2G_CACHE_DIR`, else `$XDG_CACHE_HOME/g2g-desktop` (default `~/.cache/g2g-desktop`): face crops, decode
+    precision verdicts."""
+    explicit = os.environ.get("G2G_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "g2g-desktop"

@@ -11,6 +11,7 @@ import resource
 import subprocess
 
 import pytest
+import torch
 
 from tests.factories import load_script, long_only
 
@@ -29,15 +30,58 @@ def _assert_survived(report, settings) -> None:
 @pytest.fixture(scope="module")
 def short_soak(tmp_path_factory):
     settings = SOAK.SoakSettings(steps=12, checkpoint_every=3, kills=3, seed=0)
-    return settings, SOAK.soak(tmp_path_factory.mktemp("soak"), settings)
+    workdir = tmp_path_factory.mktemp("soak")
+    return settings, SOAK.soak(workdir, settings), workdir
 
 
 @pytest.mark.timeout(600)
 def test_sigkill_and_resume_short(short_soak):
     """3 SIGKILLs (mid-write and at random steps): every file loads, at most `checkpoint_every` steps are
-    lost, and the final state equals an uninterrupted run bit for bit."""
-    settings, report = short_soak
+    lost, and the final state equals an uninterrupted run bit for bit, in the same precision."""
+    settings, report, _ = short_soak
     _assert_survived(report, settings)
+    assert report.precision.startswith("fp32")  # the tiny run is far below the size where bf16 pays
+
+
+def _final_state_with(workdir, settings, tmp_path, change):
+    """The uninterrupted run's final state, changed by `change(state)`, in a run folder of its own."""
+    from trainer.state import load_training_state, save_training_state
+
+    name = f"checkpoints/state_{settings.steps:08d}.pt"
+    state = load_training_state(workdir / "reference" / name)
+    change(state)
+    save_training_state(tmp_path / name, {k: v for k, v in state.items() if k not in ("format", "format_version")})
+    return tmp_path
+
+
+def _perturb_a_weight(state) -> None:
+    weight = next(v for k, v in state["modules"]["gen"].items() if k.endswith("weight"))
+    weight.view(-1)[0] = torch.nextafter(weight.view(-1)[0], torch.tensor(float("inf")))  # one ulp
+
+
+def _flip_the_precision(state) -> None:
+    state["config"]["cpu_precision"] = "bf16"
+    state["extra"]["cpu_precision"]["bf16"] = True
+
+
+def _reword_the_note(state) -> None:
+    state["extra"]["cpu_precision"]["note"] = "fp32 (recorded in the run's config)"
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize(("change", "differs"), [(_perturb_a_weight, ["modules/gen/"]),
+                                                 (_flip_the_precision, ["config/cpu_precision", "extra/cpu_precision"]),
+                                                 (_reword_the_note, [])],
+                         ids=["one-ulp-weight", "precision", "only-the-note"])  # fmt: skip
+def test_the_comparison_fails_on_a_changed_weight_or_precision(short_soak, tmp_path, change, differs):
+    """The soak's bit-for-bit check is not vacuous: one ulp of one weight, or the other precision, fails it;
+    a note that words the same choice differently (as a resumed run's does) does not."""
+    settings, _, workdir = short_soak
+    other = _final_state_with(workdir, settings, tmp_path, change)
+    report = SOAK.SoakReport()
+    assert SOAK.compare_runs(workdir / "reference", other, settings.steps, report) is (not differs)
+    for start in differs:
+        assert any(start in p for p in report.problems), report.problems
 
 
 @long_only
@@ -52,7 +96,7 @@ def test_sigkill_and_resume_long(tmp_path):
 @pytest.mark.timeout(600)
 def test_resumed_run_cleans_up_temp_files_of_killed_writes(short_soak):
     """Temp files of checkpoint writes killed mid-way are model-sized; the resumed run removes them."""
-    _, report = short_soak
+    _, report, _ = short_soak
     if report.temp_files_after_kills == 0:
         pytest.skip("no kill happened to leave a temp file this time")
     assert report.leftover_temp_files == 0

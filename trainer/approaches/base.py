@@ -9,15 +9,18 @@ Every loss is checked (`checked`) before any optimizer step: a NaN or Inf raises
 leaves all weights untouched, so the engine can roll back.
 
 On the CPU, `autocast()` is bf16 autocast where `config.cpu_bf16` allows it: "on", "off", or "auto"
-(which defers to $G2G_CPU_BF16, default auto): on a CPU with native bf16 the first `autocast()` times
-one forward + backward of the generator in fp32 and in bf16 on a fixed batch and keeps bf16 only when it
-was faster and its loss finite. A non-finite loss under bf16 switches it off for the rest of the run
-(the engine rolls back and repeats the step in fp32). The choice goes into `extra_state()`, and a
-resumed "auto" run keeps it instead of measuring again.
+(which defers to $G2G_CPU_BF16, default auto). Under "auto" a run keeps the precision its config records
+(`config.cpu_precision`, which the engine writes into config.json and every checkpoint, so a resume or a
+rerun of the run's config continues in it; bf16 only where this CPU has it natively), and otherwise
+`core.device.auto_cpu_bf16` decides from the CPU flags and the GFLOP of one G2G pass at the run's sizes.
+No stopwatch is involved: the same config and seed give the same weights whatever the machine's load. A
+non-finite loss under bf16 switches it off for the rest of the run (the engine rolls back, repeats the
+step in fp32 and records fp32). `cpu_precision` and `extra_state()` say which precision is in use.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 from abc import ABC, abstractmethod
@@ -28,8 +31,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from g2g_desktop.core.device import Bf16Trial, compare_bf16, cpu_bf16_mode, cpu_has_native_bf16
-from g2g_desktop.core.g2g import cross_pass, swap_sides
+from g2g_desktop.core.device import auto_cpu_bf16, cpu_bf16_mode, cpu_has_native_bf16
+from g2g_desktop.core.g2g import cross_pass
 from g2g_desktop.core.generator import DisentanglingGenerator
 from g2g_desktop.core.pipeline import G2GResult
 from trainer.batch import PairBatch
@@ -101,7 +104,6 @@ class Approach(ABC):
         self.cpu_bf16_mode = cpu_bf16_mode(None if config.cpu_bf16 == "auto" else config.cpu_bf16)
         self.cpu_bf16: bool | None = None if self.device.type == "cpu" else False  # None: not decided yet
         self.cpu_bf16_note = ""  # why bf16 is on or off, once decided
-        self.bf16_trial: Bf16Trial | None = None
 
     # ------------------------------------------------------------------ the engine's contract
     @abstractmethod
@@ -142,23 +144,25 @@ class Approach(ABC):
         dis = getattr(self, "dis", None)
         return {"model": model, "dis": dis.config.to_dict() if dis is not None else {}}
 
+    @property
+    def cpu_precision(self) -> str:
+        """"bf16" or "fp32" on the CPU (deciding now if not yet decided), "" on other devices."""
+        if self.device.type != "cpu":
+            return ""
+        return "bf16" if self._use_cpu_bf16() else "fp32"
+
     def extra_state(self) -> dict[str, Any]:
-        """AMP loss-scaler state and the CPU precision choice, for the training-state checkpoint."""
-        precision = {"mode": self.cpu_bf16_mode, "bf16": bool(self.cpu_bf16), "note": self.cpu_bf16_note,
-                     "trial": self.bf16_trial.to_dict() if self.bf16_trial else None}
+        """AMP loss-scaler state and the CPU precision choice (with why), for the training-state checkpoint."""
+        precision = {"mode": self.cpu_bf16_mode, "bf16": bool(self.cpu_bf16), "note": self.cpu_bf16_note}
         return {"scalers": {name: scaler.state_dict() for name, scaler in self.scalers.items()},
                 "cpu_precision": precision}
 
     def load_extra_state(self, state: dict[str, Any]) -> None:
+        """The loss scalers. The precision is not touched: a resume takes it from the config (run_start), and a
+        rollback to an earlier state must not undo a fall-back to fp32."""
         for name, scaler_state in state.get("scalers", {}).items():
             if name in self.scalers and scaler_state:
                 self.scalers[name].load_state_dict(scaler_state)
-        # a resumed "auto" run keeps the measured choice (and so its numerics), unless this CPU lacks native bf16
-        saved = state.get("cpu_precision") or {}
-        keep = self.cpu_bf16 is None and self.cpu_bf16_mode == "auto" and saved.get("mode") == "auto"
-        if keep and (not saved.get("bf16") or cpu_has_native_bf16()):
-            self.cpu_bf16 = bool(saved.get("bf16"))
-            self.cpu_bf16_note = f"{saved.get('note', '')} (kept from the checkpoint)".strip()
 
     # ------------------------------------------------------------------ helpers for subclasses
     def autocast(self):
@@ -174,30 +178,28 @@ class Approach(ABC):
 
     def _decide_cpu_bf16(self) -> tuple[bool, str]:
         if self.cpu_bf16_mode != "auto":
-            return self.cpu_bf16_mode == "on", f"bf16 autocast {self.cpu_bf16_mode} (cpu_bf16 = {self.cpu_bf16_mode})"
-        if not cpu_has_native_bf16():
-            return False, "fp32 (this CPU has no native bf16)"
-        trial = self.bf16_trial = compare_bf16(self._precision_probe, repeats=1)
-        verdict = f"fp32 {trial.fp32_ms:.0f} ms, bf16 {trial.bf16_ms:.0f} ms per probe step"
-        if trial.faster():
-            return True, f"bf16 autocast ({trial.speedup:.2f}× faster: {verdict})"
-        reason = "its loss was not finite" if not trial.finite else "it was not faster"
-        return False, f"fp32 (bf16 {reason}: {verdict})"
+            on = self.cpu_bf16_mode == "on"
+            return on, f"{'bf16 autocast' if on else 'fp32'} (cpu_bf16 = {self.cpu_bf16_mode})"
+        recorded = self.config.cpu_precision
+        if recorded == "fp32":
+            return False, "fp32 (recorded in the run's config)"
+        if recorded == "bf16":
+            if cpu_has_native_bf16():
+                return True, "bf16 autocast (recorded in the run's config)"
+            return False, "fp32 (the run's config records bf16, but this CPU has no native bf16)"
+        return auto_cpu_bf16(self.cross_pass_gflop())
 
-    def _precision_probe(self) -> Tensor:
-        """Forward + backward of one G2G pass on a fixed pair; gradients are dropped, no weight changes.
+    def cross_pass_gflop(self) -> float:
+        """GFLOP of one G2G cross pass of one pair at the run's image size, counted on a meta-device copy of the
+        generator: no arithmetic and no memory, and the same count on every machine."""
+        from torch.utils.flop_counter import FlopCounterMode  # here: importing it loads triton (~1 s), for this only
 
-        It runs at the first `autocast()`, which may be inside a step's `torch.no_grad()` block.
-        """
         size = self.config.image_size
-        x = torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(0)).to(self.device) * 2 - 1
-        with torch.enable_grad():
-            p = cross_pass(self.generator, x[:1], x[1:])
-            loss = (p.recon - p.x).abs().mean() + (p.mixed - swap_sides(p.x)).abs().mean()
-            if loss.requires_grad:  # a generator with every weight frozen has nothing to back-propagate
-                loss.backward()
-        self.generator.zero_grad(set_to_none=True)
-        return loss.detach()
+        meta = copy.deepcopy(self.generator).to("meta")
+        x = torch.empty(1, 3, size, size, device="meta")
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            cross_pass(meta, x, x)
+        return counter.get_total_flops() / 1e9
 
     def checked(self, terms: dict[str, Tensor], total: str, step: int) -> dict[str, float]:
         """Loss values as floats; raises NonFiniteLossError (before any update) if one is not finite."""
