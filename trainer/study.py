@@ -265,6 +265,31 @@ def exported_faces(study_dir: Path, spec: str, image_size: int) -> Path:
     return folder
 
 
+def parked_state(row: Path) -> Path | None:
+    """The training state `--park` committed into a row's folder (an unfinished long row), or None."""
+    found = sorted(row.glob("state_*.pt"))
+    return found[-1] if found else None
+
+
+def park(run: StudyRun, folder: Path, row: Path, log: Callable[[str], None] = print) -> Path | None:
+    """Copy an unfinished row's latest training state into its committed folder, so a session on a fresh
+    machine continues it instead of starting again (~7 MB a row at study size; removed once measured)."""
+    state = latest_state(folder)
+    if state is None or (row / "results.json").exists():
+        log(f"study: {run.name} has nothing to park (no checkpoint, or already measured)")
+        return None
+    row.mkdir(parents=True, exist_ok=True)
+    target = row / state.name
+    partial = target.with_suffix(".partial")
+    shutil.copyfile(state, partial)
+    partial.replace(target)
+    for older in row.glob("state_*.pt"):
+        if older != target:
+            older.unlink()
+    log(f"study: {run.name} parked at {target}")
+    return target
+
+
 def train_run(run: StudyRun, folder: Path, row: Path, curve_eval: Evaluator, study_dir: Path,
               log: Callable[[str], None] = print) -> bool:
     """Train (or resume) one row into `folder`, appending learning-curve points to `row`/curves.jsonl;
@@ -273,8 +298,12 @@ def train_run(run: StudyRun, folder: Path, row: Path, curve_eval: Evaluator, stu
     if run.from_folder:
         config["data"] = str(exported_faces(study_dir, config["data"], config["image_size"]))
     curve_path = row / "curves.jsonl"
+    parked = parked_state(row)
     if any((folder / "checkpoints").glob("state_*.pt")):
         config["resume"] = str(folder)
+    elif parked is not None:  # a fresh machine: go on from the state an earlier session committed
+        log(f"study: {run.name} continues from the parked {parked}")
+        config["resume"] = str(parked)
     else:  # from step 0 (or the parent's end): points of an earlier attempt would mix two runs
         curve_path.unlink(missing_ok=True)
         if run.start_from is not None:
@@ -329,6 +358,8 @@ def finish_run(run: StudyRun, folder: Path, row: Path, final_eval: Evaluator) ->
     if gen.has_mask_head:
         mask_sheet(gen, final_eval.data, final_eval.pairs[:6], scale=2).save(row / "mask_sheet.png")
     (row / "results.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    for parked in row.glob("state_*.pt"):  # measured: the parked state has served its purpose
+        parked.unlink()
     return result
 
 
@@ -369,16 +400,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (1 suits a shared CPU)")
     parser.add_argument("--report-only", action="store_true", help="only rewrite docs/study.md from results")
     parser.add_argument("--no-report", action="store_true", help="train and measure only (another process reports)")
+    parser.add_argument("--park", action="store_true",
+                        help="copy the latest state of each unfinished row (--only, or all) into its --rows folder "
+                             "for a later session to continue, then stop")
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
 
+    try:
+        runs = [run_by_name(name) for name in args.only or [run.name for run in RUNS]]
+    except KeyError as exc:
+        print(f"study: {exc.args[0]}", file=sys.stderr)
+        return 2
+    if args.park:
+        for run in runs:
+            park(run, args.dir / run.name, args.rows / run.name)
+        return 0
     if not args.report_only:
-        names = args.only or [run.name for run in RUNS]
-        try:
-            runs = [run_by_name(name) for name in names]
-        except KeyError as exc:
-            print(f"study: {exc.args[0]}", file=sys.stderr)
-            return 2
         evaluators: dict[tuple[int, str], Evaluator] = {}
 
         def evaluator(size: int, kind: str) -> Evaluator:

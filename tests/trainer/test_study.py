@@ -157,3 +157,23 @@ def test_the_folder_twin_trains_on_exported_files_and_matches_its_procedural_row
     assert twin["from_folder"] and not plain["from_folder"]
     # Same pixels, same order, same seed: the photo path itself changes nothing.
     assert twin["metrics"] == plain["metrics"]
+
+
+def test_a_parked_row_continues_on_a_fresh_machine_and_unparks_when_measured(tiny_study, monkeypatch, capsys):
+    folders, _ = tiny_study
+    monkeypatch.setattr(study, "BASE", {**TINY_BASE, "steps": 2})
+    assert study.main(folders.args("--only", "plain", "--no-report")) == 0
+    (folders.rows / "plain" / "results.json").unlink()  # as if the session ended before the row finished
+    assert study.main(folders.args("--only", "plain", "--park")) == 0
+    assert [p.name for p in (folders.rows / "plain").glob("state_*.pt")] == ["state_00000002.pt"]
+    shutil.rmtree(folders.runs)  # the next session's fresh machine: only what the repository holds
+    monkeypatch.setattr(study, "BASE", {**TINY_BASE, "steps": 4})
+    assert study.main(folders.args("--only", "plain", "--no-report")) == 0
+    assert "continues from the parked" in capsys.readouterr().out
+    assert folders.curve_steps("plain") == [2, 4]
+    logged = [json.loads(line)["step"] for line in (folders.runs / "plain" / "metrics.jsonl").read_text().splitlines()]
+    assert logged == [4]  # it trained steps 3–4 only: steps 1–2 came from the parked state
+    assert json.loads((folders.rows / "plain" / "results.json").read_text())["config"]["steps"] == 4
+    assert not list((folders.rows / "plain").glob("state_*.pt"))
+    assert study.main(folders.args("--only", "plain", "--park")) == 0
+    assert "nothing to park" in capsys.readouterr().out
