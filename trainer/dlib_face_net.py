@@ -32,6 +32,12 @@ from g2g_desktop.core.judge import recogniser_model_path
 from g2g_desktop.core.safe_io import CheckpointError
 from trainer.dlib_format import TAG_OR_SKIP, DlibLayer, DlibNet, read_dlib_net
 
+Framing = tuple[float, float, float]
+G2G_CROP_FRAMING: Framing = (0.50, 0.62, 0.52)
+"""Where dlib's chip lies in the project's aligned crops (`core.face_align`, template zoom 0.7): centre x, centre
+y and side as fractions of the crop. Measured on the three shared photos (MTCNN's landmarks found on dlib's own
+chips, mapped onto the crop template by a similarity): centres 0.46–0.53 / 0.60–0.63, sides 0.48–0.56."""
+
 _T = TAG_OR_SKIP
 BLOCK = (_T, "con_4", "affine_", "relu_", "con_4", "affine_", "add_prev_", "relu_")
 DOWN_BLOCK = (_T, "con_4", "affine_", "relu_", "con_4", "affine_", _T, _T, "avg_pool_2", "add_prev_", "relu_")
@@ -137,16 +143,22 @@ class DlibFaceResNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.pool(self.blocks(self.stem(x))).flatten(1))
 
-    def descriptors(self, images: torch.Tensor) -> torch.Tensor:
-        """128-d descriptors of G2G images in [-1, 1] (any square size; resized to 150 px, bilinear).
+    def descriptors(self, images: torch.Tensor, framing: Framing | None = G2G_CROP_FRAMING) -> torch.Tensor:
+        """128-d descriptors of G2G images in [-1, 1], any size; differentiable in `images`.
 
-        dlib's descriptors are of chips framed like `dlib.get_face_chip(image, shape, 150, 0.25)`: the face
-        aligned by its five landmarks onto dlib's mean face, with 25 % padding around it. Images framed
-        otherwise (the project's aligned crops use a looser template, `core.face_align`) give descriptors that
-        still separate people but sit further from dlib's own; compare images of one framing with each other.
+        dlib's network was trained on chips framed like `dlib.get_face_chip(image, shape, 150, 0.25)`: the
+        face aligned by five landmarks and filling the chip. `framing` (centre x, centre y, side, as fractions
+        of the image) is the square of `images` that such a chip covers, cut out and resized to 150 px
+        (bilinear): by default that of the project's aligned crops (`G2G_CROP_FRAMING`); None for images framed
+        like dlib's chips already. Other framings move the descriptors away from dlib's own.
         """
         x = images.float()
-        if x.shape[-2:] != (self.size, self.size):
+        if framing is not None:
+            cx, cy, side = framing
+            theta = x.new_tensor([[side, 0.0, 2 * cx - 1], [0.0, side, 2 * cy - 1]]).expand(len(x), 2, 3)
+            grid = F.affine_grid(theta, [len(x), 3, self.size, self.size], align_corners=False)
+            x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        elif x.shape[-2:] != (self.size, self.size):
             x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False, antialias=True)
         return self((x + 1) * 127.5 / 256 - self.mean / 256)
 

@@ -161,6 +161,17 @@ def test_port_has_dlibs_29_convolutions_and_stays_frozen(face_net):
 
 
 @needs_model
+def test_framing_cuts_the_chip_square_out_of_a_larger_image(face_net):
+    chip = torch.rand(1, 3, 150, 150) * 2 - 1
+    canvas = torch.rand(1, 3, 300, 300) * 2 - 1
+    canvas[:, :, 90:240, 75:225] = chip  # centre (0.5, 0.55) of the canvas, half its side
+    with torch.no_grad():
+        expected = face_net.descriptors(chip, framing=None)
+        assert torch.allclose(face_net.descriptors(canvas, framing=(0.5, 0.55, 0.5)), expected, atol=1e-5)
+        assert not torch.allclose(face_net.descriptors(canvas, framing=(0.5, 0.5, 0.5)), expected, atol=1e-3)
+
+
+@needs_model
 @pytest.mark.skipif(PHOTOS is None, reason="../shared/photos is absent")
 def test_port_matches_dlibs_descriptors_on_the_shared_photos(face_net):
     import dlib
@@ -177,7 +188,8 @@ def test_port_matches_dlibs_descriptors_on_the_shared_photos(face_net):
         shape = shapes(pixels, max(detector(pixels, 1), key=lambda r: r.area()))
         chip = np.asarray(dlib.get_face_chip(pixels, shape, 150, 0.25))
         with torch.no_grad():
-            ours[name] = face_net.descriptors(torch.from_numpy(chip).permute(2, 0, 1)[None] / 127.5 - 1)[0].numpy()
+            x = torch.from_numpy(chip).permute(2, 0, 1)[None] / 127.5 - 1
+            ours[name] = face_net.descriptors(x, framing=None)[0].numpy()  # the chip is dlib-framed already
         assert np.linalg.norm(ours[name] - np.asarray(recogniser.compute_face_descriptor(chip))) <= 1e-3
         # end to end: dlib's own chip extraction from the photo gives the same descriptor
         assert np.linalg.norm(ours[name] - np.asarray(recogniser.compute_face_descriptor(pixels, shape))) <= 1e-3
