@@ -61,6 +61,7 @@ class LossWeights:
     lambda_mask_area: float = 0.0  # λ_m: mean mask of each mix kept near `mask_area` (mask-head models only)
     mask_area: float = 0.3  # a_m: that target share of the image (procedural faces' person: 0.30 at 32 px)
     lambda_mask_binary: float = 0.0  # λ_mb: mean m(1 − m) of the mixes' masks: each pixel shows G or the content
+    lambda_dlib_id: float = 0.0  # λ_dlib: 1 − cos of dlib's face descriptors, mix vs class image (eq. 8; photos)
 
     def to_dict(self) -> dict[str, float]:
         return dataclasses.asdict(self)
@@ -159,6 +160,7 @@ _ROWS: tuple[tuple[str, str, str, float, float, tuple[str, ...]], ...] = (
     ("lambda_mask_area", "λ_m", "Mask-area prior", 100.0, 0.1, _F),
     ("mask_area", "a_m", "Mask-area target", 1.0, 0.05, _F),
     ("lambda_mask_binary", "λ_mb", "Binary mask", 100.0, 0.1, _F),
+    ("lambda_dlib_id", "λ_dlib", "Face identity (dlib)", 100.0, 0.1, _F),
 )
 
 _TOOLTIPS = {
@@ -198,6 +200,10 @@ _TOOLTIPS = {
     "mask closes and the mix copies the content image (Mokady et al.'s blend collapsed within 50 steps).",
     "lambda_mask_binary": "Mask-head models only: mean m(1 − m) of each mix's mask, added to eq. 12: each pixel "
     "shows either G's image or the content image (without it a uniform grey mask meets the area prior).",
+    "lambda_dlib_id": "Photo runs (aligned faces of 64 px and more): 1 − cos between dlib's face-recognition "
+    "descriptor of each mix and that of the class image it took its identity from (eq. 8 with dlib's ResNet as the "
+    "frozen face network, as SimSwap uses ArcFace). The photo judge is the same network: judge such runs on people "
+    "the run never trained on.",
     "mask_area": "The share of the image a mix's mask should cover (λ_m's target in eq. 12); about the person's.",
     "content_l2": "Weight of the mean squared content code (LORD's activation decay), a pressure toward a "
     "small content code (paper §VI: a smaller content code).",

@@ -86,6 +86,12 @@ def identity_loss(emb_original: torch.Tensor, emb_mixed: torch.Tensor) -> torch.
     return l1(emb_original, emb_mixed)
 
 
+def descriptor_cosine_loss(desc_mixed: torch.Tensor, desc_class: torch.Tensor) -> torch.Tensor:
+    """1 − cos between the face descriptors of each mix and of its class image, mean over the batch: eq. 8's
+    identity loss with a frozen face recogniser, in the cosine form of SimSwap's L_Id (Chen et al., 2020)."""
+    return (1 - F.cosine_similarity(desc_mixed.float(), desc_class.float(), dim=1)).mean()
+
+
 def perceptual_mse(feat_a: torch.Tensor, feat_b: torch.Tensor) -> torch.Tensor:
     """‖E_VGG(x̂) − E_VGG(x)‖² on relu2_2 features (report eq. 1, paper eq. 5), mean over elements."""
     return (feat_a.float() - feat_b.float()).pow(2).mean()

