@@ -204,6 +204,9 @@ RUNS: tuple[StudyRun, ...] = (
              "twice in 300 steps, LORD's 3e-3 assumes hundreds of epochs",
              {"approach": "lord", "model": {**BASE["model"], "norm": "ln", "content_dim": 8}, "dis": {},
               "optimizer": "adam", "lord_stage1_steps": 200, "lr_latent": 0.03}),
+    StudyRun("lord_latent_lr30_1000", "lord_latent_lr30 at 1000 steps (700 latent optimisation + 300 distillation)",
+             {"approach": "lord", "model": {**BASE["model"], "norm": "ln", "content_dim": 8}, "dis": {},
+              "optimizer": "adam", "lord_stage1_steps": 700, "lr_latent": 0.03, "steps": 1000}),
 )
 
 
