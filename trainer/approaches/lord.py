@@ -17,8 +17,8 @@ E_B's code shape (latent_dim×1×1) and the content embeddings E_A's (content_di
 
 Exports during stage 1: E_A and E_B also regress the current embeddings in stage 1 (λ_emb, targets
 detached, so the encoders never shape the embeddings), so every model file the run writes is an ordinary
-FUNIT generator whose encoders follow the latest tables: usable at any step, with stage 2 (frozen tables,
-G fine-tuned through the encoders) what makes it good on unseen images.
+FUNIT generator whose encoders follow the latest tables: usable at any step; stage 2 (frozen tables, G
+fine-tuned through the encoders) finishes the distillation the app's mixes go through.
 
 Images come without augmentation (`sampler_options`): each content embedding must describe one fixed
 picture. Optimisers: the embeddings by Adam (lr `lr_latent`, LORD's 3e-3, no weight decay: λ_decay is the
