@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 
 import pytest
 import torch
@@ -15,6 +16,7 @@ from g2g_desktop.core.images import tensor_to_pil
 from tests.trainer.factories import TINY_FUNIT, Events, TinyDataset, assert_same_optimizer_states, tiny_config
 from trainer.approaches import build_approach
 from trainer.batch import PairBatch
+from trainer.cli import main as cli_main
 from trainer.config import TrainConfig, TrainConfigError, validate_config
 from trainer.engine import TrainingEngine
 from trainer.events import Failed, Started, StepDone
@@ -233,3 +235,15 @@ def test_bad_lord_configs_get_one_clear_line(changes, message):
 
 def test_the_stage_switch_only_binds_the_lord_approach():
     validate_config(TrainConfig(approach="naive", data="procedural", steps=10, lord_stage1_steps=50))
+
+
+def test_g2g_train_takes_the_lord_approach_with_its_preset_and_says_what_is_wrong(capsys, tmp_path):
+    base = ["--approach", "lord", "--data", "procedural", "--out", str(tmp_path / "r"), "--steps", "300",
+            "--preset", "tiny"]
+    assert cli_main(["--dry-run", *base, "--set", "lord_stage1_steps=200"]) == 0
+    config = json.loads(capsys.readouterr().out)
+    assert (config["approach"], config["lord_stage1_steps"], config["model"]["content_dim"]) == ("lord", 200, 4)
+    with pytest.raises(SystemExit):
+        cli_main(base)  # the default stage 1 (500 steps) outlasts the run
+    assert capsys.readouterr().err.strip().endswith("end before the run does (steps 300), so that stage 2 distils "
+                                                    "the encoders the model file is used through; got 500")
