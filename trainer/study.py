@@ -207,6 +207,9 @@ RUNS: tuple[StudyRun, ...] = (
     StudyRun("lord_latent_lr30_1000", "lord_latent_lr30 at 1000 steps (700 latent optimisation + 300 distillation)",
              {"approach": "lord", "model": {**BASE["model"], "norm": "ln", "content_dim": 8}, "dis": {},
               "optimizer": "adam", "lord_stage1_steps": 700, "lr_latent": 0.03, "steps": 1000}),
+    StudyRun("lord_latent_lr30_3000", "lord_latent_lr30 at 3000 steps (2000 latent optimisation + 1000 distillation)",
+             {"approach": "lord", "model": {**BASE["model"], "norm": "ln", "content_dim": 8}, "dis": {},
+              "optimizer": "adam", "lord_stage1_steps": 2000, "lr_latent": 0.03, "steps": 3000}),
 )
 
 
