@@ -45,6 +45,8 @@ class SoakSettings:
     seed: int = 0  # chooses kill moments
     keep_last: int = 2
     start_timeout: float = 180.0  # seconds a process may take to reach its kill point
+    approach: str = "naive"
+    overrides: tuple[str, ...] = ()  # further `--set name=value` of the run
 
 
 @dataclass
@@ -73,11 +75,12 @@ class SoakReport:
 
 def train_command(out: Path, settings: SoakSettings, *, resume: bool) -> list[str]:
     command = [
-        sys.executable, "-m", "trainer.cli", "--approach", "naive", "--data", "procedural:4:3",
+        sys.executable, "-m", "trainer.cli", "--approach", settings.approach, "--data", "procedural:4:3",
         "--out", str(out), "--steps", str(settings.steps), "--device", "cpu",
         "--set", "batch_size=2", "--set", "image_size=32", "--set", "seed=7", "--set", "amp=false",
         "--set", f"checkpoint_every={settings.checkpoint_every}", "--set", f"keep_last={settings.keep_last}",
         "--set", "log_every=1", "--set", "preview_every=1000000", "--preset", "tiny",
+        *(arg for override in settings.overrides for arg in ("--set", override)),
     ]  # fmt: skip
     return [*command, "--resume", str(out)] if resume else command
 

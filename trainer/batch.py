@@ -21,6 +21,8 @@ class PairBatch:
     image itself only where a person has one image): the class code of the λ_same reconstruction.
     `m_true`, on data sets with ground truth (procedural faces), holds the true swaps [m1* | m2*] stacked
     like the cross pass's mixes: the target of the supervised cross loss (λ_cross_gt).
+    `index1`/`index2`, when the sampler loads them, are the data set indices of x1/x2 (int64): the rows of a
+    per-image table such as the LORD approach's content embeddings.
     """
 
     x1: Tensor
@@ -30,6 +32,8 @@ class PairBatch:
     x1_same: Tensor | None = None
     x2_same: Tensor | None = None
     m_true: Tensor | None = None
+    index1: Tensor | None = None
+    index2: Tensor | None = None
 
     def to(self, device: torch.device | str) -> PairBatch:
         def move(t: Tensor | None) -> Tensor | None:
@@ -42,3 +46,9 @@ class PairBatch:
         if self.x1_same is None or self.x2_same is None:
             return torch.cat([self.x1, self.x2])
         return torch.cat([self.x1_same, self.x2_same])
+
+    def image_indices(self) -> Tensor:
+        """[index1 | index2] stacked like the cross pass's x; ValueError when the sampler loaded none."""
+        if self.index1 is None or self.index2 is None:
+            raise ValueError("this batch carries no image indices (PairSampler(..., indices=True) loads them)")
+        return torch.cat([self.index1, self.index2])

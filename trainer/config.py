@@ -33,7 +33,7 @@ APPROACHES = APPROACH_NAMES  # one list: the loss-weight table marks which appro
 
 @dataclass(frozen=True)
 class TrainConfig:
-    approach: str = "funit2funit"  # naive | cycle_funit | funit2funit (paper §IV-A/B/C)
+    approach: str = "funit2funit"  # naive | cycle_funit | funit2funit (paper §IV-A/B/C) | lord (LORD, two stages)
     data: str = "procedural"  # dataset folder, CelebA root, FUNIT list file, or "procedural"
     align: bool = False  # photo datasets: train on the mixer's MTCNN-aligned face crops (cached on disk)
     out: str = "runs/run"  # run folder: checkpoints, metrics.jsonl, previews, audit log
@@ -68,6 +68,10 @@ class TrainConfig:
     # The precision the run trains in on the CPU, "bf16" or "fp32", written by the engine into config.json and the
     # checkpoints ("" until a run chose one). Under "auto" a resume, or a rerun of this config, keeps it.
     cpu_precision: str = ""
+    # The lord approach (trainer/approaches/lord.py): steps of stage 1 (latent optimisation) before stage 2 (the
+    # encoders distilled to the learned embeddings), and the learning rate of the embedding tables (LORD: 3e-3).
+    lord_stage1_steps: int = 500
+    lr_latent: float = 3e-3
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -241,7 +245,7 @@ def validate_config(config: TrainConfig) -> None:
             raise TrainConfigError(f"{name}: must be at least 1, got {getattr(config, name)}")
     if config.num_workers < 0:
         raise TrainConfigError(f"num_workers: must be >= 0, got {config.num_workers}")
-    for name in ("lr_gen", "lr_dis"):
+    for name in ("lr_gen", "lr_dis", "lr_latent"):
         if not (math.isfinite(getattr(config, name)) and getattr(config, name) > 0):
             raise TrainConfigError(f"{name}: must be a positive number, got {getattr(config, name)}")
     if config.cpu_precision not in CPU_PRECISIONS:
@@ -266,6 +270,8 @@ def validate_config(config: TrainConfig) -> None:
             PatchDiscriminatorConfig.from_dict(config.dis)
     except (ConfigError, ValueError) as exc:
         raise TrainConfigError(f"model/dis: {exc}") from None
+    if config.approach == "lord":
+        _validate_lord(config)
     if config.identity_encoder_as_eb and (config.approach != "cycle_funit" or config.face_weights is None):
         raise TrainConfigError("identity_encoder_as_eb: needs approach cycle_funit and face_weights")
     data_path = config.data.partition("::")[0]
@@ -282,6 +288,18 @@ def validate_config(config: TrainConfig) -> None:
         value = getattr(config, name)
         if value is not None:
             _require_path(name, value)
+
+
+def _validate_lord(config: TrainConfig) -> None:
+    """The lord approach needs both stages within the run, and a generator without a mask head."""
+    if not 1 <= config.lord_stage1_steps < config.steps:
+        raise TrainConfigError(
+            f"lord_stage1_steps: stage 1 (latent optimisation) must take at least 1 step and end before the run "
+            f"does (steps {config.steps}), so that stage 2 distils the encoders the model file is used through; "
+            f"got {config.lord_stage1_steps}")
+    if config.model.get("mask_head"):
+        raise TrainConfigError("model.mask_head: the lord approach reconstructs G's raw image and never trains a "
+                               "mask; leave mask_head off")
 
 
 def _require_path(name: str, value: str, hint: str = "") -> None:

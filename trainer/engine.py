@@ -229,11 +229,13 @@ class TrainingEngine(EngineUpkeep):
         random.seed(config.seed)
         np.random.seed(config.seed % 2**32)
         torch.manual_seed(config.seed)
-        self.approach = build_approach(config, dataset.num_classes, self.settings.device)
+        self.approach = build_approach(config, dataset.num_classes, self.settings.device, len(dataset))
         rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
+        options = {"same_identity": True, "ground_truth": config.weights.lambda_cross_gt > 0,
+                   **self.approach.sampler_options()}
         self.sampler = PairSampler(dataset, batch_size=config.batch_size, image_size=config.image_size,
                                    seed=config.seed, rank=rank, world_size=world, num_workers=config.num_workers,
-                                   same_identity=True, ground_truth=config.weights.lambda_cross_gt > 0)
+                                   **options)
         self.preview_batch = PairSampler(dataset, batch_size=1, image_size=config.image_size, seed=config.seed,
                                          train=False).batch(0)
         if state is not None:
@@ -261,7 +263,7 @@ class TrainingEngine(EngineUpkeep):
             self._restore(state, data=True, modules=False)
         except (KeyError, ValueError, RuntimeError) as exc:
             raise CheckpointError(path, f"optimizer or sampler state does not fit this run ({exc})") from None
-        asked = {k: getattr(self.config, k) for k in ("lr_gen", "lr_dis", "weight_decay")}
+        asked = {k: getattr(self.config, k) for k in ("lr_gen", "lr_dis", "lr_latent", "weight_decay")}
         if any(state["config"].get(k, v) != v for k, v in asked.items()):  # else the state's own values hold
             self._configure_optimizers(path)
         requested = self.config.weights.to_dict()

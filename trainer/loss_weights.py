@@ -1,4 +1,4 @@
-"""Loss weights of the three G2G approaches and the table the app's weight editor is built from.
+"""Loss weights of the training approaches (the G2G three and LORD) and the table the weight editor is built from.
 
 One field per symbol of the paper ("G2G – Disentanglement by Cross-Training", equations cited below),
 the CycleFUNIT slides and FUNIT's own config (FUNIT_FACTS §1/§5). The engine swaps a whole new
@@ -24,7 +24,7 @@ from typing import Any
 
 from g2g_desktop.core.config import field_names, reject_unknown
 
-APPROACH_NAMES = ("naive", "cycle_funit", "funit2funit")
+APPROACH_NAMES = ("naive", "cycle_funit", "funit2funit", "lord")
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,10 @@ class LossWeights:
     mask_area: float = 0.3  # a_m: that target share of the image (procedural faces' person: 0.30 at 32 px)
     lambda_mask_binary: float = 0.0  # λ_mb: mean m(1 − m) of the mixes' masks: each pixel shows G or the content
     lambda_dlib_id: float = 0.0  # λ_dlib: 1 − cos of dlib's face descriptors, mix vs class image (eq. 8; photos)
+    # The lord approach (Gabbay & Hoshen, ICLR 2020; trainer/approaches/lord.py): LORD's own values
+    lord_noise: float = 1.0  # σ_lord: Gaussian noise on the per-image content embeddings in stage 1 (LORD: 1)
+    lord_decay: float = 1e-3  # λ_decay: mean squared content embedding in stage 1 (LORD: 1e-4–1e-3)
+    lambda_embed: float = 10.0  # λ_emb: E_A and E_B regress the learned embeddings, MSE each (LORD: 10)
 
     def to_dict(self) -> dict[str, float]:
         return dataclasses.asdict(self)
@@ -128,17 +132,17 @@ class WeightSpec:
     approaches: tuple[str, ...]  # approaches whose losses read it
 
 
-_N, _C, _F = ("naive",), ("cycle_funit",), ("funit2funit",)
+_N, _C, _F, _L = ("naive",), ("cycle_funit",), ("funit2funit",), ("lord",)
 
 # name, symbol, label, maximum, spin-box step, approaches (minimum 0, default from LossWeights)
 _ROWS: tuple[tuple[str, str, str, float, float, tuple[str, ...]], ...] = (
     ("gamma", "γ", "Cycle", 100.0, 0.1, _N + _C),
-    ("alpha", "α", "Perceptual", 100.0, 0.1, _C),
+    ("alpha", "α", "Perceptual", 100.0, 0.1, _C + _L),
     ("lambda_g", "λ_g", "Adversarial (G)", 100.0, 0.1, _C),
     ("delta", "δ", "Identity", 100.0, 0.1, _C),
     ("delta_warmup_steps", "δ warm-up", "Identity warm-up steps", 1e6, 100.0, _C),
     ("zeta", "ζ", "Discriminator", 10.0, 0.05, _C),
-    ("lambda_short", "λ_short", "Short recon", 100.0, 0.1, _F),
+    ("lambda_short", "λ_short", "Short recon", 100.0, 0.1, _F + _L),
     ("lambda_long", "λ_long", "Long recon", 100.0, 0.01, _F),
     ("lambda_D", "λ_D", "FM mix", 100.0, 0.1, _F),
     ("lambda_R", "λ_R", "FM mix↔recon", 100.0, 0.01, _F),
@@ -161,16 +165,21 @@ _ROWS: tuple[tuple[str, str, str, float, float, tuple[str, ...]], ...] = (
     ("mask_area", "a_m", "Mask-area target", 1.0, 0.05, _F),
     ("lambda_mask_binary", "λ_mb", "Binary mask", 100.0, 0.1, _F),
     ("lambda_dlib_id", "λ_dlib", "Face identity (dlib)", 100.0, 0.1, _F),
+    ("lord_noise", "σ_lord", "Latent content noise", 10.0, 0.1, _L),
+    ("lord_decay", "λ_decay", "Latent content L2", 1.0, 0.0001, _L),
+    ("lambda_embed", "λ_emb", "Embedding regression", 1000.0, 1.0, _L),
 )
 
 _TOOLTIPS = {
     "gamma": "Weight of the cycle losses on the E_A and E_B codes of the mixed images (eq. 2–4).",
-    "alpha": "Weight of the VGG16 relu2_2 perceptual loss between originals and reconstructions (eq. 5).",
+    "alpha": "Weight of the VGG16 relu2_2 perceptual loss between originals and reconstructions (eq. 5); LORD "
+    "adds it to the L1 of both stages when VGG weights are given.",
     "lambda_g": "Weight of the generator's LSGAN loss pushing mixed images to look real (eq. 6).",
     "delta": "Weight of the L1 distance between face-network embeddings of original and mix (eq. 8).",
     "delta_warmup_steps": "Steps over which δ ramps linearly up from 0 (paper §V-B); 0 = no warm-up.",
     "zeta": "Scale of the PatchGAN discriminator loss ζ·(L_real + L_fake)/2 (eq. 7).",
-    "lambda_short": "Weight of ‖x − G(x, x)‖ inside the reconstruction loss (eq. 9), scaled by r_w.",
+    "lambda_short": "Weight of ‖x − G(x, x)‖ inside the reconstruction loss (eq. 9), scaled by r_w. LORD: "
+    "stage 2's fine-tuning of G through the encoders (0 = G frozen in stage 2).",
     "lambda_long": "Weight of ‖x − x̂‖, original vs fully reassembled image (eq. 9), scaled by r_w.",
     "lambda_D": "Feature matching between a mixed image and the original carrying its identity (eq. 10).",
     "lambda_R": "Feature matching between a mixed image and the reconstruction of its identity (eq. 10).",
@@ -205,6 +214,12 @@ _TOOLTIPS = {
     "frozen face network, as SimSwap uses ArcFace). The photo judge is the same network: judge such runs on people "
     "the run never trained on.",
     "mask_area": "The share of the image a mix's mask should cover (λ_m's target in eq. 12); about the person's.",
+    "lord_noise": "LORD stage 1: σ of Gaussian noise on each image's content embedding; a noisy content code "
+    "cannot afford to carry the identity the shared class embedding already gives (LORD §3, Gabbay & Hoshen 2020).",
+    "lord_decay": "LORD stage 1: weight of the mean squared content embedding (LORD §3's activation decay), "
+    "which keeps the content code from outgrowing the noise.",
+    "lambda_embed": "LORD: E_A and E_B regress the learned content and class embeddings (MSE each; LORD §3's "
+    "amortisation weight 10), alongside stage 1 and as stage 2's main term.",
     "content_l2": "Weight of the mean squared content code (LORD's activation decay), a pressure toward a "
     "small content code (paper §VI: a smaller content code).",
 }

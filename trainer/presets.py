@@ -2,7 +2,8 @@
 
 They exist because FUNIT's own sizes need a GPU: at full size one step takes 35–42 s on a laptop CPU,
 so a 2000-step run would take a day. "tiny" trains at a few steps per second there, enough to watch
-the losses move; "small" is a CPU run of hours; "funit" is FUNIT's published architecture.
+the losses move; "small" is a CPU run of hours; "funit" is FUNIT's published architecture. The lord
+approach keeps one content code per training image, so its presets narrow that code (`content_dim`).
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ PRESETS: dict[str, dict[str, tuple[dict[str, Any], dict[str, Any]]]] = {
         "naive": ({"nf": 8, "max_nf": 32, "n_downs": 2, "content_dim": 16, "class_dim": 8, "nf_mlp": 16}, {}),
         "cycle_funit": (_FUNIT_TINY, {"nf": 8, "n_layers": 2}),
         "funit2funit": (_FUNIT_TINY, {"nf": 8, "n_res_blks": 2, "max_nf": 32}),
+        "lord": ({**_FUNIT_TINY, "content_dim": 4}, {}),
     },
     "small": {
         "naive": ({}, {}),
         "cycle_funit": (_FUNIT_SMALL, {"nf": 32, "n_layers": 3}),
         "funit2funit": (_FUNIT_SMALL, {"nf": 32, "n_res_blks": 4, "max_nf": 256}),
+        "lord": ({**_FUNIT_SMALL, "content_dim": 8}, {}),
     },
-    "funit": {"naive": ({}, {}), "cycle_funit": ({}, {}), "funit2funit": ({}, {})},
+    "funit": {"naive": ({}, {}), "cycle_funit": ({}, {}), "funit2funit": ({}, {}), "lord": ({"content_dim": 8}, {})},
 }
 PRESET_TITLES = {"tiny": "Tiny (CPU, minutes)", "small": "Small (CPU, hours)", "funit": "FUNIT defaults (GPU)"}
 

@@ -167,10 +167,11 @@ def configure_optimizers(
 ) -> str | None:
     """The configured lr and weight decay replace those of optimizer states loaded from `source`; the note
     names each change (FUNIT's optimizer.pt, or a run resumed with new values, would otherwise win)."""
-    wanted = {"gen": {"lr": config.lr_gen}, "dis": {"lr": config.lr_dis}}
+    wanted = {"gen": {"lr": config.lr_gen}, "dis": {"lr": config.lr_dis},
+              "latent": {"lr": config.lr_latent, "weight_decay": 0.0}}  # LORD's embeddings: no weight decay
     changes = []
     for name, optimizer in optimizers.items():
-        for key, value in {**wanted.get(name, {}), "weight_decay": config.weight_decay}.items():
+        for key, value in {"weight_decay": config.weight_decay, **wanted.get(name, {})}.items():
             old = sorted({group[key] for group in optimizer.param_groups if key in group})
             if old and old != [value]:
                 for group in optimizer.param_groups:

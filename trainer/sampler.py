@@ -46,6 +46,7 @@ class PairSampler:
         num_workers: int = 0,  # DataLoader worker processes; 0 loads in the calling thread
         same_identity: bool = False,  # also load another image of each person (PairBatch.x1_same/x2_same)
         ground_truth: bool = False,  # also render the true swaps (PairBatch.m_true; procedural faces only)
+        indices: bool = False,  # also hand out the data set indices of x1 and x2 (PairBatch.index1/index2)
     ):
         if dataset.num_classes < 2:
             raise DatasetError("the pair sampler needs at least 2 identities")
@@ -65,6 +66,7 @@ class PairSampler:
             raise DatasetError(f"{source}: photos have no ground-truth swaps (only procedural faces do), "
                                "so the supervised cross loss (lambda_cross_gt) cannot be used")
         self.ground_truth = ground_truth
+        self.indices = indices
         labels = np.asarray(dataset.labels, dtype=np.int64)
         self._labels = labels
         self._by_class = [np.flatnonzero(labels == c) for c in range(dataset.num_classes)]
@@ -105,7 +107,8 @@ class PairSampler:
 
     def load_pair(self, g: int) -> dict[str, torch.Tensor | int]:
         """Stream item g as `PairBatch` fields: x1, label1, x2, label2; x1_same/x2_same when `same_identity`
-        is on; m_true (the two true swaps, stacked [m1* | m2*]) when `ground_truth` is on.
+        is on; m_true (the two true swaps, stacked [m1* | m2*]) when `ground_truth` is on; index1/index2 (the
+        data set indices of x1/x2) when `indices` is on.
 
         The partners draw from their own stream (seed, 2, g), and each true swap repeats the flip and crop
         of its content image from a copy of that image's generator, so turning either on leaves x1, x2 and
@@ -119,6 +122,8 @@ class PairSampler:
             "x1": x1, "label1": int(self._labels[i]),
             "x2": self._transform(self._image(j), rng), "label2": int(self._labels[j]),
         }
+        if self.indices:
+            item["index1"], item["index2"] = i, j
         if self.same_identity:
             same_rng = np.random.default_rng((self.seed, 2, g))
             i_same, j_same = (self.same_identity_partner(k, same_rng) for k in (i, j))

@@ -207,6 +207,24 @@ RUNS: tuple[StudyRun, ...] = (
              _recipe(ADAM, LN, SAME, LORD_W, NO_GAN), from_folder=True),
     StudyRun("recon_only_s1", "recon_only, seed 1 (erase_s1's control)", _recipe(ADAM, LN, SAME, LORD_W, NO_GAN,
                                                                                   {"seed": 1})),
+    # Issue 19: LORD-style latent optimisation
+    StudyRun("lord_latent", "LORD: a class code per person and a noisy 8-channel code per image learnt directly "
+             "(200 steps), then E_A/E_B distilled to them with G fine-tuned (100 steps); no discriminator",
+             {"approach": "lord", "model": {**BASE["model"], "norm": "ln", "content_dim": 8}, "dis": {},
+              "optimizer": "adam", "lord_stage1_steps": 200}),
+    StudyRun("lord_latent_3000", "lord_latent at 3000 steps (2000 latent optimisation + 1000 distillation)",
+             {"approach": "lord", "model": {**BASE["model"], "norm": "ln", "content_dim": 8}, "dis": {},
+              "optimizer": "adam", "lord_stage1_steps": 2000, "steps": 3000}),
+    StudyRun("lord_latent_lr30", "lord_latent with the embeddings' lr ×10 (0.03): each image is seen only about "
+             "twice in 300 steps, LORD's 3e-3 assumes hundreds of epochs",
+             {"approach": "lord", "model": {**BASE["model"], "norm": "ln", "content_dim": 8}, "dis": {},
+              "optimizer": "adam", "lord_stage1_steps": 200, "lr_latent": 0.03}),
+    StudyRun("lord_latent_lr30_1000", "lord_latent_lr30 at 1000 steps (700 latent optimisation + 300 distillation)",
+             {"approach": "lord", "model": {**BASE["model"], "norm": "ln", "content_dim": 8}, "dis": {},
+              "optimizer": "adam", "lord_stage1_steps": 700, "lr_latent": 0.03, "steps": 1000}),
+    StudyRun("lord_latent_lr30_3000", "lord_latent_lr30 at 3000 steps (2000 latent optimisation + 1000 distillation)",
+             {"approach": "lord", "model": {**BASE["model"], "norm": "ln", "content_dim": 8}, "dis": {},
+              "optimizer": "adam", "lord_stage1_steps": 2000, "lr_latent": 0.03, "steps": 3000}),
 )
 
 

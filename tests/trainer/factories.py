@@ -95,3 +95,13 @@ class NanAt:
             return check(terms, total, at)
 
         approach.checked = checked
+
+
+def assert_same_optimizer_states(a: dict[str, torch.optim.Optimizer], b: dict[str, torch.optim.Optimizer]) -> None:
+    """Every slot (step, moments) of every optimizer in `a` equals its twin in `b` bit for bit."""
+    assert a.keys() == b.keys()
+    for name, optimizer in a.items():
+        other = b[name].state_dict()["state"]
+        for index, slots in optimizer.state_dict()["state"].items():
+            for slot, value in slots.items():
+                assert torch.equal(torch.as_tensor(value), torch.as_tensor(other[index][slot])), (name, slot)

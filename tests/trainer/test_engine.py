@@ -18,7 +18,14 @@ from g2g_desktop.core.config import FunitDiscriminatorConfig, FunitGeneratorConf
 from g2g_desktop.core.funit import FunitDiscriminator, FunitGenerator
 from g2g_desktop.core.funit_files import save_funit_discriminator, save_funit_generators
 from tests.factories import wait_until
-from tests.trainer.factories import TINY_FUNIT, Events, NanAt, TinyDataset, tiny_config
+from tests.trainer.factories import (
+    TINY_FUNIT,
+    Events,
+    NanAt,
+    TinyDataset,
+    assert_same_optimizer_states,
+    tiny_config,
+)
 from trainer.approaches import NonFiniteLossError
 from trainer.engine import TrainingEngine
 from trainer.events import (
@@ -72,11 +79,7 @@ def test_k_plus_k_steps_after_resume_equal_2k_steps_straight(tmp_path, approach)
     assert events.of(Started)[0].step == 3 and events.of(Started)[0].resumed_from.endswith("state_00000003.pt")
     assert [e.step for e in events.of(StepDone)] == [4, 5, 6]
     _assert_identical(_weights(straight), _weights(second))
-    for name, optimizer in straight.approach.optimizers().items():
-        other = second.approach.optimizers()[name].state_dict()["state"]
-        for index, slots in optimizer.state_dict()["state"].items():
-            for slot, value in slots.items():
-                assert torch.equal(torch.as_tensor(value), torch.as_tensor(other[index][slot])), (name, slot)
+    assert_same_optimizer_states(straight.approach.optimizers(), second.approach.optimizers())
 
 
 def test_checkpoint_holds_the_whole_training_state(tmp_path):

@@ -84,6 +84,14 @@ def test_the_comparison_fails_on_a_changed_weight_or_precision(short_soak, tmp_p
         assert any(start in p for p in report.problems), report.problems
 
 
+@pytest.mark.timeout(600)
+def test_sigkill_and_resume_of_a_lord_run_across_its_stage_switch(tmp_path):
+    """The LORD approach's embedding tables and both optimisers survive SIGKILLs in either stage bit for bit."""
+    settings = SOAK.SoakSettings(steps=9, checkpoint_every=3, kills=2, seed=0, approach="lord",
+                                 overrides=("lord_stage1_steps=5",))
+    _assert_survived(SOAK.soak(tmp_path, settings), settings)
+
+
 @long_only
 @pytest.mark.timeout(3600)
 def test_sigkill_and_resume_long(tmp_path):

@@ -124,6 +124,10 @@ class Approach(ABC):
     def inference_generator(self) -> DisentanglingGenerator:
         return self.ema if self.ema is not None else self.generator
 
+    def sampler_options(self) -> dict[str, bool]:
+        """`PairSampler` options this approach's batches need beyond the engine's; {} for ordinary pairs."""
+        return {}
+
     @torch.no_grad()
     def preview(self, batch: PairBatch) -> G2GResult:
         """Original / mixed / reconstructed of the first pair, from the EMA generator when there is one, as the
@@ -219,20 +223,27 @@ class Approach(ABC):
             return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999), weight_decay=self.config.weight_decay)
         return torch.optim.RMSprop(params, lr=lr, weight_decay=self.config.weight_decay)
 
-    def update(self, which: str, loss: Tensor, step: int) -> None:
-        """Back-propagate `loss` and step optimizer `which` ('gen' or 'dis') through its AMP scaler.
+    def base_lr(self, which: str) -> float:
+        """The configured learning rate of optimizer `which` (what a warm-up rises to)."""
+        return self.config.lr_gen if which == "gen" else self.config.lr_dis
+
+    def update(self, which: str | tuple[str, ...], loss: Tensor, step: int) -> None:
+        """Back-propagate `loss` and step optimizer `which` ('gen' or 'dis', or several names whose parameters
+        share this loss) through the AMP scaler of the first.
 
         With `config.lr_warmup_steps`, the learning rate rises linearly to the configured one by `step`.
         """
-        optimizer, scaler = self.optimizers()[which], self.scalers[which]
+        names = (which,) if isinstance(which, str) else which
+        optimizers, scaler = [self.optimizers()[name] for name in names], self.scalers[names[0]]
         warmup = self.config.lr_warmup_steps
-        if warmup > 0:
-            base = self.config.lr_gen if which == "gen" else self.config.lr_dis
-            for group in optimizer.param_groups:
-                group["lr"] = base * min(1.0, (step + 1) / warmup)
-        optimizer.zero_grad(set_to_none=True)
+        for name, optimizer in zip(names, optimizers):
+            if warmup > 0:
+                for group in optimizer.param_groups:
+                    group["lr"] = self.base_lr(name) * min(1.0, (step + 1) / warmup)
+            optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
-        scaler.step(optimizer)
+        for optimizer in optimizers:
+            scaler.step(optimizer)
         scaler.update()
 
     def update_ema(self) -> None:

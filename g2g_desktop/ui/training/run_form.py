@@ -31,7 +31,8 @@ from trainer.loss_weights import LossWeights
 from trainer.presets import PRESET_TITLES, default_preset, preset_sizes
 from trainer.state import FUNIT_GEN, run_folder_of
 
-APPROACH_TITLES = {"naive": "Naive G2G", "cycle_funit": "CycleFUNIT", "funit2funit": "FUNIT2FUNIT"}
+APPROACH_TITLES = {"naive": "Naive G2G", "cycle_funit": "CycleFUNIT", "funit2funit": "FUNIT2FUNIT",
+                   "lord": "LORD (latent optimisation)"}
 FROM_CHECKPOINT = "From the checkpoint"  # the size entry while resuming: sizes come from the file
 FUNIT_STEPS_MORE = 2000  # steps added to a FUNIT file's iteration when the form asks too few
 
@@ -56,7 +57,9 @@ class RunForm(QWidget):
             self.approach.addItem(title, key)
         self.approach.setCurrentIndex(self.approach.findData("funit2funit"))
         self.approach.setToolTip("Naive: symmetric encoders (paper §IV-A); CycleFUNIT: FUNIT nets with a CycleGAN "
-                                 "discriminator (§IV-B); FUNIT2FUNIT: FUNIT's GAN with G2G cross-training (§IV-C)")
+                                 "discriminator (§IV-B); FUNIT2FUNIT: FUNIT's GAN with G2G cross-training (§IV-C); "
+                                 "LORD: a code per person and per image learnt directly, then FUNIT's encoders "
+                                 "distilled to them (Gabbay & Hoshen 2020)")
         form.addRow("Approach:", self.approach)
         self.data = QLineEdit("procedural")
         self.data.setToolTip("'procedural' (the built-in synthetic faces) or a folder with one sub-folder per "
@@ -90,6 +93,12 @@ class RunForm(QWidget):
         form.addRow("Image size:", self.image_size)
         self.steps = self._spin(1, 10_000_000, 2000, "Total optimizer steps of the run")
         form.addRow("Steps:", self.steps)
+        self.lord_stage1 = self._spin(1, 10_000_000, TrainConfig.lord_stage1_steps,
+                                      "LORD only: steps of stage 1 (codes per person and per image learnt with the "
+                                      "decoder) before stage 2 (the encoders distilled to those codes)")
+        form.addRow("LORD stage 1 steps:", self.lord_stage1)
+        self.approach.currentIndexChanged.connect(self._approach_changed)
+        self._approach_changed()
         self.batch = self._spin(1, 256, 4, "Pairs per step (the paper's FUNIT2FUNIT: 4)")
         form.addRow("Batch size:", self.batch)
         self.preview_every = self._spin(1, 100_000, 25, "Steps between live preview grids")
@@ -124,6 +133,9 @@ class RunForm(QWidget):
     def approach_key(self) -> str:
         return self.approach.currentData()
 
+    def _approach_changed(self) -> None:
+        self.lord_stage1.setEnabled(self.approach_key() == "lord")
+
     def apply_resume_source(self) -> None:
         """Fill the form from what "Resume from" names, so what it shows is what will run."""
         text = self.resume.text().strip()
@@ -155,7 +167,7 @@ class RunForm(QWidget):
         self.data.setText(str(stored.get("data", self.data.text())))
         self.out.setText(str(run_dir))
         for spin, key in ((self.steps, "steps"), (self.batch, "batch_size"), (self.preview_every, "preview_every"),
-                          (self.checkpoint_every, "checkpoint_every")):
+                          (self.checkpoint_every, "checkpoint_every"), (self.lord_stage1, "lord_stage1_steps")):
             if isinstance(stored.get(key), int):
                 spin.setValue(stored[key])
         index = self.image_size.findData(stored.get("image_size"))
@@ -194,7 +206,7 @@ class RunForm(QWidget):
             out=out, resume=resume, steps=self.steps.value(),
             batch_size=self.batch.value(), image_size=self.image_size.currentData(), model=model,
             dis=dis, weights=weights, num_workers=0, preview_every=self.preview_every.value(),
-            checkpoint_every=self.checkpoint_every.value(),
+            checkpoint_every=self.checkpoint_every.value(), lord_stage1_steps=self.lord_stage1.value(),
         )
         validate_config(config)
         return config
