@@ -91,7 +91,8 @@ class Funit2FunitApproach(Approach):
             # The content-code adversary (λ_adv,c): likewise built at the start and saved with the run.
             self.content_adv = ContentIdentityClassifier(gen_config.content_channels, num_classes) \
                 if config.weights.lambda_content_adv > 0 else None
-        self.scalers["content_adv"] = torch.amp.GradScaler("cuda", enabled=self.amp)
+        if self.content_adv is not None:
+            self.scalers["content_adv"] = torch.amp.GradScaler("cuda", enabled=self.amp)
         self._install(generator, copy.deepcopy(generator), dis)
 
     def _install(self, generator: FunitGenerator, ema: FunitGenerator, dis: FunitDiscriminator) -> None:
