@@ -196,6 +196,9 @@ RUNS: tuple[StudyRun, ...] = (
     StudyRun("ds", "recon_only + StarGAN v2's diversity-sensitive term (λ_ds 1, decayed to 0 over the budget as "
                    "StarGAN v2 over its run): G(c, own class code) and the mix must differ; a copy makes them equal",
              _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, {"weights": {"lambda_ds": 1.0, "ds_decay_steps": STEPS}})),
+    StudyRun("ds5", "ds with λ_ds 5 decaying over 3000 steps (≈ constant within the budget, as StarGAN v2's 100k-step "
+                    "decay is at 300 steps): the same term, strong enough to rival the reconstruction terms",
+             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, {"weights": {"lambda_ds": 5.0, "ds_decay_steps": 3000.0}})),
     StudyRun("class_rec", "recon_only + class-code reconstruction (λ_sty 1): E_B(m) must be E_B(x₂); a copy "
                           "encodes back to E_B(x₁)",
              _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, {"weights": {"lambda_class_rec": 1.0}})),
