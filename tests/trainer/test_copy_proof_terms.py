@@ -203,7 +203,7 @@ def _engine(config, events) -> TrainingEngine:
     return TrainingEngine(config, events, "cpu", dataset=TinyDataset())
 
 
-def test_raising_the_adversary_mid_run_says_it_has_no_effect_once(tmp_path):
+def test_raising_a_weight_whose_module_was_not_built_says_it_has_no_effect_once(tmp_path):
     events = Events()
     engine = _engine(tiny_config(tmp_path, "funit2funit", steps=4, checkpoint_every=10), events)
 
@@ -211,11 +211,14 @@ def test_raising_the_adversary_mid_run_says_it_has_no_effect_once(tmp_path):
         events(event)
         if isinstance(event, StepDone) and event.step in (1, 2):
             engine.set_weights(lambda_content_adv=1.0 + event.step)
+        if isinstance(event, StepDone) and event.step == 3:  # the identity head has the same limit
+            engine.set_weights(lambda_cls=1.0)
 
     engine.sink = sink
     assert engine.run() == "completed"
     notes = [e.message for e in events.of(Warned) if "λ_adv,c" in e.message]
     assert len(notes) == 1 and "built only when a run starts" in notes[0]
+    assert [e.message.split()[0] for e in events.of(Warned)] == ["λ_adv,c", "λ_cls"]
     assert not any("Loss/G/content_adv" in e.losses for e in events.of(StepDone))
 
 
