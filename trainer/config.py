@@ -284,6 +284,11 @@ def validate_config(config: TrainConfig) -> None:
                                    "which only procedural faces have")
     if config.weights.lambda_cross_gt > 0 and config.approach != "funit2funit":
         raise TrainConfigError("weights.lambda_cross_gt: only the funit2funit approach has the supervised cross loss")
+    if config.approach != "funit2funit":  # issue 19's terms are written into funit2funit's generator step only
+        for name in ("lambda_ds", "lambda_class_rec", "lambda_content_adv"):
+            if getattr(config.weights, name) > 0:
+                raise TrainConfigError(f"weights.{name}: only the funit2funit approach has this term "
+                                       f"(approach is {config.approach})")
     for name in ("resume", "vgg_weights", "face_weights"):
         value = getattr(config, name)
         if value is not None:

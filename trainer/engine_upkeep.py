@@ -124,6 +124,8 @@ class EngineUpkeep:
         self.approach.weights = new
         if new.lambda_cross_gt > 0 and not self.sampler.ground_truth:
             self._start_ground_truth()
+        for note in set(self.approach.unused_weights(new)) - set(self.approach.unused_weights(old)):
+            self._emit(Warned(self.current_step, note))
         records = [{"step": self.current_step, "field": k, "old": o, "new": n} for k, (o, n) in diff.items()]
         self.audit.extend(records)
         self._write("audit.jsonl", self.files.append_audit, records)

@@ -66,6 +66,11 @@ class LossWeights:
     lord_noise: float = 1.0  # σ_lord: Gaussian noise on the per-image content embeddings in stage 1 (LORD: 1)
     lord_decay: float = 1e-3  # λ_decay: mean squared content embedding in stage 1 (LORD: 1e-4–1e-3)
     lambda_embed: float = 10.0  # λ_emb: E_A and E_B regress the learned embeddings, MSE each (LORD: 10)
+    # Issue 19, the field's other levers: terms a copy of the content image cannot satisfy (funit2funit only)
+    lambda_ds: float = 0.0  # λ_ds: StarGAN v2's diversity-sensitive term −‖G(c, s_a) − G(c, s_b)‖₁ (their eq. 3)
+    ds_decay_steps: float = 0.0  # λ_ds falls linearly to 0 over this many steps, as in StarGAN v2; 0 = constant
+    lambda_class_rec: float = 0.0  # λ_sty: |E_B(m) − E_B(x₂)|, the mix encodes back to its class code (StarGAN v2)
+    lambda_content_adv: float = 0.0  # λ_adv,c: E_A's code must confuse an identity classifier (DRIT; > 0 at start)
 
     def to_dict(self) -> dict[str, float]:
         return dataclasses.asdict(self)
@@ -110,6 +115,13 @@ class LossWeights:
     def gan_w_at(self, step: int) -> float:
         """gan_w at `step` (`adversarial_at`)."""
         return self.gan_w * self.adversarial_at(step)
+
+    def ds_at(self, step: int) -> float:
+        """λ_ds at `step`: falls linearly from λ_ds to 0 over `ds_decay_steps` (StarGAN v2 decays it to keep
+        training stable: the term is maximised, so left on it keeps pushing mixes apart); 0 = constant."""
+        if self.ds_decay_steps <= 0:
+            return self.lambda_ds
+        return self.lambda_ds * max(0.0, 1.0 - max(0, step) / self.ds_decay_steps)
 
 
 def _ramp(step: int, steps: float) -> float:
@@ -168,6 +180,10 @@ _ROWS: tuple[tuple[str, str, str, float, float, tuple[str, ...]], ...] = (
     ("lord_noise", "σ_lord", "Latent content noise", 10.0, 0.1, _L),
     ("lord_decay", "λ_decay", "Latent content L2", 1.0, 0.0001, _L),
     ("lambda_embed", "λ_emb", "Embedding regression", 1000.0, 1.0, _L),
+    ("lambda_ds", "λ_ds", "Diversity (StarGAN v2)", 100.0, 0.1, _F),
+    ("ds_decay_steps", "λ_ds decay", "Diversity decay steps", 1e6, 100.0, _F),
+    ("lambda_class_rec", "λ_sty", "Class-code reconstruction", 100.0, 0.1, _F),
+    ("lambda_content_adv", "λ_adv,c", "Content-code adversary", 100.0, 0.1, _F),
 )
 
 _TOOLTIPS = {
@@ -222,6 +238,16 @@ _TOOLTIPS = {
     "amortisation weight 10), alongside stage 1 and as stage 2's main term.",
     "content_l2": "Weight of the mean squared content code (LORD's activation decay), a pressure toward a "
     "small content code (paper §VI: a smaller content code).",
+    "lambda_ds": "StarGAN v2's diversity-sensitive term (Choi et al. 2020, eq. 3), subtracted from eq. 12: "
+    "‖G(E_A(x), E_B(x)) − m‖₁, one content code with its own and with the other person's class code, is "
+    "maximised. A copy of the content image gives it its worst value, 0.",
+    "ds_decay_steps": "Steps over which λ_ds falls linearly to 0 (StarGAN v2 decays it; eq. 3); 0 = constant.",
+    "lambda_class_rec": "StarGAN v2's style reconstruction (Choi et al. 2020, eq. 2) with E_B as the style "
+    "encoder, added to eq. 12: |E_B(m) − E_B(x₂)|, each mix must encode back to the class code it was given, "
+    "which a copy of the content image cannot do.",
+    "lambda_content_adv": "Content-code identity adversary (DRIT's content discriminator; Ganin & Lempitsky "
+    "2015), added to eq. 12: a small classifier learns to name the person from E_A(x) and E_A must leave it "
+    "guessing (uniform prediction). > 0 when the run starts adds the classifier, saved with the run.",
 }
 
 _DEFAULTS = LossWeights().to_dict()

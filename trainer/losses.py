@@ -222,3 +222,38 @@ def funit2funit_discriminator_total(
 ) -> torch.Tensor:
     """L_Dis = λ_dis·(hinge_real(x1, x2) + hinge_fake(m1, m2)) + λ_reg·R1 (paper eq. 11)."""
     return w.lambda_dis * (real + fake) + w.lambda_reg * r1
+
+
+# --------------------------------------------------------------------------- issue 19: terms a copy cannot satisfy
+
+
+def diversity_sensitive(with_own_code: torch.Tensor, with_other_code: torch.Tensor) -> torch.Tensor:
+    """StarGAN v2's diversity-sensitive term (Choi et al. 2020, eq. 3): ‖G(c, s_a) − G(c, s_b)‖₁ for one content
+    code c decoded with two different class codes, mean over elements. It is maximised (λ_ds enters eq. 12 with a
+    minus sign); a generator that ignores the class code, as a copy of the content image does, scores 0."""
+    return l1(with_own_code, with_other_code)
+
+
+def class_code_reconstruction(mixed_identity: torch.Tensor, given_identity: torch.Tensor) -> torch.Tensor:
+    """StarGAN v2's style reconstruction (Choi et al. 2020, eq. 2) with E_B as the style encoder: |E_B(m) − s|,
+    s = E_B(x₂) the class code m was given, mean over elements.
+
+    s is a target, detached: with gradients on both sides the cheapest way down is to pull the real images' class
+    codes toward those of the mixes, i.e. toward a copy of the content image, which is the collapse this term is
+    for. A copy of the content image encodes back to E_B(x₁), not E_B(x₂), so it cannot satisfy the term while
+    E_B tells people apart.
+    """
+    return l1(mixed_identity, given_identity.detach())
+
+
+def identity_confusion(logits: torch.Tensor) -> torch.Tensor:
+    """The content-code adversary's generator side (DRIT's content discriminator, Lee et al. 2018; domain
+    confusion, Tzeng et al. 2015): cross-entropy of the classifier's prediction against the uniform distribution,
+    −mean_k log p_k, minimal (log K) where the prediction is uniform, i.e. at the classifier's maximum entropy.
+
+    Why not Ganin & Lempitsky's gradient reversal (maximising the classifier's cross-entropy on the true label):
+    with 128 identities that objective is unbounded and rewards a confidently *wrong* prediction, a permutation of
+    the labels that still carries the identity; the uniform target is bounded and is met only where the
+    classifier cannot tell people apart. Its gradient stays large where the prediction is peaked, unlike −entropy's.
+    """
+    return -F.log_softmax(logits.float(), dim=1).mean()

@@ -225,6 +225,29 @@ RUNS: tuple[StudyRun, ...] = (
     StudyRun("lord_latent_lr30_3000", "lord_latent_lr30 at 3000 steps (2000 latent optimisation + 1000 distillation)",
              {"approach": "lord", "model": {**BASE["model"], "norm": "ln", "content_dim": 8}, "dis": {},
               "optimizer": "adam", "lord_stage1_steps": 2000, "lr_latent": 0.03, "steps": 3000}),
+    # Issue 19: the field's other levers
+    StudyRun("ds", "recon_only + StarGAN v2's diversity-sensitive term (λ_ds 1, decayed to 0 over the budget as "
+                   "StarGAN v2 over its run): G(c, own class code) and the mix must differ; a copy makes them equal",
+             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, {"weights": {"lambda_ds": 1.0, "ds_decay_steps": STEPS}})),
+    StudyRun("ds5", "ds with λ_ds 5 decaying over 3000 steps (≈ constant within the budget, as StarGAN v2's 100k-step "
+                    "decay is at 300 steps): the same term, strong enough to rival the reconstruction terms",
+             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, {"weights": {"lambda_ds": 5.0, "ds_decay_steps": 3000.0}})),
+    StudyRun("class_rec", "recon_only + class-code reconstruction (λ_sty 1): E_B(m) must be E_B(x₂); a copy "
+                          "encodes back to E_B(x₁)",
+             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, {"weights": {"lambda_class_rec": 1.0}})),
+    StudyRun("content_adv", "recon_only + a content-code identity adversary (λ_adv,c 1): E_A(x) must not name the "
+                            "person; a copy needs the identity in E_A(x)",
+             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, {"weights": {"lambda_content_adv": 1.0}})),
+    StudyRun("content_adv_fast", "content_adv with the adversary at lr 3e-3 (lr_dis; no D runs in recon_only): at "
+                                 "3e-4 it named only 1.5-2 % of the training people from E_A(x) (chance 0.8 %)",
+             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, {"weights": {"lambda_content_adv": 1.0}, "lr_dis": 3e-3})),
+    StudyRun("funit_own_3000", "funit_own at FUNIT's own balance (r_w 0.1 against gan_w 1, fm 1) for 3000 steps: the "
+                               "class-conditional D must score each mix as its class image's person; a copy is "
+                               "scored as the wrong person",
+             {"weights": {**NO_LONG, "r_w": 0.1}, "steps": 3000}),
+    StudyRun("funit_own_same_3000", "funit_own_3000 + λ_same 1: the same class-conditional D term, and the class "
+                                    "code may carry only what a person's images share",
+             {"weights": {**NO_LONG, "r_w": 0.1, "lambda_same": 1.0}, "steps": 3000}),
 )
 
 

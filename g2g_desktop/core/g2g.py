@@ -63,6 +63,7 @@ class CrossPass:
     recon: Tensor  # G's raw image, also with a mask head
     mask: Tensor | None = None  # a mask head's mask of the mixes: mixed = mask ⊙ G's image + (1 − mask) ⊙ x
     recon_mask: Tensor | None = None  # its mask of the reconstructions, whose content images are the mixes
+    decoded_content: Tensor | None = None  # the code G decoded the mixes from: E_A(x) plus any training noise
 
     @property
     def shown_recon(self) -> Tensor:
@@ -121,8 +122,10 @@ def cross_pass(
     """
     x = torch.cat([x1, x2])
     content, identity = encode(gen, x) if codes is None else codes
-    image, mask = decode_swapped_parts(gen, content, identity, content_noise)
+    decoded_content = noisy(content, content_noise)
+    image, mask = decode_swapped_parts(gen, decoded_content, identity)
     mixed = blend(image, mask, x)
     mixed_content, mixed_identity = encode(gen, mixed)
     recon, recon_mask = decode_swapped_parts(gen, mixed_content, mixed_identity, content_noise)
-    return CrossPass(x, content, identity, mixed, mixed_content, mixed_identity, recon, mask, recon_mask)
+    return CrossPass(x, content, identity, mixed, mixed_content, mixed_identity, recon, mask, recon_mask,
+                     decoded_content)

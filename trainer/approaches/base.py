@@ -249,3 +249,7 @@ class Approach(ABC):
     def update_ema(self) -> None:
         if self.ema is not None:
             ema_update(self.ema, self.generator, self.config.ema_beta)
+
+    def unused_weights(self, weights: LossWeights) -> list[str]:
+        """Why a weight raised during the run has no effect here (a module it needs was not built at the start)."""
+        return []

@@ -21,6 +21,10 @@ blend, while the reconstruction terms read G's raw image; λ_m (`lambda_mask_are
 `mask_area` and λ_mb (`lambda_mask_binary`) pushes each mask pixel to 0 or 1, so the area cannot be met by a
 uniform grey mask. λ_dlib (`lambda_dlib_id`, photo runs) adds 1 − cos between dlib's face descriptors of each mix
 and of its class image (`trainer.dlib_face_net`, frozen; eq. 8 with dlib's ResNet as the face network).
+Issue 19's terms that a copy of the content image cannot satisfy (`_copy_proof_terms`, all off by default):
+λ_ds subtracts StarGAN v2's diversity-sensitive ‖G(c, s_x) − m‖₁ (decaying over `ds_decay_steps`), λ_sty adds
+|E_B(m) − E_B(x₂)|, and λ_adv,c adds the confusion of a content-code identity classifier (`content_adversary.py`),
+which takes its own step after G's.
 Optimisers: RMSprop (lr `lr_gen`/`lr_dis`, weight decay, torch defaults otherwise; `optimizer: adam`), kaiming init
 when fresh, EMA (`ema_beta`, 0.999) after every G step — all as FUNIT (FUNIT_FACTS §7).
 `load_funit_pair` resumes from FUNIT's own gen_/dis_/optimizer.pt files.
@@ -43,12 +47,16 @@ from g2g_desktop.core.funit_files import funit_step_from_name, load_funit_discri
 from g2g_desktop.core.g2g import cross_pass, mix, noisy, swap_sides
 from g2g_desktop.core.safe_io import CheckpointError, safe_torch_load
 from trainer.approaches.base import Approach, frozen, seeded
+from trainer.approaches.content_adversary import ContentIdentityClassifier, classifier_loss, confusion_term
 from trainer.batch import PairBatch
 from trainer.config import TrainConfig
 from trainer.dlib_face_net import DlibFaceResNet, load_dlib_face_net
+from trainer.loss_weights import LossWeights
 from trainer.losses import (
+    class_code_reconstruction,
     content_code_penalty,
     descriptor_cosine_loss,
+    diversity_sensitive,
     feature_matching,
     feature_vector,
     funit2funit_discriminator_total,
@@ -83,6 +91,11 @@ class Funit2FunitApproach(Approach):
             init_kaiming(dis)
             # The identity head (λ_cls): built when the run starts with λ_cls > 0, saved with the run.
             self.id_head = nn.Linear(gen_config.latent_dim, num_classes) if config.weights.lambda_cls > 0 else None
+            # The content-code adversary (λ_adv,c): likewise built at the start and saved with the run.
+            self.content_adv = ContentIdentityClassifier(gen_config.content_channels, num_classes) \
+                if config.weights.lambda_content_adv > 0 else None
+        if self.content_adv is not None:
+            self.scalers["content_adv"] = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.face_net: DlibFaceResNet | None = None  # λ_dlib's frozen recogniser, loaded when the term is first on
         self._install(generator, copy.deepcopy(generator), dis)
 
@@ -97,13 +110,19 @@ class Funit2FunitApproach(Approach):
             params += list(self.id_head.parameters())
         self.opt_gen = self.make_optimizer(params, c.lr_gen, "rmsprop")
         self.opt_dis = self.make_optimizer(self.dis.parameters(), c.lr_dis, "rmsprop")
+        if self.content_adv is not None:
+            self.content_adv = self.content_adv.to(self.device).train()
+            self.opt_content_adv = self.make_optimizer(self.content_adv.parameters(), c.lr_dis, "rmsprop")
 
     def modules(self):
         modules = {"gen": self.generator, "gen_test": self.ema, "dis": self.dis}
-        return modules if self.id_head is None else {**modules, "id_head": self.id_head}
+        if self.id_head is not None:
+            modules["id_head"] = self.id_head
+        return modules if self.content_adv is None else {**modules, "content_adv": self.content_adv}
 
     def optimizers(self):
-        return {"gen": self.opt_gen, "dis": self.opt_dis}
+        optimizers = {"gen": self.opt_gen, "dis": self.opt_dis}
+        return optimizers if self.content_adv is None else {**optimizers, "content_adv": self.opt_content_adv}
 
     # ------------------------------------------------------------------ resume from FUNIT's files
     def load_funit_pair(
@@ -232,13 +251,50 @@ class Funit2FunitApproach(Approach):
         return {"Loss/G/mask_area": (w.lambda_mask_area, mask_area_penalty(mask, w.mask_area)),
                 "Loss/G/mask_binary": (w.lambda_mask_binary, mask_binary_penalty(mask))}
 
+    def _copy_proof_terms(self, p, short, step: int) -> dict[str, tuple[float, torch.Tensor]]:
+        """{log name: (weight, loss)} of issue 19's terms that a copy of the content image cannot satisfy.
+
+        λ_ds: StarGAN v2's eq. 3 between G(E_A(x), E_B(x)) (`short`) and the mix G(E_A(x), E_B(x₂)), one content
+        code with two class codes, both from this step's one cross pass; its weight is negative (maximised) and
+        decays (`LossWeights.ds_at`). λ_sty: StarGAN v2's eq. 2, E_B(m) against the class code m was given.
+        λ_adv,c: the content-code adversary's confusion term on E_A(x).
+        """
+        w, terms = self.weights, {}
+        if w.lambda_ds > 0:
+            terms["Loss/G/diversity"] = (-w.ds_at(step), diversity_sensitive(short, p.mixed))
+        if w.lambda_class_rec > 0:
+            terms["Loss/G/class_rec"] = (w.lambda_class_rec,
+                                         class_code_reconstruction(p.mixed_identity, swap_sides(p.identity)))
+        if self.content_adv is not None:
+            terms["Loss/G/content_adv"] = (w.lambda_content_adv, confusion_term(self.content_adv, p.content))
+        return terms
+
+    def unused_weights(self, weights: LossWeights) -> list[str]:
+        """λ_cls and λ_adv,c need modules built only when the run starts with them > 0."""
+        notes = []
+        if weights.lambda_cls > 0 and self.id_head is None:
+            notes.append("λ_cls has no effect in this run: its identity head is built only when a run starts with "
+                         "λ_cls > 0")
+        if weights.lambda_content_adv > 0 and self.content_adv is None:
+            notes.append("λ_adv,c has no effect in this run: the content-code adversary is built only when a run "
+                         "starts with λ_adv,c > 0")
+        return notes
+
+    def _train_content_adversary(self, content: torch.Tensor, labels: torch.Tensor, step: int) -> dict[str, float]:
+        """One update of the content-code adversary on this step's detached E_A(x), after G's (DRIT's order)."""
+        loss, accuracy = classifier_loss(self.content_adv, content, labels)
+        logs = self.checked({"Loss/A/content_id": loss, "Acc/A/content_id": accuracy}, "Loss/A/content_id", step)
+        self.update("content_adv", loss, step)
+        return logs
+
     def generator_step(self, batch: PairBatch, step: int) -> dict[str, float]:
         batch, w = batch.to(self.device), self.weights
         labels = torch.cat([batch.label1, batch.label2])
         with self.autocast(), frozen(self.dis):
             p = cross_pass(self.generator, batch.x1, batch.x2, w.content_noise)
-            content = noisy(p.content, w.content_noise)
-            short = self.generator.decode(content, p.identity)  # G(x, x)
+            # G(x, x); under λ_ds from the very code (noise included) the mixes were decoded from: eq. 3's one c
+            content = p.decoded_content if w.lambda_ds > 0 else noisy(p.content, w.content_noise)
+            short = self.generator.decode(content, p.identity)
             recon_same = None
             if w.lambda_same > 0:  # G(E_A(x), E_B(x′)): the class code from another image of the person
                 same = self.generator.decode(content, self.generator.encode_class(batch.same_identity_images()))
@@ -258,7 +314,8 @@ class Funit2FunitApproach(Approach):
             identity_terms = self._identity_terms(p, labels)  # eq. 8 with E_B + a linear head as the judge
             identity_terms.update(self._face_identity_terms(p))  # eq. 8 with dlib's recogniser (photos)
             mask_terms = self._mask_terms(p.mask)
-            for weight, term in (*identity_terms.values(), *mask_terms.values()):
+            copy_terms = self._copy_proof_terms(p, short, step)  # issue 19
+            for weight, term in (*identity_terms.values(), *mask_terms.values(), *copy_terms.values()):
                 total = total + weight * term
         terms = {
             "Loss/G/adv": adversarial,
@@ -275,8 +332,11 @@ class Funit2FunitApproach(Approach):
             terms["Loss/G/recon_same"] = recon_same
         if cross_gt is not None:
             terms["Loss/G/cross_gt"] = cross_gt
-        terms.update({name: term for name, (_, term) in (*identity_terms.items(), *mask_terms.items())})
+        terms.update({name: term for name, (_, term) in (*identity_terms.items(), *mask_terms.items(),
+                                                          *copy_terms.items())})
         logs = self.checked(terms, "Loss/G/total", step)
         self.update("gen", total, step)
         self.update_ema()
+        if self.content_adv is not None:
+            logs.update(self._train_content_adversary(p.content, labels, step))
         return logs
