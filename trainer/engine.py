@@ -226,7 +226,6 @@ class TrainingEngine(EngineUpkeep):
         if self.heldout is not None:
             dataset = self.heldout.training_set  # its held-out images are never trained on
         start = find_start(config, self.run_dir)
-        self.run_state.notes.extend(start.notes)
         if start.warning is not None:
             self._emit(Warned(int(start.state["step"]), start.warning))
         config = self.config = start.config
@@ -259,7 +258,8 @@ class TrainingEngine(EngineUpkeep):
             dropped = self.files.discard_after(kept_to)  # else the curves would hold these steps twice
             self.files.write_config(self.config.to_dict())
         note = discard_note(self.run_dir, start.restarting, kept_to, dropped)
-        self.run_state.notes.extend([note] if note else [])
+        if note is not None:
+            self.run_state.notes.append(note)
         self.run_state.ready = True
 
     def _load_state(self, state: dict[str, Any], path: Path) -> None:

@@ -38,9 +38,8 @@ class StartPoint:
     state: dict[str, Any] | None  # the training state the run continues
     state_path: Path | None
     funit_gen: Path | None  # or the FUNIT gen_*.pt it starts from
-    notes: list[str]  # for the user, after Started
     warning: str | None  # architecture fields the resumed run keeps against the config's
-    restarting: bool = False  # the folder's run stopped before its first checkpoint: this one starts it again
+    restarting: bool  # the folder's run stopped before its first checkpoint: this one starts it again
 
 
 def find_start(config: TrainConfig, run_dir: Path) -> StartPoint:
@@ -50,14 +49,13 @@ def find_start(config: TrainConfig, run_dir: Path) -> StartPoint:
         state, state_path, funit_gen = None, None, None  # this very run, with nothing to continue yet
     else:
         state, state_path, funit_gen = resume_source(config.resume)
-    notes = []
     restarting = state is None and funit_gen is None and (run_dir / "config.json").is_file()
     warning = None
     if state is not None:
         config, warning = adopt_stored(config, state)
     if funit_gen is not None and config.approach == "funit2funit":
         config = sized_from_funit(config, funit_gen)
-    return StartPoint(config, state, state_path, funit_gen, notes, warning, restarting)
+    return StartPoint(config, state, state_path, funit_gen, warning, restarting)
 
 
 def discard_note(run_dir: Path, restarting: bool, kept_to: int, dropped: dict[str, int]) -> str | None:
