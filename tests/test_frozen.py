@@ -8,6 +8,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -245,6 +246,25 @@ def test_window_check_renders_the_sample_pair_and_closes(tmp_path, tiny_resource
     result = selftest.run_check(*selftest.WINDOW_CHECK, _context(tmp_path, model, samples))
     assert result.passed, result.detail
     assert "(offscreen), grid rendered" in result.detail and result.detail.endswith("closed")
+
+
+def test_window_check_waits_for_the_work_the_window_started(tmp_path, tiny_resources, monkeypatch):
+    """A judge's fade curve still running when the self-test exited aborted the bundle after "self-test passed"."""
+    from g2g_desktop.ui import app, photo_tools
+    from g2g_desktop.ui.threads import running_workers
+
+    model, samples = tiny_resources
+    monkeypatch.setattr(app, "sample_paths", lambda: samples)
+    real_curve = photo_tools.fade_curve
+
+    def slow_curve(*args, **kwargs):
+        time.sleep(2.0)
+        return real_curve(*args, **kwargs)
+
+    monkeypatch.setattr(photo_tools, "fade_curve", slow_curve)
+    result = selftest.run_check(*selftest.WINDOW_CHECK, _context(tmp_path, model, samples))
+    assert result.passed, result.detail
+    assert running_workers() == []
 
 
 def test_window_check_fails_on_a_broken_model(tmp_path, tiny_resources, monkeypatch):
