@@ -71,7 +71,9 @@ class QuitGuard(QObject):
         if not self.panel.running():
             return True
         if self.quitting:
-            return ask(self.window, "Training is saving", self.quit_now_text(), QUIT_NOW, KEEP_WAITING)
+            now = ask(self.window, "Training is saving", self.quit_now_text(), QUIT_NOW, KEEP_WAITING)
+            self.quitting = not now  # quitting now: the window closes this time, not again when the run ends
+            return now
         if not ask(self.window, "Training is running", self.plan_text(), SAVE_AND_QUIT, KEEP_TRAINING):
             return False
         if not self.panel.running():  # it ended while the question was open
