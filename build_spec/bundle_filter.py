@@ -43,8 +43,9 @@ EXCLUDED_MODULES = (
     "torch.testing._internal.generated",
 )
 
-# torchvision 0.29 renamed its compiled modules; the contrib hook still names the old ones.
-HIDDEN_IMPORTS = ("torchvision._C_stable", "torchvision.image_stable")
+# torchvision 0.29 renamed its compiled modules; the contrib hook still names the old ones. dlib (the
+# identity judge, imported only inside a function) is a package around one native module, `_dlib_pybind11`.
+HIDDEN_IMPORTS = ("torchvision._C_stable", "torchvision.image_stable", "dlib", "_dlib_pybind11")
 
 QT_ROOTS = (PurePosixPath("PySide6/Qt"), PurePosixPath("PySide6"))  # Linux and macOS wheels; Windows wheel
 QT_PLUGIN_DIRS = tuple(root / "plugins" for root in QT_ROOTS)

@@ -2,7 +2,8 @@
 
 Each check exercises one thing that breaks when a file or module is missing from a PyInstaller bundle:
 torch and torchvision's compiled operators, the bundled default model and samples, facenet-pytorch's
-MTCNN weights, a short training run with a checkpoint and a resume, and the Qt main window (offscreen).
+MTCNN weights, dlib's identity judge with its two model files, a short training run with a checkpoint and
+a resume, and the Qt main window (offscreen).
 It prints one line per check, `[PASS] load default model (0.4 s) funit 64px ...`, and exits 0 only if
 every check passed. Checks take a `SelfTestContext`, so tests run them from source on tiny models.
 """
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from . import __version__
@@ -118,6 +120,25 @@ def check_face_detector(ctx: SelfTestContext) -> str:
     return f"MTCNN ran on {ctx.samples[0].name}: {len(faces)} face(s)"
 
 
+def check_identity_judge(ctx: SelfTestContext) -> str:
+    """dlib's native module and face_recognition_models' two model files load from the bundle, and a 128-d
+    descriptor comes out of a sample (a fixed box over the whole image: the HOG detector need not find the
+    small procedural face)."""
+    from .core.judge import IdentityJudge
+
+    _require(len(ctx.samples) >= 1, "no sample image to describe")
+    judge = IdentityJudge()
+    folder = judge.load()  # names a missing native module or model file
+    import dlib  # loaded by now
+    image = open_image(ctx.samples[0])
+    descriptor = judge.descriptor(image, (0, 0, image.width - 1, image.height - 1))
+    _require(descriptor is not None and descriptor.shape == (128,), f"descriptor of shape "
+             f"{None if descriptor is None else descriptor.shape}, expected (128,)")
+    _require(bool(np.isfinite(descriptor).all()), "the descriptor contains NaN or Inf")
+    return (f"dlib {dlib.__version__}, models from {folder}: 128-d descriptor of {ctx.samples[0].name} "
+            f"(norm {np.linalg.norm(descriptor):.3f})")
+
+
 def check_training(ctx: SelfTestContext) -> str:
     """FUNIT2FUNIT on procedural faces: train, checkpoint, resume in a fresh engine, train on (num_workers=0)."""
     from trainer.config import TrainConfig
@@ -169,6 +190,7 @@ NON_WINDOW_CHECKS: tuple[Check, ...] = (
     ("load default model", check_model),
     ("mix sample pair", check_mix),
     ("face detector", check_face_detector),
+    ("identity judge", check_identity_judge),
     ("train, checkpoint and resume", check_training),
 )
 WINDOW_CHECK: Check = ("open main window", check_window)

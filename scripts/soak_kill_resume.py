@@ -113,11 +113,23 @@ def finish(proc: subprocess.Popen, log: Path, what: str, settings: SoakSettings,
 # --------------------------------------------------------------------------- observing a run
 
 
-def reported_steps(metrics: Path, offset: int) -> list[int]:
-    """Steps in metrics.jsonl lines written after byte `offset` (a torn last line is ignored)."""
+def log_mark(metrics: Path) -> tuple[int, int]:
+    """Where metrics.jsonl stands before a run starts: its inode and size ((0, 0) when there is none)."""
+    try:
+        stat = metrics.stat()
+    except FileNotFoundError:
+        return 0, 0
+    return stat.st_ino, stat.st_size
+
+
+def reported_steps(metrics: Path, mark: tuple[int, int]) -> list[int]:
+    """Steps in metrics.jsonl lines written since `mark` (a torn last line is ignored). A run that starts
+    again drops the lines after its checkpoint by rewriting the file (a new inode): then every line counts,
+    those it kept being at or before that checkpoint."""
     try:
         with open(metrics, "rb") as fh:
-            fh.seek(offset)
+            inode, offset = mark
+            fh.seek(offset if os.fstat(fh.fileno()).st_ino == inode else 0)
             lines = fh.read().splitlines()
     except FileNotFoundError:
         return []
@@ -185,7 +197,7 @@ def check_files(out: Path, report: SoakReport) -> None:
 def kill_once(proc: subprocess.Popen, out: Path, settings: SoakSettings, rng: random.Random, mid_write: bool):
     """Wait for the chosen moment and SIGKILL `proc`; returns (killed, during_write)."""
     metrics = out / "metrics.jsonl"
-    offset = metrics.stat().st_size if metrics.exists() else 0
+    mark = log_mark(metrics)
     first = latest_checkpoint_step(out)
     target = min(settings.steps - 1, first + rng.randint(1, 2 * settings.checkpoint_every))
     stale = set(checkpoint_writes(out))  # left by earlier kills: not a write in progress
@@ -198,7 +210,7 @@ def kill_once(proc: subprocess.Popen, out: Path, settings: SoakSettings, rng: ra
                 break
             time.sleep(0.0005)
         else:
-            steps = reported_steps(metrics, offset)
+            steps = reported_steps(metrics, mark)
             if steps and steps[-1] >= target:
                 time.sleep(rng.uniform(0.0, 0.05))  # land anywhere in the next step, checkpoint or not
                 break
@@ -220,7 +232,7 @@ def soak(workdir: Path, settings: SoakSettings) -> SoakReport:
     reference_proc = start(reference, settings, resume=False, log=reference_log)  # runs alongside
     for i in range(settings.kills):
         metrics = out / "metrics.jsonl"
-        offset = metrics.stat().st_size if metrics.exists() else 0
+        mark = log_mark(metrics)
         # Killed before its first checkpoint, a run has nothing to resume from and starts afresh.
         proc = start(out, settings, resume=latest_checkpoint_step(out) > 0, log=log)
         killed, during_write = kill_once(proc, out, settings, rng, mid_write=i % 2 == 0)
@@ -230,7 +242,7 @@ def soak(workdir: Path, settings: SoakSettings) -> SoakReport:
         report.kills += 1
         report.kills_during_write += during_write
         report.temp_files_after_kills = max(report.temp_files_after_kills, len(temp_files(out)))
-        steps = reported_steps(metrics, offset)
+        steps = reported_steps(metrics, mark)
         lost = (steps[-1] if steps else 0) - latest_checkpoint_step(out)
         report.max_steps_lost = max(report.max_steps_lost, lost)
         if lost > settings.checkpoint_every:

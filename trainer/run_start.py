@@ -3,7 +3,7 @@
 Pure steps of `TrainingEngine.setup` that read files and configs and return what they found — a
 config, a note for the user, a warning — so the engine only decides what to tell and keep:
 * `find_start`: what `config.resume` points at; a resumed run keeps the architecture stored in its
-  checkpoint (`adopt_stored`);
+  checkpoint (`adopt_stored`); `discard_note` says what the folder recorded of steps trained again;
 * a FUNIT start reads every network size from the tensors before anything is built (`sized_from_funit`),
   then loads FUNIT's generator, discriminator and optimizer files into the approach (`load_funit_start`);
 * loaded optimizer states take the configured learning rates and weight decay (`configure_optimizers`).
@@ -23,7 +23,7 @@ from g2g_desktop.core.funit_files import infer_funit_discriminator_config, infer
 from g2g_desktop.core.safe_io import CheckpointError, safe_torch_load
 from trainer.approaches import Approach
 from trainer.config import TrainConfig
-from trainer.run_folder import same_path
+from trainer.run_folder import describe_discarded, same_path
 from trainer.state import latest_state, resume_source, run_folder_of
 
 ARCHITECTURE_FIELDS = ("approach", "model", "dis", "image_size", "seed")  # a resumed run keeps these
@@ -38,8 +38,8 @@ class StartPoint:
     state: dict[str, Any] | None  # the training state the run continues
     state_path: Path | None
     funit_gen: Path | None  # or the FUNIT gen_*.pt it starts from
-    notes: list[str]  # for the user, after Started
     warning: str | None  # architecture fields the resumed run keeps against the config's
+    restarting: bool  # the folder's run stopped before its first checkpoint: this one starts it again
 
 
 def find_start(config: TrainConfig, run_dir: Path) -> StartPoint:
@@ -49,15 +49,28 @@ def find_start(config: TrainConfig, run_dir: Path) -> StartPoint:
         state, state_path, funit_gen = None, None, None  # this very run, with nothing to continue yet
     else:
         state, state_path, funit_gen = resume_source(config.resume)
-    notes = []
-    if state is None and funit_gen is None and (run_dir / "config.json").is_file():
-        notes.append(f"{run_dir}: the run here stopped before its first checkpoint; it starts again from step 0")
+    restarting = state is None and funit_gen is None and (run_dir / "config.json").is_file()
     warning = None
     if state is not None:
         config, warning = adopt_stored(config, state)
     if funit_gen is not None and config.approach == "funit2funit":
         config = sized_from_funit(config, funit_gen)
-    return StartPoint(config, state, state_path, funit_gen, notes, warning)
+    return StartPoint(config, state, state_path, funit_gen, warning, restarting)
+
+
+def discard_note(run_dir: Path, restarting: bool, kept_to: int, dropped: dict[str, int]) -> str | None:
+    """What the user is told about a folder's records of steps the run trains again (`RunFolder.discard_after`
+    up to `kept_to`, -1 for all), or None when there is nothing to tell."""
+    gone = describe_discarded(dropped)
+    if restarting:
+        return (f"{run_dir}: the run here stopped before its first checkpoint; it starts again from step 0"
+                + (f" and its records were removed: {gone}" if gone else ""))
+    if not dropped:
+        return None
+    if kept_to < 0:
+        return f"{run_dir}: removed the records of the run abandoned here: {gone}"
+    return (f"{run_dir}: removed what was recorded after step {kept_to:,}, the checkpoint this run continues "
+            f"from (those steps are trained again): {gone}")
 
 
 def adopt_stored(config: TrainConfig, state: dict[str, Any]) -> tuple[TrainConfig, str | None]:

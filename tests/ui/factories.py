@@ -7,8 +7,9 @@ import warnings
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from g2g_desktop.core.config import FunitGeneratorConfig
 from trainer.presets import preset_sizes
@@ -70,3 +71,19 @@ def drop_and_render(qtbot, win, paths):
     with qtbot.waitSignal(win.controller.rendered, timeout=TIMEOUT, check_params_cb=grid_with()) as blocker:
         drop(win, paths)
     return blocker.args[0]
+
+
+def answer_box(button: str, seen: list[str] | None = None) -> None:
+    """Click the button titled `button` on the next message box that opens (its `exec()` blocks the caller, so
+    this polls from the event loop), after adding the box's text to `seen`."""
+
+    def poll() -> None:
+        box = next((w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()), None)
+        if box is None:
+            QTimer.singleShot(20, poll)
+            return
+        if seen is not None:
+            seen.append(box.text())
+        next(b for b in box.buttons() if b.text() == button).click()
+
+    QTimer.singleShot(0, poll)

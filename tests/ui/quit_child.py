@@ -2,6 +2,8 @@
 kind of long work runs, made slow by patching the step it spends its time in.
 
 argv: KIND MODEL IMAGE1 IMAGE2 RUN_DIR. Prints "CLOSING" just before closing; the parent times the exit.
+KIND "training" trains two quick steps, then makes each step take STEP_S and quits during the third,
+answering the quit question with *Save and quit*, as a user would.
 """
 
 from __future__ import annotations
@@ -15,16 +17,18 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("G2G_DEVICE", "cpu")
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from g2g_desktop.core.pipeline import G2GPipeline
 from g2g_desktop.ui import app as app_module
 from g2g_desktop.ui import mix_controller, photo_tools
 from g2g_desktop.ui.main_window import MainWindow
+from tests.ui.factories import answer_box
 from trainer.engine import TrainingEngine
 
 KIND, MODEL, IMAGES, RUN_DIR = sys.argv[1], sys.argv[2], sys.argv[3:5], sys.argv[5]
 SLOW_S = 30.0  # far longer than the 2 s the window may take to close
+STEP_S = 4.0  # a slow training step: longer than the window's grace, short enough to wait for
 busy = threading.Event()  # set once the slow work is under way
 
 
@@ -51,12 +55,19 @@ if KIND in ("render", "matrix", "export"):
 if KIND == "model":
     mix_controller.load_model_file = slow(mix_controller.load_model_file, when=lambda *a: armed.is_set())
 if KIND == "training":
-    TrainingEngine.step = slow(TrainingEngine.step)
+    real_step = TrainingEngine.step
+
+    def slow_step(engine):
+        if engine.current_step >= 2:
+            busy.set()
+            time.sleep(STEP_S)
+        return real_step(engine)
+
+    TrainingEngine.step = slow_step
 if KIND == "detect":
     mix_controller.MtcnnDetector = SlowDetector
 if KIND == "photos":
     photo_tools.paste_pair = slow(photo_tools.paste_pair)
-QMessageBox.question = staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes)  # "stop training and quit?"
 app_module.sample_paths = lambda: IMAGES
 
 app = QApplication(["g2g-desktop"])
@@ -107,6 +118,8 @@ def close_when_busy() -> None:
         QTimer.singleShot(20, close_when_busy)
         return
     print("CLOSING", flush=True)
+    if KIND == "training":
+        answer_box("Save and quit")
     window().close()
 
 

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QMessageBox
 
 from g2g_desktop.ui.main_window import MainWindow
 from g2g_desktop.ui.settings import AppSettings
 from g2g_desktop.ui.training.training_panel import format_eta
 from tests.stall_meter import StallMeter
-from tests.ui.factories import write_image
+from tests.ui.factories import answer_box, write_image
 from trainer import events as ev
+from trainer.engine import TrainingEngine
 
 TIMEOUT = 180_000
 
@@ -98,21 +100,61 @@ def test_training_run_from_the_panel(qtbot, window, tmp_path):
     assert meter.longest < 0.1, f"GUI stalled for {meter.longest * 1000:.0f} ms during training"
 
 
-def test_closing_while_training_asks_then_stops_with_a_checkpoint(qtbot, window, tmp_path, monkeypatch):
-    panel = window.training_panel
+def test_quitting_while_training_finishes_the_step_saves_then_closes(qtbot, window, tmp_path, monkeypatch):
+    """Issue 21.1: a step longer than the window's grace used to be abandoned on quit, with no checkpoint."""
+    panel, run = window.training_panel, tmp_path / "run2"
     events: list[object] = []
     panel.eventShown.connect(events.append)
-    configure(panel, tmp_path / "run2")
-    with qtbot.waitSignal(panel.eventShown, timeout=TIMEOUT, check_params_cb=lambda e: isinstance(e, ev.StepDone)):
-        panel.start()
-    answers = iter([QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes])
-    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: next(answers))
-    assert not window.close()  # "No": the window stays and training goes on
-    assert panel.running()
-    assert window.close()  # "Yes": stop, checkpoint, close
+    configure(panel, run)  # no periodic checkpoint: only the quit can write one
+    real_step = TrainingEngine.step
+
+    def slow_step(engine):
+        if engine.current_step >= 1:
+            time.sleep(1.5)  # longer than the 0.8 s the window waits for workers when it closes
+        return real_step(engine)
+
+    monkeypatch.setattr(TrainingEngine, "step", slow_step)
+    assert panel.start()
+    wait_event(qtbot, panel, ev.StepDone)
+    seen: list[str] = []
+    answer_box("Keep training", seen)
+    assert not window.close()  # the window stays and training goes on
+    assert panel.running() and window.isVisible()
+    assert re.search(r"Save and quit lets the run finish step \d \(about [\d.]+ s a step\), saves a checkpoint and "
+                     rf"the model in {re.escape(str(run))}, then closes the window", seen[0]), seen[0]
+    assert "lost" not in seen[0].replace("Nothing it trained is lost", "")
+
+    answer_box("Save and quit", seen)
+    assert not window.close()  # it stays open, showing the save, and closes itself when the run has ended
+    assert window.isVisible() and panel.running()
+    assert panel.notice.isVisible() and panel.notice.text().startswith("Quitting: finishing step")
+    assert window.statusBar().currentMessage() == panel.notice.text()
+    assert not any(button.isEnabled() for button in panel.buttons.values())
+    answer_box("Keep waiting", seen)  # a second close offers to quit without waiting, and says what that loses
+    assert not window.close()
+    assert "Quitting now loses everything this run trained: it has no checkpoint yet." in seen[2]
+
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
     assert not panel.running()
-    qtbot.waitUntil(lambda: any(isinstance(e, ev.Finished) for e in events), timeout=TIMEOUT)
-    assert any(isinstance(e, ev.CheckpointSaved) and e.kind == "stop" for e in events)
+    saved = [e for e in events if isinstance(e, ev.CheckpointSaved)]
+    assert [e.kind for e in saved] == ["stop"] and saved[0].step == panel.last_step >= 2
+    assert Path(saved[0].path).is_file() and (run / "model_latest.safetensors").is_file()
+    assert isinstance(events[-1], ev.Finished) and events[-1].reason == "stopped"
+
+
+def test_quitting_a_paused_run_says_its_checkpoint_is_saved(qtbot, window, tmp_path):
+    panel = window.training_panel
+    configure(panel, tmp_path / "run4")
+    assert panel.start()
+    wait_event(qtbot, panel, ev.StepDone)
+    with qtbot.waitSignal(panel.eventShown, timeout=TIMEOUT, check_params_cb=lambda e: isinstance(e, ev.Paused)):
+        panel.pause()
+    seen: list[str] = []
+    answer_box("Save and quit", seen)
+    assert not window.close()
+    assert seen[0].startswith(f"The run is paused at step {panel.last_step:,}; its checkpoint is saved in")
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TIMEOUT)
+    assert (tmp_path / "run4" / "model_latest.safetensors").is_file()
 
 
 def test_bad_run_settings_are_refused_with_a_message(qtbot, window, tmp_path):

@@ -21,9 +21,11 @@ from ..threads import Task, TaskWorker
 
 if TYPE_CHECKING:
     from ..main_window import MainWindow
+    from .quit_guard import QuitGuard
     from .training_panel import TrainingPanel
 
 TRAINING_PANEL_MODULE = "g2g_desktop.ui.training.training_panel"
+QUIT_GUARD_MODULE = "g2g_desktop.ui.training.quit_guard"  # imports the panel's module
 
 
 class TrainingDock(QObject):
@@ -32,6 +34,7 @@ class TrainingDock(QObject):
         self.window = window
         self.undo_stack = QUndoStack(window)  # the dock's own stack in the window's QUndoGroup
         self.panel: TrainingPanel | None = None
+        self.quit_guard: QuitGuard | None = None  # what closing the window does to a run, with the panel
         self._import: TaskWorker[object] = TaskWorker(Task.TRAINER, self)
         self._import.done.connect(self._imported)
         self._import.failed.connect(lambda _stamp, message: self._placeholder.setText(message))
@@ -48,6 +51,7 @@ class TrainingDock(QObject):
         panel = self.panel = module.TrainingPanel(on_model=self.window.controller.use_model,
                                                   undo_stack=self.undo_stack)
         panel.modelSaved.connect(lambda path: settings.add_recent(Recent.MODELS, path))
+        self.quit_guard = importlib.import_module(QUIT_GUARD_MODULE).QuitGuard(panel, self.window)
         restore_form(settings.qsettings, "training", panel.form)
         # scrolled: the form, chart and log need ~680 px of height, more than a 700 px screen has to give
         scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
@@ -69,7 +73,9 @@ class TrainingDock(QObject):
             save_form(self.window.settings.qsettings, "training", self.panel.form)
 
     def confirm_close(self) -> bool:
-        return self.panel is None or self.panel.confirm_close(self.window)
+        """True: close now. False: the window stays open, while a run finishes its step and saves (the window
+        then closes itself) or because the user keeps training (`QuitGuard`)."""
+        return self.quit_guard is None or self.quit_guard.allow_close()
 
     def stop_training(self) -> None:
         """Ask a running engine to stop after its step (it checkpoints), without waiting."""

@@ -351,19 +351,6 @@ class TrainingPanel(QWidget):
         self.form.setEnabled(not active)
 
     # ------------------------------------------------------------------ closing
-    def confirm_close(self, parent: QWidget) -> bool:
-        """Ask before closing while a run is going. Closing does not wait for a step to end (the window exits
-        within 2 s), so what was trained since the last checkpoint is lost; the question says so."""
-        if not self.running():
-            return True
-        answer = QMessageBox.question(
-            parent, "Training is running",
-            "A training run is in progress. Quit and stop it at once?\n\nWhat it trained since its last "
-            "checkpoint is lost. To keep it, press No, then Pause (which writes a checkpoint), then quit.",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-        )
-        return answer == QMessageBox.StandardButton.Yes
-
     def shutdown(self) -> None:
         if self.worker is not None:
             self.worker.stop_and_wait()
