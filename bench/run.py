@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                                        train_repeats=max(1, budget.heavy - 1))]),
         ("channels_last", lambda: [memory_format_section(models, repeats=max(1, budget.heavy - 1),
                                                          train_batch=1 if quick else 4)]),
-        ("study", lambda: [study_step_section(repeats=max(1, budget.heavy - 1), batch=1 if quick else 8)]),
+        ("study", lambda: [study_step_section(repeats=2 * budget.heavy, batch=1 if quick else 8)]),
         ("startup", lambda: [startup_section(quick)]),
         ("gui", lambda: [gui_section(quick)]),
         ("cuda", lambda: [cuda_section(models, budget)]),
