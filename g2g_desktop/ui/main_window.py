@@ -271,7 +271,7 @@ class MainWindow(QMainWindow):
             self.zoom_view.show_cell(self.grid_view.images, row, col, self._pair_names())
 
     def _pair_names(self) -> tuple[str, str]:
-        first, second = (label.text() for label in self.grid_view.column_titles)
+        first, second = self.grid_view.titles
         return first or "Image 1", second or "Image 2"
 
     def _show_progress(self, result: RenderResult) -> None:

@@ -30,6 +30,7 @@ class _GridPage(QWidget):
     def __init__(self, column_titles: list[QLabel], row_titles: list[QLabel], cells: list[list[QWidget]]):
         super().__init__()
         self.column_titles, self.row_titles, self.cells = column_titles, row_titles, cells
+        self.titles = ["", ""]  # the whole names; the labels show them elided to their column
         for widget in [*column_titles, *row_titles, *(c for row in cells for c in row)]:
             widget.setParent(self)
         metrics = self.fontMetrics()
@@ -50,6 +51,12 @@ class _GridPage(QWidget):
         free_h = self.height() - self.header_height - 4 * GAP
         return max(MIN_CELL, min(free_w // 2, free_h // 3))
 
+    def elide_titles(self) -> None:
+        """Each column title cut in the middle to its column, so two long names never run together."""
+        for label, text in zip(self.column_titles, self.titles):
+            width = label.width() - GAP
+            label.setText(label.fontMetrics().elidedText(text, Qt.TextElideMode.ElideMiddle, width))
+
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         side = self.cell_side()
@@ -59,6 +66,7 @@ class _GridPage(QWidget):
         columns = [left + self.title_width + GAP + c * (side + GAP) for c in range(2)]
         for x, title in zip(columns, self.column_titles):
             title.setGeometry(QRect(x - GAP // 2, top, side + GAP, self.header_height))
+        self.elide_titles()
         for r, (title, cells) in enumerate(zip(self.row_titles, self.cells)):
             y = top + self.header_height + GAP + r * (side + GAP)
             title.setGeometry(QRect(left, y, self.title_width, side))
@@ -101,10 +109,17 @@ class MixGridView(QWidget):
     def is_empty(self) -> bool:
         return self._stack.currentIndex() == 0
 
+    @property
+    def titles(self) -> tuple[str, str]:
+        """The whole names of the two columns (the labels may show them elided)."""
+        first, second = self.page.titles
+        return first, second
+
     def set_titles(self, first: str, second: str) -> None:
+        self.page.titles = [first, second]
         for label, text in zip(self.column_titles, (first, second)):
-            label.setText(text)
-            label.setToolTip(text)  # a long name is cut at the cell's width
+            label.setToolTip(text)  # a long name is cut in the middle to the cell's width
+        self.page.elide_titles()
 
     def set_mixed_title(self, alphas: tuple[float, float]) -> None:
         text = "Mixed" if alphas == (1.0, 1.0) else f"Mixed\nα = {alphas[0]:.2f} / {alphas[1]:.2f}"

@@ -1,0 +1,63 @@
+"""The mixing view as a new user met it in the second trial (issue 21 items 3, 5, 6 and 8): what counts as a
+real photo, a swap-matrix Cancel that sticks, photos with alignment off, and Remove all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from g2g_desktop.core.face_align import Face
+from g2g_desktop.core.funit import FunitGenerator
+from g2g_desktop.core.model_file import save_model
+from g2g_desktop.core.resources import sample_paths
+from tests.ui.factories import TIMEOUT, TINY, drop_and_render, load_model
+
+PHOTOS = Path(__file__).resolve().parents[3] / "shared" / "photos"
+needs_photos = pytest.mark.skipif(not (PHOTOS / "person_a_1.jpg").is_file(), reason="../shared/photos is absent")
+ANY_FACE = Face((4.0, 4.0, 60.0, 60.0), ((20.0, 25.0), (44.0, 25.0), (32.0, 36.0), (22.0, 48.0), (42.0, 48.0)), 0.98)
+
+
+@pytest.fixture
+def procedural_model(tmp_path):
+    torch.manual_seed(0)
+    path = tmp_path / "procedural.safetensors"
+    save_model(path, FunitGenerator(TINY), approach="funit2funit", provenance={"data": "procedural:8:4"})
+    return path
+
+
+# ------------------------------------------------------------------------------------------ item 3
+def test_the_bundled_samples_are_not_called_photos_even_where_a_face_is_found(qtbot, window, procedural_model):
+    """MTCNN finds a face in a drawn face too (98 % in sample 1): a face is no evidence of a photo."""
+    window.controller.detector.faces = [ANY_FACE]
+    load_model(qtbot, window, procedural_model, align=True)
+    drop_and_render(qtbot, window, sample_paths()[:2])
+    qtbot.waitUntil(lambda: all(im.detected for im in window.session.images), timeout=TIMEOUT)
+    window.photo_tools.update_purpose()
+    assert all(im.uses_face for im in window.session.images)
+    assert not window.purpose_bar.isVisible(), window.purpose_bar.label.text()
+
+
+@needs_photos
+def test_a_real_photo_is_still_called_a_photo(qtbot, window, procedural_model):
+    load_model(qtbot, window, procedural_model)
+    drop_and_render(qtbot, window, [sample_paths()[0], PHOTOS / "person_b_1.jpg"])
+    qtbot.waitUntil(window.purpose_bar.isVisible, timeout=TIMEOUT)
+    text = window.purpose_bar.label.text()
+    assert "person_b_1.jpg" in text and sample_paths()[0].name not in text
+
+
+def test_long_column_titles_are_elided_inside_their_column(qtbot, window, tiny_model, tmp_path):
+    load_model(qtbot, window, tiny_model)
+    names = [tmp_path / f"{i:02d}_a_rather_long_file_name_of_person_{i}.png" for i in range(2)]
+    for source, target in zip(sample_paths(), names):
+        target.write_bytes(source.read_bytes())
+    window.resize(1024, 700)
+    drop_and_render(qtbot, window, names)
+    qtbot.wait(50)
+    first, second = window.grid_view.column_titles
+    for label in (first, second):
+        assert label.fontMetrics().horizontalAdvance(label.text()) <= label.width()
+    assert first.geometry().right() < second.geometry().left()
+    assert window._pair_names() == (names[0].name, names[1].name)  # exports and zoom still get the whole names
