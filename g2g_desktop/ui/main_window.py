@@ -48,7 +48,7 @@ from .widgets.mix_grid import MixGridView
 from .widgets.notice_bar import NoticeBar
 from .widgets.photo_view import PhotoView
 from .widgets.purpose_bar import ModelPurposeBar
-from .widgets.swap_matrix import SwapMatrixView
+from .widgets.swap_matrix import SwapMatrixView, matrix_note
 from .widgets.task_progress import TaskProgress
 from .widgets.zoom_view import ZoomView
 from .window_actions import WindowActions
@@ -301,8 +301,7 @@ class MainWindow(QMainWindow):
                 self.zoom_view.update_images(result.images, self._pair_names())
         else:
             self.matrix_view.show_matrix(result.images["originals"], result.images["matrix"])
-            shown, total = len(result.request.image_ids), len(self.session.images)
-            self.matrix_view.set_note(f"Showing the first {shown} of {total} images." if total > shown else "")
+            self.matrix_view.set_note(matrix_note(len(result.request.image_ids), len(self.session.images)))
 
     def _show_model(self, model: LoadedModel | None) -> None:
         while self.model_form.rowCount():

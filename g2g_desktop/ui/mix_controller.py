@@ -70,6 +70,7 @@ class MixController(QObject):
         self.reset_stamp = 0  # results with an older stamp are dropped
         self.latest: dict[RenderKind, int] = {}  # per kind: the stamp of the newest request submitted
         self.matrix_wanted = False
+        self.matrix_held = False  # cancelled by the user: not computed again by itself (issue 21 item 5)
         self.last: dict[RenderKind, RenderResult] = {}
         self._pair_stamp = 0  # the image load that last chose the pair; older ones add images but not the pair
         self._matrix_key: tuple | None = None  # the matrix being computed (or last computed)
@@ -82,7 +83,7 @@ class MixController(QObject):
     def schedule(self) -> None:
         """Submit the requests for the current state; with nothing to draw, drop whatever is in flight."""
         for kind in RenderKind:
-            if kind == RenderKind.MATRIX and not self.matrix_wanted:
+            if kind == RenderKind.MATRIX and (not self.matrix_wanted or self.matrix_held):
                 continue
             self.stamp += 1
             request = self.session.request(kind, self.stamp)
@@ -104,12 +105,15 @@ class MixController(QObject):
         self.worker.submit(request)
 
     def set_matrix_wanted(self, wanted: bool) -> None:
+        """The matrix tab was opened (computed now, also after a cancel) or left."""
         self.matrix_wanted = wanted
         if wanted:
+            self.matrix_held = False
             self.schedule()
 
     def compute_matrix(self) -> None:
         """Render the swap matrix now (again after a cancel), even when its tab is not shown."""
+        self.matrix_held = False
         self.worker.forget()
         self.stamp += 1
         request = self.session.request(RenderKind.MATRIX, self.stamp)
@@ -119,6 +123,9 @@ class MixController(QObject):
             self._submit(request)
 
     def cancel_matrix(self) -> None:
+        """Stop the matrix, and keep it stopped while images change (faces detected, images added) until it is
+        asked for again: Compute again, an export, or its tab opened anew."""
+        self.matrix_held = True
         self.worker.cancel(RenderKind.MATRIX, self.latest.get(RenderKind.MATRIX, 0))
 
     def _deliver(self, result: RenderResult) -> None:

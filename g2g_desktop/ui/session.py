@@ -18,7 +18,9 @@ from g2g_desktop.services.render_queue import RenderKind, RenderRequest
 from g2g_desktop.services.renderer import Renderer
 
 ALPHA_RANGE = (-0.5, 1.5)  # the fade sliders' range: beyond [0, 1] extrapolates
-MAX_MATRIX_IMAGES = 12  # the swap matrix shows the first 12 images: N² decodes, and cells stay visible
+MAX_MATRIX_IMAGES = 32
+"""The swap matrix shows every image up to this many (the first ones, in gallery order): it decodes N² mixes
+(1,024 at 32) and its canvas, redrawn as each row arrives, grows with N² too (14 MB at 32 images of 64 px)."""
 
 
 class MixSession(QObject):

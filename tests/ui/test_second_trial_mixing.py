@@ -3,6 +3,7 @@ real photo, a swap-matrix Cancel that sticks, photos with alignment off, and Rem
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,9 @@ from g2g_desktop.core.face_align import Face
 from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.model_file import save_model
 from g2g_desktop.core.resources import sample_paths
-from tests.ui.factories import TIMEOUT, TINY, drop_and_render, load_model
+from g2g_desktop.services.render_queue import RenderKind
+from g2g_desktop.ui.widgets.swap_matrix import matrix_note
+from tests.ui.factories import TIMEOUT, TINY, FakeDetector, drop_and_render, load_model, write_image
 
 PHOTOS = Path(__file__).resolve().parents[3] / "shared" / "photos"
 needs_photos = pytest.mark.skipif(not (PHOTOS / "person_a_1.jpg").is_file(), reason="../shared/photos is absent")
@@ -61,3 +64,56 @@ def test_long_column_titles_are_elided_inside_their_column(qtbot, window, tiny_m
         assert label.fontMetrics().horizontalAdvance(label.text()) <= label.width()
     assert first.geometry().right() < second.geometry().left()
     assert window._pair_names() == (names[0].name, names[1].name)  # exports and zoom still get the whole names
+
+
+# ------------------------------------------------------------------------------------------ item 5
+class SlowDetector(FakeDetector):
+    def __call__(self, image):
+        time.sleep(0.15)
+        return super().__call__(image)
+
+
+def test_a_cancelled_swap_matrix_stays_cancelled_while_faces_are_detected(qtbot, window, tiny_model, image_files):
+    window.controller.detector = SlowDetector([ANY_FACE])
+    load_model(qtbot, window, tiny_model)
+    drop_and_render(qtbot, window, image_files)
+    window.align_box.setChecked(True)  # detection runs for ~0.5 s
+    started = []
+    with qtbot.waitSignal(window.controller.matrixStarted, timeout=TIMEOUT):
+        window.tabs.setCurrentWidget(window.matrix_view)
+    window.controller.matrixStarted.connect(started.append)
+    window.matrix_view.progress.cancel_button.click()
+    qtbot.waitUntil(lambda: all(im.detected for im in window.session.images), timeout=TIMEOUT)
+    qtbot.wait(300)
+    assert started == [] and window.matrix_view.progress.isHidden()
+    assert not window.matrix_view.compute_button.isHidden()
+    with qtbot.waitSignal(window.controller.rendered, timeout=TIMEOUT, check_params_cb=_final_matrix):
+        window.matrix_view.compute_button.click()
+    assert started == [3]
+
+
+def _final_matrix(result) -> bool:
+    return result.request.kind == RenderKind.MATRIX and result.final and not result.cancelled
+
+
+def test_the_swap_matrix_shows_all_24_images_and_scrolls(qtbot, window, tiny_model, tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    paths = [write_image(folder / f"p{i:02d}.png", seed=i) for i in range(24)]
+    load_model(qtbot, window, tiny_model)
+    drop_and_render(qtbot, window, paths)
+    window.resize(1024, 700)
+    with qtbot.waitSignal(window.controller.rendered, timeout=TIMEOUT, check_params_cb=_final_matrix) as blocker:
+        window.tabs.setCurrentWidget(window.matrix_view)
+    assert len(blocker.args[0].request.image_ids) == 24
+    view = window.matrix_view
+    qtbot.waitUntil(lambda: view.canvas is not None, timeout=TIMEOUT)
+    cell = view.cell.contentsRect().size()
+    assert cell.width() >= view.canvas.shape[1] and cell.height() >= view.canvas.shape[0]  # ≥ 1 px per model pixel
+    qtbot.waitUntil(lambda: view.scroll.verticalScrollBar().maximum() > 0, timeout=TIMEOUT)
+    assert view.note.isHidden()
+
+
+def test_the_matrix_says_why_it_leaves_images_out():
+    assert matrix_note(32, 32) == ""
+    assert "first 32 of 40" in matrix_note(32, 40) and "1,024" in matrix_note(32, 40)
