@@ -187,6 +187,8 @@ class MixController(QObject):
         self._report_problems(report)
         if self.session.align and any(not im.detected for im in new):
             self._align_changed()  # loaded while alignment was off: detect now
+        elif any(im.photo for im in new) and not report.errors:
+            self._offer_alignment()
         self.imagesLoaded.emit(report)
 
     def _already_open(self, image: InputImage, loading: list[InputImage]) -> InputImage | None:
@@ -223,6 +225,17 @@ class MixController(QObject):
             self.notice.emit(text, actions)
         elif report.errors:
             self.notice.emit("Could not use: " + "; ".join(report.errors), [])
+
+    def _offer_alignment(self) -> None:
+        """Photos with alignment off are mixed as their centre square (a torso, often): say so and offer to align.
+        Alignment stays the user's choice: it is remembered per model and off for drawn faces."""
+        photos = [im.name for im in self.session.images if im.photo]
+        if self.session.align or self.session.model is None or not photos:
+            return
+        names = ", ".join(photos[:2]) + (f" and {len(photos) - 2} more" if len(photos) > 2 else "")
+        self.notice.emit(f"Face alignment is off for this model, so the centre square of {names} is mixed, not "
+                         "the face. Photos need their faces detected and aligned.",
+                         [("Align faces", lambda: self.request_align(True))])
 
     def remove_images(self, image_ids: list[str]) -> None:
         for image_id in image_ids:
@@ -294,6 +307,7 @@ class MixController(QObject):
             self.settings.add_recent(Recent.MODELS, model.path)
         self.message.emit(f"Loaded model {model.name}.")
         self.modelLoaded.emit(model)
+        self._offer_alignment()
 
     # ------------------------------------------------------------------ exports
     def export_fade(self, path: str | os.PathLike, options: ExportOptions | None = None) -> bool:

@@ -117,3 +117,23 @@ def test_the_swap_matrix_shows_all_24_images_and_scrolls(qtbot, window, tiny_mod
 def test_the_matrix_says_why_it_leaves_images_out():
     assert matrix_note(32, 32) == ""
     assert "first 32 of 40" in matrix_note(32, 40) and "1,024" in matrix_note(32, 40)
+
+
+# ------------------------------------------------------------------------------------------ item 6
+def test_photos_with_alignment_off_are_named_on_the_bar_with_an_offer_to_align(qtbot, window, procedural_model,
+                                                                              tmp_path):
+    load_model(qtbot, window, procedural_model)
+    assert not window.session.align  # off by default for a model trained on drawn faces
+    photos = [write_image(tmp_path / f"photo{i}.jpg", seed=i, size=(640, 480)) for i in range(2)]
+    drop_and_render(qtbot, window, photos)
+    qtbot.waitUntil(window.notice_bar.isVisible, timeout=TIMEOUT)
+    assert "alignment is off" in window.notice_bar.label.text() and "photo0.jpg" in window.notice_bar.label.text()
+    window.notice_bar.button("Align faces").click()
+    assert window.session.align and window.align_box.isChecked()
+    qtbot.waitUntil(lambda: all(im.detected for im in window.session.images), timeout=TIMEOUT)
+
+
+def test_drawn_faces_with_alignment_off_get_no_such_offer(qtbot, window, procedural_model):
+    load_model(qtbot, window, procedural_model)
+    drop_and_render(qtbot, window, sample_paths()[:2])
+    assert not window.notice_bar.isVisible()
