@@ -24,7 +24,7 @@ from g2g_desktop.core.resources import default_model_path, resource_path, sample
 
 from .session_store import restore_session
 from .settings import APPLICATION, ORGANISATION, AppSettings
-from .startup import StartupWindow, create_application, display_problem, place_window
+from .startup import StartupWindow, create_application, display_problem, place_window, screen_size
 from .theme import apply_theme
 from .threads import Task, TaskWorker, exit_process
 
@@ -72,7 +72,7 @@ class Launch(QObject):
         self.note = last.note(model=model_path is None, images=images is None)
         self.window: MainWindow | None = None
         self.startup = StartupWindow()
-        place_window(self.startup, settings.geometry())
+        place_window(self.startup, settings.geometry(screen_size(self.startup)))
         self.main_import: TaskWorker[object] = TaskWorker(Task.MAIN_WINDOW, self)
         self.main_import.done.connect(self._imported)
         self.main_import.failed.connect(lambda _stamp, message: self.startup.show_error(message))

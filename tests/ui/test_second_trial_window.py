@@ -3,9 +3,17 @@ shortcut, a small screen, and what the next start restores."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 
 TIMEOUT = 60_000
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _shortcut(window, keys: str) -> QAction:
@@ -31,3 +39,80 @@ def test_ctrl_shift_t_brings_the_training_dock_to_the_front_from_behind_model(qt
     qtbot.waitUntil(lambda: not dock.visibleRegion().isEmpty(), timeout=TIMEOUT)
     assert action.isChecked()
     qtbot.waitUntil(lambda: window.built_training_panel() is not None, timeout=TIMEOUT)
+
+
+# ------------------------------------------------------------------------------------------ item 7
+SMALL_SCREEN = (1024, 700)
+LARGE_SCREEN = (1600, 1000)
+PROBE = """
+import json, sys
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from g2g_desktop.ui.main_window import MainWindow
+from g2g_desktop.ui.settings import AppSettings
+w = MainWindow(AppSettings()); w.show(); app.processEvents()
+screen = app.primaryScreen().availableGeometry()
+out = {"screen": [screen.width(), screen.height()], "frame": list(w.frameGeometry().getRect()),
+       "size": [w.width(), w.height()], "images_dock": w.images_dock.width(),
+       "right_dock": max(w.model_dock.width(), w.training_dock.width())}
+if sys.argv[1] == "small":
+    w.notice_bar.show_notice("Face alignment is off for this model, so the centre square of person_a_1.jpg, "
+                             "person_b_1.jpg is mixed, not the face. Photos need their faces detected and aligned.",
+                             [("Align faces", lambda: None)])
+    w.purpose_bar.show_text("This model was trained on procedural (synthetic) faces; person_a_1.jpg, person_b_1.jpg "
+                            "look like real photos, which need a model trained on photos.")
+    w.grid_view.show_images({row: __import__("numpy").zeros((2, 64, 64, 3), "uint8")
+                             for row in ("original", "mixed", "reconstructed")})
+    w.training_dock.raise_(); w.training_panel
+    for _ in range(20):
+        app.processEvents()
+    scroll = w.training_dock.widget()
+    out.update(frame_after=list(w.frameGeometry().getRect()), panel_needs=w.training_panel.minimumSizeHint().width(),
+               panel_gets=scroll.viewport().width(), grid_needs=w.grid_view.minimumSizeHint().height(),
+               grid_gets=w.grid_view.height(), cells=[c.width() for c in w.grid_view.cells.values()])
+print(json.dumps(out))
+w.close()
+"""
+
+
+def _probe(tmp_path, size, which):
+    config = tmp_path / f"screen{size[0]}.json"
+    screen = {"name": "s", "x": 0, "y": 0, "width": size[0], "height": size[1], "logicalDpi": 96,
+              "logicalBaseDpi": 96, "dpr": 1}
+    config.write_text(json.dumps({"screens": [screen]}), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "G2G_DEVICE": "cpu",
+           "QT_QPA_PLATFORM": f"offscreen:configfile={config}", "G2G_SETTINGS_FILE": str(tmp_path / "settings.ini")}
+    done = subprocess.run([sys.executable, "-c", PROBE, which], env=env, capture_output=True, text=True, timeout=240,
+                          cwd=REPO)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_a_1024x700_screen_gets_the_whole_screen_uncut_docks_and_whole_cells(tmp_path):
+    small = _probe(tmp_path, SMALL_SCREEN, "small")
+    assert small["frame"] == [0, 0, *SMALL_SCREEN]  # not 942×644 in the middle
+    assert small["frame_after"] == small["frame"]  # the Training dock fits without widening the window
+    assert small["panel_gets"] >= small["panel_needs"]  # no half-hidden "Save no…" button
+    assert small["grid_gets"] >= small["grid_needs"] and min(small["cells"]) >= 64  # both bars shown
+    large = _probe(tmp_path, LARGE_SCREEN, "large")  # the same settings file, now on a larger screen
+    assert large["size"] == [1400, 900]
+    assert large["images_dock"] >= 280 and large["right_dock"] >= 400  # not the narrow 1024 px widths
+
+
+def test_the_photo_tab_with_long_captions_leaves_the_docks_their_width(qtbot, window):
+    from PIL import Image
+
+    window.showNormal()
+    window.resize(1400, 900)
+    window.resizeDocks([window.images_dock, window.model_dock], [300, 430], Qt.Orientation.Horizontal)
+    qtbot.waitUntil(lambda: window.images_dock.width() >= 280, timeout=TIMEOUT)
+    before = window.images_dock.width(), window.model_dock.width()
+    photo = Image.new("RGB", (910, 1137), (90, 120, 150))
+    captions = [f"a_rather_long_photo_name_{i}.jpg with the identity of another_long_photo_name_{i}.jpg"
+                for i in range(2)]
+    window.photo_view.show_photos([photo, photo], captions)
+    window.tabs.setCurrentWidget(window.photo_view)
+    qtbot.wait(100)
+    window.tabs.setCurrentIndex(0)
+    qtbot.wait(100)
+    assert (window.images_dock.width(), window.model_dock.width()) == before

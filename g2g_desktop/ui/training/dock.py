@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea
+from PySide6.QtWidgets import QLabel
 
 from ..session_store import restore_form, save_form
 from ..settings import Recent
 from ..threads import Task, TaskWorker
+from ..widgets.page_scroll import vertical_scroll
 
 if TYPE_CHECKING:
     from ..main_window import MainWindow
@@ -49,10 +50,9 @@ class TrainingDock(QObject):
                                                   undo_stack=self.undo_stack)
         panel.modelSaved.connect(lambda path: settings.add_recent(Recent.MODELS, path))
         restore_form(settings.qsettings, "training", panel.form)
-        # scrolled: the form, chart and log need ~680 px of height, more than a 700 px screen has to give
-        scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
-        scroll.setWidget(panel)
-        self.dock.setWidget(scroll)
+        # scrolled: the form, chart and log need ~680 px of height, more than a 700 px screen has to give; never
+        # narrower than the panel, whose buttons and fields were cut off in a 180 px dock on a 1024×700 screen
+        self.dock.setWidget(vertical_scroll(panel))
         self._placeholder.deleteLater()
         return panel
 
