@@ -309,11 +309,14 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ session
     def save_session(self) -> None:
-        """What the next start reopens: the model file, the image files (the pair first), the training form."""
+        """What the next start reopens: the model file, the image files (the pair first, the same-person groups),
+        the training form."""
         s = self.session
         model = s.model.path if s.model is not None else None
-        pair = [im.path for im in s.pair_images() or () if im.path is not None]
-        save_session(self.settings.qsettings, model, [im.path for im in s.images if im.path is not None], pair)
+        files = {im.id: im.path for im in s.images if im.path is not None}
+        pair = [files[i] for i in s.pair or () if i in files]
+        groups = [[files[i] for i in group if i in files] for group in s.groups]
+        save_session(self.settings.qsettings, model, list(files.values()), pair, groups)
         self.training.save_form()
 
     # ------------------------------------------------------------------ drops and closing

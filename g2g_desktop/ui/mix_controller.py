@@ -29,7 +29,14 @@ from g2g_desktop.services.renderer import Renderer
 from .session import MixSession
 from .settings import AppSettings, Recent
 from .threads import Task, TaskWorker
-from .undo import ChooseFaceCommand, SetAlignCommand, SetAlphaCommand, SetAlphasCommand, SetPairCommand
+from .undo import (
+    ChooseFaceCommand,
+    RemoveImagesCommand,
+    SetAlignCommand,
+    SetAlphaCommand,
+    SetAlphasCommand,
+    SetPairCommand,
+)
 
 
 class MixController(QObject):
@@ -238,15 +245,15 @@ class MixController(QObject):
                          [("Align faces", lambda: self.request_align(True))])
 
     def remove_images(self, image_ids: list[str]) -> None:
-        for image_id in image_ids:
-            self.session.remove_image(self.session.resolve(image_id))
-        self.undo_stack.clear()  # older pair choices may name removed images
+        """Remove images (undoable: Ctrl+Z puts them back, and the steps before stay in the history)."""
+        if any(self.session.image(self.session.resolve(i)) for i in image_ids):
+            self.undo_stack.push(RemoveImagesCommand(self.session, image_ids))
+            self.message.emit(f"{self.undo_stack.undoText()}: Ctrl+Z brings them back.")
 
     def remove_all_images(self) -> None:
         self.image_loads.invalidate()
         self._pair_stamp = self.image_loads.stamp  # loads still running add their images but choose no pair
-        self.session.clear_images()
-        self.undo_stack.clear()
+        self.remove_images([im.id for im in self.session.images])
 
     def move_images(self, order: list[str]) -> None:
         self.session.move_images(order)
@@ -300,10 +307,10 @@ class MixController(QObject):
         """Mix with `model` now; a file load still running is dropped when it finishes."""
         self.model_loads.invalidate()
         # A snapshot of the model being trained keeps the current choice; a file uses the one remembered for it.
-        align = self.session.align if model.path is None else self.settings.alignment(model.path, model.default_align)
+        align = self.session.align if model.snapshot else self.settings.alignment(model.path, model.default_align)
         self.session.set_model(model)
         self.session.set_align(align)
-        if model.path is not None:
+        if not model.snapshot:
             self.settings.add_recent(Recent.MODELS, model.path)
         self.message.emit(f"Loaded model {model.name}.")
         self.modelLoaded.emit(model)

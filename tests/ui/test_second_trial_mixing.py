@@ -137,3 +137,24 @@ def test_drawn_faces_with_alignment_off_get_no_such_offer(qtbot, window, procedu
     load_model(qtbot, window, procedural_model)
     drop_and_render(qtbot, window, sample_paths()[:2])
     assert not window.notice_bar.isVisible()
+
+
+# ------------------------------------------------------------------------------------------ item 8
+def test_remove_all_is_one_undo_step_and_keeps_the_history(qtbot, window, tiny_model, image_files):
+    load_model(qtbot, window, tiny_model)
+    drop_and_render(qtbot, window, image_files)
+    s, c = window.session, window.controller
+    ids = [im.id for im in s.images]
+    c.request_pair((ids[2], ids[0]))
+    s.set_same_person(ids[1:])
+    c.commit_alpha(0, 1.0, 0.5)
+    window.gallery.removeAllRequested.emit()
+    assert s.images == []
+    assert "Ctrl+Z" in window.statusBar().currentMessage()
+    c.undo_stack.undo()
+    assert [im.id for im in s.images] == ids and s.pair == (ids[2], ids[0]) and s.groups == [tuple(ids[1:])]
+    c.undo_stack.undo()  # the step before Remove all is still there
+    assert s.alphas == (1.0, 1.0)
+    c.undo_stack.redo()
+    c.undo_stack.redo()
+    assert s.images == []

@@ -9,8 +9,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication
+
+from g2g_desktop.core.funit import FunitGenerator
+from g2g_desktop.ui.app import Launch, create_window
+from g2g_desktop.ui.settings import AppSettings
+from tests.ui.factories import TINY
+from trainer.events import ModelSnapshot
+from trainer.state import state_to_cpu
 
 TIMEOUT = 60_000
 REPO = Path(__file__).resolve().parents[2]
@@ -116,3 +125,56 @@ def test_the_photo_tab_with_long_captions_leaves_the_docks_their_width(qtbot, wi
     window.tabs.setCurrentIndex(0)
     qtbot.wait(100)
     assert (window.images_dock.width(), window.model_dock.width()) == before
+
+
+# ------------------------------------------------------------------------------------------ items 8 and 9
+def _launch(qtbot, images=None):
+    launch = Launch(QApplication.instance(), AppSettings(), None, images)
+    launch.start()
+    qtbot.waitUntil(lambda: launch.window is not None, timeout=TIMEOUT)
+    qtbot.addWidget(launch.window)
+    return launch.window
+
+
+@pytest.fixture
+def last_session(qtbot, tiny_model, image_files):
+    """A closed window that mixed the tiny model (alignment off: no MTCNN) with three images, two of them marked
+    as the same person, and then a copy of a model being trained."""
+    settings = AppSettings()
+    settings.set_alignment(tiny_model, False)
+    win = create_window(tiny_model, settings, images=image_files)
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: len(win.session.images) == 3 and "grid" in win.controller.last, timeout=TIMEOUT)
+    ids = [im.id for im in win.session.images]
+    win.session.set_same_person(ids[1:])
+    generator = FunitGenerator(TINY)
+    snapshot = ModelSnapshot(7, state_to_cpu(generator.state_dict()), TINY, "funit2funit", "gen_test",
+                             {"data": "procedural:8:4", "aligned": False})
+    with qtbot.waitSignal(win.controller.modelLoaded, timeout=TIMEOUT):
+        win.training_panel.show_event(snapshot)  # what "Use for mixing" does with the copy the engine sends
+    qtbot.waitUntil(lambda: "grid" in win.controller.last, timeout=TIMEOUT)
+    win.close()
+    return image_files
+
+
+def test_the_next_start_reopens_the_training_copy_and_the_same_person_groups(qtbot, last_session):
+    win = _launch(qtbot)
+    qtbot.waitUntil(lambda: win.session.model is not None and len(win.session.images) == 3, timeout=TIMEOUT)
+    info = win.session.model.info
+    assert info is not None and info.step == 7 and info.trained_on == "procedural" and info.weights == "gen_test"
+    qtbot.waitUntil(lambda: win.session.groups != [], timeout=TIMEOUT)
+    names = {im.id: im.name for im in win.session.images}
+    assert [[names[i] for i in group] for group in win.session.groups] == [[p.name for p in last_session[1:]]]
+    win.close()
+
+
+def test_a_start_whose_images_all_fail_reopens_the_last_sessions_images(qtbot, last_session, tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a png")
+    win = _launch(qtbot, [bad, tmp_path / "nope"])
+    qtbot.waitUntil(lambda: len(win.session.images) == 3, timeout=TIMEOUT)
+    assert [im.name for im in win.session.images] == [p.name for p in last_session]
+    assert "None of the images given could be opened" in win.notice_bar.label.text()
+    assert "bad.png" in win.notice_bar.label.text()
+    qtbot.waitUntil(lambda: win.session.groups != [], timeout=TIMEOUT)  # with their groups
+    win.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
@@ -16,7 +17,7 @@ from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QLabel
 
 from ..session_store import restore_form, save_form
-from ..settings import Recent
+from ..settings import AppSettings, Recent
 from ..threads import Task, TaskWorker
 from ..widgets.page_scroll import vertical_scroll
 
@@ -25,6 +26,13 @@ if TYPE_CHECKING:
     from .training_panel import TrainingPanel
 
 TRAINING_PANEL_MODULE = "g2g_desktop.ui.training.training_panel"
+SNAPSHOT_FILE = "training copy.safetensors"
+
+
+def snapshot_file(settings: AppSettings) -> Path:
+    """Where the copy of the model being trained that the window mixes with is kept, so that the next start
+    reopens it (issue 21 item 9): one file beside the settings, replaced by the next copy."""
+    return Path(settings.qsettings.fileName()).parent / SNAPSHOT_FILE
 
 
 class TrainingDock(QObject):
@@ -47,7 +55,7 @@ class TrainingDock(QObject):
         module = importlib.import_module(TRAINING_PANEL_MODULE)
         settings = self.window.settings
         panel = self.panel = module.TrainingPanel(on_model=self.window.controller.use_model,
-                                                  undo_stack=self.undo_stack)
+                                                  undo_stack=self.undo_stack, snapshot_file=snapshot_file(settings))
         panel.modelSaved.connect(lambda path: settings.add_recent(Recent.MODELS, path))
         restore_form(settings.qsettings, "training", panel.form)
         # scrolled: the form, chart and log need ~680 px of height, more than a 700 px screen has to give; never
