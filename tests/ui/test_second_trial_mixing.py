@@ -151,8 +151,10 @@ def test_remove_all_is_one_undo_step_and_keeps_the_history(qtbot, window, tiny_m
     window.gallery.removeAllRequested.emit()
     assert s.images == []
     assert "Ctrl+Z" in window.statusBar().currentMessage()
-    c.undo_stack.undo()
+    with qtbot.waitSignal(c.rendered, timeout=TIMEOUT, check_params_cb=lambda r: r.request.kind == RenderKind.GRID):
+        c.undo_stack.undo()
     assert [im.id for im in s.images] == ids and s.pair == (ids[2], ids[0]) and s.groups == [tuple(ids[1:])]
+    assert not window.grid_view.is_empty()
     c.undo_stack.undo()  # the step before Remove all is still there
     assert s.alphas == (1.0, 1.0)
     c.undo_stack.redo()
