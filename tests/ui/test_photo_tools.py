@@ -44,14 +44,6 @@ def _face_for(size):
 
 
 @pytest.fixture
-def procedural_model(tmp_path):
-    torch.manual_seed(0)
-    path = tmp_path / "procedural.safetensors"
-    save_model(path, FunitGenerator(TINY), approach="funit2funit", provenance={"data": "procedural:8:4"})
-    return path
-
-
-@pytest.fixture
 def photo_model(tmp_path):
     torch.manual_seed(0)
     path = tmp_path / "photos.safetensors"

@@ -7,27 +7,16 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
 from g2g_desktop.core.face_align import Face
-from g2g_desktop.core.funit import FunitGenerator
-from g2g_desktop.core.model_file import save_model
 from g2g_desktop.core.resources import sample_paths
 from g2g_desktop.services.render_queue import RenderKind
 from g2g_desktop.ui.widgets.swap_matrix import matrix_note
-from tests.ui.factories import TIMEOUT, TINY, FakeDetector, drop_and_render, load_model, write_image
+from tests.ui.factories import TIMEOUT, FakeDetector, drop_and_render, load_model, write_image
 
 PHOTOS = Path(__file__).resolve().parents[3] / "shared" / "photos"
 needs_photos = pytest.mark.skipif(not (PHOTOS / "person_a_1.jpg").is_file(), reason="../shared/photos is absent")
 ANY_FACE = Face((4.0, 4.0, 60.0, 60.0), ((20.0, 25.0), (44.0, 25.0), (32.0, 36.0), (22.0, 48.0), (42.0, 48.0)), 0.98)
-
-
-@pytest.fixture
-def procedural_model(tmp_path):
-    torch.manual_seed(0)
-    path = tmp_path / "procedural.safetensors"
-    save_model(path, FunitGenerator(TINY), approach="funit2funit", provenance={"data": "procedural:8:4"})
-    return path
 
 
 # ------------------------------------------------------------------------------------------ item 3
