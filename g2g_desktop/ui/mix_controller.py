@@ -310,6 +310,8 @@ class MixController(QObject):
         align = self.session.align if model.snapshot else self.settings.alignment(model.path, model.default_align)
         self.session.set_model(model)
         self.session.set_align(align)
+        if model.snapshot and model.path is not None:  # the next start reopens the kept copy as it is mixed now
+            self.settings.set_alignment(model.path, align)
         if not model.snapshot:
             self.settings.add_recent(Recent.MODELS, model.path)
         self.message.emit(f"Loaded model {model.name}.")

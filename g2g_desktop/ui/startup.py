@@ -101,15 +101,25 @@ def place_window(window: QWidget, saved_geometry=None) -> None:
         if available.isEmpty():
             window.setGeometry(QRect(QPoint(0, 0), PREFERRED_SIZE))
         elif first_window_rect(available).size() != PREFERRED_SIZE:
-            window.setGeometry(available)
-            window.setWindowState(window.windowState() | Qt.WindowState.WindowMaximized)
+            _maximize(window, available)
         else:
             window.setGeometry(first_window_rect(available))
+        return
+    if window.isMaximized() and not available.isEmpty():
+        _maximize(window, available)
         return
     if not window.isMaximized() and not window.isFullScreen():
         fitted = fit_rect(window.geometry(), available)
         if fitted != window.geometry():
             window.setGeometry(fitted)
+
+
+def _maximize(window: QWidget, available: QRect) -> None:
+    """Maximized, over the available area also where no window manager maximizes it (Xvfb: a restored
+    maximized window came back at 1022×595)."""
+    window.setWindowState(window.windowState() & ~Qt.WindowState.WindowMaximized)
+    window.setGeometry(available)
+    window.setWindowState(window.windowState() | Qt.WindowState.WindowMaximized)
 
 
 # ---------------------------------------------------------------------------------------- loading window

@@ -10,13 +10,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PIL import Image
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from g2g_desktop.core.funit import FunitGenerator
+from g2g_desktop.services.models import model_from_snapshot
 from g2g_desktop.ui.app import Launch, create_window
 from g2g_desktop.ui.settings import AppSettings
+from g2g_desktop.ui.startup import place_window
 from tests.ui.factories import TINY
 from trainer.events import ModelSnapshot
 from trainer.state import state_to_cpu
@@ -55,10 +58,11 @@ SMALL_SCREEN = (1024, 700)
 LARGE_SCREEN = (1600, 1000)
 PROBE = """
 import json, sys
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 app = QApplication([])
 from g2g_desktop.ui.main_window import MainWindow
 from g2g_desktop.ui.settings import AppSettings
+from g2g_desktop.ui.startup import place_window
 w = MainWindow(AppSettings()); w.show(); app.processEvents()
 screen = app.primaryScreen().availableGeometry()
 out = {"screen": [screen.width(), screen.height()], "frame": list(w.frameGeometry().getRect()),
@@ -109,8 +113,6 @@ def test_a_1024x700_screen_gets_the_whole_screen_uncut_docks_and_whole_cells(tmp
 
 
 def test_the_photo_tab_with_long_captions_leaves_the_docks_their_width(qtbot, window):
-    from PIL import Image
-
     window.showNormal()
     window.resize(1400, 900)
     window.resizeDocks([window.images_dock, window.model_dock], [300, 430], Qt.Orientation.Horizontal)
@@ -178,3 +180,28 @@ def test_a_start_whose_images_all_fail_reopens_the_last_sessions_images(qtbot, l
     assert "bad.png" in win.notice_bar.label.text()
     qtbot.waitUntil(lambda: win.session.groups != [], timeout=TIMEOUT)  # with their groups
     win.close()
+
+
+def test_a_kept_training_copy_remembers_the_alignment_it_is_mixed_with(qtbot, window, tmp_path):
+    window.session.set_align(True)
+    snapshot = ModelSnapshot(3, state_to_cpu(FunitGenerator(TINY).state_dict()), TINY, "naive", "gen",
+                             {"data": "procedural:8:4", "aligned": False})
+    model = model_from_snapshot(snapshot, keep=tmp_path / "copy.safetensors")
+    window.controller.use_model(model)
+    assert model.path == tmp_path / "copy.safetensors" and window.session.align
+    assert window.settings.alignment(model.path, False)  # what the next start opens it with
+
+
+
+def test_a_window_saved_maximized_comes_back_over_the_whole_screen(qtbot):
+    available = QApplication.primaryScreen().availableGeometry()
+    first = QWidget()
+    qtbot.addWidget(first)
+    first.setGeometry(QRect(10, 10, 300, 200))
+    first.showMaximized()
+    qtbot.waitUntil(first.isMaximized, timeout=TIMEOUT)
+    saved = first.saveGeometry()
+    again = QWidget()
+    qtbot.addWidget(again)
+    place_window(again, saved)
+    assert again.isMaximized() and again.geometry() == available
