@@ -100,10 +100,8 @@ class EngineUpkeep:
             return
         try:
             generator = self.approach.inference_generator()
-            weights = "gen" if generator is self.approach.generator else "gen_test"
-            path = self.files.save_checkpoint(self.current_step, state, metric, generator,
-                                              {"run": str(self.run_dir), "data": self.config.data,
-                                               **faces_provenance(self.config.align)}, weights)
+            path = self.files.save_checkpoint(self.current_step, state, metric, generator, self._provenance(),
+                                              self._weights_of(generator))
         except (OSError, RuntimeError) as exc:
             self._emit(Warned(self.current_step, f"checkpoint at step {self.current_step} not saved ({exc}); "
                                                  "the previous checkpoint is intact and training goes on"))
@@ -140,6 +138,13 @@ class EngineUpkeep:
             self._emit(Warned(self.current_step, "λ_cross has no effect here: photos have no ground-truth swaps "
                                                  "(only procedural faces do)"))
 
+    def _provenance(self) -> dict[str, object]:
+        """What a model file of this run records: the run, its data and how its faces were aligned."""
+        return {"run": str(self.run_dir), "data": self.config.data, **faces_provenance(self.config.align)}
+
+    def _weights_of(self, generator) -> str:
+        return "gen" if generator is self.approach.generator else "gen_test"
+
     def _snapshot(self) -> None:
         generator = self.approach.inference_generator()
         if not rebuildable(generator):
@@ -147,7 +152,7 @@ class EngineUpkeep:
                                                  "and cannot be copied out for mixing"))
             return
         self._emit(ModelSnapshot(self.current_step, state_to_cpu(generator.state_dict()), generator.config,
-                                 self.approach.name))
+                                 self.approach.name, self._weights_of(generator), self._provenance()))
 
     def _write(self, what: str, write: Callable[..., Any], *args: Any) -> None:
         """A run-folder write on rank 0; a failure is a warning, never the end of the run."""

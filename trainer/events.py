@@ -8,6 +8,7 @@ and model weights are CPU tensors, so nothing in an event aliases the live train
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -110,6 +111,8 @@ class ModelSnapshot:
     state_dict: dict[str, torch.Tensor] = field(repr=False)
     config: GeneratorConfig  # architecture sizes: `build_generator(config)` accepts `state_dict`
     approach: str
+    weights: str = "gen"  # which copy: "gen_test" (EMA) or "gen" (raw), as `save_model` records it
+    provenance: dict[str, Any] = field(default_factory=dict)  # what a model file of it records (run, data, aligned)
 
     def build(self) -> DisentanglingGenerator:
         """A fresh generator (CPU, eval mode) holding these weights."""

@@ -17,7 +17,14 @@ import torch
 from PIL import Image
 
 from g2g_desktop.core.face_align import Detector, Face, align_face
-from g2g_desktop.core.images import IMAGE_SUFFIXES, ImageLoadError, fit_square, open_image, pil_to_tensor
+from g2g_desktop.core.images import (
+    IMAGE_SUFFIXES,
+    ImageLoadError,
+    fit_square,
+    looks_like_photo,
+    open_image,
+    pil_to_tensor,
+)
 
 MAX_SOURCE_SIDE = 1024
 """Photos are downscaled to this longest side on loading: enough for detection and any model size, and
@@ -38,6 +45,7 @@ class InputImage:
     source: Image.Image  # RGB, longest side ≤ MAX_SOURCE_SIDE
     faces: tuple[Face, ...] | None = None  # None: detection has not run (alignment was off)
     face_index: int | None = None  # which face is used; None: the whole image
+    photo: bool = False  # a camera photo, not a rendering (`core.images.looks_like_photo`), judged on loading
 
     @property
     def detected(self) -> bool:
@@ -131,7 +139,8 @@ def load_inputs(paths: Iterable[str | os.PathLike], detector: Detector | None) -
         except ImageLoadError as exc:
             report.errors.append(str(exc))
             continue
-        report.images.append(detect_safely(InputImage(new_id(), path.name, path, source), detector, report))
+        image = InputImage(new_id(), path.name, path, source, photo=looks_like_photo(source))
+        report.images.append(detect_safely(image, detector, report))
     if not files:
         report.errors.append("no image files found in what was dropped")
     return report
@@ -140,7 +149,8 @@ def load_inputs(paths: Iterable[str | os.PathLike], detector: Detector | None) -
 def from_pil(image: Image.Image, name: str, detector: Detector | None) -> LoadReport:
     """A pasted image (already decoded by the GUI) through the same path as a file."""
     report = LoadReport([], [])
-    pasted = InputImage(new_id(), name, None, shrink(image.convert("RGB")))
+    source = shrink(image.convert("RGB"))
+    pasted = InputImage(new_id(), name, None, source, photo=looks_like_photo(source))
     report.images.append(detect_safely(pasted, detector, report))
     return report
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from g2g_desktop.core.checkpoint import load_generator_with_info
-from g2g_desktop.core.model_file import ModelInfo
+from g2g_desktop.core.model_file import ModelInfo, save_model
 from g2g_desktop.core.pipeline import G2GPipeline
 from g2g_desktop.core.resources import default_model_path
 
@@ -21,6 +21,7 @@ class LoadedModel:
     path: Path | None  # None for a snapshot of the model being trained
     info: ModelInfo | None
     default_align: bool  # face alignment on by default for this model (off for synthetic faces)
+    snapshot: bool = False  # a copy of the model being trained (`path`: the file it was kept in, if any)
 
     @property
     def image_size(self) -> int:
@@ -74,11 +75,26 @@ def load_model_file(path: str | os.PathLike, device: str | None = None) -> Loade
     return LoadedModel(pipeline, path.name, path, info, default_align=info.aligned or not is_synthetic(path, info))
 
 
-def model_from_snapshot(snapshot: Any, device: str | None = None) -> LoadedModel:
-    """A pipeline over a `trainer.events.ModelSnapshot`: a CPU copy, the trainer's modules stay untouched."""
+def model_from_snapshot(snapshot: Any, device: str | None = None, keep: Path | None = None) -> LoadedModel:
+    """A pipeline over a `trainer.events.ModelSnapshot`: a CPU copy, the trainer's modules stay untouched.
+
+    With `keep`, the copy is also saved there (one file, replaced by the next copy), so the next start can
+    reopen the model the session mixed with; where it cannot be written the copy is mixed with all the same
+    and the model's `path` stays None (the session then keeps the model it had before)."""
     generator = snapshot.build()
     for p in generator.parameters():
         p.requires_grad_(False)
     pipeline = G2GPipeline(generator, device)
     name = f"training run ({snapshot.approach}, step {snapshot.step:,})"
-    return LoadedModel(pipeline, name, None, None, default_align=False)
+    info = None
+    if keep is not None:
+        try:
+            save_model(keep, generator, approach=snapshot.approach, step=snapshot.step,
+                       provenance=snapshot.provenance, weights=snapshot.weights)
+            info = ModelInfo(Path(keep), "g2g", generator.architecture, generator.config.to_dict(),
+                             generator.config.image_size, snapshot.step, snapshot.approach, snapshot.weights,
+                             dict(snapshot.provenance))
+        except OSError:
+            info = None
+    path = info.path if info is not None else None
+    return LoadedModel(pipeline, name, path, info, default_align=False, snapshot=True)

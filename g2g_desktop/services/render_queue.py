@@ -159,6 +159,7 @@ class RenderWorker:
         self._on_result = on_result
         self.slot = RenderSlot()
         self._last_keys: dict[RenderKind, tuple[Any, ...]] = {}  # per kind: the picture last rendered
+        self._forgotten = 0  # how many times `forget()` was called: a render running across a call records nothing
         self._cancelled: dict[RenderKind, int] = {}  # per kind: requests up to this stamp were cancelled by the user
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
 
@@ -169,7 +170,9 @@ class RenderWorker:
         self.slot.put(request)
 
     def forget(self) -> None:
-        """Render the next request even if it equals the last one (the GUI cleared its view)."""
+        """Render the next request even if it equals the last one (the GUI cleared its view), also the one that
+        equals a render still running now."""
+        self._forgotten += 1
         self._last_keys.clear()
 
     def cancel(self, kind: RenderKind, up_to_stamp: int) -> None:
@@ -202,7 +205,7 @@ class RenderWorker:
         while (request := self.slot.take()) is not None:
             if self._last_keys.get(request.kind) == request.key:
                 continue
-            start = time.perf_counter()
+            start, forgotten = time.perf_counter(), self._forgotten
             error, cancelled, images = None, False, {}
             try:
                 job = RenderJob(self, request, start)
@@ -212,7 +215,7 @@ class RenderWorker:
                 cancelled = True
             except Exception as exc:  # the worker must survive any model or input failure
                 error = typed_first_line(exc)
-            if error is None and not cancelled:
+            if error is None and not cancelled and forgotten == self._forgotten:
                 self._last_keys[request.kind] = request.key
             else:
                 self._last_keys.pop(request.kind, None)

@@ -24,11 +24,13 @@ from g2g_desktop.core.resources import default_model_path, resource_path, sample
 
 from .session_store import restore_session
 from .settings import APPLICATION, ORGANISATION, AppSettings
-from .startup import StartupWindow, create_application, display_problem, place_window
+from .startup import StartupWindow, create_application, display_problem, place_window, screen_size
 from .theme import apply_theme
 from .threads import Task, TaskWorker, exit_process
 
 if TYPE_CHECKING:
+    from g2g_desktop.services.inputs import LoadReport
+
     from .main_window import MainWindow
 
 MAIN_WINDOW_MODULE = "g2g_desktop.ui.main_window"
@@ -70,9 +72,13 @@ class Launch(QObject):
         self.model_path = model_path or last.model
         self.images = images if images is not None else (last.images or None)
         self.note = last.note(model=model_path is None, images=images is None)
+        self.last = last
+        self.fallback = last.images if images is not None else []  # when none of the images given open
+        self.fallback_note = ""
+        self.groups = last.groups if images is None else []  # same-person groups to mark once the images are in
         self.window: MainWindow | None = None
         self.startup = StartupWindow()
-        place_window(self.startup, settings.geometry())
+        place_window(self.startup, settings.geometry(screen_size(self.startup)))
         self.main_import: TaskWorker[object] = TaskWorker(Task.MAIN_WINDOW, self)
         self.main_import.done.connect(self._imported)
         self.main_import.failed.connect(lambda _stamp, message: self.startup.show_error(message))
@@ -91,6 +97,27 @@ class Launch(QObject):
         self.startup.close()
         if self.note:
             self.window.notice_bar.show_notice(self.note)
+        if self.fallback or self.groups:
+            self.window.controller.imagesLoaded.connect(self._images_loaded)
+
+    def _images_loaded(self, report: LoadReport) -> None:
+        """The first images are in: mark the last session's same-person groups; or, when none of the images the
+        command line named could be opened, reopen the last session's images rather than start empty."""
+        window = self.window
+        if not report.images and self.fallback:
+            images, self.fallback, self.groups = self.fallback, [], self.last.groups
+            self.fallback_note = (f"None of the images given could be opened ({'; '.join(report.errors)}): the "
+                                  f"{len(images)} image(s) of the last session were reopened.")
+            window.open_images(images)
+            return
+        window.controller.imagesLoaded.disconnect(self._images_loaded)
+        ids = {os.path.abspath(im.path): im.id for im in window.session.images if im.path is not None}
+        for group in self.groups:
+            found = [ids[p] for p in map(os.path.abspath, group) if p in ids]
+            if len(found) > 1:
+                window.session.set_same_person(found)
+        if self.fallback_note:
+            window.notice_bar.show_notice(self.fallback_note)  # after what the reopened images' own load had to say
 
 
 def main(

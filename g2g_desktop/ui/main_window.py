@@ -20,10 +20,8 @@ from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QDockWidget,
-    QFormLayout,
     QLabel,
     QMainWindow,
-    QSizePolicy,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -38,17 +36,19 @@ from .mix_controller import MixController
 from .photo_tools import PhotoTools
 from .session_store import save_session
 from .settings import AppSettings
-from .startup import place_window
+from .startup import PREFERRED_SIZE, place_window, screen_size
 from .training.dock import TrainingDock
 from .widgets.face_panel import FacePanel
 from .widgets.fade_sliders import FadeSliders
 from .widgets.gallery import ImageGallery
 from .widgets.identity_meter import IdentityMeter
 from .widgets.mix_grid import MixGridView
+from .widgets.model_info import ModelInfo
 from .widgets.notice_bar import NoticeBar
+from .widgets.page_scroll import vertical_scroll
 from .widgets.photo_view import PhotoView
 from .widgets.purpose_bar import ModelPurposeBar
-from .widgets.swap_matrix import SwapMatrixView
+from .widgets.swap_matrix import SwapMatrixView, matrix_note
 from .widgets.task_progress import TaskProgress
 from .widgets.zoom_view import ZoomView
 from .window_actions import WindowActions
@@ -88,7 +88,7 @@ class MainWindow(QMainWindow):
         self.photo_view = PhotoView()
         self.purpose_bar = ModelPurposeBar()
         self.tabs = QTabWidget()
-        self.tabs.addTab(mix_page, "Mix")
+        self.tabs.addTab(vertical_scroll(mix_page), "Mix")
         self.tabs.addTab(self.matrix_view, "Swap matrix")
         self.tabs.addTab(self.photo_view, "Photo")
         central = QWidget()
@@ -114,10 +114,8 @@ class MainWindow(QMainWindow):
         self.images_dock = self.add_dock("Images", images, Qt.DockWidgetArea.LeftDockWidgetArea)
 
         # right: model info, training
-        self.model_form = QFormLayout()
-        model_widget = QWidget()
-        model_widget.setLayout(self.model_form)
-        self.model_dock = self.add_dock("Model", model_widget, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.model_info = ModelInfo()
+        self.model_dock = self.add_dock("Model", self.model_info, Qt.DockWidgetArea.RightDockWidgetArea)
         self.training = TrainingDock(self)
         self.training_dock, self.training_undo = self.training.dock, self.training.undo_stack
         self.tabifyDockWidget(self.model_dock, self.training_dock)
@@ -138,12 +136,14 @@ class MainWindow(QMainWindow):
         self.photo_tools = PhotoTools(self)  # after _connect: its slots run after the window's own
         self._show_model(None)
         self.refresh_empty_state()
-        geometry, state = self.settings.geometry(), self.settings.window_state()
+        geometry, state = self.settings.geometry(screen_size(self)), self.settings.window_state()
         place_window(self, geometry)
-        if geometry is None:
-            self.resizeDocks([self.images_dock, self.model_dock], [300, 430], Qt.Orientation.Horizontal)
-        if state is not None:
+        if state is not None:  # which docks are open, tabbed or floating
             self.restoreState(state)
+        if geometry is None:  # a first window, or one saved on a screen of another size: default dock widths
+            share = min(1.0, self.width() / PREFERRED_SIZE.width())
+            widths = [round(300 * share), round(430 * share)]
+            self.resizeDocks([self.images_dock, self.model_dock], widths, Qt.Orientation.Horizontal)
 
     def add_dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -271,7 +271,7 @@ class MainWindow(QMainWindow):
             self.zoom_view.show_cell(self.grid_view.images, row, col, self._pair_names())
 
     def _pair_names(self) -> tuple[str, str]:
-        first, second = (label.text() for label in self.grid_view.column_titles)
+        first, second = self.grid_view.titles
         return first or "Image 1", second or "Image 2"
 
     def _show_progress(self, result: RenderResult) -> None:
@@ -301,31 +301,22 @@ class MainWindow(QMainWindow):
                 self.zoom_view.update_images(result.images, self._pair_names())
         else:
             self.matrix_view.show_matrix(result.images["originals"], result.images["matrix"])
-            shown, total = len(result.request.image_ids), len(self.session.images)
-            self.matrix_view.set_note(f"Showing the first {shown} of {total} images." if total > shown else "")
+            self.matrix_view.set_note(matrix_note(len(result.request.image_ids), len(self.session.images)))
 
     def _show_model(self, model: LoadedModel | None) -> None:
-        while self.model_form.rowCount():
-            self.model_form.removeRow(0)
-        if model is None:
-            self.model_form.addRow(QLabel("No model loaded. File ▸ Open model… (Ctrl+M)", wordWrap=True))
-            self.model_label.setText("No model")
-            return
-        for key, value in model.details().items():
-            label = QLabel(value, wordWrap=True, toolTip=value)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            # a long path has no space to wrap at: it may be cut, never widen the window past the screen
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-            self.model_form.addRow(f"{key}:", label)
-        self.model_label.setText(model.summary())
+        self.model_info.show_model(model)
+        self.model_label.setText("No model" if model is None else model.summary())
 
     # ------------------------------------------------------------------ session
     def save_session(self) -> None:
-        """What the next start reopens: the model file, the image files (the pair first), the training form."""
+        """What the next start reopens: the model file, the image files (the pair first, the same-person groups),
+        the training form."""
         s = self.session
         model = s.model.path if s.model is not None else None
-        pair = [im.path for im in s.pair_images() or () if im.path is not None]
-        save_session(self.settings.qsettings, model, [im.path for im in s.images if im.path is not None], pair)
+        files = {im.id: im.path for im in s.images if im.path is not None}
+        pair = [files[i] for i in s.pair or () if i in files]
+        groups = [[files[i] for i in group if i in files] for group in s.groups]
+        save_session(self.settings.qsettings, model, list(files.values()), pair, groups)
         self.training.save_form()
 
     # ------------------------------------------------------------------ drops and closing
@@ -347,7 +338,7 @@ class MainWindow(QMainWindow):
         if not self.training.confirm_close():
             event.ignore()
             return
-        self.settings.set_geometry(self.saveGeometry(), self.saveState())
+        self.settings.set_geometry(self.saveGeometry(), self.saveState(), screen_size(self))
         self.save_session()
         self.settings.sync()
         self.hide()  # gone at once, even while the workers are given their moment to stop

@@ -29,7 +29,14 @@ from g2g_desktop.services.renderer import Renderer
 from .session import MixSession
 from .settings import AppSettings, Recent
 from .threads import Task, TaskWorker
-from .undo import ChooseFaceCommand, SetAlignCommand, SetAlphaCommand, SetAlphasCommand, SetPairCommand
+from .undo import (
+    ChooseFaceCommand,
+    RemoveImagesCommand,
+    SetAlignCommand,
+    SetAlphaCommand,
+    SetAlphasCommand,
+    SetPairCommand,
+)
 
 
 class MixController(QObject):
@@ -70,6 +77,7 @@ class MixController(QObject):
         self.reset_stamp = 0  # results with an older stamp are dropped
         self.latest: dict[RenderKind, int] = {}  # per kind: the stamp of the newest request submitted
         self.matrix_wanted = False
+        self.matrix_held = False  # cancelled by the user: not computed again by itself (issue 21 item 5)
         self.last: dict[RenderKind, RenderResult] = {}
         self._pair_stamp = 0  # the image load that last chose the pair; older ones add images but not the pair
         self._matrix_key: tuple | None = None  # the matrix being computed (or last computed)
@@ -82,7 +90,7 @@ class MixController(QObject):
     def schedule(self) -> None:
         """Submit the requests for the current state; with nothing to draw, drop whatever is in flight."""
         for kind in RenderKind:
-            if kind == RenderKind.MATRIX and not self.matrix_wanted:
+            if kind == RenderKind.MATRIX and (not self.matrix_wanted or self.matrix_held):
                 continue
             self.stamp += 1
             request = self.session.request(kind, self.stamp)
@@ -104,12 +112,15 @@ class MixController(QObject):
         self.worker.submit(request)
 
     def set_matrix_wanted(self, wanted: bool) -> None:
+        """The matrix tab was opened (computed now, also after a cancel) or left."""
         self.matrix_wanted = wanted
         if wanted:
+            self.matrix_held = False
             self.schedule()
 
     def compute_matrix(self) -> None:
         """Render the swap matrix now (again after a cancel), even when its tab is not shown."""
+        self.matrix_held = False
         self.worker.forget()
         self.stamp += 1
         request = self.session.request(RenderKind.MATRIX, self.stamp)
@@ -119,6 +130,9 @@ class MixController(QObject):
             self._submit(request)
 
     def cancel_matrix(self) -> None:
+        """Stop the matrix, and keep it stopped while images change (faces detected, images added) until it is
+        asked for again: Compute again, an export, or its tab opened anew."""
+        self.matrix_held = True
         self.worker.cancel(RenderKind.MATRIX, self.latest.get(RenderKind.MATRIX, 0))
 
     def _deliver(self, result: RenderResult) -> None:
@@ -180,6 +194,8 @@ class MixController(QObject):
         self._report_problems(report)
         if self.session.align and any(not im.detected for im in new):
             self._align_changed()  # loaded while alignment was off: detect now
+        elif any(im.photo for im in new) and not report.errors:
+            self._offer_alignment()
         self.imagesLoaded.emit(report)
 
     def _already_open(self, image: InputImage, loading: list[InputImage]) -> InputImage | None:
@@ -217,16 +233,27 @@ class MixController(QObject):
         elif report.errors:
             self.notice.emit("Could not use: " + "; ".join(report.errors), [])
 
+    def _offer_alignment(self) -> None:
+        """Photos with alignment off are mixed as their centre square (a torso, often): say so and offer to align.
+        Alignment stays the user's choice: it is remembered per model and off for drawn faces."""
+        photos = [im.name for im in self.session.images if im.photo]
+        if self.session.align or self.session.model is None or not photos:
+            return
+        names = ", ".join(photos[:2]) + (f" and {len(photos) - 2} more" if len(photos) > 2 else "")
+        self.notice.emit(f"Face alignment is off for this model, so the centre square of {names} is mixed, not "
+                         "the face. Photos need their faces detected and aligned.",
+                         [("Align faces", lambda: self.request_align(True))])
+
     def remove_images(self, image_ids: list[str]) -> None:
-        for image_id in image_ids:
-            self.session.remove_image(self.session.resolve(image_id))
-        self.undo_stack.clear()  # older pair choices may name removed images
+        """Remove images (undoable: Ctrl+Z puts them back, and the steps before stay in the history)."""
+        if any(self.session.image(self.session.resolve(i)) for i in image_ids):
+            self.undo_stack.push(RemoveImagesCommand(self.session, image_ids))
+            self.message.emit(f"{self.undo_stack.undoText()}: Ctrl+Z brings them back.")
 
     def remove_all_images(self) -> None:
         self.image_loads.invalidate()
         self._pair_stamp = self.image_loads.stamp  # loads still running add their images but choose no pair
-        self.session.clear_images()
-        self.undo_stack.clear()
+        self.remove_images([im.id for im in self.session.images])
 
     def move_images(self, order: list[str]) -> None:
         self.session.move_images(order)
@@ -280,13 +307,16 @@ class MixController(QObject):
         """Mix with `model` now; a file load still running is dropped when it finishes."""
         self.model_loads.invalidate()
         # A snapshot of the model being trained keeps the current choice; a file uses the one remembered for it.
-        align = self.session.align if model.path is None else self.settings.alignment(model.path, model.default_align)
+        align = self.session.align if model.snapshot else self.settings.alignment(model.path, model.default_align)
         self.session.set_model(model)
         self.session.set_align(align)
-        if model.path is not None:
+        if model.snapshot and model.path is not None:  # the next start reopens the kept copy as it is mixed now
+            self.settings.set_alignment(model.path, align)
+        if not model.snapshot:
             self.settings.add_recent(Recent.MODELS, model.path)
         self.message.emit(f"Loaded model {model.name}.")
         self.modelLoaded.emit(model)
+        self._offer_alignment()
 
     # ------------------------------------------------------------------ exports
     def export_fade(self, path: str | os.PathLike, options: ExportOptions | None = None) -> bool:

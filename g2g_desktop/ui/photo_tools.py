@@ -38,13 +38,6 @@ dragged, results arrive every few ms and judging or pasting each would only load
 TINY_PRESET, GPU_PRESET = "Tiny (CPU, minutes)", "Small"
 
 
-def looks_like_photo(image: InputImage) -> bool:
-    """MTCNN found a face, or (not detected) it is photo-sized; procedural samples are small faceless PNGs."""
-    if image.faces is not None:
-        return bool(image.faces)
-    return min(image.source.size) >= 200
-
-
 def paste_pair(images: list[InputImage], mixed: Any, align: bool) -> tuple[list, list[str]]:
     """Both mixes pasted into their full-resolution photos (None where there is no aligned face)."""
     photos, notes = [], []
@@ -223,7 +216,7 @@ class PhotoTools(QObject):
             self.purpose_bar.show_text(None)
             return
         images = self.session.images
-        photos = [im.name for im in images if looks_like_photo(im)]
+        photos = [im.name for im in images if im.photo]
         faceless = [im.name for im in images if im.faces == ()]
         self.purpose_bar.show_text(purpose_text(info.trained_on, photos, faceless))
 

@@ -18,7 +18,9 @@ from g2g_desktop.services.render_queue import RenderKind, RenderRequest
 from g2g_desktop.services.renderer import Renderer
 
 ALPHA_RANGE = (-0.5, 1.5)  # the fade sliders' range: beyond [0, 1] extrapolates
-MAX_MATRIX_IMAGES = 12  # the swap matrix shows the first 12 images: N² decodes, and cells stay visible
+MAX_MATRIX_IMAGES = 32
+"""The swap matrix shows every image up to this many (the first ones, in gallery order): it decodes N² mixes
+(1,024 at 32) and its canvas, redrawn as each row arrives, grows with N² too (14 MB at 32 images of 64 px)."""
 
 
 class MixSession(QObject):
@@ -49,6 +51,10 @@ class MixSession(QObject):
         return image_id
 
     # ------------------------------------------------------------------ queries
+    def aliases(self) -> dict[str, str]:
+        """A copy of the replaced ids (old id → id of its replacement)."""
+        return dict(self._aliases)
+
     def image(self, image_id: str) -> InputImage | None:
         return next((im for im in self.images if im.id == image_id), None)
 
@@ -126,6 +132,22 @@ class MixSession(QObject):
         self.images, self._aliases, self.groups = [], {}, []
         self.imagesChanged.emit()
         self.set_pair(None)
+
+    def restore_images(self, removed: list[tuple[int, InputImage]], pair: tuple[str, str] | None,
+                       groups: list[tuple[str, ...]], aliases: dict[str, str]) -> None:
+        """Put removed images back at their places (`removed`: index, image, in ascending order), with the pair,
+        the same-person groups and the replaced ids they had (undoing a removal)."""
+        for index, image in removed:
+            if self.image(image.id) is None:
+                self.renderer.add_image(image)
+                self.images.insert(min(index, len(self.images)), image)
+        known = {im.id for im in self.images}
+        self._aliases.update({old: new for old, new in aliases.items() if new in known})
+        kept = [g for g in self.groups if not any(i in g2 for g2 in groups for i in g)]
+        self.groups = kept + [g for g in groups if all(i in known for i in g)]
+        self.imagesChanged.emit()
+        if pair is not None:
+            self.set_pair(pair)
 
     def move_images(self, order: list[str]) -> None:
         """Put the images in `order` (ids; any left out keep their relative order at the end)."""

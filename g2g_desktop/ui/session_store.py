@@ -1,13 +1,16 @@
 """The last session, kept in QSettings: the model, the images (the pair first) and the training form.
 
 On close the window saves what it shows; on the next start `app.main` reopens it unless the command line
-names a model or images. Files that are gone since are skipped and named in one note. Pasted images have
-no file and a model snapshot of a running training has none either: they are not kept. Torch-free, so the
-start-up can read it before torch loads.
+names a model or images (or names only images none of which open: then the last session's come back).
+Files that are gone since are skipped and named in one note. Same-person groups are kept as lists of
+files. Pasted images have no file and are not kept; a copy of the model being trained is kept as the file
+the training dock saved it to (`services.models.model_from_snapshot`). Torch-free, so the start-up can
+read it before torch loads.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +28,7 @@ class RestoredSession:
     images: list[Path] = field(default_factory=list)
     missing_model: str | None = None
     missing_images: list[str] = field(default_factory=list)
+    groups: list[list[Path]] = field(default_factory=list)  # same-person groups (of the images that exist)
 
     def note(self, *, model: bool = True, images: bool = True) -> str:
         """One line naming the files of the parts reopened (`model`, `images`) that are gone, or ""."""
@@ -50,13 +54,17 @@ def save_session(
     model: str | os.PathLike | None,
     images: Sequence[str | os.PathLike],
     pair: Sequence[str | os.PathLike] = (),
+    groups: Sequence[Sequence[str | os.PathLike]] = (),
 ) -> None:
-    """Remember `model` (None keeps the one saved before) and `images`, with the two of `pair` first."""
+    """Remember `model` (None keeps the one saved before) and `images`, with the two of `pair` first, and the
+    same-person `groups` (lists of image files)."""
     if model is not None:
         qsettings.setValue("session/model", os.path.abspath(os.fspath(model)))
     ordered = [os.path.abspath(os.fspath(p)) for p in pair]
     ordered += [p for p in (os.path.abspath(os.fspath(i)) for i in images) if p not in ordered]
     qsettings.setValue("session/images", ordered[:MAX_SESSION_IMAGES])
+    kept = [[os.path.abspath(os.fspath(p)) for p in group] for group in groups]
+    qsettings.setValue("session/groups", json.dumps([g for g in kept if len(g) > 1]))
 
 
 def restore_session(qsettings: QSettings) -> RestoredSession:
@@ -72,6 +80,15 @@ def restore_session(qsettings: QSettings) -> RestoredSession:
             restored.images.append(Path(path))
         else:
             restored.missing_images.append(path)
+    try:
+        groups = json.loads(str(qsettings.value("session/groups", "[]")))
+    except ValueError:  # hand-edited settings: no groups rather than no start
+        groups = []
+    opened = set(map(str, restored.images))
+    for group in groups if isinstance(groups, list) else []:
+        kept = [Path(p) for p in group if isinstance(p, str) and p in opened] if isinstance(group, list) else []
+        if len(kept) > 1:
+            restored.groups.append(kept)
     return restored
 
 

@@ -45,13 +45,17 @@ class AppSettings:
         self.qsettings = settings or open_settings()
 
     # ------------------------------------------------------------------ window and theme
-    def geometry(self) -> QByteArray | None:
+    def geometry(self, screen: str) -> QByteArray | None:
+        """The window geometry saved on a screen of this size (`startup.screen_size`); None when it was saved on
+        another screen (a window and docks sized for 1024×700 would stay that small on a 1600×1000 screen)."""
         value = self.qsettings.value("window/geometry")
-        return value if isinstance(value, QByteArray) else None
+        saved_on = self.qsettings.value("window/screen")
+        return value if isinstance(value, QByteArray) and saved_on == screen else None
 
-    def set_geometry(self, geometry: QByteArray, state: QByteArray) -> None:
+    def set_geometry(self, geometry: QByteArray, state: QByteArray, screen: str) -> None:
         self.qsettings.setValue("window/geometry", geometry)
         self.qsettings.setValue("window/state", state)
+        self.qsettings.setValue("window/screen", screen)
 
     def window_state(self) -> QByteArray | None:
         value = self.qsettings.value("window/state")

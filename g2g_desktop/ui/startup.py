@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from PySide6.QtCore import QRect, QSize, Qt, QtMsgType, qInstallMessageHandler
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 PREFERRED_SIZE = QSize(1400, 900)
@@ -80,17 +80,46 @@ def fit_rect(rect: QRect, available: QRect) -> QRect:
     return QRect(left, top, width, height)
 
 
-def place_window(window: QWidget, saved_geometry=None) -> None:
-    """Restore `saved_geometry` (QWidget.saveGeometry bytes) or size a first window; then fit the screen."""
+def available_area(window: QWidget) -> QRect:
     screen = window.screen() or QApplication.primaryScreen()
-    available = screen.availableGeometry() if screen is not None else QRect()
+    return screen.availableGeometry() if screen is not None else QRect()
+
+
+def screen_size(window: QWidget) -> str:
+    """The size of the screen area the window can use, e.g. "1024x700": the key a saved layout is kept under."""
+    available = available_area(window)
+    return f"{available.width()}x{available.height()}"
+
+
+def place_window(window: QWidget, saved_geometry=None) -> None:
+    """Restore `saved_geometry` (QWidget.saveGeometry bytes) or size a first window; then fit the screen.
+
+    A first window on a screen smaller than `PREFERRED_SIZE` (1024×700: the grid, the docks and the sliders
+    need all of it) is maximized instead of taking `SCREEN_FRACTION` of it."""
+    available = available_area(window)
     if saved_geometry is None or not window.restoreGeometry(saved_geometry):
-        window.setGeometry(first_window_rect(available) if not available.isEmpty() else QRect(0, 0, 1400, 900))
+        if available.isEmpty():
+            window.setGeometry(QRect(QPoint(0, 0), PREFERRED_SIZE))
+        elif first_window_rect(available).size() != PREFERRED_SIZE:
+            _maximize(window, available)
+        else:
+            window.setGeometry(first_window_rect(available))
+        return
+    if window.isMaximized() and not available.isEmpty():
+        _maximize(window, available)
         return
     if not window.isMaximized() and not window.isFullScreen():
         fitted = fit_rect(window.geometry(), available)
         if fitted != window.geometry():
             window.setGeometry(fitted)
+
+
+def _maximize(window: QWidget, available: QRect) -> None:
+    """Maximized, over the available area also where no window manager maximizes it (Xvfb: a restored
+    maximized window came back at 1022×595)."""
+    window.setWindowState(window.windowState() & ~Qt.WindowState.WindowMaximized)
+    window.setGeometry(available)
+    window.setWindowState(window.windowState() | Qt.WindowState.WindowMaximized)
 
 
 # ---------------------------------------------------------------------------------------- loading window

@@ -87,6 +87,34 @@ class ChooseFaceCommand(QUndoCommand):
         self.session.replace_image(self.session.resolve(self.new.id), self.old)
 
 
+class RemoveImagesCommand(QUndoCommand):
+    """Remove images, one or all: undo puts them back where they were, with the pair, the same-person groups
+    and the replaced ids they had, so Remove all is one Ctrl+Z from undone and older steps stay undoable."""
+
+    def __init__(self, session: MixSession, image_ids: list[str]):
+        super().__init__("Remove all images" if len(image_ids) == len(session.images) else
+                         f"Remove {len(image_ids)} image(s)")
+        self.session, self.ids = session, list(image_ids)
+        self.removed: list[tuple[int, InputImage]] = []
+        self.pair: tuple[str, str] | None = None
+        self.groups: list[tuple[str, ...]] = []
+        self.aliases: dict[str, str] = {}
+
+    def redo(self) -> None:
+        s = self.session
+        ids = {s.resolve(i) for i in self.ids}
+        self.removed = [(i, im) for i, im in enumerate(s.images) if im.id in ids]
+        self.pair, self.groups, self.aliases = s.pair, list(s.groups), s.aliases()
+        if len(self.removed) == len(s.images):
+            s.clear_images()
+        else:
+            for _index, image in self.removed:
+                s.remove_image(image.id)
+
+    def undo(self) -> None:
+        self.session.restore_images(self.removed, self.pair, self.groups, self.aliases)
+
+
 class SetLossWeightCommand(_ValueCommand):
     """One edit of a loss weight. Undo and redo (including the first, when the table pushes it) go through
     `apply`, which shows the value and reaches a running engine like a typed edit would. Consecutive edits

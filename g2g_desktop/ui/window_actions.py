@@ -27,6 +27,7 @@ from g2g_desktop.services.export import (
 )
 from g2g_desktop.services.render_queue import RenderKind, RenderResult
 
+from .dock_actions import DockAction
 from .qt_images import array_to_qimage, qimage_to_pil
 from .settings import Recent, Theme
 from .theme import apply_theme
@@ -107,11 +108,9 @@ class WindowActions(QObject):
         self.dark_action.setChecked(self.settings.theme() == Theme.DARK)
         self._action(view, "&Mix", lambda: w.tabs.setCurrentIndex(0), "Ctrl+1")
         self._action(view, "&Swap matrix", lambda: w.tabs.setCurrentWidget(w.matrix_view), "Ctrl+2")
-        for dock, key in ((w.images_dock, "Ctrl+Shift+I"), (w.model_dock, None), (w.training_dock, "Ctrl+Shift+T")):
-            action = dock.toggleViewAction()
-            if key:
-                action.setShortcut(QKeySequence(key))
-            view.addAction(action)
+        self.dock_actions = [DockAction(dock, w, key) for dock, key in (
+            (w.images_dock, "Ctrl+Shift+I"), (w.model_dock, None), (w.training_dock, "Ctrl+Shift+T"))]
+        view.addActions(self.dock_actions)
 
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About G2G Desktop", self.about, QKeySequence.StandardKey.HelpContents)

@@ -1,11 +1,24 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from g2g_desktop.core.export import matrix_canvas
-from g2g_desktop.core.images import ImageLoadError, fit_square, load_image_tensor, open_image, tensor_to_uint8, tile
+from g2g_desktop.core.images import (
+    ImageLoadError,
+    fit_square,
+    load_image_tensor,
+    looks_like_photo,
+    open_image,
+    tensor_to_uint8,
+    tile,
+)
 from g2g_desktop.core.pipeline import G2GResult
+from g2g_desktop.core.resources import sample_paths
+
+PHOTOS = Path(__file__).resolve().parents[3] / "shared" / "photos"
 
 
 def _save(tmp_path, name, image, **kw):
@@ -114,3 +127,13 @@ def test_grid_and_matrix_are_tiled_alike():
 def test_tile_counts_its_cells():
     with pytest.raises(ValueError, match="need 6 images for a 3x2 grid, got 5"):
         tile(torch.zeros(5, 3, 4, 4), 3, 2)
+
+
+def test_drawn_faces_do_not_look_like_photos_and_noisy_ones_do():
+    """Issue 21 item 3: the bundled samples (which MTCNN finds faces in) are renderings, not photos."""
+    assert not any(looks_like_photo(open_image(p)) for p in sample_paths())
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(40, 200, 96)[None, :, None] + rng.normal(0, 6, (80, 96, 3))
+    assert looks_like_photo(Image.fromarray(ramp.clip(0, 255).astype(np.uint8)))
+    for photo in sorted(PHOTOS.glob("*.jpg")):  # none where ../shared/photos is absent
+        assert looks_like_photo(open_image(photo)), photo.name

@@ -51,6 +51,15 @@ def tiny_model(tmp_path):
 
 
 @pytest.fixture
+def procedural_model(tmp_path):
+    """A random-init tiny model whose file says it was trained on the procedural faces (alignment off)."""
+    torch.manual_seed(0)
+    path = tmp_path / "procedural.safetensors"
+    save_model(path, FunitGenerator(TINY), approach="funit2funit", provenance={"data": "procedural:8:4"})
+    return path
+
+
+@pytest.fixture
 def image_files(tmp_path):
     folder = tmp_path / "images"
     folder.mkdir()

@@ -18,6 +18,7 @@ from g2g_desktop.core.face_align import Face, template_points
 from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.judge import IdentityJudge
 from g2g_desktop.core.model_file import save_model
+from g2g_desktop.core.resources import sample_paths
 from g2g_desktop.services.renderer import _run_images
 from tests.ui.factories import TIMEOUT, TINY, drop_and_render, load_model, write_image
 from trainer.loss_weights import LossWeights
@@ -40,14 +41,6 @@ def _face_for(size):
     side = min(w, h)
     points = template_points(side) + np.array([(w - side) / 2, (h - side) / 2])
     return Face((0.0, 0.0, float(w), float(h)), tuple(map(tuple, points)), 0.99)
-
-
-@pytest.fixture
-def procedural_model(tmp_path):
-    torch.manual_seed(0)
-    path = tmp_path / "procedural.safetensors"
-    save_model(path, FunitGenerator(TINY), approach="funit2funit", provenance={"data": "procedural:8:4"})
-    return path
 
 
 @pytest.fixture
@@ -114,7 +107,7 @@ def test_photo_view_explains_when_there_is_no_aligned_face(qtbot, window, tiny_m
 def test_purpose_bar_when_a_procedural_model_meets_photos(qtbot, window, procedural_model, tmp_path,
                                                           image_files):
     load_model(qtbot, window, procedural_model)
-    drop_and_render(qtbot, window, image_files[:2])  # small sample-like images: no bar
+    drop_and_render(qtbot, window, sample_paths()[:2])  # the bundled (drawn) samples: no bar
     assert not window.purpose_bar.isVisible()
     photo = write_image(tmp_path / "photo.jpg", seed=7, size=(640, 480))
     with qtbot.waitSignal(window.controller.imagesLoaded, timeout=TIMEOUT):

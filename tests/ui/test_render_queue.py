@@ -124,3 +124,28 @@ def test_a_cancelled_request_reports_back_and_a_long_render_stops_between_parts(
     assert done.wait(10)
     assert results[-1].cancelled and len(parts) < 100
     assert worker.stop(10)
+
+
+def test_forget_during_a_render_makes_the_same_picture_render_again():
+    """Issue 21 item 8: Remove all while the grid rendered, then Ctrl+Z: the grid stayed empty, because the render
+    in flight recorded its picture as the last one after `forget()` and the same request was skipped."""
+    gate, started = threading.Event(), threading.Event()
+    calls, results = [], []
+
+    def render(request, job=None):
+        calls.append(request.stamp)
+        started.set()
+        gate.wait(10)
+        return {}
+
+    worker = RenderWorker(render, results.append)
+    worker.start()
+    worker.submit(_request(1))
+    assert started.wait(10)
+    worker.forget()  # the view was cleared while stamp 1 rendered
+    gate.set()
+    wait_until(lambda: len(results) == 1, timeout=10)
+    worker.submit(_request(2))  # the same picture again
+    wait_until(lambda: len(results) == 2, timeout=10)
+    assert worker.stop(10)
+    assert calls == [1, 2]

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea
+from PySide6.QtWidgets import QLabel
 
 from ..session_store import restore_form, save_form
-from ..settings import Recent
+from ..settings import AppSettings, Recent
 from ..threads import Task, TaskWorker
+from ..widgets.page_scroll import vertical_scroll
 
 if TYPE_CHECKING:
     from ..main_window import MainWindow
@@ -26,6 +28,13 @@ if TYPE_CHECKING:
 
 TRAINING_PANEL_MODULE = "g2g_desktop.ui.training.training_panel"
 QUIT_GUARD_MODULE = "g2g_desktop.ui.training.quit_guard"  # imports the panel's module
+SNAPSHOT_FILE = "training copy.safetensors"
+
+
+def snapshot_file(settings: AppSettings) -> Path:
+    """Where the copy of the model being trained that the window mixes with is kept, so that the next start
+    reopens it (issue 21 item 9): one file beside the settings, replaced by the next copy."""
+    return Path(settings.qsettings.fileName()).parent / SNAPSHOT_FILE
 
 
 class TrainingDock(QObject):
@@ -49,14 +58,13 @@ class TrainingDock(QObject):
         module = importlib.import_module(TRAINING_PANEL_MODULE)
         settings = self.window.settings
         panel = self.panel = module.TrainingPanel(on_model=self.window.controller.use_model,
-                                                  undo_stack=self.undo_stack)
+                                                  undo_stack=self.undo_stack, snapshot_file=snapshot_file(settings))
         panel.modelSaved.connect(lambda path: settings.add_recent(Recent.MODELS, path))
         self.quit_guard = importlib.import_module(QUIT_GUARD_MODULE).QuitGuard(panel, self.window)
         restore_form(settings.qsettings, "training", panel.form)
-        # scrolled: the form, chart and log need ~680 px of height, more than a 700 px screen has to give
-        scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
-        scroll.setWidget(panel)
-        self.dock.setWidget(scroll)
+        # scrolled: the form, chart and log need ~680 px of height, more than a 700 px screen has to give; never
+        # narrower than the panel, whose buttons and fields were cut off in a 180 px dock on a 1024×700 screen
+        self.dock.setWidget(vertical_scroll(panel))
         self._placeholder.deleteLater()
         return panel
 

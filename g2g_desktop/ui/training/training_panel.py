@@ -75,9 +75,10 @@ class TrainingPanel(QWidget):
     modelSaved = Signal(str)  # the model file a finished or stopped run left (for Recent models)
 
     def __init__(self, parent: QWidget | None = None, *, on_model: Callable[[LoadedModel], None] | None = None,
-                 undo_stack: QUndoStack | None = None):
+                 undo_stack: QUndoStack | None = None, snapshot_file: Path | None = None):
         super().__init__(parent)
         self.on_model = on_model  # receives the model being trained when the user asks to mix with it
+        self.snapshot_file = snapshot_file  # where that copy is kept for the next start (`model_from_snapshot`)
         self.worker: TrainingWorker | None = None
         self.mix_models: TaskWorker[LoadedModel] = TaskWorker(Task.MIX_MODEL, self)  # a snapshot or the saved file
         self.mix_models.done.connect(self._snapshot_built)
@@ -307,7 +308,7 @@ class TrainingPanel(QWidget):
             self.show_notice(f"Training failed: {event.message}", error=True)
             self.log(f"Training failed: {event.message}")
         elif isinstance(event, ev.ModelSnapshot):
-            self.mix_models.start(model_from_snapshot, event)
+            self.mix_models.start(model_from_snapshot, event, None, self.snapshot_file)
         line = ev.describe(event)
         if line is not None:
             self.log(line)

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSlider, QWidget
 from ..session import ALPHA_RANGE
 
 SCALE = 100  # slider ticks per unit of α
-EXTRAPOLATED = "  (extrapolated)"
+EXTRAPOLATED = "\n(extrapolated)"  # under the value: beside it, the row was too wide for a 1024 px screen
 
 
 class FadeSliders(QWidget):
@@ -36,7 +36,7 @@ class FadeSliders(QWidget):
             slider.setTickPosition(QSlider.TickPosition.TicksBelow)
             slider.setTickInterval(50)
             slider.setValue(SCALE)
-            slider.setMinimumWidth(100)
+            slider.setMinimumWidth(72)  # with the Training dock open, the row fits a 1024 px screen
             slider.setToolTip(
                 f"α{i + 1}: 0 = own identity, 1 = the other person's; below 0 or above 1 extrapolates.\n"
                 "The encoders are not re-run: only the identity code is mixed and decoded."
@@ -45,8 +45,9 @@ class FadeSliders(QWidget):
             slider.sliderPressed.connect(lambda i=i: self._pressed(i))
             slider.sliderReleased.connect(lambda i=i: self._released(i))
             label = QLabel()
-            # as wide as the widest value it shows: a label that grows while dragging would reflow the row
-            label.setFixedWidth(label.fontMetrics().horizontalAdvance(f"α = {-0.5:+.2f}{EXTRAPOLATED}") + 8)
+            # as wide as the widest value it shows and two lines high: a label that grows while dragging would reflow
+            widest = max(f"α = {-0.5:+.2f}{EXTRAPOLATED}".splitlines(), key=label.fontMetrics().horizontalAdvance)
+            label.setFixedSize(label.fontMetrics().horizontalAdvance(widest) + 8, 2 * label.fontMetrics().height())
             layout.addWidget(QLabel(title), i, 0)
             layout.addWidget(slider, i, 1)
             layout.addWidget(label, i, 2)

@@ -30,6 +30,7 @@ class _GridPage(QWidget):
     def __init__(self, column_titles: list[QLabel], row_titles: list[QLabel], cells: list[list[QWidget]]):
         super().__init__()
         self.column_titles, self.row_titles, self.cells = column_titles, row_titles, cells
+        self.titles = ["", ""]  # the whole names; the labels may show them cut (`place_titles`)
         for widget in [*column_titles, *row_titles, *(c for row in cells for c in row)]:
             widget.setParent(self)
         metrics = self.fontMetrics()
@@ -43,12 +44,33 @@ class _GridPage(QWidget):
         return self._extent(MIN_CELL)
 
     def sizeHint(self) -> QSize:
-        return self._extent(160)
+        """As small as allowed: the grid takes what is left (its policy expands); asking for more made the Mix
+        tab's scroll area make the page taller than the view, so the sliders scrolled out of sight."""
+        return self._extent(MIN_CELL)
 
     def cell_side(self) -> int:
         free_w = self.width() - self.title_width - 3 * GAP
         free_h = self.height() - self.header_height - 4 * GAP
         return max(MIN_CELL, min(free_w // 2, free_h // 3))
+
+    def place_titles(self) -> None:
+        """Each column title centred over its column; a name wider than the column reaches outwards (the first
+        to the left over the row titles, the second to the right edge) and is cut in the middle where even that
+        is too narrow, so two long names never run together."""
+        side = self.cells[0][0].width()
+        left, top = self.row_titles[0].x(), self.cells[0][0].y() - GAP - self.header_height
+        columns = [cell.x() for cell in self.cells[0]]
+        for c, (label, text, x) in enumerate(zip(self.column_titles, self.titles, columns)):
+            metrics = label.fontMetrics()
+            if metrics.horizontalAdvance(text) <= side:
+                rect, align = QRect(x - GAP // 2, top, side + GAP, self.header_height), Qt.AlignmentFlag.AlignCenter
+            elif c == 0:
+                rect, align = QRect(left, top, x + side - left, self.header_height), Qt.AlignmentFlag.AlignRight
+            else:
+                rect, align = QRect(x, top, self.width() - x - GAP, self.header_height), Qt.AlignmentFlag.AlignLeft
+            label.setGeometry(rect)
+            label.setAlignment(align | Qt.AlignmentFlag.AlignVCenter)
+            label.setText(metrics.elidedText(text, Qt.TextElideMode.ElideMiddle, rect.width()))
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -57,13 +79,12 @@ class _GridPage(QWidget):
         left = max(0, (self.width() - extent.width()) // 2) + GAP
         top = max(0, (self.height() - extent.height()) // 2) + GAP
         columns = [left + self.title_width + GAP + c * (side + GAP) for c in range(2)]
-        for x, title in zip(columns, self.column_titles):
-            title.setGeometry(QRect(x - GAP // 2, top, side + GAP, self.header_height))
         for r, (title, cells) in enumerate(zip(self.row_titles, self.cells)):
             y = top + self.header_height + GAP + r * (side + GAP)
             title.setGeometry(QRect(left, y, self.title_width, side))
             for x, cell in zip(columns, cells):
                 cell.setGeometry(QRect(x, y, side, side))
+        self.place_titles()
 
 
 class MixGridView(QWidget):
@@ -101,10 +122,17 @@ class MixGridView(QWidget):
     def is_empty(self) -> bool:
         return self._stack.currentIndex() == 0
 
+    @property
+    def titles(self) -> tuple[str, str]:
+        """The whole names of the two columns (the labels may show them elided)."""
+        first, second = self.page.titles
+        return first, second
+
     def set_titles(self, first: str, second: str) -> None:
+        self.page.titles = [first, second]
         for label, text in zip(self.column_titles, (first, second)):
-            label.setText(text)
-            label.setToolTip(text)  # a long name is cut at the cell's width
+            label.setToolTip(text)  # a long name is cut in the middle to the cell's width
+        self.page.place_titles()
 
     def set_mixed_title(self, alphas: tuple[float, float]) -> None:
         text = "Mixed" if alphas == (1.0, 1.0) else f"Mixed\nα = {alphas[0]:.2f} / {alphas[1]:.2f}"

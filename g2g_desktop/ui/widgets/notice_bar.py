@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 
 class NoticeBar(QFrame):
@@ -17,8 +17,11 @@ class NoticeBar(QFrame):
         self.setObjectName("noticeBar")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.label = QLabel(wordWrap=True)
-        self._layout = QHBoxLayout(self)
-        self._layout.addWidget(self.label, 1)
+        self._layout = QHBoxLayout()  # the buttons, under the text: it wraps at the bar's whole width
+        self._layout.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.label)
+        layout.addLayout(self._layout)
         self.buttons: list[QPushButton] = []
         self.hide()
 

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -80,7 +81,9 @@ class PhotoView(QWidget):
         super().__init__(parent)
         self.photos: list[Image.Image | None] = [None, None]
         self.note = QLabel(wordWrap=True)
-        self.captions = [QLabel(alignment=Qt.AlignmentFlag.AlignCenter) for _ in range(2)]
+        self.captions = [QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True) for _ in range(2)]
+        for caption in self.captions:  # a long caption wraps; it must not widen the view and narrow the docks
+            caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.views = [ZoomView() for _ in range(2)]
         columns = QHBoxLayout()
         for caption, view in zip(self.captions, self.views):

@@ -8,7 +8,7 @@ trained on and offers the two ways forward: open another model, or train one on 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 
 def purpose_text(trained_on: str, photos: list[str], faceless: list[str]) -> str | None:
@@ -47,10 +47,13 @@ class ModelPurposeBar(QFrame):
         self.train_button.clicked.connect(self.trainRequested)
         self.dismiss_button = QPushButton("Dismiss")
         self.dismiss_button.clicked.connect(self.dismiss)
-        layout = QHBoxLayout(self)
-        layout.addWidget(self.label, 1)
+        buttons = QHBoxLayout()  # under the text, which then wraps at the bar's whole width (not 7 lines at 1024 px)
+        buttons.addStretch(1)
         for button in (self.open_button, self.train_button, self.dismiss_button):
-            layout.addWidget(button)
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.label)
+        layout.addLayout(buttons)
         self.dismissed: set[str] = set()
         self.hide()
 

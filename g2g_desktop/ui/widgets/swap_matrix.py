@@ -2,19 +2,30 @@
 
 The originals head the rows and columns, so the matrix reads like a multiplication table. A large model
 takes seconds per row, so rows appear as they are decoded, with a progress bar and Cancel; a cancelled
-matrix keeps the rows it has and offers to compute it again.
+matrix keeps the rows it has and offers to compute it again. Cells are never drawn smaller than the
+model's pixels: a matrix larger than the view scrolls.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from g2g_desktop.services.export import matrix_canvas
 
 from .image_cell import ImageCell
 from .task_progress import TaskProgress
+
+MIN_SIDE = 200
+
+
+def matrix_note(shown: int, total: int) -> str:
+    """Why the matrix leaves images out, or "" when it shows them all."""
+    if total <= shown:
+        return ""
+    return (f"Showing the first {shown} of {total} images: each image adds a row and a column of mixes "
+            f"({shown * shown:,} now). Drag thumbnails to choose which come first.")
 
 
 class SwapMatrixView(QWidget):
@@ -29,7 +40,9 @@ class SwapMatrixView(QWidget):
             wordWrap=True,
             alignment=Qt.AlignmentFlag.AlignCenter,
         )
-        self.cell = ImageCell(minimum=200)
+        self.cell = ImageCell(minimum=MIN_SIDE)
+        self.scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        self.scroll.setWidget(self.cell)
         self.note = QLabel(alignment=Qt.AlignmentFlag.AlignCenter)
         self.progress = TaskProgress()
         self.progress.cancelRequested.connect(self.cancelRequested)
@@ -42,7 +55,7 @@ class SwapMatrixView(QWidget):
         bottom.addWidget(self.compute_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.caption)
-        layout.addWidget(self.cell, 1)
+        layout.addWidget(self.scroll, 1)
         layout.addLayout(bottom)
         self.canvas: np.ndarray | None = None  # the whole matrix shown (what is exported); None while partial
         self.rows_shown = 0
@@ -57,8 +70,15 @@ class SwapMatrixView(QWidget):
         self.rows_shown = 0
         self.progress.finish()
         self.compute_button.hide()
+        self.cell.setMinimumSize(MIN_SIDE, MIN_SIDE)
         self.cell.set_pixmap(None)
         self.cell.setText(text)
+
+    def _show_canvas(self, canvas: np.ndarray) -> None:
+        """At least one screen pixel per model pixel: larger than the view, it scrolls; smaller, it is fitted."""
+        height, width = canvas.shape[:2]
+        self.cell.setMinimumSize(max(width, MIN_SIDE), max(height, MIN_SIDE))
+        self.cell.set_array(canvas)
 
     def show_matrix(self, originals: np.ndarray, matrix: np.ndarray) -> None:
         """The whole matrix (N×N×H×W×3)."""
@@ -66,7 +86,7 @@ class SwapMatrixView(QWidget):
         self.rows_shown = len(matrix)
         self.progress.finish()
         self.compute_button.hide()
-        self.cell.set_array(self.canvas)
+        self._show_canvas(self.canvas)
 
     def begin(self, n: int) -> None:
         """A matrix of `n` images is being decoded: show the progress bar at 0 / n."""
@@ -81,7 +101,7 @@ class SwapMatrixView(QWidget):
             self.progress.start("Computing the swap matrix…", len(originals))
         self.progress.step(len(rows), len(originals))
         self.compute_button.hide()
-        self.cell.set_array(matrix_canvas(originals, rows))
+        self._show_canvas(matrix_canvas(originals, rows))
 
     def show_cancelled(self) -> None:
         self.progress.finish()
