@@ -35,7 +35,8 @@ JUDGE_MISSING = "Identity judge unavailable: install dlib-bin and face-recogniti
 SETTLE_MS = 250
 """The meter and the Photo view follow a grid result once no newer one came for this long: while a slider is
 dragged, results arrive every few ms and judging or pasting each would only load the CPU the drag needs."""
-TINY_PRESET, GPU_PRESET = "Tiny (CPU, minutes)", "Small"
+PHOTO_PRESETS = {True: "small", False: "tiny"}
+"""The size preset `prefill_training` picks for photos, by whether CUDA is there (the preset's key, not its title)."""
 
 
 def looks_like_photo(image: InputImage) -> bool:
@@ -237,7 +238,7 @@ class PhotoTools(QObject):
         form = self.window.training_panel.form
         form.data.setText(os.fspath(folder))
         form.align.setChecked(True)
-        form.size.setCurrentText(GPU_PRESET if torch.cuda.is_available() else TINY_PRESET)
+        form.size.setCurrentIndex(form.size.findData(PHOTO_PRESETS[torch.cuda.is_available()]))
         self.window.training_dock.show()
         self.window.training_dock.raise_()
 

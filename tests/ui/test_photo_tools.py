@@ -112,7 +112,7 @@ def test_photo_view_explains_when_there_is_no_aligned_face(qtbot, window, tiny_m
 
 
 def test_purpose_bar_when_a_procedural_model_meets_photos(qtbot, window, procedural_model, tmp_path,
-                                                          image_files):
+                                                          image_files, monkeypatch):
     load_model(qtbot, window, procedural_model)
     drop_and_render(qtbot, window, image_files[:2])  # small sample-like images: no bar
     assert not window.purpose_bar.isVisible()
@@ -121,10 +121,13 @@ def test_purpose_bar_when_a_procedural_model_meets_photos(qtbot, window, procedu
         window.controller.open_paths([photo])
     qtbot.waitUntil(window.purpose_bar.isVisible, timeout=TIMEOUT)
     assert "procedural" in window.purpose_bar.label.text() and "photo.jpg" in window.purpose_bar.label.text()
-    window.photo_tools.prefill_training(tmp_path)
     form = window.training_panel.form
+    for cuda, preset in ((True, "small"), (False, "tiny")):  # both branches, whatever this machine has
+        with monkeypatch.context() as patch:
+            patch.setattr(torch.cuda, "is_available", lambda cuda=cuda: cuda)
+            window.photo_tools.prefill_training(tmp_path)
+        assert form.size.currentData() == preset, f"CUDA {cuda}: {form.size.currentText()}"
     assert form.data.text() == str(tmp_path) and form.align.isChecked()
-    assert form.size.currentText().startswith("Tiny") or torch.cuda.is_available()
     assert form.build_config(LossWeights.from_dict(window.training_panel.table.weights())).align is True
     window.purpose_bar.dismiss_button.click()
     window.photo_tools.update_purpose()
