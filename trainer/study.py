@@ -272,7 +272,7 @@ def train_run(run: StudyRun, folder: Path, curve_eval: Evaluator, log: Callable[
 
 def finish_run(run: StudyRun, folder: Path, final_eval: Evaluator) -> dict[str, Any]:
     """Final metrics (with probes) of a completed row and its swap sheet; written to results.json."""
-    gen = load_generator(folder / "model_latest.safetensors")
+    gen = load_generator(folder)  # the run folder's model_latest.safetensors
     metrics = final_eval(gen, probes=True)
     curve = _read_curve(folder / "curves.jsonl")
     result = {
