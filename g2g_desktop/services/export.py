@@ -17,7 +17,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from g2g_desktop.core.export import fade_alphas, save_png
-from g2g_desktop.core.images import tensor_to_uint8
+from g2g_desktop.core.export_sizes import SCALES
+from g2g_desktop.core.images import pil_to_tensor, tensor_to_uint8, upscale
 from g2g_desktop.core.safe_io import atomic_write
 
 from .render_queue import RenderRequest
@@ -30,7 +31,6 @@ PAD = 2
 PAD_VALUE = 255
 TEXT_COLOUR = (40, 40, 40)
 FADE_CHUNK = 4  # frames decoded between progress reports and cancel checks
-SCALES = (1, 2, 4, 8)
 MAX_EXPORT_SIDE = 8192  # pixels: a 12×12 matrix of 128 px faces at 8× would be 13,000 px (500 MB) across
 
 
@@ -53,13 +53,10 @@ def fit_scale(options: ExportOptions, side: int) -> ExportOptions:
 
 
 def scale_array(array: np.ndarray, scale: int, smooth: bool) -> np.ndarray:
-    """H×W×3 uint8 → (scale·H)×(scale·W)×3, nearest neighbour or bicubic."""
+    """H×W×3 uint8 → (scale·H)×(scale·W)×3, nearest neighbour or bicubic: core's `upscale`, as the CLI scales."""
     if scale == 1:
         return array
-    if not smooth:
-        return np.repeat(np.repeat(array, scale, axis=0), scale, axis=1)
-    h, w = array.shape[:2]
-    return np.asarray(Image.fromarray(array).resize((w * scale, h * scale), Image.Resampling.BICUBIC))
+    return tensor_to_uint8(upscale(pil_to_tensor(Image.fromarray(array)), scale, "bicubic" if smooth else "nearest"))
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
