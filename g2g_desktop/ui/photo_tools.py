@@ -26,6 +26,7 @@ from g2g_desktop.services.inputs import InputImage
 from g2g_desktop.services.render_queue import RenderKind, RenderResult
 
 from .threads import Task, TaskWorker
+from .widgets.identity_meter import WAITING
 from .widgets.purpose_bar import purpose_text
 
 if TYPE_CHECKING:
@@ -172,7 +173,14 @@ class PhotoTools(QObject):
 
     def _request_curve(self) -> None:
         pair, model = self.session.pair, self.session.model
-        if self.judge is None or pair is None or model is None or self._pair_key() == self._curve_key:
+        if self.judge is None:
+            return
+        if pair is None or model is None:  # nothing to judge (Remove all): no numbers of a pair that is gone
+            self._curve_key, self._grid = None, None
+            self._settle.stop()
+            self.meter.show_message(WAITING)
+            return
+        if self._pair_key() == self._curve_key:
             return
         self._curve_key = self._pair_key()
         self.meter.show_message("Identity judge: measuring…")

@@ -126,6 +126,7 @@ class MixSession(QObject):
         self.images, self._aliases, self.groups = [], {}, []
         self.imagesChanged.emit()
         self.set_pair(None)
+        self.set_alphas((1.0, 1.0))  # the next pair starts as the plain mix, not at the weights of one removed
 
     def move_images(self, order: list[str]) -> None:
         """Put the images in `order` (ids; any left out keep their relative order at the end)."""

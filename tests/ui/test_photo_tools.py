@@ -19,6 +19,8 @@ from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.judge import IdentityJudge
 from g2g_desktop.core.model_file import save_model
 from g2g_desktop.services.renderer import _run_images
+from g2g_desktop.ui.photo_tools import SETTLE_MS
+from g2g_desktop.ui.widgets.identity_meter import WAITING
 from tests.ui.factories import TIMEOUT, TINY, drop_and_render, load_model, write_image
 from trainer.loss_weights import LossWeights
 
@@ -248,3 +250,18 @@ def test_purpose_text_for_each_kind_of_model():
     assert "and 1 more" in purpose_text("animals", ["a.jpg", "b.jpg", "c.jpg"], [])
     assert "trained on photos" in purpose_text("photos", [], ["x.png"])
     assert purpose_text("photos", ["a.jpg"], []) is None and purpose_text("unknown", ["a.jpg"], ["x"]) is None
+
+
+def test_remove_all_clears_the_judge_and_the_fade_weights(qtbot, window, tiny_model, image_files):
+    window.photo_tools.judge = FakeJudge()
+    load_model(qtbot, window, tiny_model)
+    drop_and_render(qtbot, window, image_files[:2])
+    window.controller.preview_alphas(0.3, 0.7)
+    qtbot.waitUntil(lambda: "distance to person 1" in window.identity_meter.texts()[0], timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: len(window.identity_meter.rows[0][1].alphas) == 9, timeout=TIMEOUT)
+    window.gallery.removeAllRequested.emit()
+    qtbot.wait(SETTLE_MS * 2)  # a reading of the removed pair that was still on its way stays away too
+    assert window.identity_meter.texts() == [WAITING, ""]
+    assert all(curve.alphas == () for _, curve in window.identity_meter.rows)
+    assert window.session.alphas == (1.0, 1.0) and window.sliders.alphas() == (1.0, 1.0)
+    assert [curve.alpha for _, curve in window.identity_meter.rows] == [1.0, 1.0]
