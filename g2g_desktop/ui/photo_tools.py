@@ -47,19 +47,21 @@ def looks_like_photo(image: InputImage) -> bool:
     return min(image.source.size) >= 200
 
 
-def paste_pair(images: list[InputImage], mixed: Any, align: bool) -> tuple[list, list[str]]:
-    """Both mixes pasted into their full-resolution photos (None where there is no aligned face)."""
+def paste_pair(images: list[InputImage], mixed: Any, align: bool,
+               masks: tuple = (None, None)) -> tuple[list, list[str]]:
+    """Both mixes pasted into their full-resolution photos (None where there is no aligned face), each with its
+    mask head's mask where the model has one (`Renderer.masks`)."""
     photos, notes = [], []
-    for image, mix in zip(images, mixed):
+    for image, mix, mask in zip(images, mixed, masks):
         if not (align and image.uses_face):
             photos.append(None)
             notes.append(f"{image.name}: no aligned face (switch on Detect and align faces)")
             continue
         face = image.faces[image.face_index]
         try:
-            photos.append(paste_into_original(image.path, image.source, face, mix))
+            photos.append(paste_into_original(image.path, image.source, face, mix, mask))
         except ImageLoadError:  # the file went away since it was opened: paste into the copy in memory
-            photos.append(paste_into_original(None, image.source, face, mix))
+            photos.append(paste_into_original(None, image.source, face, mix, mask))
     return photos, notes
 
 
@@ -201,8 +203,13 @@ class PhotoTools(QObject):
         if grid.request.image_ids != self.session.pair:
             return
         self.photo_view.show_message("Pasting the mixes into the full photos…")
-        self.pastes.start_newest(lambda k, *a: (k, paste_pair(*a)), self._pair_key(), list(pair),
-                                 grid.images["mixed"], self.session.align)
+        renderer = self.controller.renderer
+
+        def paste(key, images, mixed, align, request):
+            return key, paste_pair(images, mixed, align, renderer.masks(request))
+
+        self.pastes.start_newest(paste, self._pair_key(), list(pair), grid.images["mixed"], self.session.align,
+                                 grid.request)
 
     def ask_save_photos(self) -> None:
         photos = self.photo_view.photos

@@ -6,6 +6,7 @@ judge's verdicts are tested in tests/core/test_photos.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
 import numpy as np
@@ -18,6 +19,8 @@ from g2g_desktop.core.face_align import Face, template_points
 from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.judge import IdentityJudge
 from g2g_desktop.core.model_file import save_model
+from g2g_desktop.core.photo_mix import paste_into_original
+from g2g_desktop.services.render_queue import RenderKind
 from g2g_desktop.services.renderer import _run_images
 from g2g_desktop.ui.photo_tools import SETTLE_MS
 from g2g_desktop.ui.widgets.identity_meter import WAITING
@@ -265,3 +268,26 @@ def test_remove_all_clears_the_judge_and_the_fade_weights(qtbot, window, tiny_mo
     assert all(curve.alphas == () for _, curve in window.identity_meter.rows)
     assert window.session.alphas == (1.0, 1.0) and window.sliders.alphas() == (1.0, 1.0)
     assert [curve.alpha for _, curve in window.identity_meter.rows] == [1.0, 1.0]
+
+
+def test_the_photo_view_pastes_with_a_mask_heads_own_mask(qtbot, window, tmp_path):
+    """As `mix --paste-back` and the batch paste do: the model's mask, not the feathered face ellipse."""
+    torch.manual_seed(0)
+    model = tmp_path / "masked.safetensors"
+    save_model(model, FunitGenerator(dataclasses.replace(TINY, mask_head=True)), approach="funit2funit",
+               provenance={"data": "faces/", "aligned": True})
+    paths = [write_image(tmp_path / f"p{i}.jpg", seed=i, size=(300, 240)) for i in range(2)]
+    window.controller.detector = lambda image: [_face_for(image.size)]
+    load_model(qtbot, window, model, align=True)
+    drop_and_render(qtbot, window, paths)
+    window.tabs.setCurrentWidget(window.photo_view)
+    qtbot.waitUntil(lambda: all(p is not None for p in window.photo_view.photos), timeout=TIMEOUT)
+    request = window.controller.last[RenderKind.GRID].request
+    masks = window.controller.renderer.masks(request)
+    assert all(m is not None for m in masks)
+    mixed = window.controller.last[RenderKind.GRID].images["mixed"]
+    for image, mix, mask, shown in zip(window.session.images, mixed, masks, window.photo_view.photos):
+        face = image.faces[image.face_index]
+        with_mask = np.asarray(paste_into_original(image.path, image.source, face, mix, mask))
+        assert np.array_equal(np.asarray(shown), with_mask)
+        assert not np.array_equal(with_mask, np.asarray(paste_into_original(image.path, image.source, face, mix)))
