@@ -38,9 +38,8 @@ def inputs(tmp_path):
     return model, images
 
 
-@pytest.mark.timeout(180)
-@pytest.mark.parametrize("kind", ["render", "matrix", "export", "detect", "model", "training", "photos"])
-def test_closing_mid_work_exits_zero_within_two_seconds(kind, inputs, tmp_path):
+def _close_in_child(kind: str, inputs, tmp_path) -> tuple[int, float, str, str]:
+    """Run quit_child.py; (exit status, seconds from the close to the exit, stdout after the close, stderr)."""
     model, images = inputs
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", G2G_DEVICE="cpu",
                G2G_SETTINGS_FILE=str(tmp_path / "settings.ini"), PYTHONPATH=str(ROOT))
@@ -60,7 +59,24 @@ def test_closing_mid_work_exits_zero_within_two_seconds(kind, inputs, tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
-    stderr = proc.stderr.read()
+    return code, took, proc.stdout.read(), proc.stderr.read()
+
+
+@pytest.mark.timeout(180)
+def test_quitting_an_idle_app_runs_the_exit_handlers_and_skips_the_teardown(inputs, tmp_path):
+    """The interpreter's own exit with torch loaded took 2.5–3.5 s of a 3.1–3.9 s quit: the app ends with
+    os._exit once everything is saved, after the atexit handlers (no timing here: the machine's load decides)."""
+    code, _took, stdout, stderr = _close_in_child("idle", inputs, tmp_path)
+    assert code == 0, f"exit status {code}: {stderr[-2000:]}"
+    assert "ATEXIT" in stdout and "TEARDOWN" not in stdout
+    assert "terminate called" not in stderr and "Destroyed while thread" not in stderr, stderr[-2000:]
+    assert (tmp_path / "settings.ini").is_file()  # the window's settings were written before the exit
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("kind", ["render", "matrix", "export", "detect", "model", "training", "photos"])
+def test_closing_mid_work_exits_zero_within_two_seconds(kind, inputs, tmp_path):
+    code, took, _stdout, stderr = _close_in_child(kind, inputs, tmp_path)
     print(f"{kind}: exited {took:.2f} s after the close")
     assert code == 0, f"exit status {code}: {stderr[-2000:]}"
     assert "terminate called" not in stderr and "Destroyed while thread" not in stderr, stderr[-2000:]
