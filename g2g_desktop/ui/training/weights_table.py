@@ -10,7 +10,7 @@ a weight edit like any other); `set_weights` reflects the engine's values withou
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QAbstractItemView, QDoubleSpinBox, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
@@ -30,6 +30,11 @@ class WeightsTable(QTableWidget):
         self.setHorizontalHeaderLabels(["Weight", "Value"])
         self.verticalHeader().hide()
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # wrapped names
+        # the rows follow the name column's width (a dock resized, a theme's scroll bar): Qt re-measures them
+        # on their own only when the items change; measured once the header has settled
+        self._remeasure = QTimer(self, singleShot=True, interval=0)
+        self._remeasure.timeout.connect(self.resizeRowsToContents)
+        self.horizontalHeader().sectionResized.connect(self._remeasure.start)
         self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.setTextElideMode(Qt.TextElideMode.ElideNone)
