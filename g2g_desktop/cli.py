@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import __version__
+from .core.export_sizes import RESAMPLING, SCALES
 
 
 def add_mix_parser(sub: argparse._SubParsersAction) -> None:
@@ -42,6 +43,14 @@ def add_mix_parser(sub: argparse._SubParsersAction) -> None:
         help="identity weights of the first and last fade frame (default 0 1; the app allows -0.5..1.5)",
     )
     p.add_argument("--bounce", action="store_true", help="fade GIF: play forward then back (2N-2 frames)")
+    p.add_argument(
+        "--scale", type=int, choices=SCALES, default=1,
+        help="grid, fade and matrix: each model pixel becomes N×N pixels (default 1: the model's own size)",
+    )
+    p.add_argument(
+        "--resample", choices=RESAMPLING, default="nearest",
+        help="how --scale enlarges: nearest (crisp model pixels, the default) or bicubic (smooth)",
+    )
     p.add_argument(
         "--matrix", type=Path, nargs="+", metavar="IMG",
         help="write the N×N swap matrix of these images (folders: the images directly inside)",

@@ -13,7 +13,7 @@ from .cli_output import is_folder_target, numbered, output_file, output_folder
 from .core.checkpoint import load_generator_with_info
 from .core.export import fade_alphas, matrix_canvas, save_gif, save_png_sequence
 from .core.face_align import Detector, MtcnnDetector
-from .core.images import ImageLoadError, display_name, list_images, tensor_to_pil
+from .core.images import ImageLoadError, display_name, list_images, tensor_to_pil, upscale
 from .core.model_file import ModelInfo
 from .core.photo_mix import Photo, mix_folder, mix_output, open_photo, photo_suffix, save_image
 from .core.pipeline import G2GPipeline
@@ -69,6 +69,8 @@ def _check_mode(args: argparse.Namespace) -> None:
             raise UserError("--identity needs --content IMG or --batch DIR")
         if args.images or args.matrix or args.fade is not None:
             raise UserError("--identity does not combine with positional images, --matrix or --fade")
+        if args.scale != 1:
+            raise UserError("--scale enlarges the grid, --fade and --matrix, not --identity outputs")
         return
     if args.matrix is not None:
         if args.images:
@@ -80,6 +82,8 @@ def _check_mode(args: argparse.Namespace) -> None:
         raise UserError(f"mix needs exactly two images A B (got {len(args.images)}); use --matrix for more")
     if args.fade is not None and args.paste_back:
         raise UserError("--paste-back does not combine with --fade")
+    if args.paste_back and args.scale != 1:
+        raise UserError("--scale enlarges the grid, --fade and --matrix; pasted photos keep their own size")
 
 
 def run_mix(args: argparse.Namespace) -> str:
@@ -105,7 +109,7 @@ def _pair(job: MixJob, args: argparse.Namespace) -> str:
     result = job.pipeline.run(a.tensor, b.tensor)
     if not args.paste_back:
         out = output_file(args.output, f"{a.path.stem}_{b.path.stem}_grid.png")
-        save_image(result.grid_image(), out)
+        save_image(result.grid_image(scale=args.scale, resample=args.resample), out)
         return job.report(f"wrote 3x2 grid (original / mixed / reconstructed) to {out} ({job.info.summary()})")
     written = []
     for index, (photo, other, mix) in enumerate([(a, b, result.mixed[0]), (b, a, result.mixed[1])], start=1):
@@ -123,6 +127,7 @@ def _pair(job: MixJob, args: argparse.Namespace) -> str:
 def _fade(job: MixJob, args: argparse.Namespace) -> str:
     a, b = (job.photo(p) for p in args.images)
     frames = job.pipeline.fade_frames(a.tensor, b.tensor, fade_alphas(args.fade, *args.fade_range))
+    frames = upscale(frames, args.scale, args.resample)
     if not is_folder_target(args.output) and Path(args.output).suffix.lower() == ".gif":
         out = output_file(args.output, "")
         save_gif(frames, out, bounce=args.bounce)
@@ -135,13 +140,26 @@ def _fade(job: MixJob, args: argparse.Namespace) -> str:
 
 
 def _matrix(job: MixJob, args: argparse.Namespace) -> str:
-    paths = [q for p in args.matrix for q in (list_images(p) if p.is_dir() else [p])]
-    if len(paths) < 2:
-        raise UserError(f"--matrix needs at least two images (got {len(paths)})")
-    images = torch.stack([job.photo(p).tensor for p in paths])
+    """The swap matrix of the named images and of the images directly inside the named folders; a file that
+    is not a usable image is skipped and named (one bad photo in a folder does not cost the whole matrix)."""
+    missing = [p for p in args.matrix if not p.exists()]
+    if missing:
+        raise UserError(f"{display_name(missing[0])}: no such file or folder")
+    tensors = []
+    for path in (q for p in args.matrix for q in (list_images(p) if p.is_dir() else [p])):
+        try:
+            tensors.append(job.photo(path).tensor)
+        except ImageLoadError as exc:
+            job.notes.append(f"skipped {exc}")
+    if len(tensors) < 2:
+        raise UserError(f"--matrix needs at least two usable images (got {len(tensors)}"
+                        + (f"; {'; '.join(job.notes)})" if job.notes else ")"))
+    images = torch.stack(tensors)
+    matrix = job.pipeline.matrix(images)
     out = output_file(args.output, "matrix.png")
-    save_image(tensor_to_pil(matrix_canvas(images, job.pipeline.matrix(images))), out)
-    return job.report(f"wrote {len(paths)}x{len(paths)} swap matrix to {out} ({job.info.summary()})")
+    scaled = (upscale(x, args.scale, args.resample) for x in (images, matrix))
+    save_image(tensor_to_pil(matrix_canvas(*scaled)), out)
+    return job.report(f"wrote {len(images)}x{len(images)} swap matrix to {out} ({job.info.summary()})")
 
 
 def _identity_codes(job: MixJob, args: argparse.Namespace) -> torch.Tensor:

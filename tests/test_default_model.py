@@ -63,3 +63,14 @@ def test_report_keeps_hand_written_notes(tmp_path):
     text = md.read_text()
     assert "what we tried" in text and "more notes" in text and "old numbers" not in text
     assert "steps 12" in text and "swap L1 / content-copy L1" in text and text.count(MARK_START) == 1
+
+
+def test_the_documented_self_test_shows_the_bundled_model_as_it_is():
+    """README and docs/download.md quote the self-test; its model line must be what the model file says now
+    (it said "step 2,700" long after the model reached 13,338)."""
+    root = default_model_path().parents[2]
+    summary = load_generator_with_info(default_model_path())[1].summary()
+    for doc in ("README.md", "docs/download.md"):
+        lines = [line for line in (root / doc).read_text(encoding="utf-8").splitlines()
+                 if line.startswith("[PASS] load default model")]
+        assert lines and all(line.endswith(") " + summary) for line in lines), (doc, lines, summary)

@@ -29,13 +29,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="g2g-train", description="Train a G2G model (naive, CycleFUNIT, FUNIT2FUNIT)."
     )
-    parser.add_argument("--approach", choices=APPROACHES, help="training approach (paper §IV-A/B/C)")
-    parser.add_argument(
-        "--data", help="identity folder tree, CelebA root, FUNIT list file (LIST::ROOT) or 'procedural'"
+    required = parser.add_argument_group(
+        "required", "Each run needs these three, as flags, in --config, or from the run folder --resume continues."
     )
+    required.add_argument("--approach", choices=APPROACHES, help="(required) training approach (paper §IV-A/B/C)")
+    required.add_argument(
+        "--data", help="(required) identity folder tree, CelebA root, FUNIT list file (LIST::ROOT) or 'procedural'"
+    )
+    required.add_argument("--out", help="(required) run folder: checkpoints, metrics, previews")
     parser.add_argument("--align", action=argparse.BooleanOptionalAction, default=None,
                         help="photo data: train on MTCNN-aligned face crops, as the mixer aligns (cached on disk)")
-    parser.add_argument("--out", help="run folder: checkpoints, metrics, previews")
     parser.add_argument("--resume", help="run folder, training state, or FUNIT gen_*.pt (dis_*.pt beside it)")
     parser.add_argument("--steps", type=int, help="total steps of the run (a resumed run keeps its own)")
     parser.add_argument("--preset", choices=list(PRESETS),

@@ -167,9 +167,11 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
                 raise TrainConfigError(f"--set {name}: {head} was set to {nested!r}, which has no sub-fields")
             nested = dict(nested)
             nested[sub] = _parse_scalar(raw)
+            if head == "weights":  # each weight is a number; `model.X`/`dis.X` are checked with their network
+                _check_value(f"--set {name}", float, nested[sub])
             result[head] = nested
-        else:
-            result[head] = _parse_field(hints[head], raw)
+        else:  # checked here so that the message names the --set at fault, not "arguments"
+            result[head] = _check_value(f"--set {name}", hints[head], _parse_field(hints[head], raw))
     return result
 
 
@@ -199,7 +201,7 @@ def _check_value(where: str, kind: Any, value: Any) -> Any:
         if isinstance(value, LossWeights):
             return value
         if not isinstance(value, dict):
-            raise TrainConfigError(f"{where}: expected a mapping of loss weights, got {value!r}")
+            raise TrainConfigError(f"{where} must be a mapping of loss weights, not {value!r}")
         try:
             return LossWeights.from_dict(value)
         except ValueError as exc:
@@ -207,28 +209,28 @@ def _check_value(where: str, kind: Any, value: Any) -> Any:
     if kind == str | None:
         if value is None or isinstance(value, str):
             return value
-        raise TrainConfigError(f"{where}: expected a path or null, got {value!r}")
+        raise TrainConfigError(f"{where} must be a path or null, not {value!r}")
     if kind is bool:
         if isinstance(value, bool):
             return value
-        raise TrainConfigError(f"{where}: expected true or false, got {value!r}")
+        raise TrainConfigError(f"{where} must be true or false, not {value!r}")
     if kind is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        raise TrainConfigError(f"{where}: expected an integer, got {value!r}")
+        raise TrainConfigError(f"{where} must be a whole number, not {value!r}")
     if kind is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             try:
                 return float(value)
             except OverflowError:
                 raise TrainConfigError(f"{where}: {value} is too large for a number") from None
-        raise TrainConfigError(f"{where}: expected a number, got {value!r}")
+        raise TrainConfigError(f"{where} must be a number, not {value!r}")
     if kind is str:
         if isinstance(value, str):
             return value
-        raise TrainConfigError(f"{where}: expected a string, got {value!r}")
+        raise TrainConfigError(f"{where} must be text, not {value!r}")
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-        raise TrainConfigError(f"{where}: expected a mapping, got {value!r}")
+        raise TrainConfigError(f"{where} must be a mapping, not {value!r}")
     return dict(value)
 
 

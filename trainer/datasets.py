@@ -242,7 +242,7 @@ def _labelled(items: list[tuple[Path, str]], source: Path, found: str) -> tuple[
     names = sorted({identity for _, identity in items})
     if len(names) < 2:
         raise DatasetError(f"{source}: found {found.format(_count(len(names)))}; "
-                           "training needs at least 2 (pairs of different identities)")
+                           "need at least 2 (training and evaluation mix pairs of different identities)")
     index = {name: i for i, name in enumerate(names)}
     return names, [path for path, _ in items], [index[identity] for _, identity in items]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from g2g_desktop.core.checkpoint import load_generator_with_info
-from g2g_desktop.core.model_file import save_model
+from g2g_desktop.core.model_file import RUN_MODEL_FILE, save_model
 from g2g_desktop.core.resources import default_model_path, resource_path
 from g2g_desktop.core.safe_io import CheckpointError
 from trainer import cli
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         print("default-model: training failed (see above)", file=sys.stderr)
         return 1
     seconds = time.perf_counter() - started
-    latest = args.run_dir / "model_latest.safetensors"
+    latest = args.run_dir / RUN_MODEL_FILE
     try:
         gen, info = load_generator_with_info(latest)
     except CheckpointError as exc:

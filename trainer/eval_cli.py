@@ -1,6 +1,7 @@
 """`g2g-eval`: measure how well any model disentangles, on procedural faces or an identity folder.
 
-    g2g-eval --model resources/models/default.safetensors
+    g2g-eval                                  # the bundled model on held-out procedural faces
+    g2g-eval --model runs/naive               # a run folder: its model_latest.safetensors
     g2g-eval --model gen_00100000.pt --data faces/ --face-weights vggface2.pt --json out.json
 
 On "procedural" (the held-out identities, which no training run sees) it reports swap error against
@@ -21,7 +22,8 @@ from g2g_desktop import use_passive_openmp_wait
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="g2g-eval", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="model file (.safetensors) or FUNIT gen_*.pt")
+    parser.add_argument("--model", help="model file (.safetensors), FUNIT gen_*.pt or a g2g-train run folder "
+                                        "(default: the bundled model)")
     parser.add_argument("--data", default="procedural", help="'procedural' (held-out identities) or a folder")
     parser.add_argument("--pairs", type=int, default=256, help="image pairs to evaluate")
     parser.add_argument("--seed", type=int, default=0, help="seed of the pairs (and of the procedural data set)")

@@ -12,6 +12,7 @@ from pathlib import Path
 from g2g_desktop.core.checkpoint import load_generator_with_info
 from g2g_desktop.core.device import pick_device
 from g2g_desktop.core.judge import judge_available
+from g2g_desktop.core.resources import default_model_path
 from g2g_desktop.core.safe_io import CheckpointError
 from trainer.datasets import DatasetError, open_dataset
 from trainer.face_encoder import load_face_encoder
@@ -25,11 +26,11 @@ from trainer.procedural_faces import SIZES
 
 def evaluate(args: argparse.Namespace, log=print) -> dict:
     device = pick_device(args.device).device
-    gen, info = load_generator_with_info(args.model, device)
+    gen, info = load_generator_with_info(args.model or default_model_path(), device)
     gen = gen.to(device).eval()
     size = info.image_size
     started = time.perf_counter()
-    result: dict = {"model": str(args.model), "model_summary": info.summary(), "data": args.data}
+    result: dict = {"model": str(info.path), "model_summary": info.summary(), "data": args.data}
     if args.data == "procedural":
         if size not in SIZES:
             raise DatasetError(f"procedural faces render at {SIZES} px, the model works at {size} px")
@@ -76,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
     except (CheckpointError, DatasetError, ValueError, OSError) as exc:
         print(f"g2g-eval: {exc}", file=sys.stderr)
         return 1
-    print(f"{result['model_summary']} · data {result['data']} · {result['pairs']} pairs · seed {result['seed']}")
+    judged = f" · the dlib judge: {int(result['metrics']['judge/mixes'])} mixes" if "judge_pairs" in result else ""
+    print(f"{result['model_summary']} · data {result['data']} · {result['pairs']} pairs · seed {result['seed']}"
+          + judged)
     print(format_table(result["metrics"]))
     if "judge_pairs" in result:
         print()

@@ -62,10 +62,15 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def sample_pairs(labels: Sequence[int], count: int, seed: int) -> list[tuple[int, int]]:
-    """`count` (content, class) item pairs of two different identities, a pure function of `seed`."""
+    """`count` (content, class) item pairs of two different identities, a pure function of `seed`; every such
+    pair once (in order) when there are no more than `count`, so a small folder is not reported as `count`
+    pairs that repeat the same few."""
     labels = np.asarray(labels)
     if len(set(labels.tolist())) < 2:
         raise ValueError("evaluation needs images of at least 2 identities")
+    _, sizes = np.unique(labels, return_counts=True)
+    if int((sizes * (len(labels) - sizes)).sum()) <= count:
+        return [(i, j) for i in range(len(labels)) for j in range(len(labels)) if labels[i] != labels[j]]
     rng = np.random.default_rng(seed)
     pairs = []
     while len(pairs) < count:

@@ -24,11 +24,10 @@ from PIL import Image
 
 from g2g_desktop.core.config import GENERATOR_CONFIGS
 from g2g_desktop.core.generator import DisentanglingGenerator
-from g2g_desktop.core.model_file import save_model
+from g2g_desktop.core.model_file import RUN_MODEL_FILE, save_model
 from g2g_desktop.core.safe_io import atomic_write, atomic_write_leftovers
 from trainer.state import STATE_PATTERN, CheckpointKeeper, SaveFn, latest_state, run_folder_of
 
-MODEL_FILE = "model_latest.safetensors"
 LOGS = ("metrics.jsonl", "audit.jsonl", "eval.jsonl")  # one JSON object a line, each with its "step"
 
 
@@ -101,7 +100,7 @@ class RunFolder:
         """
         path = self.keeper.save(step, state, metric)
         if rebuildable(generator):
-            save_model(self.path / MODEL_FILE, generator, approach=state["approach"], step=step,
+            save_model(self.path / RUN_MODEL_FILE, generator, approach=state["approach"], step=step,
                        provenance={**provenance, "checkpoint": path.name}, weights=weights)
         return path
 
@@ -142,8 +141,8 @@ def existing_run(folder: str | Path) -> str | None:
     state = latest_state(folder)
     if state is not None:
         return f"a run with checkpoints up to step {int(STATE_PATTERN.fullmatch(state.name).group(1))}"
-    if (folder / MODEL_FILE).exists():
-        return f"a run's {MODEL_FILE}"
+    if (folder / RUN_MODEL_FILE).exists():
+        return f"a run's {RUN_MODEL_FILE}"
     return None
 
 

@@ -383,7 +383,7 @@ def train_run(run: StudyRun, folder: Path, row: Path, curve_eval: Evaluator, stu
 
 def finish_run(run: StudyRun, folder: Path, row: Path, final_eval: Evaluator) -> dict[str, Any]:
     """Final metrics (with probes) of a completed row and its swap sheet, written into `row`."""
-    gen = load_generator(folder / "model_latest.safetensors")
+    gen = load_generator(folder)  # the run folder's model_latest.safetensors
     metrics = final_eval(gen, probes=True)
     curve = read_curve(row / "curves.jsonl")
     result = {

@@ -46,7 +46,8 @@ class DeviceSettings:
             name = torch.cuda.get_device_name(self.device)
             amp = {torch.float16: "fp16", torch.bfloat16: "bf16"}.get(self.amp_dtype, "fp32")
             return f"CUDA: {name} ({amp})"
-        text = f"CPU ({torch.get_num_threads()} threads"
+        threads = torch.get_num_threads()
+        text = f"CPU ({threads} thread{'s' if threads != 1 else ''}"
         return text + (f", {self.decode_bf16})" if self.decode_bf16 else ")")
 
     def autocast(self):

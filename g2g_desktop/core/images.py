@@ -16,6 +16,8 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.nn import functional as F
 
+from .export_sizes import RESAMPLING
+
 MAX_PIXELS = 64_000_000  # ~8000x8000; larger images are refused rather than decoded
 MAX_FILE_BYTES = 200 * 1024 * 1024
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
@@ -160,6 +162,22 @@ def tensor_to_uint8(x: torch.Tensor) -> np.ndarray:
 
 def tensor_to_pil(x: torch.Tensor) -> Image.Image:
     return Image.fromarray(tensor_to_uint8(x))
+
+
+def upscale(images: torch.Tensor, scale: int, resample: str = "nearest") -> torch.Tensor:
+    """…×3×H×W in [-1, 1] → …×3×(scale·H)×(scale·W) for exports and zoom: "nearest" repeats each model pixel
+    as a scale×scale block (exactly what the model made, crisp), "bicubic" smooths (clamped to [-1, 1])."""
+    if resample not in RESAMPLING:
+        raise ValueError(f"resampling must be one of {', '.join(RESAMPLING)}, got {resample!r}")
+    if scale < 1:
+        raise ValueError(f"scale must be at least 1, got {scale}")
+    if scale == 1:
+        return images
+    if resample == "nearest":
+        return images.repeat_interleave(scale, dim=-2).repeat_interleave(scale, dim=-1)
+    flat = images.reshape(-1, *images.shape[-3:]).float()
+    smooth = F.interpolate(flat, scale_factor=scale, mode="bicubic", align_corners=False).clamp(-1.0, 1.0)
+    return smooth.reshape(*images.shape[:-2], *smooth.shape[-2:])
 
 
 def tile(images: torch.Tensor, rows: int, cols: int, pad: int = 2, pad_value: float = 1.0) -> torch.Tensor:

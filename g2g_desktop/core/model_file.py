@@ -30,6 +30,7 @@ MODEL_FORMAT_VERSION = 1
 METADATA_KEY = "g2g"
 NORMALISATION = {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "range": [-1.0, 1.0]}
 MAX_METADATA_BYTES = 1 << 20
+RUN_MODEL_FILE = "model_latest.safetensors"  # a training run folder's inference snapshot of its latest checkpoint
 MODEL_WEIGHTS = ("gen_test", "gen")  # a model file's `weights`: the EMA copy or the raw training generator
 
 

@@ -49,8 +49,7 @@ class Photo:
         if self.aligned.matrix is None:
             raise ValueError(f"{self.path or 'image'}: no aligned face to paste the mix back onto")
         crop = mix if isinstance(mix, Image.Image) else tensor_to_pil(mix)
-        grid = None if mask is None else mask[0].numpy()
-        return paste_back(self.image, crop, self.aligned.matrix, colour=colour, mask=grid)
+        return paste_back(self.image, crop, self.aligned.matrix, colour=colour, mask=_mask_grid(mask))
 
 
 def open_photo(path: str | os.PathLike, size: int, detector: Detector | None) -> Photo:
@@ -79,19 +78,25 @@ def image_format(path: Path) -> str:
     return fmt
 
 
+def _mask_grid(mask: torch.Tensor | None) -> np.ndarray | None:
+    """A mask head's 1×H×W mask (`G2GPipeline.mask`) as the H×W grid `paste_back` blends with."""
+    return None if mask is None else mask[0].numpy()
+
+
 def paste_into_original(path: Path | None, shown: Image.Image, face: Face,
-                        mix: Image.Image | np.ndarray) -> Image.Image:
+                        mix: Image.Image | np.ndarray, mask: torch.Tensor | None = None) -> Image.Image:
     """Paste a mix made from `shown` (a downscaled copy of the photo at `path`) into the full-size photo.
 
     The app keeps photos at most 1024 px; `face` is in `shown`'s pixels and is scaled to the original, so the
     result has the photo's full resolution. Without a path (a pasted clipboard image) `shown` is the original.
+    `mask` as in `Photo.paste`: a mask head's own blend mask instead of the feathered face ellipse.
     """
     original = open_image(path) if path is not None else shown
     sx, sy = original.width / shown.width, original.height / shown.height
     scaled = Face((face.box[0] * sx, face.box[1] * sy, face.box[2] * sx, face.box[3] * sy),
                   tuple((x * sx, y * sy) for x, y in face.landmarks), face.score)
     crop = mix if isinstance(mix, Image.Image) else Image.fromarray(np.asarray(mix, dtype=np.uint8))
-    return paste_back(original, crop, alignment_matrix(scaled, crop.size[0]))
+    return paste_back(original, crop, alignment_matrix(scaled, crop.size[0]), mask=_mask_grid(mask))
 
 
 @dataclass

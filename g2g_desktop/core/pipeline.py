@@ -34,7 +34,7 @@ from .decode_precision import Bf16Check, cached_bf16_check, probe_pair
 from .device import DeviceSettings, cpu_bf16_mode, cpu_has_native_bf16, pick_device
 from .g2g import cross_pass, encode
 from .generator import DisentanglingGenerator, blend
-from .images import tensor_to_pil, tile
+from .images import tensor_to_pil, tile, upscale
 
 FADE_CACHE_SIZE = 8
 """Decoded fade images kept (each 1×3×H×W): enough for both sides of the last few slider positions."""
@@ -59,15 +59,16 @@ class G2GResult:
     mixed: torch.Tensor
     reconstructed: torch.Tensor
 
-    def grid(self, pad: int = 2) -> torch.Tensor:
-        """The paper's 3×2 plot (rows Original / Mixed / Reconstructed) as one 3×H'×W' tensor."""
+    def grid(self, pad: int = 2, scale: int = 1, resample: str = "nearest") -> torch.Tensor:
+        """The paper's 3×2 plot (rows Original / Mixed / Reconstructed) as one 3×H'×W' tensor, each picture
+        scaled up `scale` times (`images.upscale`) inside the same `pad`."""
         rows = [self.original, self.mixed, self.reconstructed]
         if self.original.dim() == 5:  # batched pairs: first pair only
             rows = [r[:, 0] for r in rows]
-        return tile(torch.cat(rows), rows=3, cols=2, pad=pad)
+        return tile(upscale(torch.cat(rows), scale, resample), rows=3, cols=2, pad=pad)
 
-    def grid_image(self, pad: int = 2) -> Image.Image:
-        return tensor_to_pil(self.grid(pad))
+    def grid_image(self, pad: int = 2, scale: int = 1, resample: str = "nearest") -> Image.Image:
+        return tensor_to_pil(self.grid(pad, scale, resample))
 
 
 class PipelineMemoryError(MemoryError):

@@ -2,7 +2,8 @@
 
 The views keep the uint8 arrays they show, so the grid and matrix canvases are tiled here from those
 (what you see is what you save), scaled up (nearest neighbour keeps the model's pixels, bicubic smooths
-them) and optionally labelled; file writing is core's (`core.export`, atomic writes).
+them) and optionally titled by a `TextPainter` the caller hands in (the app's draws with Qt, which has α);
+file writing is core's (`core.export`, atomic writes).
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 from g2g_desktop.core.export import fade_alphas, save_png
-from g2g_desktop.core.images import tensor_to_uint8
+from g2g_desktop.core.export_sizes import SCALES
+from g2g_desktop.core.images import pil_to_tensor, tensor_to_uint8, upscale
 from g2g_desktop.core.safe_io import atomic_write
 
 from .render_queue import RenderRequest
@@ -28,9 +30,9 @@ if TYPE_CHECKING:
 
 PAD = 2
 PAD_VALUE = 255
-TEXT_COLOUR = (40, 40, 40)
+TEXT_COLOUR = (40, 40, 40)  # the titles' colour, for the `TextPainter`
 FADE_CHUNK = 4  # frames decoded between progress reports and cancel checks
-SCALES = (1, 2, 4, 8)
+FADE_RANGE = (-0.5, 1.5)  # identity weights of the first and last fade frame: past both images, as the sliders go
 MAX_EXPORT_SIDE = 8192  # pixels: a 12×12 matrix of 128 px faces at 8× would be 13,000 px (500 MB) across
 
 
@@ -41,6 +43,12 @@ class ExportOptions:
     labels: bool = True  # row and column titles on the image
     both_mixes: bool = True  # the fade shows mix 1 and mix 2 side by side (else mix 1 only)
     frames: int = 21
+    bounce: bool = True  # a fade GIF plays forward then back: 2·frames − 2 frames in the file, a loop with no jump
+
+
+def gif_frames(options: ExportOptions) -> int:
+    """How many frames a fade GIF written with `options` holds."""
+    return 2 * options.frames - 2 if options.bounce and options.frames > 2 else options.frames
 
 
 def fit_scale(options: ExportOptions, side: int) -> ExportOptions:
@@ -53,26 +61,30 @@ def fit_scale(options: ExportOptions, side: int) -> ExportOptions:
 
 
 def scale_array(array: np.ndarray, scale: int, smooth: bool) -> np.ndarray:
-    """H×W×3 uint8 → (scale·H)×(scale·W)×3, nearest neighbour or bicubic."""
+    """H×W×3 uint8 → (scale·H)×(scale·W)×3, nearest neighbour or bicubic: core's `upscale`, as the CLI scales."""
     if scale == 1:
         return array
-    if not smooth:
-        return np.repeat(np.repeat(array, scale, axis=0), scale, axis=1)
-    h, w = array.shape[:2]
-    return np.asarray(Image.fromarray(array).resize((w * scale, h * scale), Image.Resampling.BICUBIC))
+    return tensor_to_uint8(upscale(pil_to_tensor(Image.fromarray(array)), scale, "bicubic" if smooth else "nearest"))
 
 
-def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    return ImageFont.load_default(size=size)
+@dataclass(frozen=True)
+class Label:
+    """One title on a canvas: `text` centred in, or right-aligned to, the box (x, y, width, height)."""
+
+    text: str
+    box: tuple[int, int, int, int]
+    align: str = "centre"  # or "right"
 
 
-def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
-    """`text` shortened with an ellipsis until it fits `width` pixels."""
-    if draw.textlength(text, font=font) <= width:
-        return text
-    while text and draw.textlength(text + "…", font=font) > width:
-        text = text[:-1]
-    return text + "…"
+class TextPainter(Protocol):
+    """Draws the titles of an export. The app's is Qt's text rendering (`ui/qt_text.py`): its font fallback has
+    Greek (α) and whatever script a file name is in, where the only font PIL ships has Latin letters only."""
+
+    def width(self, text: str, size: int) -> int:
+        """Pixels `text` takes at a `size`-pixel font."""
+
+    def draw(self, canvas: np.ndarray, labels: Sequence[Label], size: int) -> np.ndarray:
+        """`canvas` (H×W×3 uint8) with each label drawn in its box; a text wider than its box is elided."""
 
 
 def tile_arrays(
@@ -84,12 +96,23 @@ def tile_arrays(
     row_labels: Sequence[str] | None = None,
     col_labels: Sequence[str] | None = None,
     cell_shape: tuple[int, int] | None = None,
+    painter: TextPainter | None = None,
+    row_label_width: int = 0,
+    row_label_limit: int | None = None,
 ) -> np.ndarray:
     """Row-major H×W×3 uint8 cells (None = blank) on one white canvas with `pad` pixels between them,
-    with optional titles left of the rows and above the columns."""
+    with optional titles (drawn by `painter`) left of the rows and above the columns. The left margin fits the
+    widest row title (at least `row_label_width`, so that frames of one animation keep one size; at most
+    `row_label_limit` when given, for file names): a title with an α is never cut; a column title longer than
+    its cell (a file name) is elided."""
     h, w = cell_shape or next(c for c in cells if c is not None).shape[:2]
+    if (row_labels or col_labels) and painter is None:
+        raise ValueError("titles need a TextPainter")
     font_size = max(10, min(h, w) // 8)
-    left = (max(w // 2, 8 * font_size) if row_labels else 0)
+    left = 0
+    if row_labels:
+        widest = max([row_label_width, *(painter.width(text, font_size) for text in row_labels)])
+        left = max(w // 2, min(widest, row_label_limit or widest) + 3 * pad)
     top = (font_size * 2 if col_labels else 0)
     canvas = np.full((top + rows * h + (rows + 1) * pad, left + cols * w + (cols + 1) * pad, 3), PAD_VALUE, np.uint8)
     for index, cell in enumerate(cells):
@@ -100,31 +123,35 @@ def tile_arrays(
         canvas[y : y + h, x : x + w] = cell
     if not (row_labels or col_labels):
         return canvas
-    picture = Image.fromarray(canvas)
-    draw, font = ImageDraw.Draw(picture), _font(font_size)
-    for c, text in enumerate(col_labels or ()):
-        x = left + pad + c * (w + pad) + w // 2
-        draw.text((x, top // 2), _fit(draw, text, font, w), fill=TEXT_COLOUR, font=font, anchor="mm")
-    for r, text in enumerate(row_labels or ()):
-        y = top + pad + r * (h + pad) + h // 2
-        draw.text((left - pad, y), _fit(draw, text, font, left - 2 * pad), fill=TEXT_COLOUR, font=font, anchor="rm")
-    return np.asarray(picture)
+    gap = font_size // 4  # between neighbouring column titles
+    labels = [Label(text, (left + pad + c * (w + pad) + gap, 0, w - 2 * gap, top))
+              for c, text in enumerate(col_labels or ())]
+    labels += [Label(text, (pad, top + pad + r * (h + pad), left - 2 * pad, h), "right")
+               for r, text in enumerate(row_labels or ())]
+    return painter.draw(canvas, labels, font_size)
+
+
+def alpha_text(alpha: float) -> str:
+    """An identity weight as the exports title it, sign and two decimals: "α = +0.25"."""
+    return f"α = {alpha:+.2f}"
 
 
 def grid_canvas(
     images: dict[str, np.ndarray],
     options: ExportOptions | None = None,
     names: tuple[str, str] = ("Image 1", "Image 2"),
-    mixed_title: str = "Mixed",
+    alphas: tuple[float, float] = (1.0, 1.0),
+    painter: TextPainter | None = None,
 ) -> np.ndarray:
-    """The 3×2 plot: rows Original / Mixed / Reconstructed, columns image 1 / image 2 (titles in ASCII and
-    Latin letters: the font PIL bundles has no Greek or arrows)."""
+    """The 3×2 plot: rows Original / Mixed / Reconstructed, columns image 1 / image 2; the Mixed title names
+    the identity weights of m1 / m2 when they are not the plain mix."""
     options = options or ExportOptions(scale=1, labels=False)
     rows = [images["original"], images["mixed"], images["reconstructed"]]
     cells = [scale_array(row[col], options.scale, options.smooth) for row in rows for col in range(2)]
+    mixed = "Mixed" if alphas == (1.0, 1.0) else f"Mixed α = {alphas[0]:.2f} / {alphas[1]:.2f}"
     labels = options.labels
-    return tile_arrays(cells, rows=3, cols=2, row_labels=("Original", mixed_title, "Reconstructed") if labels else None,
-                       col_labels=names if labels else None)
+    return tile_arrays(cells, rows=3, cols=2, row_labels=("Original", mixed, "Reconstructed") if labels else None,
+                       col_labels=names if labels else None, painter=painter)
 
 
 def matrix_canvas(
@@ -132,6 +159,7 @@ def matrix_canvas(
     matrix: np.ndarray,
     options: ExportOptions | None = None,
     names: Sequence[str] | None = None,
+    painter: TextPainter | None = None,
 ) -> np.ndarray:
     """(N+1)×(N+1) canvas: originals along the top (identity) and the left (rest), swaps inside. `matrix`
     may hold only the first rows (a render in progress): the rest stay blank."""
@@ -145,7 +173,8 @@ def matrix_canvas(
                      for j in range(n))
     labels = list(names) if options.labels and names else None
     return tile_arrays(cells, rows=n + 1, cols=n + 1, row_labels=["rest \\ identity", *labels] if labels else None,
-                       col_labels=["", *labels] if labels else None)
+                       col_labels=["", *labels] if labels else None, painter=painter,
+                       row_label_limit=2 * scaled[0].shape[1])
 
 
 def save_array_png(array: np.ndarray, path: str | os.PathLike) -> Path:
@@ -161,15 +190,19 @@ def export_fade(
     token: CancelToken | None = None,
     report: Callable[[int, int], None] | None = None,
     *,
-    start: float = -0.5,
-    stop: float = 1.5,
+    start: float = FADE_RANGE[0],
+    stop: float = FADE_RANGE[1],
+    painter: TextPainter | None = None,
 ) -> list[Path]:
     """The fade on a task thread: frame by frame m1 (and m2) with its identity faded from its own (α=start)
-    to the other image's (α=stop). Reports `(frames done, frames)`, stops at `token`, writes nothing then."""
+    to the other image's (α=stop), α titled left of the frame. Reports `(frames done, frames)`, stops at
+    `token`, writes nothing then. A GIF plays forward then back when `options.bounce` (2·frames − 2 in the file)."""
     options = options or ExportOptions()
     pipeline = renderer.pipeline(request.model_id)
     x = renderer.tensors(request.image_ids, pipeline.image_size, request.align)
     alphas = fade_alphas(options.frames, start, stop)
+    size = max(10, pipeline.image_size * options.scale // 8)  # the titles' font size (`tile_arrays`)
+    label_width = max(painter.width(alpha_text(a), size) for a in alphas) if options.labels and painter else 0
     frames: list[np.ndarray] = []
     for first in range(0, len(alphas), FADE_CHUNK):
         if token is not None:
@@ -179,24 +212,25 @@ def export_fade(
         if options.both_mixes:
             sides.append(tensor_to_uint8(pipeline.fade_frames(x[1], x[0], chunk)))
         for k, alpha in enumerate(chunk):
-            frames.append(_fade_frame([side[k] for side in sides], alpha, names, options))
+            frames.append(_fade_frame([side[k] for side in sides], alpha, names, options, painter, label_width))
         if report is not None:
             report(len(frames), len(alphas))
     if token is not None:
         token.check()
     path = Path(path)
     if path.suffix.lower() == ".gif":
-        return [save_gif_arrays(frames, path)]
+        return [save_gif_arrays(frames, path, bounce=options.bounce)]
     path.mkdir(parents=True, exist_ok=True)
     return [save_array_png(frame, path / f"fade_{i:03d}.png") for i, frame in enumerate(frames)]
 
 
-def _fade_frame(mixes: list[np.ndarray], alpha: float, names: tuple[str, str], options: ExportOptions) -> np.ndarray:
+def _fade_frame(mixes: list[np.ndarray], alpha: float, names: tuple[str, str], options: ExportOptions,
+                painter: TextPainter | None, label_width: int) -> np.ndarray:
     cells = [scale_array(m, options.scale, options.smooth) for m in mixes]
-    labels = None
-    if options.labels:
-        labels = [f"a={alpha:+.2f} {name}" for name in names[: len(cells)]]  # PIL's font has no Greek
-    return tile_arrays(cells, rows=1, cols=len(cells), col_labels=labels)
+    if not options.labels:
+        return tile_arrays(cells, rows=1, cols=len(cells))
+    return tile_arrays(cells, rows=1, cols=len(cells), row_labels=[alpha_text(alpha)],
+                       col_labels=list(names[: len(cells)]), painter=painter, row_label_width=label_width)
 
 
 def save_gif_arrays(frames: list[np.ndarray], path: Path, *, frame_ms: int = 80, bounce: bool = True) -> Path:

@@ -92,6 +92,16 @@ class Renderer:
             return None
         return tuple(self.tensors(ids, size, align) if len(ids) > 1 else None for ids in people)
 
+    def masks(self, request: RenderRequest) -> tuple[torch.Tensor | None, ...]:
+        """The paste-back mask of each mix of a grid request (a mask head's, as `mix --paste-back` and the batch
+        paste use); Nones for a model without a mask head."""
+        pipeline = self.pipeline(request.model_id)
+        size = pipeline.image_size
+        x = self.tensors(request.image_ids, size, request.align)
+        people = self.people(request.people, size, request.align) or (None, None)
+        others = [people[1] if people[1] is not None else x[1:], people[0] if people[0] is not None else x[:1]]
+        return tuple(pipeline.mask(x[i], others[i]) for i in range(2))
+
     def run(self, model_id: int, image_ids: tuple[str, ...], align: bool,
             people: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> G2GResult:
         """The plain G2G pass of a pair, cached: mixing at α=1 and the reconstruction."""

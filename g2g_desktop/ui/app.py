@@ -126,7 +126,8 @@ def main(
     model_path: str | os.PathLike | None = None,
     images: Sequence[str | os.PathLike] | None = None,
 ) -> int:
-    """Run the app; 2 with one line on stderr when there is no display to open a window on."""
+    """Run the app and end the process with its exit status (`threads.exit_process`); 2 with one line on stderr
+    when there is no display to open a window on."""
     use_passive_openmp_wait()  # torch loads later, on a task thread
     problem = display_problem()
     if problem:
@@ -144,4 +145,6 @@ def main(
     apply_theme(app, settings.theme())
     launch = Launch(app, settings, model_path, images)
     launch.start()
-    return exit_process(app.exec())  # a worker still inside a long torch call must not delay or abort the exit
+    code = app.exec()
+    settings.sync()  # the window saves its settings as it closes; a session that ends otherwise keeps them too
+    exit_process(code)  # not the interpreter's teardown: seconds with torch loaded (see `threads`)

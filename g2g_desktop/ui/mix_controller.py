@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from functools import partial
 
 from PIL import Image
 from PySide6.QtCore import QObject, Signal
@@ -26,6 +27,7 @@ from g2g_desktop.services.models import LoadedModel, load_model_file
 from g2g_desktop.services.render_queue import RenderKind, RenderRequest, RenderResult, RenderWorker
 from g2g_desktop.services.renderer import Renderer
 
+from .qt_text import QtTextPainter
 from .session import MixSession
 from .settings import AppSettings, Recent
 from .threads import Task, TaskWorker
@@ -328,8 +330,8 @@ class MixController(QObject):
         self.exports.cancel()  # an export still running stops; its outcome is dropped
         token = CancelToken()
         names = (pair[0].name, pair[1].name)
-        self.exports.start(export_fade, self.renderer, request, os.fspath(path), options or ExportOptions(),
-                           names, token, self.exports.report, token=token)
+        self.exports.start(partial(export_fade, painter=QtTextPainter()), self.renderer, request, os.fspath(path),
+                           options or ExportOptions(), names, token, self.exports.report, token=token)
         return True
 
     def cancel_export(self) -> None:

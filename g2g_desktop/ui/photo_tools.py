@@ -26,6 +26,7 @@ from g2g_desktop.services.inputs import InputImage
 from g2g_desktop.services.render_queue import RenderKind, RenderResult
 
 from .threads import Task, TaskWorker
+from .widgets.identity_meter import WAITING
 from .widgets.purpose_bar import purpose_text
 
 if TYPE_CHECKING:
@@ -35,22 +36,25 @@ JUDGE_MISSING = "Identity judge unavailable: install dlib-bin and face-recogniti
 SETTLE_MS = 250
 """The meter and the Photo view follow a grid result once no newer one came for this long: while a slider is
 dragged, results arrive every few ms and judging or pasting each would only load the CPU the drag needs."""
-TINY_PRESET, GPU_PRESET = "Tiny (CPU, minutes)", "Small"
+PHOTO_PRESETS = {True: "small", False: "tiny"}
+"""The size preset `prefill_training` picks for photos, by whether CUDA is there (the preset's key, not its title)."""
 
 
-def paste_pair(images: list[InputImage], mixed: Any, align: bool) -> tuple[list, list[str]]:
-    """Both mixes pasted into their full-resolution photos (None where there is no aligned face)."""
+def paste_pair(images: list[InputImage], mixed: Any, align: bool,
+               masks: tuple = (None, None)) -> tuple[list, list[str]]:
+    """Both mixes pasted into their full-resolution photos (None where there is no aligned face), each with its
+    mask head's mask where the model has one (`Renderer.masks`)."""
     photos, notes = [], []
-    for image, mix in zip(images, mixed):
+    for image, mix, mask in zip(images, mixed, masks):
         if not (align and image.uses_face):
             photos.append(None)
             notes.append(f"{image.name}: no aligned face (switch on Detect and align faces)")
             continue
         face = image.faces[image.face_index]
         try:
-            photos.append(paste_into_original(image.path, image.source, face, mix))
+            photos.append(paste_into_original(image.path, image.source, face, mix, mask))
         except ImageLoadError:  # the file went away since it was opened: paste into the copy in memory
-            photos.append(paste_into_original(None, image.source, face, mix))
+            photos.append(paste_into_original(None, image.source, face, mix, mask))
     return photos, notes
 
 
@@ -164,7 +168,14 @@ class PhotoTools(QObject):
 
     def _request_curve(self) -> None:
         pair, model = self.session.pair, self.session.model
-        if self.judge is None or pair is None or model is None or self._pair_key() == self._curve_key:
+        if self.judge is None:
+            return
+        if pair is None or model is None:  # nothing to judge (Remove all): no numbers of a pair that is gone
+            self._curve_key, self._grid = None, None
+            self._settle.stop()
+            self.meter.show_message(WAITING)
+            return
+        if self._pair_key() == self._curve_key:
             return
         self._curve_key = self._pair_key()
         self.meter.show_message("Identity judge: measuring…")
@@ -185,8 +196,13 @@ class PhotoTools(QObject):
         if grid.request.image_ids != self.session.pair:
             return
         self.photo_view.show_message("Pasting the mixes into the full photos…")
-        self.pastes.start_newest(lambda k, *a: (k, paste_pair(*a)), self._pair_key(), list(pair),
-                                 grid.images["mixed"], self.session.align)
+        renderer = self.controller.renderer
+
+        def paste(key, images, mixed, align, request):
+            return key, paste_pair(images, mixed, align, renderer.masks(request))
+
+        self.pastes.start_newest(paste, self._pair_key(), list(pair), grid.images["mixed"], self.session.align,
+                                 grid.request)
 
     def ask_save_photos(self) -> None:
         photos = self.photo_view.photos
@@ -230,7 +246,7 @@ class PhotoTools(QObject):
         form = self.window.training_panel.form
         form.data.setText(os.fspath(folder))
         form.align.setChecked(True)
-        form.size.setCurrentText(GPU_PRESET if torch.cuda.is_available() else TINY_PRESET)
+        form.size.setCurrentIndex(form.size.findData(PHOTO_PRESETS[torch.cuda.is_available()]))
         self.window.training_dock.show()
         self.window.training_dock.raise_()
 

@@ -132,6 +132,7 @@ class MixSession(QObject):
         self.images, self._aliases, self.groups = [], {}, []
         self.imagesChanged.emit()
         self.set_pair(None)
+        self.set_alphas((1.0, 1.0))  # the next pair starts as the plain mix, not at the weights of one removed
 
     def restore_images(self, removed: list[tuple[int, InputImage]], pair: tuple[str, str] | None,
                        groups: list[tuple[str, ...]], aliases: dict[str, str]) -> None:

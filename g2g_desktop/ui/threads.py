@@ -11,13 +11,18 @@ Every thread the UI starts is named `g2g-…` and every QThread is registered he
 check after each test that nothing is left running (napari's conftest does the same for QThreads).
 
 Closing the window must never wait on torch: long tasks take a `CancelToken` and stop between parts,
-and whatever is still inside one long torch call when the window has closed is left behind:
-`exit_process` then ends the process with `os._exit`, because letting the interpreter tear down under a
-running torch thread or QThread aborts ("terminate called without an active exception").
+and whatever is still inside one long torch call when the window has closed is left behind. The app then
+ends with `exit_process`: the atexit handlers run and the process ends with `os._exit`, skipping the
+interpreter's teardown. That teardown aborts under a running torch thread or QThread ("terminate called
+without an active exception"), and even with every worker done it is slow: with torch loaded it frees
+hundreds of thousands of objects, 2.5–3.5 s of CPU on a loaded 2-core machine (`python -c "import torch"`
+alone: 2.6 s from its last line to the process's end, 0.2 s with `os._exit`; strace shows no system call in
+the first 1.4 s), which made quitting an idle app take 3.1–3.9 s.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import enum
 import itertools
@@ -27,7 +32,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 from PySide6.QtCore import QObject, QThread, Signal
 
@@ -60,11 +65,12 @@ def wait_for_workers(timeout: float) -> bool:
     return not running_workers()
 
 
-def exit_process(code: int, grace: float = 0.2) -> int:
-    """Return `code` when every worker has ended; otherwise end the process now with it (see the module
-    docstring). Settings are synced and files written atomically before this, so nothing is lost."""
-    if wait_for_workers(grace):
-        return code
+def exit_process(code: int, grace: float = 0.2) -> NoReturn:
+    """End the process with `code`: give the workers `grace` s, run the atexit handlers if they all ended,
+    flush the streams, then `os._exit` (see the module docstring). Settings are synced and files written
+    atomically before this, so nothing is lost."""
+    if wait_for_workers(grace):  # PySide's own handler deletes the QApplication: not under a running QThread
+        atexit._run_exitfuncs()  # what a normal exit runs first; only the teardown of every object is skipped
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()

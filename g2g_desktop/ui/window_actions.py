@@ -29,6 +29,7 @@ from g2g_desktop.services.render_queue import RenderKind, RenderResult
 
 from .dock_actions import DockAction
 from .qt_images import array_to_qimage, qimage_to_pil
+from .qt_text import QtTextPainter
 from .settings import Recent, Theme
 from .theme import apply_theme
 from .widgets.export_dialog import ExportDialog, choices_of, options_from
@@ -179,9 +180,8 @@ class WindowActions(QObject):
         if not self.window.grid_view.images:
             return None
         last = self.controller.last.get(RenderKind.GRID)
-        a1, a2 = last.request.alphas if last is not None else (1.0, 1.0)
-        title = "Mixed" if (a1, a2) == (1.0, 1.0) else f"Mixed a={a1:.2f}/{a2:.2f}"
-        return grid_canvas(self.window.grid_view.images, options, self.window._pair_names(), title)
+        alphas = last.request.alphas if last is not None else (1.0, 1.0)
+        return grid_canvas(self.window.grid_view.images, options, self.window._pair_names(), alphas, QtTextPainter())
 
     def _matrix(self, options: ExportOptions | None = None):
         result = self.controller.last.get(RenderKind.MATRIX)
@@ -197,7 +197,7 @@ class WindowActions(QObject):
                     f"Swap matrix exported at {fitted.scale}× instead of {options.scale}×: it would be wider "
                     f"than {MAX_EXPORT_SIDE} px.", 15000)
             options = fitted
-        return matrix_canvas(result.images["originals"], result.images["matrix"], options, names)
+        return matrix_canvas(result.images["originals"], result.images["matrix"], options, names, QtTextPainter())
 
     def export_grid(self, path: str | os.PathLike, options: ExportOptions | None = None) -> Path | None:
         canvas = self._grid(options)
@@ -233,8 +233,9 @@ class WindowActions(QObject):
     def _nothing(self, what: str) -> None:
         self.window.statusBar().showMessage(f"Nothing to export: {what} is empty.", 8000)
 
-    def ask_options(self, title: str, *, fade: bool) -> ExportOptions | None:
-        dialog = ExportDialog(title, options_from(self.settings.export_choices()), fade=fade, parent=self.window)
+    def ask_options(self, title: str, *, fade: bool, gif: bool = False) -> ExportOptions | None:
+        dialog = ExportDialog(title, options_from(self.settings.export_choices()), fade=fade, gif=gif,
+                              parent=self.window)
         if dialog.exec() != QDialog.DialogCode.Accepted:
             return None
         options = dialog.options()
@@ -269,7 +270,7 @@ class WindowActions(QObject):
     def ask_export_fade(self, gif: bool) -> None:
         if self.controller.session.request(RenderKind.GRID, 0) is None:
             return self._nothing("the grid")
-        options = self.ask_options("Export fade", fade=True)
+        options = self.ask_options("Export fade", fade=True, gif=gif)
         if options is None:
             return
         if gif:

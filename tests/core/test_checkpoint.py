@@ -138,7 +138,7 @@ def test_lying_metadata_is_reported(tmp_path, tiny_funit):
     "make, expected",
     [
         (lambda p: p.write_bytes(b""), "empty"),
-        (lambda p: p.mkdir(), "directory"),
+        (lambda p: p.mkdir(), "is a folder without model_latest.safetensors"),  # not a run folder
         (lambda p: p.write_bytes(b"hello world, not a model"), "unrecognised"),
         (lambda p: p.write_bytes(struct.pack("<Q", 2**60) + b"{}"), "not a valid safetensors"),
     ],

@@ -259,7 +259,49 @@ def test_modes_that_do_not_combine_are_refused_in_one_line(tmp_path, tiny_funit,
         (["--identity", str(a), "--content", str(b), "--batch", str(tmp_path)], "not both"),
         ([str(a), str(b), "--fade", "3", "--paste-back"], "does not combine with --fade"),
         (["--identity", str(a), "--batch", str(tmp_path)], "-o must be a folder"),
+        ([str(a), str(b), "--paste-back", "--scale", "2"], "pasted photos keep their own size"),
+        (["--identity", str(a), "--content", str(b), "--scale", "2"], "not --identity outputs"),
     ):
         assert main(["mix", *argv, "--model", str(model), "-o", out]) == 2
         err = capsys.readouterr().err.strip()
         assert words in err and err.count("\n") == 0, err
+
+
+# --------------------------------------------------------------------------- issue 21 items 11 and 12
+
+
+def test_matrix_names_a_missing_folder_and_skips_a_bad_file(tmp_path, tiny_funit, images, capsys):
+    model, paths = _inputs(tmp_path, tiny_funit, images)
+    out = tmp_path / "m.png"
+    missing = tmp_path / "nonexistent"
+    assert main(["mix", "--matrix", str(missing), "--model", str(model), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"g2g-desktop: error: {missing}: no such file or folder"
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    for p in paths:
+        p.rename(folder / p.name)
+    (folder / "broken.png").write_bytes(b"not a png")
+    assert main(["mix", "--matrix", str(folder), "--model", str(model), "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "3x3 swap matrix" in printed and "skipped" in printed and "broken.png" in printed
+    assert Image.open(out).size == (4 * 32 + 5 * 2, 4 * 32 + 5 * 2)
+
+
+def test_scale_enlarges_grid_fade_and_matrix_as_the_app_export_does(tmp_path, tiny_funit, images):
+    model, (a, b, c) = _inputs(tmp_path, tiny_funit, images)
+    base = ["mix", "--model", str(model)]
+    plain, big, smooth = (tmp_path / f"{name}.png" for name in ("plain", "big", "smooth"))
+    assert main([*base, str(a), str(b), "-o", str(plain)]) == 0
+    assert main([*base, str(a), str(b), "-o", str(big), "--scale", "4"]) == 0
+    assert main([*base, str(a), str(b), "-o", str(smooth), "--scale", "4", "--resample", "bicubic"]) == 0
+    small, large, soft = (np.asarray(Image.open(p)) for p in (plain, big, smooth))
+    assert large.shape == (3 * 128 + 4 * 2, 2 * 128 + 3 * 2, 3)  # the pads stay 2 px
+    assert np.array_equal(large[2:130:4, 2:130:4], small[2:34, 2:34])  # nearest: every model pixel kept
+    assert soft.shape == large.shape and not np.array_equal(soft, large)
+    gif = tmp_path / "fade.gif"
+    assert main([*base, str(a), str(b), "--fade", "3", "-o", str(gif), "--scale", "2"]) == 0
+    assert Image.open(gif).size == (64, 64)
+    matrix = tmp_path / "m.png"
+    assert main([*base, "--matrix", str(a), str(b), str(c), "-o", str(matrix), "--scale", "2"]) == 0
+    assert Image.open(matrix).size == (4 * 64 + 5 * 2, 4 * 64 + 5 * 2)

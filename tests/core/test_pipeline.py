@@ -108,3 +108,12 @@ def test_non_finite_inputs_are_rejected(setup):
     bad[0, 0, 0] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
         pipe.run(bad, x[1])
+
+
+def test_the_cpu_label_counts_threads_in_plain_english():
+    from g2g_desktop.core.device import pick_device, torch_threads
+
+    with torch_threads(1):
+        assert pick_device("cpu").label == "CPU (1 thread)"  # the training log said "CPU (1 threads)"
+    with torch_threads(2):
+        assert pick_device("cpu").label == "CPU (2 threads)"

@@ -62,7 +62,10 @@ def test_config_file_then_flags_then_set(capsys, tmp_path):
     [
         (["--set", "bogus=1"], "unknown field 'bogus'"),
         (["--set", "weights.lambda_x=1"], "unknown loss weight 'lambda_x'"),
-        (["--set", "steps=1.5"], "steps: expected an integer, got 1.5"),
+        (["--set", "steps=1.5"], "error: --set steps must be a whole number, not 1.5"),
+        (["--set", "batch_size=abc"], "error: --set batch_size must be a whole number, not 'abc'"),
+        (["--set", "weights.gamma=abc"], "error: --set weights.gamma must be a number, not 'abc'"),
+        (["--set", "amp=maybe"], "error: --set amp must be true or false, not 'maybe'"),
         (["--set", "weights.gamma=-1"], "must be finite and >= 0"),
         (["--set", "batch_size=0"], "batch_size: must be at least 1"),
         (["--set", "steps"], "expected name=value"),
@@ -73,6 +76,18 @@ def test_config_file_then_flags_then_set(capsys, tmp_path):
 def test_bad_values_are_one_line_errors(capsys, tmp_path, args, message):
     line = _error(capsys, "--approach", "naive", "--data", "procedural", "--out", str(tmp_path), "--dry-run", *args)
     assert line.startswith("g2g-train: error:") and message in line
+
+
+def test_help_marks_the_three_required_flags():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "trainer.cli", "--help"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    for flag in ("--approach {naive,cycle_funit,funit2funit} (required)", "--data DATA (required)",
+                 "--out OUT (required)"):
+        assert flag in text
+    assert "--resume RESUME (required)" not in text
 
 
 def test_missing_inputs_are_named(capsys, tmp_path):

@@ -13,7 +13,8 @@ from torch import nn
 from g2g_desktop.core.config import FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.generator import DisentanglingGenerator
-from g2g_desktop.core.model_file import save_model
+from g2g_desktop.core.model_file import RUN_MODEL_FILE, save_model
+from g2g_desktop.core.resources import default_model_path
 from trainer import eval_cli
 from trainer.identity_classifier import train_identity_classifier
 from trainer.metrics import format_table, l1_error, psnr, real_metrics, sample_pairs, swap_metrics, swap_sheet
@@ -57,9 +58,11 @@ def test_l1_and_psnr_on_the_pixel_scale():
 
 def test_pairs_are_seeded_and_cross_identity():
     labels = [0, 0, 1, 1, 2]
-    pairs = sample_pairs(labels, 50, seed=1)
-    assert pairs == sample_pairs(labels, 50, seed=1) and pairs != sample_pairs(labels, 50, seed=2)
+    pairs = sample_pairs(labels, 10, seed=1)
+    assert pairs == sample_pairs(labels, 10, seed=1) and pairs != sample_pairs(labels, 10, seed=2)
     assert all(labels[i] != labels[j] for i, j in pairs)
+    every = sample_pairs(labels, 50, seed=1)  # 16 ordered cross-identity pairs exist: each once, not 50 repeats
+    assert len(every) == len(set(every)) == 16 and all(labels[i] != labels[j] for i, j in every)
     with pytest.raises(ValueError, match="2 identities"):
         sample_pairs([0, 0], 3, seed=0)
 
@@ -173,6 +176,36 @@ def test_g2g_eval_on_a_folder(tiny_model, tmp_path, capsys):
     assert eval_cli.main(argv) == 0
     printed = capsys.readouterr().out
     assert "G2G cycle reconstruction L1" in printed and "swap L1" not in printed
+
+
+def test_g2g_eval_reports_the_pairs_it_measures_on_a_small_folder(tiny_model, tmp_path, capsys):
+    ProceduralFaceDataset(2, 2, 32, seed=1).export(tmp_path / "faces")  # 2 people × 2 images: 8 ordered pairs
+    argv = ["--model", str(tiny_model), "--data", str(tmp_path / "faces"), "--device", "cpu", "--no-judge"]
+    assert eval_cli.main(argv) == 0  # --pairs 256 by default
+    assert " · 8 pairs · " in capsys.readouterr().out
+
+
+def test_g2g_eval_takes_a_run_folder_and_defaults_to_the_bundled_model(tiny_model, tmp_path, capsys):
+    run = tmp_path / "run1"
+    run.mkdir()
+    (run / RUN_MODEL_FILE).write_bytes(tiny_model.read_bytes())
+    argv = ["--pairs", "2", "--identities", "4", "--samples", "2", "--no-probes", "--no-classifier", "--device", "cpu"]
+    assert eval_cli.main(["--model", f"{run}/", *argv]) == 0
+    assert "step 3 · funit2funit" in capsys.readouterr().out
+    assert eval_cli.main(["--model", str(tmp_path), *argv]) == 1  # a folder without a model says so
+    assert f"{tmp_path}: is a folder without {RUN_MODEL_FILE}" in capsys.readouterr().err
+    assert eval_cli.build_parser().parse_args([]).model is None  # no --model: the bundled one, as `mix`
+    if default_model_path().is_file():
+        assert eval_cli.main(argv) == 0
+        assert default_model_path().name in capsys.readouterr().out
+
+
+def test_g2g_eval_on_an_unusable_folder_does_not_talk_of_training(tiny_model, tmp_path, capsys):
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.png").write_text("not an image")
+    assert eval_cli.main(["--model", str(tiny_model), "--data", str(tmp_path / "bad"), "--device", "cpu"]) == 1
+    err = capsys.readouterr().err
+    assert "found 0 identities" in err and "training needs" not in err
 
 
 def test_g2g_eval_bad_inputs_give_one_line(tmp_path, tiny_model, capsys):

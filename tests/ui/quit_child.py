@@ -1,13 +1,16 @@
 """Child process of test_quit_midwork.py: the real app (`ui.app.main`) that closes its window while one
-kind of long work runs, made slow by patching the step it spends its time in.
+kind of long work runs, made slow by patching the step it spends its time in, or (KIND "idle") with
+nothing running.
 
 argv: KIND MODEL IMAGE1 IMAGE2 RUN_DIR. Prints "CLOSING" just before closing; the parent times the exit.
 KIND "training" trains two quick steps, then makes each step take STEP_S and quits during the third,
 answering the quit question with *Save and quit*, as a user would.
+It also prints "ATEXIT" from an atexit handler and "TEARDOWN" if the interpreter begins its own exit.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import threading
@@ -73,6 +76,16 @@ app_module.sample_paths = lambda: IMAGES
 app = QApplication(["g2g-desktop"])
 
 
+def interpreter_exit(shutdown=threading._shutdown):
+    """The first step of the interpreter's own exit (Py_FinalizeEx joins the threads), which os._exit skips."""
+    print("TEARDOWN", flush=True)
+    shutdown()
+
+
+threading._shutdown = interpreter_exit
+atexit.register(lambda: print("ATEXIT", flush=True))
+
+
 def window() -> MainWindow:
     return next(w for w in app.topLevelWidgets() if isinstance(w, MainWindow))
 
@@ -88,7 +101,9 @@ def start_work() -> None:
     win = window()
     c = win.controller
     armed.set()
-    if KIND == "render":
+    if KIND == "idle":
+        busy.set()
+    elif KIND == "render":
         c.session.set_alphas((0.3, 0.7))
     elif KIND == "matrix":
         win.tabs.setCurrentWidget(win.matrix_view)

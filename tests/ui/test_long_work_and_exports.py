@@ -12,7 +12,8 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QFileDialog
 
-from g2g_desktop.services.export import ExportOptions
+from g2g_desktop.services.export import ExportOptions, Label
+from g2g_desktop.ui.qt_text import QtTextPainter
 from g2g_desktop.ui.settings import AppSettings
 from tests.ui.factories import TIMEOUT, drop_and_render, load_model
 
@@ -231,3 +232,53 @@ def test_double_click_or_wheel_on_a_cell_opens_the_zoom_view(qtbot, mixing):
         win.sliders.sliders[0].setValue(30)  # the zoom follows the grid
     qtbot.waitUntil(lambda: np.array_equal(zoom.images["reconstructed"], win.grid_view.images["reconstructed"]),
                     timeout=TIMEOUT)
+
+
+# ------------------------------------------------------------------ issue 21 item 12: titles with α, GIF frame count
+def _spy_titles(monkeypatch) -> list[tuple[Label, int]]:
+    drawn: list[tuple[Label, int]] = []
+    real = QtTextPainter.draw
+
+    def spy(self, canvas, labels, size):
+        drawn.extend((label, size) for label in labels)
+        return real(self, canvas, labels, size)
+
+    monkeypatch.setattr(QtTextPainter, "draw", spy)
+    return drawn
+
+
+def _whole(label: Label, size: int) -> bool:
+    return QtTextPainter().width(label.text, size) <= label.box[2]
+
+
+def test_grid_export_titles_the_mix_with_its_alphas_in_greek_and_whole(qtbot, mixing, tmp_path, monkeypatch):
+    drawn = _spy_titles(monkeypatch)
+    with qtbot.waitSignal(mixing.controller.rendered, timeout=TIMEOUT):
+        mixing.controller.preview_alphas(-0.01, 1.0)
+    path = mixing.actions.export_grid(tmp_path / "g.png", ExportOptions(scale=1, labels=True))
+    title, size = next((label, size) for label, size in drawn if label.text.startswith("Mixed"))
+    assert title.text == "Mixed α = -0.01 / 1.00" and _whole(title, size)  # was "Mixed a=-0.01/1…"
+    picture = np.asarray(Image.open(path))
+    x, y, w, h = title.box
+    assert (picture[y : y + h, x : x + w] < 128).any()  # the title is on the picture
+
+
+def test_fade_export_titles_each_frame_with_its_alpha_and_counts_the_gif_frames(qtbot, mixing, tmp_path,
+                                                                                 monkeypatch):
+    from g2g_desktop.ui.widgets.export_dialog import ExportDialog
+
+    drawn = _spy_titles(monkeypatch)
+    target = tmp_path / "fade.gif"
+    with qtbot.waitSignal(mixing.controller.exports.done, timeout=TIMEOUT):
+        mixing.actions.export_fade(target, ExportOptions(frames=3, labels=True, bounce=False))
+    with Image.open(target) as gif:
+        assert gif.n_frames == 3  # no bounce: exactly the frames asked for
+    alphas = [label for label, _ in drawn if label.text.startswith("α")]
+    assert [label.text for label in alphas] == ["α = -0.50", "α = +0.50", "α = +1.50"]
+    assert all(_whole(label, size) for label, size in drawn if label.text.startswith("α"))
+    assert len({label.box for label in alphas}) == 1  # one margin for every frame: the GIF keeps one size
+    dialog = ExportDialog("Export fade", ExportOptions(frames=21), fade=True, gif=True)
+    assert dialog.count.text().startswith("The GIF holds 40 frames: 21 forward")
+    dialog.bounce.setChecked(False)
+    assert dialog.count.text().startswith("The GIF holds 21 frames")
+    assert not dialog.options().bounce

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QtMsgType
+from PySide6.QtCore import Qt, QtMsgType
 
 from g2g_desktop.ui.training.loss_chart import LossChart, symlog
 
@@ -33,15 +33,38 @@ def test_every_curve_has_its_own_colour(qtbot):
     assert len(colours) == len(NAMES)
 
 
+def _click(qtbot, chart: LossChart, name: str) -> None:
+    item = chart.legend_items[name]
+    chart.legend.scrollToItem(item)
+    qtbot.mouseClick(chart.legend.viewport(), Qt.MouseButton.LeftButton, pos=chart.legend.visualItemRect(item).center())
+
+
 def test_clicking_a_legend_entry_hides_and_shows_its_curve(qtbot):
     chart = _chart(qtbot)
     chart.show()
-    (marker,) = chart.chart_.legend().markers(chart.series["Loss/D/r1"])
-    marker.clicked.emit()
-    assert not chart.series["Loss/D/r1"].isVisible() and marker.isVisible()
-    assert marker.brush().color().alphaF() < 0.5
-    marker.clicked.emit()
-    assert chart.series["Loss/D/r1"].isVisible() and marker.brush().color().alphaF() == 1.0
+    entry = chart.legend_items["Loss/D/r1"]
+    _click(qtbot, chart, "Loss/D/r1")
+    assert not chart.series["Loss/D/r1"].isVisible() and not entry.isHidden()
+    assert entry.foreground().color().alphaF() < 0.5
+    _click(qtbot, chart, "Loss/D/r1")
+    assert chart.series["Loss/D/r1"].isVisible() and entry.foreground().color().alphaF() == 1.0
+
+
+def test_a_narrow_dock_shows_every_legend_entry_whole(qtbot):
+    """At the 262 px of a docked panel on a 1024×700 screen QtCharts' legend showed 8 of 12 entries, cut."""
+    chart = _chart(qtbot)
+    chart.resize(262, 330)
+    chart.show()
+    qtbot.waitExposed(chart)
+    metrics = chart.legend.fontMetrics()
+    viewport = chart.legend.viewport().rect()
+    for name in NAMES:
+        item = chart.legend_items[name]
+        assert item.text() == name.removeprefix("Loss/").replace("/", " ")
+        chart.legend.scrollToItem(item)
+        rect = chart.legend.visualItemRect(item)
+        assert viewport.contains(rect) and rect.width() > metrics.horizontalAdvance(item.text()), name
+    assert chart.legend.verticalScrollBar().maximum() == 0  # all twelve at once, no scrolling
 
 
 def test_log_scale_keeps_negative_losses_and_warns_about_nothing(qtbot, qtlog):

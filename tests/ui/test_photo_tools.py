@@ -6,6 +6,7 @@ judge's verdicts are tested in tests/core/test_photos.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 
 import numpy as np
@@ -18,8 +19,12 @@ from g2g_desktop.core.face_align import Face, template_points
 from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.judge import IdentityJudge
 from g2g_desktop.core.model_file import save_model
+from g2g_desktop.core.photo_mix import paste_into_original
 from g2g_desktop.core.resources import sample_paths
+from g2g_desktop.services.render_queue import RenderKind
 from g2g_desktop.services.renderer import _run_images
+from g2g_desktop.ui.photo_tools import SETTLE_MS
+from g2g_desktop.ui.widgets.identity_meter import WAITING
 from tests.ui.factories import TIMEOUT, TINY, drop_and_render, load_model, write_image
 from trainer.loss_weights import LossWeights
 
@@ -105,7 +110,7 @@ def test_photo_view_explains_when_there_is_no_aligned_face(qtbot, window, tiny_m
 
 
 def test_purpose_bar_when_a_procedural_model_meets_photos(qtbot, window, procedural_model, tmp_path,
-                                                          image_files):
+                                                          image_files, monkeypatch):
     load_model(qtbot, window, procedural_model)
     drop_and_render(qtbot, window, sample_paths()[:2])  # the bundled (drawn) samples: no bar
     assert not window.purpose_bar.isVisible()
@@ -114,10 +119,13 @@ def test_purpose_bar_when_a_procedural_model_meets_photos(qtbot, window, procedu
         window.controller.open_paths([photo])
     qtbot.waitUntil(window.purpose_bar.isVisible, timeout=TIMEOUT)
     assert "procedural" in window.purpose_bar.label.text() and "photo.jpg" in window.purpose_bar.label.text()
-    window.photo_tools.prefill_training(tmp_path)
     form = window.training_panel.form
+    for cuda, preset in ((True, "small"), (False, "tiny")):  # both branches, whatever this machine has
+        with monkeypatch.context() as patch:
+            patch.setattr(torch.cuda, "is_available", lambda cuda=cuda: cuda)
+            window.photo_tools.prefill_training(tmp_path)
+        assert form.size.currentData() == preset, f"CUDA {cuda}: {form.size.currentText()}"
     assert form.data.text() == str(tmp_path) and form.align.isChecked()
-    assert form.size.currentText().startswith("Tiny") or torch.cuda.is_available()
     assert form.build_config(LossWeights.from_dict(window.training_panel.table.weights())).align is True
     window.purpose_bar.dismiss_button.click()
     window.photo_tools.update_purpose()
@@ -238,3 +246,41 @@ def test_purpose_text_for_each_kind_of_model():
     assert "and 1 more" in purpose_text("animals", ["a.jpg", "b.jpg", "c.jpg"], [])
     assert "trained on photos" in purpose_text("photos", [], ["x.png"])
     assert purpose_text("photos", ["a.jpg"], []) is None and purpose_text("unknown", ["a.jpg"], ["x"]) is None
+
+
+def test_remove_all_clears_the_judge_and_the_fade_weights(qtbot, window, tiny_model, image_files):
+    window.photo_tools.judge = FakeJudge()
+    load_model(qtbot, window, tiny_model)
+    drop_and_render(qtbot, window, image_files[:2])
+    window.controller.preview_alphas(0.3, 0.7)
+    qtbot.waitUntil(lambda: "distance to person 1" in window.identity_meter.texts()[0], timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: len(window.identity_meter.rows[0][1].alphas) == 9, timeout=TIMEOUT)
+    window.gallery.removeAllRequested.emit()
+    qtbot.wait(SETTLE_MS * 2)  # a reading of the removed pair that was still on its way stays away too
+    assert window.identity_meter.texts() == [WAITING, ""]
+    assert all(curve.alphas == () for _, curve in window.identity_meter.rows)
+    assert window.session.alphas == (1.0, 1.0) and window.sliders.alphas() == (1.0, 1.0)
+    assert [curve.alpha for _, curve in window.identity_meter.rows] == [1.0, 1.0]
+
+
+def test_the_photo_view_pastes_with_a_mask_heads_own_mask(qtbot, window, tmp_path):
+    """As `mix --paste-back` and the batch paste do: the model's mask, not the feathered face ellipse."""
+    torch.manual_seed(0)
+    model = tmp_path / "masked.safetensors"
+    save_model(model, FunitGenerator(dataclasses.replace(TINY, mask_head=True)), approach="funit2funit",
+               provenance={"data": "faces/", "aligned": True})
+    paths = [write_image(tmp_path / f"p{i}.jpg", seed=i, size=(300, 240)) for i in range(2)]
+    window.controller.detector = lambda image: [_face_for(image.size)]
+    load_model(qtbot, window, model, align=True)
+    drop_and_render(qtbot, window, paths)
+    window.tabs.setCurrentWidget(window.photo_view)
+    qtbot.waitUntil(lambda: all(p is not None for p in window.photo_view.photos), timeout=TIMEOUT)
+    request = window.controller.last[RenderKind.GRID].request
+    masks = window.controller.renderer.masks(request)
+    assert all(m is not None for m in masks)
+    mixed = window.controller.last[RenderKind.GRID].images["mixed"]
+    for image, mix, mask, shown in zip(window.session.images, mixed, masks, window.photo_view.photos):
+        face = image.faces[image.face_index]
+        with_mask = np.asarray(paste_into_original(image.path, image.source, face, mix, mask))
+        assert np.array_equal(np.asarray(shown), with_mask)
+        assert not np.array_equal(with_mask, np.asarray(paste_into_original(image.path, image.source, face, mix)))

@@ -1,6 +1,9 @@
 """`LossChart`: live loss curves (QtCharts) with the controls users of faceswap and DeepFaceLab expect.
 
 * Every series has its own colour from a fixed palette of distinct hues (12+ losses, no repeats).
+* The legend is a list under the chart that wraps its entries into rows (and scrolls past four), so every
+  name is shown whole in a narrow dock; QtCharts' own legend beside the plot cut both the names ("G fm_…")
+  and the entries that did not fit its height.
 * Clicking a legend entry hides or shows that series; hidden entries are drawn faded.
 * Linear or log scale. The log scale is a symmetric log, y' = sign(y)·log10(1 + |y|/c), drawn on a plain
   value axis with labels at 0, ±c, ±10c, …, where c is the power of ten below most losses shown: it
@@ -18,8 +21,17 @@ import math
 
 from PySide6.QtCharts import QCategoryAxis, QChart, QChartView, QLineSeries, QValueAxis
 from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtGui import QColor, QIcon, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QFrame,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..theme import is_dark_theme
 
@@ -28,6 +40,7 @@ MAX_POINTS = 2000  # per series; older points are thinned to every other one bey
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf", "#f0c419", "#003f5c", "#a05195", "#00a86b", "#ff6f91", "#6b8e23")
 SCALES = ("linear", "log")
+LEGEND_ROWS = 4  # rows of legend entries shown at once; more scroll
 
 
 def symlog(value: float, c: float = 1.0) -> float:
@@ -44,15 +57,30 @@ def linear_threshold(values: list[float]) -> float:
     return 10.0 ** min(0, max(-6, math.floor(math.log10(low))))
 
 
-class LossChart(QChartView):
+class LossChart(QWidget):
     def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
         self.chart_ = QChart()
-        super().__init__(self.chart_, parent)
-        self.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.setMinimumHeight(180)
-        legend = self.chart_.legend()
-        legend.setAlignment(Qt.AlignmentFlag.AlignRight)
-        legend.setShowToolTips(True)
+        self.chart_.legend().hide()  # `self.legend` below shows every entry
+        self.view = QChartView(self.chart_)
+        self.view.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.view.setMinimumHeight(150)
+        self.legend = QListWidget()
+        self.legend.setFlow(QListView.Flow.LeftToRight)
+        self.legend.setWrapping(True)
+        self.legend.setResizeMode(QListView.ResizeMode.Adjust)
+        self.legend.setSpacing(1)
+        self.legend.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.legend.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.legend.setFrameShape(QFrame.Shape.NoFrame)
+        self.legend.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.legend.itemClicked.connect(lambda item: self.toggle_series(item.data(Qt.ItemDataRole.UserRole)))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.legend)
+        self.legend_items: dict[str, QListWidgetItem] = {}
         self.follow_theme()
         self.chart_.setMargins(self.chart_.margins() * 0)
         self.history: dict[str, list[tuple[float, float]]] = {}
@@ -77,17 +105,20 @@ class LossChart(QChartView):
         """Dark chart under the dark theme (call again after the theme changes); series keep their colours."""
         dark = is_dark_theme()
         self.chart_.setTheme(QChart.ChartTheme.ChartThemeDark if dark else QChart.ChartTheme.ChartThemeLight)
-        legend = self.chart_.legend()
-        font = legend.font()
-        font.setPointSizeF(max(6.0, QApplication.font().pointSizeF() * 0.8))
-        legend.setFont(font)
+        self.chart_.legend().hide()  # a theme change shows QtCharts' legend again
+        font = self.legend.font()
+        font.setPointSizeF(max(6.0, QApplication.font().pointSizeF() * 0.85))
+        self.legend.setFont(font)
+        self.legend.setFixedHeight(LEGEND_ROWS * (self.legend.fontMetrics().height() + 4) + 4)
         for series in getattr(self, "series", {}).values():
             self._colour(series)
-        self._fade_markers()
+        self._style_legend()
 
     # ------------------------------------------------------------------ data
     def clear(self) -> None:
         self.chart_.removeAllSeries()
+        self.legend.clear()
+        self.legend_items.clear()
         self.history.clear()
         self.series.clear()
         self._smoothed.clear()
@@ -139,7 +170,7 @@ class LossChart(QChartView):
         self.hidden.symmetric_difference_update({name})
         if name in self.series:
             self.series[name].setVisible(name not in self.hidden)
-        self._fade_markers()
+        self._style_legend()
         self._recompute_bounds()
 
     # ------------------------------------------------------------------ drawing
@@ -159,11 +190,13 @@ class LossChart(QChartView):
             self.chart_.addSeries(series)
             series.attachAxis(self._x_axis)
             series.attachAxis(self._y_axis)
+            item = self.legend_items[name] = QListWidgetItem(series.name())
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            item.setToolTip(f"{series.name()}: click to hide or show this curve")
+            self.legend.addItem(item)
             self._colour(series)
             series.setVisible(name not in self.hidden)
-            for marker in self.chart_.legend().markers(series):
-                marker.clicked.connect(lambda n=name: self.toggle_series(n))
-            self._fade_markers()
+            self._style_legend()
         return series
 
     def _colour(self, series: QLineSeries) -> None:
@@ -171,17 +204,20 @@ class LossChart(QChartView):
         pen.setWidthF(1.6)
         series.setPen(pen)
 
-    def _fade_markers(self) -> None:
+    def _style_legend(self) -> None:
+        """Each legend entry in its curve's colour; a hidden curve's entry faded."""
+        side = self.legend.fontMetrics().height() * 2 // 3
         for name, series in getattr(self, "series", {}).items():
-            for marker in self.chart_.legend().markers(series):
-                colour = QColor(series.pen().color())
-                label = QColor(self.chart_.legend().labelColor())
-                if name in self.hidden:
-                    colour.setAlphaF(0.25)
-                    label.setAlphaF(0.4)
-                marker.setBrush(colour)
-                marker.setLabelBrush(label)
-                marker.setVisible(True)  # a hidden series would otherwise hide its own marker
+            colour = QColor(series.pen().color())
+            label = QColor(self.legend.palette().text().color())
+            if name in self.hidden:
+                colour.setAlphaF(0.25)
+                label.setAlphaF(0.4)
+            swatch = QPixmap(side, side)
+            swatch.fill(colour)
+            item = self.legend_items[name]
+            item.setIcon(QIcon(swatch))
+            item.setForeground(label)
 
     def _rebuild(self, name: str) -> None:
         self._smoothed.pop(name, None)

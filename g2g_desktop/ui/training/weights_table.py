@@ -1,14 +1,16 @@
 """`WeightsTable`: every loss weight of `LOSS_WEIGHT_SPECS` in an editable table, usable mid-run.
 
 Generated from the spec table (DeepFaceLive's control sheets, STYLE.md): one spin box per weight with
-the spec's range and step, the paper symbol in the tooltip. Rows the chosen approach does not read are
+the spec's range and step. Each weight's name and paper symbol share one column that takes the free width
+and wraps ("Identity warm-up steps (δ warm-up)"), never elided: with separate symbol and name columns a
+docked panel cut the names to "Percep…" and "Discrim…". Rows the chosen approach does not read are
 greyed out. Edits emit `weightEdited(name, value)` and go on the undo stack (the window's, so Ctrl+Z undoes
 a weight edit like any other); `set_weights` reflects the engine's values without emitting.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QAbstractItemView, QDoubleSpinBox, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
@@ -21,27 +23,34 @@ class WeightsTable(QTableWidget):
     weightEdited = Signal(str, float)
 
     def __init__(self, parent: QWidget | None = None, *, undo_stack: QUndoStack | None = None):
-        super().__init__(len(LOSS_WEIGHT_SPECS), 3, parent)
+        super().__init__(len(LOSS_WEIGHT_SPECS), 2, parent)
         self.undo_stack = undo_stack if undo_stack is not None else QUndoStack(self)
         self._symbols = {spec.name: spec.symbol for spec in LOSS_WEIGHT_SPECS}
         self._shown = {spec.name: spec.default for spec in LOSS_WEIGHT_SPECS}  # before the edit in progress
-        self.setHorizontalHeaderLabels(["Symbol", "Weight", "Value"])
+        self.setHorizontalHeaderLabels(["Weight", "Value"])
         self.verticalHeader().hide()
-        self.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # wrapped names
+        # the rows follow the name column's width (a dock resized, a theme's scroll bar): Qt re-measures them
+        # on their own only when the items change; measured once the header has settled
+        self._remeasure = QTimer(self, singleShot=True, interval=0)
+        self._remeasure.timeout.connect(self.resizeRowsToContents)
+        self.horizontalHeader().sectionResized.connect(self._remeasure.start)
+        self.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.setWordWrap(True)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.spins: dict[str, QDoubleSpinBox] = {}
         for row, spec in enumerate(LOSS_WEIGHT_SPECS):
             tip = (f"{spec.symbol} ({spec.name}): {spec.tooltip}\n"
                    f"Default {spec.default:g}; used by {', '.join(spec.approaches)}.")
-            for col, text in enumerate((spec.symbol, spec.label)):
-                item = QTableWidgetItem(text)
-                item.setToolTip(tip)
-                self.setItem(row, col, item)
+            item = QTableWidgetItem(f"{spec.label} ({spec.symbol})")
+            item.setToolTip(tip)
+            self.setItem(row, 0, item)
             spin = self._spin(spec)
             spin.setToolTip(tip)
-            self.setCellWidget(row, 2, spin)
+            self.setCellWidget(row, 1, spin)
             self.spins[spec.name] = spin
-        self.resizeColumnsToContents()
 
     def _spin(self, spec: WeightSpec) -> QDoubleSpinBox:
         spin = QDoubleSpinBox()
@@ -80,9 +89,8 @@ class WeightsTable(QTableWidget):
     def set_approach(self, approach: str) -> None:
         for row, spec in enumerate(LOSS_WEIGHT_SPECS):
             used = approach in spec.approaches
-            for col in range(2):
-                item = self.item(row, col)
-                font = item.font()
-                font.setItalic(not used)
-                item.setFont(font)
+            item = self.item(row, 0)
+            font = item.font()
+            font.setItalic(not used)
+            item.setFont(font)
             self.spins[spec.name].setEnabled(used)

@@ -15,6 +15,7 @@ from g2g_desktop.core.identity_meter import MeterReading
 from g2g_desktop.core.judge import SAME_PERSON_THRESHOLD, Verdict
 
 NO_FACE = "no face found by the judge"
+WAITING = "Identity judge: waiting for a mix"  # before the first mix, and when the pair is gone
 COLOURS = (QColor(66, 133, 244), QColor(234, 120, 40))  # person 1, person 2
 MAX_DISTANCE = 1.2  # top of the curve's scale; dlib distances of unrelated faces rarely exceed ~1.0
 
@@ -105,7 +106,7 @@ class IdentityMeter(QWidget):
             layout.addLayout(row)
             self.rows.append((label, curve))
         self.reading: MeterReading | None = None
-        self.show_message("Identity judge: waiting for a mix")
+        self.show_message(WAITING)
 
     def show_message(self, text: str) -> None:
         """A state without numbers (judge not installed, working, no pair)."""
