@@ -271,6 +271,9 @@ def validate_config(config: TrainConfig) -> None:
                                    "which only procedural faces have")
     if config.weights.lambda_cross_gt > 0 and config.approach != "funit2funit":
         raise TrainConfigError("weights.lambda_cross_gt: only the funit2funit approach has the supervised cross loss")
+    if config.weights.uses_critic and config.approach != "funit2funit":
+        raise TrainConfigError("weights.lambda_critic/lambda_critic_ce: only the funit2funit approach has the "
+                               "identity critic")
     for name in ("resume", "vgg_weights", "face_weights"):
         value = getattr(config, name)
         if value is not None:

@@ -61,6 +61,10 @@ class LossWeights:
     lambda_mask_area: float = 0.0  # λ_m: mean mask of each mix kept near `mask_area` (mask-head models only)
     mask_area: float = 0.3  # a_m: that target share of the image (procedural faces' person: 0.30 at 32 px)
     lambda_mask_binary: float = 0.0  # λ_mb: mean m(1 − m) of the mixes' masks: each pixel shows G or the content
+    # Issue 19: the frozen identity critic (trainer/identity_critic.py), pre-trained on the training identities
+    lambda_critic: float = 0.0  # λ_crit: 1 − cos of the critic's features of each mix and of its class image
+    lambda_critic_ce: float = 0.0  # λ_crit,CE: the critic's cross-entropy on each mix (the measured alternative)
+    critic_start_step: float = 0.0  # neither critic term before this step; 0 = from the first step
 
     def to_dict(self) -> dict[str, float]:
         return dataclasses.asdict(self)
@@ -105,6 +109,15 @@ class LossWeights:
     def gan_w_at(self, step: int) -> float:
         """gan_w at `step` (`adversarial_at`)."""
         return self.gan_w * self.adversarial_at(step)
+
+    @property
+    def uses_critic(self) -> bool:
+        """Whether a critic term is on (the run then needs the pre-trained identity critic)."""
+        return self.lambda_critic > 0 or self.lambda_critic_ce > 0
+
+    def critic_on(self, step: int) -> bool:
+        """Whether the critic terms count at `step` (from `critic_start_step` on)."""
+        return self.uses_critic and step >= self.critic_start_step
 
 
 def _ramp(step: int, steps: float) -> float:
@@ -159,6 +172,9 @@ _ROWS: tuple[tuple[str, str, str, float, float, tuple[str, ...]], ...] = (
     ("lambda_mask_area", "λ_m", "Mask-area prior", 100.0, 0.1, _F),
     ("mask_area", "a_m", "Mask-area target", 1.0, 0.05, _F),
     ("lambda_mask_binary", "λ_mb", "Binary mask", 100.0, 0.1, _F),
+    ("lambda_critic", "λ_crit", "Identity critic (cosine)", 100.0, 0.5, _F),
+    ("lambda_critic_ce", "λ_crit,CE", "Identity critic (CE)", 100.0, 0.1, _F),
+    ("critic_start_step", "critic start", "Steps before the critic", 1e6, 100.0, _F),
 )
 
 _TOOLTIPS = {
@@ -201,6 +217,14 @@ _TOOLTIPS = {
     "mask_area": "The share of the image a mix's mask should cover (λ_m's target in eq. 12); about the person's.",
     "content_l2": "Weight of the mean squared content code (LORD's activation decay), a pressure toward a "
     "small content code (paper §VI: a smaller content code).",
+    "lambda_critic": "1 − cos between a frozen identity critic's features of each mix and of its class image "
+    "(SimSwap/FaceShifter's identity loss; the critic is pre-trained on the training identities for a few "
+    "minutes, then cached). A copy of the content image cannot satisfy it. Added to eq. 12.",
+    "lambda_critic_ce": "Cross-entropy of the frozen identity critic on each mix against the class image's "
+    "identity, added to eq. 12: the measured alternative to the cosine form (it tended to erase identity rather than "
+    "move it).",
+    "critic_start_step": "Steps before the identity-critic terms (λ_crit, λ_crit,CE in eq. 12) start; 0 = from the "
+    "first step.",
 }
 
 _DEFAULTS = LossWeights().to_dict()

@@ -31,6 +31,7 @@ import torch
 
 from g2g_desktop.core.checkpoint import load_generator
 from trainer.config import config_from_dict
+from trainer.critic_check import CriticCurve
 from trainer.engine import TrainingEngine
 from trainer.events import Failed, StepDone
 from trainer.identity_classifier import IdentityClassifier, train_identity_classifier
@@ -192,6 +193,25 @@ RUNS: tuple[StudyRun, ...] = (
     StudyRun("erase_s1", "erase, seed 1", _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, ERASE, {"seed": 1})),
     StudyRun("recon_only_s1", "recon_only, seed 1 (erase_s1's control)", _recipe(ADAM, LN, SAME, LORD_W, NO_GAN,
                                                                                   {"seed": 1})),
+    # Issue 19: the frozen identity critic (trainer/identity_critic.py), pre-trained on the training identities.
+    StudyRun("critic_cos", "recon_only + frozen identity critic, 1 − cos of its features of each mix and of its class "
+             "image (λ_crit 5): a copy of the content image has the wrong person's features",
+             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, {"weights": {"lambda_critic": 5.0}})),
+    StudyRun("critic_cos_3000", "critic_cos at 3000 steps: the critic's features of the class person, which a copy "
+             "of the content image cannot match, at a budget where the probe kept moving",
+             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, {"weights": {"lambda_critic": 5.0}, "steps": 3000})),
+    StudyRun("critic_cos_nosame", "critic_cos without λ_same: only the critic's class-person features (which a copy "
+             "of the content image cannot match) tie the class code to the person",
+             _recipe(ADAM, LN, LORD_W, NO_GAN, {"weights": {"lambda_critic": 5.0}})),
+    StudyRun("critic_cos_gan", "critic_cos with the class-conditional discriminator from the first step: D(m, class "
+             "label) and the critic's features both ask for the class person, which a copy does not show",
+             _recipe(ADAM, LN, SAME, LORD_W, {"weights": {"lambda_critic": 5.0}})),
+    StudyRun("critic_ce", "recon_only + the critic's cross-entropy on each mix against the class person's label "
+             "(λ_crit,CE 1; the measured alternative): a copy of the content image names the wrong person",
+             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, {"weights": {"lambda_critic_ce": 1.0}})),
+    StudyRun("critic_cos_s1", "critic_cos, seed 1 (the critic's features of the class person, which a copy of the "
+             "content image cannot match)",
+             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, {"weights": {"lambda_critic": 5.0}, "seed": 1})),
 )
 
 
@@ -248,12 +268,14 @@ def train_run(run: StudyRun, folder: Path, curve_eval: Evaluator, log: Callable[
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     failure: list[str] = []
+    critic_curve = CriticCurve()  # issue 19: is the identity critic fooled? ({} for rows without it)
 
     def sink(event: Any) -> None:
         if isinstance(event, Failed):
             failure.append(event.message)
         if isinstance(event, StepDone) and event.step % EVAL_EVERY == 0 and event.step not in done_steps:
             metrics = curve_eval(engine.approach.inference_generator())
+            metrics.update(critic_curve(engine))
             point = {"step": event.step, "seconds": time.perf_counter() - started, **metrics,
                      **{k: v for k, v in event.losses.items() if k.endswith("total")}}
             with curve_path.open("a", encoding="utf-8") as f:

@@ -44,8 +44,11 @@ from g2g_desktop.core.safe_io import CheckpointError, safe_torch_load
 from trainer.approaches.base import Approach, frozen, seeded
 from trainer.batch import PairBatch
 from trainer.config import TrainConfig
+from trainer.identity_critic import IdentityCritic
 from trainer.losses import (
     content_code_penalty,
+    critic_ce_loss,
+    critic_cosine_loss,
     feature_matching,
     feature_vector,
     funit2funit_discriminator_total,
@@ -80,6 +83,8 @@ class Funit2FunitApproach(Approach):
             init_kaiming(dis)
             # The identity head (λ_cls): built when the run starts with λ_cls > 0, saved with the run.
             self.id_head = nn.Linear(gen_config.latent_dim, num_classes) if config.weights.lambda_cls > 0 else None
+        # The frozen identity critic (λ_crit, λ_crit,CE): pre-trained on the data set, so the engine attaches it.
+        self.critic: IdentityCritic | None = None
         self._install(generator, copy.deepcopy(generator), dis)
 
     def _install(self, generator: FunitGenerator, ema: FunitGenerator, dis: FunitDiscriminator) -> None:
@@ -204,6 +209,25 @@ class Funit2FunitApproach(Approach):
             terms["Loss/G/id_mix"] = (w.lambda_cls_mix, F.cross_entropy(logits, swap_sides(labels)))
         return terms
 
+    def _critic_terms(self, p, labels: torch.Tensor, step: int) -> dict[str, tuple[float, torch.Tensor]]:
+        """{log name: (weight, loss)} of the frozen identity critic on the mixes (issue 19); {} while it is off.
+
+        `mixed[i]` should be the person of `swap_sides(x)[i]`: its class image, and the swapped labels.
+        """
+        w = self.weights
+        if not w.critic_on(step):
+            return {}
+        if self.critic is None:
+            raise RuntimeError("λ_crit/λ_crit,CE need the identity critic: the engine attaches it "
+                               "(trainer.identity_critic.train_identity_critic)")
+        terms = {}
+        if w.lambda_critic > 0:
+            terms["Loss/G/critic"] = (w.lambda_critic, critic_cosine_loss(self.critic, p.mixed, swap_sides(p.x)))
+        if w.lambda_critic_ce > 0:
+            terms["Loss/G/critic_ce"] = (w.lambda_critic_ce,
+                                         critic_ce_loss(self.critic, p.mixed, swap_sides(labels)))
+        return terms
+
     def _mask_terms(self, mask: torch.Tensor | None) -> dict[str, tuple[float, torch.Tensor]]:
         """{log name: (weight, loss)} of a mask head's priors on the mixes' masks; {} without a mask head."""
         if mask is None:
@@ -237,7 +261,8 @@ class Funit2FunitApproach(Approach):
             total = funit2funit_generator_total(adversarial, reconstruction, fm, w, step, code_l2)  # eq. 12
             identity_terms = self._identity_terms(p, labels)  # eq. 8 with E_B + a linear head as the judge
             mask_terms = self._mask_terms(p.mask)
-            for weight, term in (*identity_terms.values(), *mask_terms.values()):
+            critic_terms = self._critic_terms(p, labels, step)  # SimSwap's identity loss with a frozen critic
+            for weight, term in (*identity_terms.values(), *mask_terms.values(), *critic_terms.values()):
                 total = total + weight * term
         terms = {
             "Loss/G/adv": adversarial,
@@ -254,7 +279,8 @@ class Funit2FunitApproach(Approach):
             terms["Loss/G/recon_same"] = recon_same
         if cross_gt is not None:
             terms["Loss/G/cross_gt"] = cross_gt
-        terms.update({name: term for name, (_, term) in (*identity_terms.items(), *mask_terms.items())})
+        terms.update({name: term for name, (_, term) in (*identity_terms.items(), *mask_terms.items(),
+                                                         *critic_terms.items())})
         logs = self.checked(terms, "Loss/G/total", step)
         self.update("gen", total, step)
         self.update_ema()
