@@ -10,7 +10,7 @@ import torch
 from g2g_desktop.core.g2g import swap_sides
 from g2g_desktop.core.images import pil_to_tensor
 from g2g_desktop.core.safe_io import atomic_write_leftovers
-from tests.trainer.factories import TINY_DIS, TINY_FUNIT, Events, TinyDataset, tiny_config
+from tests.trainer.factories import TINY_DIS, TINY_FUNIT, Events, TinyDataset, set_weights_after, tiny_config
 from trainer import identity_critic
 from trainer.approaches import build_approach
 from trainer.batch import PairBatch
@@ -207,13 +207,7 @@ def test_raising_the_critic_mid_run_pre_trains_it_or_says_why_not(cache_home, ap
     config = tiny_config(cache_home, approach, steps=4, checkpoint_every=10,
                          weights=LossWeights(gan_delay_steps=1e6))
     engine = TrainingEngine(config, events, "cpu", dataset=TinyDataset(classes=4, per_class=3))
-
-    def sink(event):
-        events(event)
-        if isinstance(event, StepDone) and event.step == 2:
-            engine.set_weights(lambda_critic=5.0)
-
-    engine.sink = sink
+    set_weights_after(engine, events, 2, lambda_critic=5.0)
     assert engine.run() == "completed"
     logged = [("Loss/G/critic" in e.losses) for e in events.of(StepDone)]
     if approach == "funit2funit":
