@@ -39,8 +39,9 @@ class CriticCheck:
         self.pairs = sample_pairs(data.labels, pairs, seed)
         self.targets = swap_sides(torch.tensor([data.labels[i] for i, _ in self.pairs]
                                                + [data.labels[j] for _, j in self.pairs]))
-        self.classifier: IdentityClassifier = train_identity_classifier(
-            data, renders_per_identity=renders_per_identity, seed=seed, cache_dir=cache_dir)
+        with torch.random.fork_rng(devices=[]):  # training it seeds torch: built mid-run, it must not reseed the run
+            self.classifier: IdentityClassifier = train_identity_classifier(
+                data, renders_per_identity=renders_per_identity, seed=seed, cache_dir=cache_dir)
 
     @torch.no_grad()
     def __call__(self, gen: DisentanglingGenerator) -> dict[str, float]:

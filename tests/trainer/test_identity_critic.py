@@ -222,11 +222,11 @@ def test_raising_the_critic_mid_run_pre_trains_it_or_says_why_not(cache_home, ap
 def test_the_over_reward_check_compares_the_critic_with_an_independent_classifier(tmp_path, monkeypatch):
     data = ProceduralFaceDataset(num_identities=3, samples_per_identity=2, image_size=32, seed=1)
     critic = IdentityCritic(3)
-    check = CriticCheck(data, critic, pairs=4, renders_per_identity=2, cache_dir=tmp_path)
     gen = build_approach(dataclasses.replace(make_config(), image_size=32), 3, "cpu").generator
     stream = torch.random.get_rng_state()
+    check = CriticCheck(data, critic, pairs=4, renders_per_identity=2, cache_dir=tmp_path)  # trains its classifier
     figures = check(gen)
-    assert torch.equal(stream, torch.random.get_rng_state())  # the training's random stream is untouched
+    assert torch.equal(stream, torch.random.get_rng_state())  # built and run mid-training, it never reseeds the run
     assert set(figures) == {"critic/mixed_acc", "critic/classifier_acc", "critic/cosine"}
     assert check.targets.tolist() == swap_sides(torch.tensor([data.labels[i] for i, _ in check.pairs]
                                                              + [data.labels[j] for _, j in check.pairs])).tolist()
