@@ -15,7 +15,9 @@ Model-study switches (all off by default, docs/study.md): λ_same adds ‖x − 
 another image of x's person to eq. 9; σ_c (content_noise) perturbs every content code G decodes and λ_c
 (content_l2) penalises its size, as LORD does; gan_w can ramp up over `gan_warmup_steps`; λ_cross adds
 ‖m − m*‖ against the true swaps m* where the data set renders them (procedural faces: the lecture's
-supervised cross loss, with every image of the triplet drawn by the renderer). A mask-head generator
+supervised cross loss, with every image of the triplet drawn by the renderer); λ_crit adds 1 − cos of a frozen
+identity critic's features of each mix and of its class image (SimSwap's identity loss; trainer/identity_critic.py,
+attached by the engine), λ_crit,CE that critic's cross-entropy, both from `critic_start_step`. A mask-head generator
 (`model.mask_head`) blends its mixes onto the content images, so D, λ_D, λ_cross and the identity head judge the
 blend, while the reconstruction terms read G's raw image; λ_m (`lambda_mask_area`) keeps each mix's mean mask near
 `mask_area` and λ_mb (`lambda_mask_binary`) pushes each mask pixel to 0 or 1, so the area cannot be met by a
