@@ -291,6 +291,9 @@ def validate_config(config: TrainConfig) -> None:
             if getattr(config.weights, name) > 0:
                 raise TrainConfigError(f"weights.{name}: only the funit2funit approach has this term "
                                        f"(approach is {config.approach})")
+    if config.weights.uses_critic and config.approach != "funit2funit":
+        raise TrainConfigError("weights.lambda_critic/lambda_critic_ce: only the funit2funit approach has the "
+                               "identity critic")
     for name in ("resume", "vgg_weights", "face_weights"):
         value = getattr(config, name)
         if value is not None:

@@ -243,6 +243,8 @@ class TrainingEngine(EngineUpkeep):
                                    **options)
         self.preview_batch = PairSampler(dataset, batch_size=1, image_size=config.image_size, seed=config.seed,
                                          train=False).batch(0)
+        if config.weights.uses_critic:
+            self._start_critic()
         if state is not None:
             self._load_state(state, state_path)
         elif funit_gen is not None:

@@ -17,7 +17,8 @@ import torch
 
 from g2g_desktop.core.images import tensor_to_uint8
 from trainer.datasets import faces_provenance
-from trainer.events import CheckpointSaved, ModelSnapshot, PreviewReady, Warned, WeightsChanged
+from trainer.events import CheckpointSaved, ModelSnapshot, Noted, PreviewReady, Warned, WeightsChanged
+from trainer.identity_critic import train_identity_critic
 from trainer.run_folder import rebuildable
 from trainer.sampler import has_ground_truth
 from trainer.state import state_to_cpu
@@ -124,6 +125,8 @@ class EngineUpkeep:
             self._start_ground_truth()
         for note in set(self.approach.unused_weights(new)) - set(self.approach.unused_weights(old)):
             self._emit(Warned(self.current_step, note))
+        if new.uses_critic and getattr(self.approach, "critic", None) is None:
+            self._start_critic()
         records = [{"step": self.current_step, "field": k, "old": o, "new": n} for k, (o, n) in diff.items()]
         self.audit.extend(records)
         self._write("audit.jsonl", self.files.append_audit, records)
@@ -144,6 +147,16 @@ class EngineUpkeep:
 
     def _weights_of(self, generator) -> str:
         return "gen" if generator is self.approach.generator else "gen_test"
+    def _start_critic(self) -> None:
+        """λ_crit or λ_crit,CE on (at the start or raised mid-run): load or pre-train the frozen identity critic
+        of the training identities (a few minutes the first time, then cached)."""
+        if self.approach.name != "funit2funit":
+            self._emit(Warned(self.current_step, f"λ_crit has no effect here: the {self.approach.name} approach "
+                                                 "has no identity critic (only funit2funit does)"))
+            return
+        critic = train_identity_critic(self.sampler.dataset, say=lambda line: self._emit(Noted(self.current_step,
+                                                                                               line)))
+        self.approach.critic = critic.to(self.approach.device)
 
     def _snapshot(self) -> None:
         generator = self.approach.inference_generator()

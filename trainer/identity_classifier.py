@@ -24,24 +24,36 @@ from trainer.procedural_faces import RENDERER_VERSION
 
 
 class IdentityClassifier(nn.Module):
-    """A small CNN on 32×32 images that names the identity; trained on ground-truth renders only."""
+    """A small CNN on 32×32 images that names the identity; trained on ground-truth renders only.
+
+    `deep_last_stage` adds a second conv to the last stage: the identity critic's variant
+    (trainer/identity_critic.py), which needs finer features than the judge.
+    """
 
     INPUT = 32
 
-    def __init__(self, num_classes: int):
+    def __init__(self, num_classes: int, *, deep_last_stage: bool = False):
         super().__init__()
         layers: list[nn.Module] = []
         width = 3
-        for out in (32, 64, 128):
-            layers += [nn.Conv2d(width, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU(), nn.MaxPool2d(2)]
+        widths = (32, 64, 128)
+        for out in widths:
+            layers += [nn.Conv2d(width, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU()]
+            if deep_last_stage and out == widths[-1]:
+                layers += [nn.Conv2d(out, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU()]
+            layers.append(nn.MaxPool2d(2))
             width = out
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(2 * width, num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The penultimate features: the last stage's mean and max over positions (B × 2·128)."""
         x = F.interpolate(x, size=(self.INPUT, self.INPUT), mode="area")
         f = self.features(x)
-        return self.head(torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1))
+        return torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embed(x))
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:

@@ -71,6 +71,10 @@ class LossWeights:
     ds_decay_steps: float = 0.0  # λ_ds falls linearly to 0 over this many steps, as in StarGAN v2; 0 = constant
     lambda_class_rec: float = 0.0  # λ_sty: |E_B(m) − E_B(x₂)|, the mix encodes back to its class code (StarGAN v2)
     lambda_content_adv: float = 0.0  # λ_adv,c: E_A's code must confuse an identity classifier (DRIT; > 0 at start)
+    # Issue 19: the frozen identity critic (trainer/identity_critic.py), pre-trained on the training identities
+    lambda_critic: float = 0.0  # λ_crit: 1 − cos of the critic's features of each mix and of its class image
+    lambda_critic_ce: float = 0.0  # λ_crit,CE: the critic's cross-entropy on each mix (the measured alternative)
+    critic_start_step: float = 0.0  # neither critic term before this step; 0 = from the first step
 
     def to_dict(self) -> dict[str, float]:
         return dataclasses.asdict(self)
@@ -122,6 +126,14 @@ class LossWeights:
         if self.ds_decay_steps <= 0:
             return self.lambda_ds
         return self.lambda_ds * max(0.0, 1.0 - max(0, step) / self.ds_decay_steps)
+    @property
+    def uses_critic(self) -> bool:
+        """Whether a critic term is on (the run then needs the pre-trained identity critic)."""
+        return self.lambda_critic > 0 or self.lambda_critic_ce > 0
+
+    def critic_on(self, step: int) -> bool:
+        """Whether the critic terms count at `step` (from `critic_start_step` on)."""
+        return self.uses_critic and step >= self.critic_start_step
 
 
 def _ramp(step: int, steps: float) -> float:
@@ -184,6 +196,9 @@ _ROWS: tuple[tuple[str, str, str, float, float, tuple[str, ...]], ...] = (
     ("ds_decay_steps", "λ_ds decay", "Diversity decay steps", 1e6, 100.0, _F),
     ("lambda_class_rec", "λ_sty", "Class-code reconstruction", 100.0, 0.1, _F),
     ("lambda_content_adv", "λ_adv,c", "Content-code adversary", 100.0, 0.1, _F),
+    ("lambda_critic", "λ_crit", "Identity critic (cosine)", 100.0, 0.5, _F),
+    ("lambda_critic_ce", "λ_crit,CE", "Identity critic (CE)", 100.0, 0.1, _F),
+    ("critic_start_step", "critic start", "Steps before the critic", 1e6, 100.0, _F),
 )
 
 _TOOLTIPS = {
@@ -248,6 +263,14 @@ _TOOLTIPS = {
     "lambda_content_adv": "Content-code identity adversary (DRIT's content discriminator; Ganin & Lempitsky "
     "2015), added to eq. 12: a small classifier learns to name the person from E_A(x) and E_A must leave it "
     "guessing (uniform prediction). > 0 when the run starts adds the classifier, saved with the run.",
+    "lambda_critic": "1 − cos between a frozen identity critic's features of each mix and of its class image "
+    "(SimSwap/FaceShifter's identity loss; the critic is pre-trained on the training identities for a few "
+    "minutes, then cached). A copy of the content image cannot satisfy it. Added to eq. 12.",
+    "lambda_critic_ce": "Cross-entropy of the frozen identity critic on each mix against the class image's "
+    "identity, added to eq. 12: the measured alternative to the cosine form (it tended to erase identity rather than "
+    "move it).",
+    "critic_start_step": "Steps before the identity-critic terms (λ_crit, λ_crit,CE in eq. 12) start; 0 = from the "
+    "first step.",
 }
 
 _DEFAULTS = LossWeights().to_dict()

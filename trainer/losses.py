@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainer.feature_nets import load_vgg_relu2_2
+from trainer.identity_critic import IdentityCritic, critic_view
 from trainer.loss_weights import LossWeights
 
 # --------------------------------------------------------------------------- loss terms
@@ -95,6 +96,31 @@ def descriptor_cosine_loss(desc_mixed: torch.Tensor, desc_class: torch.Tensor) -
 def perceptual_mse(feat_a: torch.Tensor, feat_b: torch.Tensor) -> torch.Tensor:
     """‖E_VGG(x̂) − E_VGG(x)‖² on relu2_2 features (report eq. 1, paper eq. 5), mean over elements."""
     return (feat_a.float() - feat_b.float()).pow(2).mean()
+
+
+def critic_cosine_loss(critic: IdentityCritic, mixed: torch.Tensor, class_images: torch.Tensor) -> torch.Tensor:
+    """1 − cos between a frozen identity critic's features of T(m) and of T(x_class), mean over members and images.
+
+    The identity loss of SimSwap (Chen et al., ACM MM 2020) and FaceShifter (Li et al., CVPR 2020), 1 − cos of
+    frozen-recogniser embeddings, with the recogniser replaced by a critic of the training identities
+    (trainer/identity_critic.py) and T = `critic_view` (±2 px shift, blur σ 0.3–0.8) on both images. It needs
+    no labels: the class image says who the mix should be. Issue 19 measured it: a copy of the content image
+    scores 0.284, a true swap 0.065; at λ 5 on `recon_only` held-out person ratio 0.905 → 0.665 by 2000 steps.
+    The class image's features are a fixed target (no gradient).
+    """
+    with torch.no_grad():
+        targets = critic.embed(critic_view(class_images.float()))
+    features = critic.embed(critic_view(mixed.float()))
+    return torch.stack([(1 - F.cosine_similarity(f, t, dim=1)).mean() for f, t in zip(features, targets)]).mean()
+
+
+def critic_ce_loss(critic: IdentityCritic, mixed: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the critic's logits of T(m) against the identity m should carry, mean over members.
+
+    The measured alternative to `critic_cosine_loss` (issue 19): it needs the class labels of the swap, and
+    at 300–1000 steps it never got below chance and answered "nobody" with grey texture, at 6–9 dB cost.
+    """
+    return torch.stack([F.cross_entropy(z, labels) for z in critic.logits(critic_view(mixed.float()))]).mean()
 
 
 class PerceptualLoss(nn.Module):

@@ -38,6 +38,7 @@ import torch
 
 from g2g_desktop.core.checkpoint import load_generator
 from trainer.config import config_from_dict
+from trainer.critic_check import CriticCurve
 from trainer.datasets import open_dataset
 from trainer.engine import TrainingEngine
 from trainer.events import Failed, StepDone
@@ -127,6 +128,7 @@ MASK = {"model": {"mask_head": True}}
 MASK_AREA = {"weights": {"lambda_mask_area": 1.0, "mask_area": 0.3}}
 MASK_BINARY = {"weights": {"lambda_mask_binary": 1.0}}
 ERASE = {"model": {"erase_features": True}}
+CRITIC = {"weights": {"lambda_critic": 5.0}}  # issue 19: the frozen identity critic's cosine term at λ 5
 
 RUNS: tuple[StudyRun, ...] = (
     StudyRun("baseline", "the shipped recipe (IN, RMSprop) at study size"),
@@ -248,6 +250,25 @@ RUNS: tuple[StudyRun, ...] = (
     StudyRun("funit_own_same_3000", "funit_own_3000 + λ_same 1: the same class-conditional D term, and the class "
                                     "code may carry only what a person's images share",
              {"weights": {**NO_LONG, "r_w": 0.1, "lambda_same": 1.0}, "steps": 3000}),
+    # Issue 19: the frozen identity critic (trainer/identity_critic.py), pre-trained on the training identities.
+    StudyRun("critic_cos", "recon_only + frozen identity critic, 1 − cos of its features of each mix and of its class "
+             "image (λ_crit 5): a copy of the content image has the wrong person's features",
+             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, CRITIC)),
+    StudyRun("critic_cos_3000", "critic_cos at 3000 steps: the critic's features of the class person, which a copy "
+             "of the content image cannot match, at a budget where the probe kept moving",
+             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, CRITIC, {"steps": 3000})),
+    StudyRun("critic_cos_nosame", "critic_cos without λ_same: only the critic's class-person features (which a copy "
+             "of the content image cannot match) tie the class code to the person",
+             _recipe(ADAM, LN, LORD_W, NO_GAN, CRITIC)),
+    StudyRun("critic_cos_gan", "critic_cos with the class-conditional discriminator from the first step: D(m, class "
+             "label) and the critic's features both ask for the class person, which a copy does not show",
+             _recipe(ADAM, LN, SAME, LORD_W, CRITIC)),
+    StudyRun("critic_ce", "recon_only + the critic's cross-entropy on each mix against the class person's label "
+             "(λ_crit,CE 1; the measured alternative): a copy of the content image names the wrong person",
+             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, {"weights": {"lambda_critic_ce": 1.0}})),
+    StudyRun("critic_cos_s1", "critic_cos, seed 1 (the critic's features of the class person, which a copy of the "
+             "content image cannot match)",
+             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, CRITIC, {"seed": 1})),
 )
 
 
@@ -359,12 +380,14 @@ def train_run(run: StudyRun, folder: Path, row: Path, curve_eval: Evaluator, stu
     every = curve_every(config["steps"])
     started = time.perf_counter()
     failure: list[str] = []
+    critic_curve = CriticCurve()  # issue 19: is the identity critic fooled? ({} for rows without it)
 
     def sink(event: Any) -> None:
         if isinstance(event, Failed):
             failure.append(event.message)
         if isinstance(event, StepDone) and event.step % every == 0 and event.step not in done_steps:
             metrics = curve_eval(engine.approach.inference_generator())
+            metrics.update(critic_curve(engine))
             point = {"step": event.step, "seconds": time.perf_counter() - started, **metrics,
                      **{k: v for k, v in event.losses.items() if k.endswith("total")}}
             with curve_path.open("a", encoding="utf-8") as f:

@@ -13,6 +13,7 @@ from PIL import Image
 
 from trainer.config import TrainConfig
 from trainer.datasets import IdentityDataset
+from trainer.events import StepDone
 from trainer.presets import preset_sizes
 
 TINY_NAIVE = {"nf": 8, "max_nf": 16, "n_downs": 2, "content_dim": 8, "class_dim": 8, "nf_mlp": 16}
@@ -75,6 +76,17 @@ class Events(list):
 
     def of(self, kind) -> list:
         return [e for e in self if isinstance(e, kind)]
+
+
+def set_weights_after(engine, events: Events, step: int, **changes: float) -> None:
+    """Make `engine` record its events into `events` and call `set_weights(**changes)` once step `step` is done."""
+
+    def sink(event) -> None:
+        events(event)
+        if isinstance(event, StepDone) and event.step == step:
+            engine.set_weights(**changes)
+
+    engine.sink = sink
 
 
 class NanAt:

@@ -24,6 +24,7 @@ from tests.trainer.factories import (
     NanAt,
     TinyDataset,
     assert_same_optimizer_states,
+    set_weights_after,
     tiny_config,
 )
 from trainer.approaches import NonFiniteLossError
@@ -541,13 +542,7 @@ def test_raising_the_cross_loss_mid_run_starts_the_true_swaps_where_there_are_an
     events = Events()
     data = open_dataset("procedural:4:3", 16) if procedural else TinyDataset(classes=4, per_class=3)
     engine = _engine(tiny_config(tmp_path, "funit2funit", steps=4, checkpoint_every=10), events, dataset=data)
-
-    def sink(event):
-        events(event)
-        if isinstance(event, StepDone) and event.step == 2:
-            engine.set_weights(lambda_cross_gt=1.0)
-
-    engine.sink = sink
+    set_weights_after(engine, events, 2, lambda_cross_gt=1.0)
     assert engine.run() == "completed"
     logged = [("Loss/G/cross_gt" in e.losses) for e in events.of(StepDone)]
     assert logged == [False, False, procedural, procedural]

@@ -15,7 +15,9 @@ Model-study switches (all off by default, docs/study.md): λ_same adds ‖x − 
 another image of x's person to eq. 9; σ_c (content_noise) perturbs every content code G decodes and λ_c
 (content_l2) penalises its size, as LORD does; gan_w can ramp up over `gan_warmup_steps`; λ_cross adds
 ‖m − m*‖ against the true swaps m* where the data set renders them (procedural faces: the lecture's
-supervised cross loss, with every image of the triplet drawn by the renderer). A mask-head generator
+supervised cross loss, with every image of the triplet drawn by the renderer); λ_crit adds 1 − cos of a frozen
+identity critic's features of each mix and of its class image (SimSwap's identity loss; trainer/identity_critic.py,
+attached by the engine), λ_crit,CE that critic's cross-entropy, both from `critic_start_step`. A mask-head generator
 (`model.mask_head`) blends its mixes onto the content images, so D, λ_D, λ_cross and the identity head judge the
 blend, while the reconstruction terms read G's raw image; λ_m (`lambda_mask_area`) keeps each mix's mean mask near
 `mask_area` and λ_mb (`lambda_mask_binary`) pushes each mask pixel to 0 or 1, so the area cannot be met by a
@@ -51,10 +53,13 @@ from trainer.approaches.content_adversary import ContentIdentityClassifier, clas
 from trainer.batch import PairBatch
 from trainer.config import TrainConfig
 from trainer.dlib_face_net import DlibFaceResNet, load_dlib_face_net
+from trainer.identity_critic import IdentityCritic
 from trainer.loss_weights import LossWeights
 from trainer.losses import (
     class_code_reconstruction,
     content_code_penalty,
+    critic_ce_loss,
+    critic_cosine_loss,
     descriptor_cosine_loss,
     diversity_sensitive,
     feature_matching,
@@ -97,6 +102,8 @@ class Funit2FunitApproach(Approach):
         if self.content_adv is not None:
             self.scalers["content_adv"] = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.face_net: DlibFaceResNet | None = None  # λ_dlib's frozen recogniser, loaded when the term is first on
+        # The frozen identity critic (λ_crit, λ_crit,CE): pre-trained on the data set, so the engine attaches it.
+        self.critic: IdentityCritic | None = None
         self._install(generator, copy.deepcopy(generator), dis)
 
     def _install(self, generator: FunitGenerator, ema: FunitGenerator, dis: FunitDiscriminator) -> None:
@@ -242,6 +249,24 @@ class Funit2FunitApproach(Approach):
             target = self.face_net.descriptors(swap_sides(p.x))  # mixed[i] takes swap_sides(x)[i]'s identity
         loss = descriptor_cosine_loss(self.face_net.descriptors(p.mixed), target)
         return {"Loss/G/dlib_id": (w.lambda_dlib_id, loss)}
+    def _critic_terms(self, p, labels: torch.Tensor, step: int) -> dict[str, tuple[float, torch.Tensor]]:
+        """{log name: (weight, loss)} of the frozen identity critic on the mixes (issue 19); {} while it is off.
+
+        `mixed[i]` should be the person of `swap_sides(x)[i]`: its class image, and the swapped labels.
+        """
+        w = self.weights
+        if not w.critic_on(step):
+            return {}
+        if self.critic is None:
+            raise RuntimeError("λ_crit/λ_crit,CE need the identity critic: the engine attaches it "
+                               "(trainer.identity_critic.train_identity_critic)")
+        terms = {}
+        if w.lambda_critic > 0:
+            terms["Loss/G/critic"] = (w.lambda_critic, critic_cosine_loss(self.critic, p.mixed, swap_sides(p.x)))
+        if w.lambda_critic_ce > 0:
+            terms["Loss/G/critic_ce"] = (w.lambda_critic_ce,
+                                         critic_ce_loss(self.critic, p.mixed, swap_sides(labels)))
+        return terms
 
     def _mask_terms(self, mask: torch.Tensor | None) -> dict[str, tuple[float, torch.Tensor]]:
         """{log name: (weight, loss)} of a mask head's priors on the mixes' masks; {} without a mask head."""
@@ -313,9 +338,13 @@ class Funit2FunitApproach(Approach):
             total = funit2funit_generator_total(adversarial, reconstruction, fm, w, step, code_l2)  # eq. 12
             identity_terms = self._identity_terms(p, labels)  # eq. 8 with E_B + a linear head as the judge
             identity_terms.update(self._face_identity_terms(p))  # eq. 8 with dlib's recogniser (photos)
-            mask_terms = self._mask_terms(p.mask)
-            copy_terms = self._copy_proof_terms(p, short, step)  # issue 19
-            for weight, term in (*identity_terms.values(), *mask_terms.values(), *copy_terms.values()):
+            extra_terms = {
+                **identity_terms,
+                **self._mask_terms(p.mask),
+                **self._copy_proof_terms(p, short, step),  # issue 19: terms a copy of the content image fails
+                **self._critic_terms(p, labels, step),  # SimSwap's identity loss with a frozen critic
+            }
+            for weight, term in extra_terms.values():
                 total = total + weight * term
         terms = {
             "Loss/G/adv": adversarial,
@@ -332,8 +361,7 @@ class Funit2FunitApproach(Approach):
             terms["Loss/G/recon_same"] = recon_same
         if cross_gt is not None:
             terms["Loss/G/cross_gt"] = cross_gt
-        terms.update({name: term for name, (_, term) in (*identity_terms.items(), *mask_terms.items(),
-                                                          *copy_terms.items())})
+        terms.update({name: term for name, (_, term) in extra_terms.items()})
         logs = self.checked(terms, "Loss/G/total", step)
         self.update("gen", total, step)
         self.update_ema()
