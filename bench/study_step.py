@@ -1,6 +1,6 @@
 """The model study's training step (issue 19 item 1): bf16 autocast and channels_last at the study's size.
 
-A study row trains the FUNIT2FUNIT approach at 32 px, 8 pairs a step, on one CPU thread (trainer/study.py
+A study row trains the FUNIT2FUNIT approach at 32 px, 8 pairs a step, on one CPU thread (trainer/study_recipes.py
 `BASE`, LayerNorm as in every recent row). Both switches are measured on that step exactly as the bf16 and
 channels_last sections measure the default and FUNIT sizes (same approach, seed and batch on both sides,
 interleaved), so the study can say whether either would buy it steps on this CPU kind; the result names the CPU.
@@ -12,7 +12,7 @@ import torch
 
 from g2g_desktop.core.config import FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitGenerator
-from trainer.study import BASE
+from trainer.study_recipes import BASE
 
 from .bf16 import training_row
 from .memory_format import memory_format_row
@@ -24,7 +24,7 @@ def study_model(seed: int = 0) -> Model:
     """The generator of a study row (BASE's sizes with LayerNorm), random weights: speed ignores the values."""
     torch.manual_seed(seed)
     config = FunitGeneratorConfig(**BASE["model"], norm="ln", image_size=BASE["image_size"])
-    return Model("study row", FunitGenerator(config).eval(), "random weights, trainer/study.py BASE sizes")
+    return Model("study row", FunitGenerator(config).eval(), "random weights, trainer/study_recipes.py BASE sizes")
 
 
 def study_step_section(repeats: int, batch: int = BASE["batch_size"]) -> Section:

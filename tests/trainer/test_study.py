@@ -8,11 +8,11 @@ import shutil
 import pytest
 
 from tests.trainer.factories import TINY_DIS, TINY_FUNIT
-from trainer import study, study_report
-from trainer.study import StudyRun
+from trainer import study, study_recipes, study_report
+from trainer.study_recipes import StudyRun
 
 TINY_BASE = {
-    **study.BASE,
+    **study_recipes.BASE,
     "data": "procedural:4:3",
     "steps": 4,
     "batch_size": 2,
@@ -31,9 +31,9 @@ TINY_EVAL = {"identities": 3, "samples": 3, "pairs": 4, "seed": 0}
 @pytest.fixture
 def tiny_study(tmp_path, monkeypatch):
     monkeypatch.setattr(study, "CLASSIFIER_CACHE", tmp_path / "cache")
-    monkeypatch.setattr(study, "BASE", TINY_BASE)
+    monkeypatch.setattr(study_recipes, "BASE", TINY_BASE)
     monkeypatch.setattr(study, "EVAL_EVERY", 2)
-    monkeypatch.setattr(study, "FINETUNE_STEPS", 2)
+    monkeypatch.setattr(study_recipes, "FINETUNE_STEPS", 2)
     monkeypatch.setattr(study, "CURVE_EVAL", TINY_EVAL)
     monkeypatch.setattr(study, "FINAL_EVAL", TINY_EVAL)
     runs = (
@@ -44,7 +44,7 @@ def tiny_study(tmp_path, monkeypatch):
         StudyRun("by_loss", "the base, best by loss", BY_LOSS),
         StudyRun("by_loss_folder", "the base, best by loss, from the exported folder", BY_LOSS, from_folder=True),
     )
-    monkeypatch.setattr(study, "RUNS", runs)
+    monkeypatch.setattr(study_recipes, "RUNS", runs)
     paths = {"report": tmp_path / "docs" / "study.md", "curves": tmp_path / "docs" / "images" / "curves.png",
              "sheets": tmp_path / "docs" / "images" / "sheets.png"}
     real = study_report.write_report
@@ -94,21 +94,21 @@ def test_a_fresh_clone_redraws_the_report_from_the_committed_rows_alone(tiny_stu
 
 def test_an_interrupted_row_resumes_without_repeating_curve_points(tiny_study, monkeypatch):
     folders, _ = tiny_study
-    monkeypatch.setattr(study, "BASE", {**TINY_BASE, "steps": 2})
+    monkeypatch.setattr(study_recipes, "BASE", {**TINY_BASE, "steps": 2})
     assert study.main(folders.args("--only", "plain", "--no-report")) == 0
     (folders.rows / "plain" / "results.json").unlink()  # as if killed after its last checkpoint
-    monkeypatch.setattr(study, "BASE", {**TINY_BASE, "steps": 4})
+    monkeypatch.setattr(study_recipes, "BASE", {**TINY_BASE, "steps": 4})
     assert study.main(folders.args("--only", "plain", "--no-report")) == 0
     assert folders.curve_steps("plain") == [2, 4]
 
 
 def test_a_row_whose_training_folder_is_gone_starts_again_with_a_fresh_curve(tiny_study, monkeypatch):
     folders, _ = tiny_study
-    monkeypatch.setattr(study, "BASE", {**TINY_BASE, "steps": 2})
+    monkeypatch.setattr(study_recipes, "BASE", {**TINY_BASE, "steps": 2})
     assert study.main(folders.args("--only", "plain", "--no-report")) == 0
     (folders.rows / "plain" / "results.json").unlink()
     shutil.rmtree(folders.runs / "plain")  # its checkpoints lost: the row trains from step 0 again
-    monkeypatch.setattr(study, "BASE", {**TINY_BASE, "steps": 4})
+    monkeypatch.setattr(study_recipes, "BASE", {**TINY_BASE, "steps": 4})
     with (folders.rows / "plain" / "curves.jsonl").open("a") as f:
         f.write(json.dumps({"step": 3, "stale": True}) + "\n")  # a point of the abandoned attempt
     assert study.main(folders.args("--only", "plain", "--no-report")) == 0
@@ -121,7 +121,7 @@ def test_long_rows_space_their_curve_points_and_short_ones_keep_every_50_steps()
 
 
 def test_the_supervised_column_says_which_rows_train_on_true_swaps():
-    rows = [{"name": n, "question": "q", "config": study.run_by_name(n).config(), "metrics": {}}
+    rows = [{"name": n, "question": "q", "config": study_recipes.run_by_name(n).config(), "metrics": {}}
             for n in ("recon_only", "cross_gt_only")]
     lines = study_report.table(rows).splitlines()
     assert "| supervised |" in lines[0]
@@ -133,13 +133,13 @@ def test_unknown_rows_are_refused_and_fine_tuning_adds_steps(tiny_study, capsys)
     folders, _ = tiny_study
     assert study.main(folders.args("--only", "nope")) == 2
     assert "no study run named 'nope'" in capsys.readouterr().err
-    assert study.run_by_name("tuned").config()["steps"] == 4 + 2
+    assert study_recipes.run_by_name("tuned").config()["steps"] == 4 + 2
 
 
 def test_shipped_rows_build_valid_configs():
     from trainer.config import config_from_dict, validate_config
 
-    for run in study.RUNS:
+    for run in study_recipes.RUNS:
         config = config_from_dict(run.config())
         validate_config(config)
         if run.changes.get("approach") == "naive":
@@ -161,13 +161,13 @@ def test_the_folder_twin_trains_on_exported_files_and_matches_its_procedural_row
 
 def test_a_parked_row_continues_on_a_fresh_machine_and_unparks_when_measured(tiny_study, monkeypatch, capsys):
     folders, _ = tiny_study
-    monkeypatch.setattr(study, "BASE", {**TINY_BASE, "steps": 2})
+    monkeypatch.setattr(study_recipes, "BASE", {**TINY_BASE, "steps": 2})
     assert study.main(folders.args("--only", "plain", "--no-report")) == 0
     (folders.rows / "plain" / "results.json").unlink()  # as if the session ended before the row finished
     assert study.main(folders.args("--only", "plain", "--park")) == 0
     assert [p.name for p in (folders.rows / "plain").glob("state_*.pt")] == ["state_00000002.pt"]
     shutil.rmtree(folders.runs)  # the next session's fresh machine: only what the repository holds
-    monkeypatch.setattr(study, "BASE", {**TINY_BASE, "steps": 4})
+    monkeypatch.setattr(study_recipes, "BASE", {**TINY_BASE, "steps": 4})
     assert study.main(folders.args("--only", "plain", "--no-report")) == 0
     assert "continues from the parked" in capsys.readouterr().out
     assert folders.curve_steps("plain") == [2, 4]
