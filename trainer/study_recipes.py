@@ -222,6 +222,9 @@ RUNS: tuple[StudyRun, ...] = (
     StudyRun("critic_ce", "recon_only + the critic's cross-entropy on each mix against the class person's label "
              "(λ_crit,CE 1; the measured alternative): a copy of the content image names the wrong person",
              _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, {"weights": {"lambda_critic_ce": 1.0}})),
+    StudyRun("critic_cos_folder", "critic_cos trained from the same faces exported as one folder per person: the "
+             "critic pre-trains on the folder's own images, as it would on a user's photos (no renderer)",
+             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, CRITIC), from_folder=True),
     StudyRun("critic_cos_s1", "critic_cos, seed 1 (the critic's features of the class person, which a copy of the "
              "content image cannot match)",
              _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, CRITIC, {"seed": 1})),
