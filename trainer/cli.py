@@ -3,10 +3,11 @@
     g2g-train --approach naive --data faces/ --out runs/naive --steps 20000 --set weights.gamma=0.4
     g2g-train --config run.yaml --set batch_size=8 --dry-run       # print the resolved config as JSON
     g2g-train --resume runs/naive                                  # continue that run in place
+    g2g-train --recipe identity --data photos/ --out runs/mine     # docs/study.md's best recipe without ground truth
     torchrun --nproc_per_node 2 -m trainer.cli --approach funit2funit --data list.txt::images/ --out runs/f2f
 
-The config is built in layers: a resumed run folder's config.json, the `--preset` sizes (fresh runs),
-the config file (YAML or JSON, TrainConfig field names), then the flags, then each `--set name=value`
+The config is built in layers: a resumed run folder's config.json, the `--recipe` (how to train:
+trainer/presets.py's RECIPES), the `--preset` sizes (fresh runs), the config file (YAML or JSON, TrainConfig field names), then the flags, then each `--set name=value`
 (`weights.lambda_long=0.5`, `model.nf=32` reach inside). It is checked before any data is read; a bad
 value exits with one line naming it. The engine runs in a worker thread so Ctrl-C / SIGTERM only ask
 it to stop: it finishes the step and writes a checkpoint (a second Ctrl-C aborts at once). A tqdm bar
@@ -22,7 +23,7 @@ import sys
 
 from g2g_desktop import use_passive_openmp_wait
 from trainer.config import APPROACHES
-from trainer.presets import PRESETS
+from trainer.presets import PRESETS, RECIPES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     required = parser.add_argument_group(
         "required", "Each run needs these three, as flags, in --config, or from the run folder --resume continues."
     )
-    required.add_argument("--approach", choices=APPROACHES, help="(required) training approach (paper §IV-A/B/C)")
+    required.add_argument("--approach", choices=APPROACHES, help="(required) training approach (paper §IV-A/B/C); a --recipe gives one")
     required.add_argument(
         "--data", help="(required) identity folder tree, CelebA root, FUNIT list file (LIST::ROOT) or 'procedural'"
     )
@@ -44,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--preset", choices=list(PRESETS),
                         help="model size: tiny (CPU, minutes), small (CPU, hours) or funit (GPU); "
                              "default tiny on the CPU, funit on a GPU; a resumed run keeps its sizes")
+    parser.add_argument("--recipe", choices=list(RECIPES),
+                        help="how to train, under --config, the flags and --set: "
+                             + "; ".join(f"{name}: {recipe.description}" for name, recipe in RECIPES.items()))
     parser.add_argument("--config", help="YAML or JSON file with TrainConfig fields")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
                         help="override one field, e.g. batch_size=8 or weights.lambda_long=0.5 (repeatable)")

@@ -13,6 +13,9 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from trainer.presets import ADAM, CRITIC, LN, LORD, LORD_W, NO_GAN, RECIPES, RECON, SAME
+from trainer.presets import merge_changes as _recipe
+
 STEPS = 300  # the budget of every from-scratch row
 FINETUNE_STEPS = 100  # extra steps of every fine-tuning row
 
@@ -25,7 +28,7 @@ BASE: dict[str, Any] = {
     "seed": 0,
     "model": {"nf": 16, "n_res_blks": 1, "nf_mlp": 64, "latent_dim": 16, "n_downs_content": 2, "n_downs_class": 3},
     "dis": {"nf": 16, "n_res_blks": 4, "max_nf": 64},
-    "weights": {"r_w": 2.0},
+    "weights": dict(RECON["weights"]),
     "lr_gen": 3e-4,
     "lr_dis": 3e-4,
     "ema_beta": 0.99,
@@ -37,7 +40,6 @@ BASE: dict[str, Any] = {
     "cpu_bf16": "off",  # every row in fp32, the same precision on any CPU
 }
 
-LORD = {"content_noise": 0.2, "content_l2": 0.01}  # LORD's regularisation of the content code
 NO_LONG = {"lambda_long": 0.0, "lambda_R": 0.0, "lambda_L": 0.0}  # without the G2G reassembly-stage losses
 
 
@@ -65,26 +67,12 @@ class StudyRun:
         return config
 
 
-def _recipe(*parts: dict[str, Any]) -> dict[str, Any]:
-    """Merge change sets (later ones win, nested weights/model merge)."""
-    out: dict[str, Any] = {}
-    for part in parts:
-        for key, value in part.items():
-            out[key] = {**out.get(key, {}), **value} if isinstance(value, dict) else value
-    return out
-
-
-ADAM = {"optimizer": "adam"}
-LN = {"model": {"norm": "ln"}}
-SAME = {"weights": {"lambda_same": 1.0}}
-LORD_W = {"weights": LORD}
-NO_GAN = {"weights": {"gan_delay_steps": 1e6}}  # no discriminator within the budget
 ID_HEAD = {"weights": {"lambda_cls": 1.0, "lambda_cls_mix": 1.0}}
 MASK = {"model": {"mask_head": True}}
 MASK_AREA = {"weights": {"lambda_mask_area": 1.0, "mask_area": 0.3}}
 MASK_BINARY = {"weights": {"lambda_mask_binary": 1.0}}
 ERASE = {"model": {"erase_features": True}}
-CRITIC = {"weights": {"lambda_critic": 5.0}}  # issue 19: the frozen identity critic's cosine term at λ 5
+CRITIC_COS = RECIPES["identity"].changes  # the recipe g2g-train --recipe identity and the app train with
 
 RUNS: tuple[StudyRun, ...] = (
     StudyRun("baseline", "the shipped recipe (IN, RMSprop) at study size"),
@@ -209,10 +197,10 @@ RUNS: tuple[StudyRun, ...] = (
     # Issue 19: the frozen identity critic (trainer/identity_critic.py), pre-trained on the training identities.
     StudyRun("critic_cos", "recon_only + frozen identity critic, 1 − cos of its features of each mix and of its class "
              "image (λ_crit 5): a copy of the content image has the wrong person's features",
-             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, CRITIC)),
+             CRITIC_COS),
     StudyRun("critic_cos_3000", "critic_cos at 3000 steps: the critic's features of the class person, which a copy "
              "of the content image cannot match, at a budget where the probe kept moving",
-             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, CRITIC, {"steps": 3000})),
+             _recipe(CRITIC_COS, {"steps": 3000})),
     StudyRun("critic_cos_nosame", "critic_cos without λ_same: only the critic's class-person features (which a copy "
              "of the content image cannot match) tie the class code to the person",
              _recipe(ADAM, LN, LORD_W, NO_GAN, CRITIC)),
@@ -224,10 +212,10 @@ RUNS: tuple[StudyRun, ...] = (
              _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, {"weights": {"lambda_critic_ce": 1.0}})),
     StudyRun("critic_cos_folder", "critic_cos trained from the same faces exported as one folder per person: the "
              "critic pre-trains on the folder's own images, as it would on a user's photos (no renderer)",
-             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, CRITIC), from_folder=True),
+             CRITIC_COS, from_folder=True),
     StudyRun("critic_cos_s1", "critic_cos, seed 1 (the critic's features of the class person, which a copy of the "
              "content image cannot match)",
-             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, CRITIC, {"seed": 1})),
+             _recipe(CRITIC_COS, {"seed": 1})),
 )
 
 

@@ -27,7 +27,7 @@ from trainer.config import (
 )
 from trainer.engine import TrainingEngine
 from trainer.events import Failed, Finished, Started, StepDone, describe
-from trainer.presets import default_preset, preset_sizes
+from trainer.presets import default_preset, merge_changes, preset_sizes, recipe_changes
 from trainer.run_folder import check_run_folder
 from trainer.state import FUNIT_GEN, run_folder_of
 
@@ -36,7 +36,7 @@ FUNIT_IMAGE_SIZE = 128  # the size FUNIT's published models were trained at (the
 
 
 def resolve_config(args: argparse.Namespace) -> TrainConfig:
-    """The run's stored config (resuming a run folder), config file, flags, then --set; raises
+    """The run's stored config (resuming a run folder), the recipe, config file, flags, then --set; raises
     TrainConfigError naming the bad field.
 
     Resuming a run folder (or a state file in it) continues that run in place: its config.json is the
@@ -51,8 +51,10 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
         data["out"] = str(run_dir)
     elif args.resume and FUNIT_GEN.fullmatch(Path(args.resume).name):
         data["image_size"] = FUNIT_IMAGE_SIZE
-    if args.config:
-        data.update(load_config_file(args.config))
+    if args.recipe:
+        data = merge_changes(data, recipe_changes(args.recipe))
+    if args.config:  # its weights/model/dis merge into the recipe's rather than drop them
+        data = merge_changes(data, load_config_file(args.config))
     for name in ("approach", "data", "align", "out", "resume", "steps"):
         value = getattr(args, name)
         if value is not None:

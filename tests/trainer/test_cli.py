@@ -15,7 +15,8 @@ import pytest
 
 from tests.factories import wait_until
 from tests.trainer.factories import TINY_NAIVE
-from trainer.cli import main
+from trainer.cli import build_parser, main
+from trainer.config import APPROACHES
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_SETS = [arg for key, value in TINY_NAIVE.items() for arg in ("--set", f"model.{key}={value}")]
@@ -84,7 +85,7 @@ def test_help_marks_the_three_required_flags():
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     text = " ".join(result.stdout.split())
-    for flag in ("--approach {naive,cycle_funit,funit2funit} (required)", "--data DATA (required)",
+    for flag in (f"--approach {{{','.join(APPROACHES)}}} (required)", "--data DATA (required)",
                  "--out OUT (required)"):
         assert flag in text
     assert "--resume RESUME (required)" not in text
@@ -250,3 +251,32 @@ def test_a_funit_start_must_ask_for_steps_beyond_its_iteration(capsys, tmp_path)
     assert "gen_00200000.pt is at FUNIT iteration 200,000" in line and "202,000" in line
     config = _dry_run(capsys, *base, "--steps", "202000")
     assert config["image_size"] == 128 and config["model"] == {} and config["dis"] == {}
+
+
+def test_recipe_sets_how_to_train_and_flags_still_win(capsys, tmp_path):
+    from trainer.presets import RECIPES
+
+    base = ["--data", "procedural", "--out", str(tmp_path / "r"), "--device", "cpu"]
+    config = _dry_run(capsys, "--recipe", "identity", *base)
+    changes = RECIPES["identity"].changes
+    assert config["approach"] == "funit2funit" and config["optimizer"] == "adam"
+    assert config["model"]["norm"] == "ln" and config["model"]["nf"] == 8  # the recipe under the tiny preset's sizes
+    assert {k: config["weights"][k] for k in changes["weights"]} == changes["weights"]
+    assert config["weights"]["lambda_critic"] == 5.0 and config["weights"]["gan_delay_steps"] == 1e6
+    tuned = _dry_run(capsys, "--recipe", "identity", *base, "--set", "weights.lambda_critic=2", "--set",
+                     "optimizer=rmsprop")
+    assert tuned["weights"]["lambda_critic"] == 2.0 and tuned["optimizer"] == "rmsprop"
+    assert tuned["weights"]["lambda_same"] == 1.0  # the rest of the recipe stays
+    yaml_file = tmp_path / "run.yaml"
+    yaml_file.write_text("weights: {lambda_R: 0.3}\n")
+    filed = _dry_run(capsys, "--recipe", "identity", *base, "--config", str(yaml_file))
+    assert filed["weights"]["lambda_R"] == 0.3 and filed["weights"]["lambda_critic"] == 5.0
+    assert "invalid choice: 'nope'" in _error(capsys, "--recipe", "nope", *base)
+
+
+def test_help_lists_the_recipes_with_their_description():
+    from trainer.presets import RECIPES
+
+    text = " ".join(build_parser().format_help().split())
+    for name, recipe in RECIPES.items():
+        assert f"{name}: {recipe.description}" in text
