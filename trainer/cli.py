@@ -7,8 +7,9 @@
     torchrun --nproc_per_node 2 -m trainer.cli --approach funit2funit --data list.txt::images/ --out runs/f2f
 
 The config is built in layers: a resumed run folder's config.json, the `--recipe` (how to train:
-trainer/presets.py's RECIPES), the `--preset` sizes (fresh runs), the config file (YAML or JSON, TrainConfig field names), then the flags, then each `--set name=value`
-(`weights.lambda_long=0.5`, `model.nf=32` reach inside). It is checked before any data is read; a bad
+trainer/presets.py's RECIPES), the `--preset` sizes (fresh runs), the config file (YAML or JSON,
+TrainConfig field names), then the flags, then each `--set name=value` (`weights.lambda_long=0.5`,
+`model.nf=32` reach inside). It is checked before any data is read; a bad
 value exits with one line naming it. The engine runs in a worker thread so Ctrl-C / SIGTERM only ask
 it to stop: it finishes the step and writes a checkpoint (a second Ctrl-C aborts at once). A tqdm bar
 shows steps/s and the time left. The run folder gets config.json, metrics.jsonl, eval.jsonl,
@@ -33,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     required = parser.add_argument_group(
         "required", "Each run needs these three, as flags, in --config, or from the run folder --resume continues."
     )
-    required.add_argument("--approach", choices=APPROACHES, help="(required) training approach (paper §IV-A/B/C); a --recipe gives one")
+    required.add_argument("--approach", choices=APPROACHES,
+                          help="(required) training approach (paper §IV-A/B/C); a --recipe gives one")
     required.add_argument(
         "--data", help="(required) identity folder tree, CelebA root, FUNIT list file (LIST::ROOT) or 'procedural'"
     )

@@ -38,6 +38,7 @@ SETTLE_MS = 250
 dragged, results arrive every few ms and judging or pasting each would only load the CPU the drag needs."""
 PHOTO_PRESETS = {True: "small", False: "tiny"}
 """The size preset `prefill_training` picks for photos, by whether CUDA is there (the preset's key, not its title)."""
+PHOTO_RECIPE = "identity"  # the recipe "Train on my photos…" picks (trainer.presets.RECIPES)
 
 
 def paste_pair(images: list[InputImage], mixed: Any, align: bool,
@@ -242,8 +243,10 @@ class PhotoTools(QObject):
             self.prefill_training(folder)
 
     def prefill_training(self, folder: str | os.PathLike) -> None:
-        """The Training dock with the photo folder, aligned faces and a preset this machine can train."""
+        """The Training dock with the photo folder, aligned faces, a preset this machine can train and the
+        identity recipe (docs/study.md's best without ground truth: photos have no true swaps)."""
         form = self.window.training_panel.form
+        form.recipe.setCurrentIndex(form.recipe.findData(PHOTO_RECIPE))
         form.data.setText(os.fspath(folder))
         form.align.setChecked(True)
         form.size.setCurrentIndex(form.size.findData(PHOTO_PRESETS[torch.cuda.is_available()]))

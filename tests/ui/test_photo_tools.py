@@ -27,6 +27,7 @@ from g2g_desktop.ui.photo_tools import SETTLE_MS
 from g2g_desktop.ui.widgets.identity_meter import WAITING
 from tests.ui.factories import TIMEOUT, TINY, drop_and_render, load_model, write_image
 from trainer.loss_weights import LossWeights
+from trainer.presets import RECIPES
 
 
 class FakeJudge(IdentityJudge):
@@ -126,7 +127,14 @@ def test_purpose_bar_when_a_procedural_model_meets_photos(qtbot, window, procedu
             window.photo_tools.prefill_training(tmp_path)
         assert form.size.currentData() == preset, f"CUDA {cuda}: {form.size.currentText()}"
     assert form.data.text() == str(tmp_path) and form.align.isChecked()
-    assert form.build_config(LossWeights.from_dict(window.training_panel.table.weights())).align is True
+    config = form.build_config(LossWeights.from_dict(window.training_panel.table.weights()))
+    assert config.align is True
+    # the identity recipe: photos have no true swaps, the frozen critic moves identity without them
+    assert form.recipe.currentText() == RECIPES["identity"].title
+    assert (config.approach, config.optimizer, config.model["norm"]) == ("funit2funit", "adam", "ln")
+    weights = RECIPES["identity"].changes["weights"]
+    assert {name: getattr(config.weights, name) for name in weights} == weights
+    assert config.weights.lambda_critic == 5.0
     window.purpose_bar.dismiss_button.click()
     window.photo_tools.update_purpose()
     assert not window.purpose_bar.isVisible()  # a dismissed line stays away

@@ -291,3 +291,24 @@ def test_notes_and_failures_show_under_the_buttons(qtbot, window):
     panel.show_event(ev.Failed("faces: found 1 identity"))
     assert panel.notice.text() == "Training failed: faces: found 1 identity" and "color" in panel.notice.styleSheet()
     assert "Training failed: faces: found 1 identity" in panel.log_view.toPlainText()
+
+
+def test_a_recipe_sets_the_approach_options_and_weights_and_none_gives_them_back(qtbot, window, tmp_path):
+    from trainer.loss_weights import LossWeights
+    from trainer.presets import RECIPES
+
+    panel, form = window.training_panel, window.training_panel.form
+    form.approach.setCurrentIndex(form.approach.findData("naive"))
+    form.recipe.setCurrentIndex(form.recipe.findData("identity"))
+    assert form.approach_key() == "funit2funit"
+    shown = panel.table.weights()
+    assert shown["lambda_critic"] == 5.0 and shown["lambda_same"] == 1.0 and shown["gan_delay_steps"] == 1e6
+    form.out.setText(str(tmp_path / "run"))
+    config = form.build_config(LossWeights.from_dict(shown))
+    assert config.optimizer == "adam" and config.model["norm"] == "ln" and config.model["nf"] == 8  # under Tiny
+    changes = RECIPES["identity"].changes["weights"]
+    assert {name: getattr(config.weights, name) for name in changes} == changes
+    form.recipe.setCurrentIndex(form.recipe.findData(None))
+    assert panel.table.weights() == LossWeights().to_dict()
+    plain = form.build_config(LossWeights.from_dict(panel.table.weights()))
+    assert plain.optimizer == "auto" and "norm" not in plain.model

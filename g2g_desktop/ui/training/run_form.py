@@ -1,9 +1,11 @@
 """`RunForm`: the fields of a training run, turned into a `TrainConfig` (validated before anything starts).
 
 Model sizes are `trainer.presets` (the CLI's --preset), defaulting like the CLI: Tiny on the CPU, FUNIT's
-on a GPU. Choosing something to resume fills the form from it: a run folder gives its own settings,
-output folder (it continues in place) and step target; a FUNIT gen_*.pt gives FUNIT2FUNIT at 128 px,
-steps beyond its iteration, and its sizes ("From the checkpoint").
+on a GPU. The recipe is the CLI's --recipe (how to train, e.g. the identity critic): choosing one sets the
+approach, and the panel shows its weights in the Weights table (`recipe_weights`); its other fields (optimizer,
+model.norm) go into the config under the form's own. Choosing something to resume fills the form from it: a
+run folder gives its own settings, output folder (it continues in place) and step target; a FUNIT gen_*.pt
+gives FUNIT2FUNIT at 128 px, steps beyond its iteration, and its sizes ("From the checkpoint").
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,11 +31,12 @@ from PySide6.QtWidgets import (
 from g2g_desktop.core.funit_files import funit_step_from_name
 from trainer.config import TrainConfig, validate_config
 from trainer.loss_weights import LossWeights
-from trainer.presets import PRESET_TITLES, default_preset, preset_sizes
+from trainer.presets import PRESET_TITLES, RECIPES, default_preset, preset_sizes, recipe_changes
 from trainer.state import FUNIT_GEN, run_folder_of
 
 APPROACH_TITLES = {"naive": "Naive G2G", "cycle_funit": "CycleFUNIT", "funit2funit": "FUNIT2FUNIT",
                    "lord": "LORD (latent optimisation)"}
+PLAIN = "None (the approach and weights as set)"  # the recipe entry that adds nothing
 FROM_CHECKPOINT = "From the checkpoint"  # the size entry while resuming: sizes come from the file
 FUNIT_STEPS_MORE = 2000  # steps added to a FUNIT file's iteration when the form asks too few
 
@@ -61,6 +65,15 @@ class RunForm(QWidget):
                                  "LORD: a code per person and per image learnt directly, then FUNIT's encoders "
                                  "distilled to them (Gabbay & Hoshen 2020)")
         form.addRow("Approach:", self.approach)
+        self.recipe = QComboBox()
+        self.recipe.addItem(PLAIN, None)
+        for key, recipe in RECIPES.items():
+            self.recipe.addItem(recipe.title, key)
+            self.recipe.setItemData(self.recipe.count() - 1, recipe.description, Qt.ItemDataRole.ToolTipRole)
+        self.recipe.setToolTip("How to train: a recipe sets the approach, options and loss weights (Weights tab) "
+                               "measured in docs/study.md; None leaves them to you")
+        self.recipe.currentIndexChanged.connect(self._recipe_changed)
+        form.addRow("Recipe:", self.recipe)
         self.data = QLineEdit("procedural")
         self.data.setToolTip("'procedural' (the built-in synthetic faces) or a folder with one sub-folder per "
                              "identity, a CelebA root, or a FUNIT list file")
@@ -133,6 +146,19 @@ class RunForm(QWidget):
     def approach_key(self) -> str:
         return self.approach.currentData()
 
+    def recipe_key(self) -> str | None:
+        return self.recipe.currentData()
+
+    def recipe_weights(self) -> dict[str, float]:
+        """The loss weights the chosen recipe trains with: the defaults under its own (all defaults for None)."""
+        changes = recipe_changes(self.recipe_key()) if self.recipe_key() else {}
+        return {**LossWeights().to_dict(), **changes.get("weights", {})}
+
+    def _recipe_changed(self) -> None:
+        if self.recipe_key():
+            approach = recipe_changes(self.recipe_key()).get("approach", self.approach_key())
+            self.approach.setCurrentIndex(self.approach.findData(approach))
+
     def _approach_changed(self) -> None:
         self.lord_stage1.setEnabled(self.approach_key() == "lord")
 
@@ -198,15 +224,20 @@ class RunForm(QWidget):
             model, dis = dict(self._stored.get("model", {})), dict(self._stored.get("dis", {}))
         else:  # a FUNIT file: sizes from its tensors, a fresh discriminator at FUNIT's sizes
             model, dis = {}, {}
+        recipe = recipe_changes(self.recipe_key()) if self.recipe_key() else {}
+        model = {**model, **recipe.get("model", {})}
+        dis = {**dis, **recipe.get("dis", {})}
+        options = {k: v for k, v in recipe.items() if k not in ("approach", "model", "dis", "weights")}
         data = self.data.text().strip() or "procedural"
         resume = self.resume.text().strip() or None
         out = self.out.text().strip() or str(Path.home() / "g2g_runs" / time.strftime("run-%Y%m%d-%H%M%S"))
-        config = TrainConfig(
+        fields = dict(
             approach=approach, data=data, align=self.align.isChecked() and not data.startswith("procedural"),
             out=out, resume=resume, steps=self.steps.value(),
             batch_size=self.batch.value(), image_size=self.image_size.currentData(), model=model,
             dis=dis, weights=weights, num_workers=0, preview_every=self.preview_every.value(),
             checkpoint_every=self.checkpoint_every.value(), lord_stage1_steps=self.lord_stage1.value(),
         )
+        config = TrainConfig(**{**options, **fields})  # the recipe's options (optimizer, …) under the form's fields
         validate_config(config)
         return config

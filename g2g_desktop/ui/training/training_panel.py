@@ -133,6 +133,7 @@ class TrainingPanel(QWidget):
         self.table = WeightsTable(undo_stack=undo_stack)
         self.table.weightEdited.connect(self.edit_weight)
         self.table.set_approach(self.form.approach_key())
+        self.form.recipe.currentIndexChanged.connect(lambda: self.table.set_weights(self.form.recipe_weights()))
         self.log_view = QPlainTextEdit(readOnly=True)
         self.log_view.setMaximumBlockCount(5000)
         self.tabs = QTabWidget()
