@@ -63,3 +63,63 @@ def test_report_keeps_hand_written_notes(tmp_path):
     text = md.read_text()
     assert "what we tried" in text and "more notes" in text and "old numbers" not in text
     assert "steps 12" in text and "swap L1 / content-copy L1" in text and text.count(MARK_START) == 1
+
+
+def _tiny_recipe(monkeypatch, tmp_path):
+    """The default model's recipe at test sizes, its slow parts (samples, evaluation) replaced."""
+    from tests.trainer.factories import TINY_DIS, TINY_FUNIT
+    from trainer import default_model
+
+    monkeypatch.setitem(default_model.__dict__, "TRAIN_CONFIG", dict(
+        default_model.TRAIN_CONFIG, data="procedural:3:2", image_size=16, batch_size=2, model=dict(TINY_FUNIT),
+        dis=dict(TINY_DIS), cpu_bf16="off", log_every=1, preview_every=100, checkpoint_every=1))
+    monkeypatch.setattr(default_model, "write_samples", lambda folder: [tmp_path / "sample.png"])
+    monkeypatch.setattr(default_model, "evaluate", lambda model: {"swap/l1": 0.05, "copy_content/l1": 0.1})
+    return default_model
+
+
+def _tiny_shipped(path):
+    from g2g_desktop.core.config import FunitGeneratorConfig
+    from g2g_desktop.core.funit import FunitGenerator
+    from g2g_desktop.core.model_file import save_model
+    from tests.trainer.factories import TINY_FUNIT
+
+    torch.manual_seed(1)
+    gen = FunitGenerator(FunitGeneratorConfig.from_dict({**TINY_FUNIT, "image_size": 16}))
+    save_model(path, gen, approach="funit2funit", step=100, weights="gen_test",
+               provenance={"command": "make default-model", "train_seconds": 6000})
+    return path
+
+
+def _make(default_model, tmp_path, run: str, steps: int) -> int:
+    return default_model.main(["--run-dir", str(tmp_path / run), "--steps", str(steps),
+                               "--warm-start", str(tmp_path / "shipped.safetensors"),
+                               "--out", str(tmp_path / f"{run}.safetensors"), "--report", str(tmp_path / f"{run}.md")])
+
+
+def test_without_a_run_folder_it_continues_the_shipped_model_and_its_counters(monkeypatch, tmp_path, capsys):
+    default_model = _tiny_recipe(monkeypatch, tmp_path)
+    shipped = _tiny_shipped(tmp_path / "shipped.safetensors")
+    assert _make(default_model, tmp_path, "run", 102) == 0
+    out = capsys.readouterr().out
+    assert "holds no checkpoint: continuing the shipped model" in out and "step 100, 100.0 min" in out
+    gen, info = load_generator_with_info(tmp_path / "run.safetensors")
+    assert info.step == 102 and 6000 < info.provenance["train_seconds"] < 6000 + 300
+    assert "steps 102, training wall time 10" in (tmp_path / "run.md").read_text()
+    first, _ = load_generator_with_info(shipped)
+    assert any(not torch.equal(a, b) for a, b in zip(gen.state_dict().values(), first.state_dict().values()))
+
+
+def test_a_present_run_folder_still_resumes_exactly(monkeypatch, tmp_path, capsys):
+    default_model = _tiny_recipe(monkeypatch, tmp_path)
+    _tiny_shipped(tmp_path / "shipped.safetensors")
+    assert _make(default_model, tmp_path, "whole", 104) == 0
+    assert _make(default_model, tmp_path, "split", 102) == 0
+    capsys.readouterr()
+    assert _make(default_model, tmp_path, "split", 104) == 0
+    captured = capsys.readouterr()
+    assert "continuing the shipped model" not in captured.out and "state_00000102.pt" in captured.out + captured.err
+    whole, _ = load_generator_with_info(tmp_path / "whole.safetensors")
+    split, info = load_generator_with_info(tmp_path / "split.safetensors")
+    assert info.step == 104
+    assert all(torch.equal(a, b) for a, b in zip(whole.state_dict().values(), split.state_dict().values()))
