@@ -65,8 +65,7 @@ def find_start(config: TrainConfig, run_dir: Path) -> StartPoint:
         warm = read_warm_start(Path(config.resume))
         if warm.approach is not None and warm.approach != config.approach:
             raise CheckpointError(warm.path, f"holds a {warm.approach!r} model, not one of {config.approach!r}")
-        config, warning = adopt_stored(config, {"config": {"model": warm_sizes(warm), "image_size":
-                                                           warm.generator.config.image_size}})
+        config, warning = sized_from_model(config, warm)
         return StartPoint(config, None, None, None, [], warning, warm)
     own = run_folder_of(config.resume)
     if own is not None and latest_state(own) is None and same_path(own, run_dir):
@@ -102,6 +101,17 @@ def read_warm_start(path: Path) -> WarmStart:
 def warm_sizes(warm: WarmStart) -> dict[str, Any]:
     """The `TrainConfig.model` that rebuilds the model file's generator."""
     return {k: v for k, v in warm.generator.config.to_dict().items() if k != "image_size"}
+
+
+def sized_from_model(config: TrainConfig, warm: WarmStart) -> tuple[TrainConfig, str | None]:
+    """`config` with the model file's generator sizes and image size, and a warning naming any asked to differ
+    (only the sizes the config gives: the file's others are its defaults filled in)."""
+    sizes, image_size = warm_sizes(warm), warm.generator.config.image_size
+    differ = [f"model.{k}={sizes.get(k)!r} (asked {v!r})" for k, v in config.model.items() if sizes.get(k) != v]
+    if image_size != config.image_size:
+        differ.append(f"image_size={image_size} (asked {config.image_size})")
+    warning = f"{warm.path.name} keeps its " + ", ".join(differ) if differ else None
+    return dataclasses.replace(config, model=sizes, image_size=image_size), warning
 
 
 def load_warm_start(approach: Approach, config: TrainConfig, warm: WarmStart) -> str:
