@@ -7,6 +7,9 @@ supervised cross loss against the renderer's true swaps): on these seeds it reac
 (the model before it 1.28, an untrained network 5.2), 0.38 on the person and a self-reconstruction L1
 of 0.023 on the [0, 1] scale, so the test asserts what it does reach, with a small margin for CPU
 numerics. See resources/models/default.md and docs/study.md.
+
+With no run folder (a fresh clone) `make default-model` continues the shipped model; the last tests check
+that at test sizes: the step and training-time counts go on, and a run folder present resumes exactly.
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ def _tiny_recipe(monkeypatch, tmp_path):
     from tests.trainer.factories import TINY_DIS, TINY_FUNIT
     from trainer import default_model
 
-    monkeypatch.setitem(default_model.__dict__, "TRAIN_CONFIG", dict(
+    monkeypatch.setattr(default_model, "TRAIN_CONFIG", dict(
         default_model.TRAIN_CONFIG, data="procedural:3:2", image_size=16, batch_size=2, model=dict(TINY_FUNIT),
         dis=dict(TINY_DIS), cpu_bf16="off", log_every=1, preview_every=100, checkpoint_every=1))
     monkeypatch.setattr(default_model, "write_samples", lambda folder: [tmp_path / "sample.png"])
@@ -108,6 +111,11 @@ def test_without_a_run_folder_it_continues_the_shipped_model_and_its_counters(mo
     assert "steps 102, training wall time 10" in (tmp_path / "run.md").read_text()
     first, _ = load_generator_with_info(shipped)
     assert any(not torch.equal(a, b) for a, b in zip(gen.state_dict().values(), first.state_dict().values()))
+    assert default_model.main(["--run-dir", str(tmp_path / "run"), "--export-only", "--out",
+                               str(tmp_path / "export.safetensors"), "--report", str(tmp_path / "export.md")]) == 0
+    exported, again = load_generator_with_info(tmp_path / "export.safetensors")  # what the lead does after a stop
+    assert again.step == 102 and again.provenance["train_seconds"] == info.provenance["train_seconds"]
+    assert all(torch.equal(a, b) for a, b in zip(gen.state_dict().values(), exported.state_dict().values()))
 
 
 def test_a_present_run_folder_still_resumes_exactly(monkeypatch, tmp_path, capsys):
