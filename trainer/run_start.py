@@ -87,9 +87,18 @@ def adopt_stored(config: TrainConfig, state: dict[str, Any]) -> tuple[TrainConfi
     """`config` with the checkpoint's architecture fields, and a warning naming any asked to differ."""
     stored = state["config"]
     kept = {k: stored[k] for k in ARCHITECTURE_FIELDS if k in stored}
-    overridden = [f"{k}={v!r} (asked {getattr(config, k)!r})" for k, v in kept.items() if v != getattr(config, k)]
+    overridden = [f"{k}={v!r} (asked {getattr(config, k)!r})" for k, v in kept.items()
+                  if _differs(v, getattr(config, k))]
     warning = "the resumed run keeps its " + ", ".join(overridden) if overridden else None
     return dataclasses.replace(config, **kept), warning
+
+
+def _differs(stored: Any, asked: Any) -> bool:
+    """Whether an asked field differs from the stored one; of a size mapping (`model`, `dis`) only the sizes
+    asked count, since the stored one has every default filled in."""
+    if isinstance(stored, Mapping) and isinstance(asked, Mapping):
+        return any(stored.get(k) != v for k, v in asked.items())
+    return stored != asked
 
 
 def read_warm_start(path: Path) -> WarmStart:
