@@ -2,11 +2,14 @@
 
 The swap test uses fixed held-out seeds (identities the model never saw) and compares the model's
 swap error with the copy-through baseline "output = content image". The target (ratio <= 0.5) is
-NOT reached by the shipped model (13338 steps: 2830 of the model study's unsupervised recipe, then the
-supervised cross loss against the renderer's true swaps): on these seeds it reaches a swap ratio of 0.60
+NOT reached by the shipped model (14282 steps: 2830 of the model study's unsupervised recipe, then the
+supervised cross loss against the renderer's true swaps): on these seeds it reaches a swap ratio of 0.59
 (the model before it 1.28, an untrained network 5.2), 0.38 on the person and a self-reconstruction L1
 of 0.023 on the [0, 1] scale, so the test asserts what it does reach, with a small margin for CPU
 numerics. See resources/models/default.md and docs/study.md.
+
+With no run folder (a fresh clone) `make default-model` continues the shipped model; the last tests check
+that at test sizes: the step and training-time counts go on, and a run folder present resumes exactly.
 """
 
 from __future__ import annotations
@@ -20,9 +23,9 @@ from trainer.default_model import MARK_END, MARK_START, write_report
 from trainer.metrics import sample_pairs, swap_metrics
 from trainer.procedural_dataset import ProceduralFaceDataset
 
-SWAP_RATIO_MAX = 0.65  # reached: 0.60 (below 1: the mixes beat copying the content image); target 0.5 not met
-PERSON_RATIO_MAX = 0.42  # reached: 0.38 (swap L1 / content-copy L1 inside the person mask)
-SELF_L1_MAX = 0.026  # reached: 0.023 on the [0, 1] scale; untrained: 0.34
+SWAP_RATIO_MAX = 0.62  # reached: 0.591 (below 1: the mixes beat copying the content image); target 0.5 not met
+PERSON_RATIO_MAX = 0.40  # reached: 0.376 (swap L1 / content-copy L1 inside the person mask)
+SELF_L1_MAX = 0.025  # reached: 0.0226 on the [0, 1] scale; untrained: 0.34
 MAX_BYTES = 20 * 2**20
 
 
@@ -74,3 +77,66 @@ def test_the_documented_self_test_shows_the_bundled_model_as_it_is():
         lines = [line for line in (root / doc).read_text(encoding="utf-8").splitlines()
                  if line.startswith("[PASS] load default model")]
         assert lines and all(line.endswith(") " + summary) for line in lines), (doc, lines, summary)
+def _tiny_recipe(monkeypatch, tmp_path):
+    """The default model's recipe at test sizes, its slow parts (samples, evaluation) replaced."""
+    from tests.trainer.factories import TINY_DIS, TINY_FUNIT
+    from trainer import default_model
+
+    monkeypatch.setattr(default_model, "TRAIN_CONFIG", dict(
+        default_model.TRAIN_CONFIG, data="procedural:3:2", image_size=16, batch_size=2, model=dict(TINY_FUNIT),
+        dis=dict(TINY_DIS), cpu_bf16="off", log_every=1, preview_every=100, checkpoint_every=1))
+    monkeypatch.setattr(default_model, "write_samples", lambda folder: [tmp_path / "sample.png"])
+    monkeypatch.setattr(default_model, "evaluate", lambda model: {"swap/l1": 0.05, "copy_content/l1": 0.1})
+    return default_model
+
+
+def _tiny_shipped(path):
+    from g2g_desktop.core.config import FunitGeneratorConfig
+    from g2g_desktop.core.funit import FunitGenerator
+    from g2g_desktop.core.model_file import save_model
+    from tests.trainer.factories import TINY_FUNIT
+
+    torch.manual_seed(1)
+    gen = FunitGenerator(FunitGeneratorConfig.from_dict({**TINY_FUNIT, "image_size": 16}))
+    save_model(path, gen, approach="funit2funit", step=100, weights="gen_test",
+               provenance={"command": "make default-model", "train_seconds": 6000})
+    return path
+
+
+def _make(default_model, tmp_path, run: str, steps: int) -> int:
+    return default_model.main(["--run-dir", str(tmp_path / run), "--steps", str(steps),
+                               "--warm-start", str(tmp_path / "shipped.safetensors"),
+                               "--out", str(tmp_path / f"{run}.safetensors"), "--report", str(tmp_path / f"{run}.md")])
+
+
+def test_without_a_run_folder_it_continues_the_shipped_model_and_its_counters(monkeypatch, tmp_path, capsys):
+    default_model = _tiny_recipe(monkeypatch, tmp_path)
+    shipped = _tiny_shipped(tmp_path / "shipped.safetensors")
+    assert _make(default_model, tmp_path, "run", 102) == 0
+    out = capsys.readouterr().out
+    assert "holds no checkpoint: continuing the shipped model" in out and "step 100, 100.0 min" in out
+    gen, info = load_generator_with_info(tmp_path / "run.safetensors")
+    assert info.step == 102 and 6000 < info.provenance["train_seconds"] < 6000 + 300
+    assert "steps 102, training wall time 10" in (tmp_path / "run.md").read_text()
+    first, _ = load_generator_with_info(shipped)
+    assert any(not torch.equal(a, b) for a, b in zip(gen.state_dict().values(), first.state_dict().values()))
+    assert default_model.main(["--run-dir", str(tmp_path / "run"), "--export-only", "--out",
+                               str(tmp_path / "export.safetensors"), "--report", str(tmp_path / "export.md")]) == 0
+    exported, again = load_generator_with_info(tmp_path / "export.safetensors")  # what the lead does after a stop
+    assert again.step == 102 and again.provenance["train_seconds"] == info.provenance["train_seconds"]
+    assert all(torch.equal(a, b) for a, b in zip(gen.state_dict().values(), exported.state_dict().values()))
+
+
+def test_a_present_run_folder_still_resumes_exactly(monkeypatch, tmp_path, capsys):
+    default_model = _tiny_recipe(monkeypatch, tmp_path)
+    _tiny_shipped(tmp_path / "shipped.safetensors")
+    assert _make(default_model, tmp_path, "whole", 104) == 0
+    assert _make(default_model, tmp_path, "split", 102) == 0
+    capsys.readouterr()
+    assert _make(default_model, tmp_path, "split", 104) == 0
+    captured = capsys.readouterr()
+    assert "continuing the shipped model" not in captured.out and "state_00000102.pt" in captured.out + captured.err
+    whole, _ = load_generator_with_info(tmp_path / "whole.safetensors")
+    split, info = load_generator_with_info(tmp_path / "split.safetensors")
+    assert info.step == 104
+    assert all(torch.equal(a, b) for a, b in zip(whole.state_dict().values(), split.state_dict().values()))

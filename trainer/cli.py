@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     required.add_argument("--out", help="(required) run folder: checkpoints, metrics, previews")
     parser.add_argument("--align", action=argparse.BooleanOptionalAction, default=None,
                         help="photo data: train on MTCNN-aligned face crops, as the mixer aligns (cached on disk)")
-    parser.add_argument("--resume", help="run folder, training state, or FUNIT gen_*.pt (dis_*.pt beside it)")
+    parser.add_argument("--resume", help="run folder, training state, FUNIT gen_*.pt (dis_*.pt beside it), or a "
+                        "model file (.safetensors: warm start, its generator as G and EMA)")
     parser.add_argument("--steps", type=int, help="total steps of the run (a resumed run keeps its own)")
     parser.add_argument("--preset", choices=list(PRESETS),
                         help="model size: tiny (CPU, minutes), small (CPU, hours) or funit (GPU); "

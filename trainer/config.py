@@ -37,7 +37,7 @@ class TrainConfig:
     data: str = "procedural"  # dataset folder, CelebA root, FUNIT list file, or "procedural"
     align: bool = False  # photo datasets: train on the mixer's MTCNN-aligned face crops (cached on disk)
     out: str = "runs/run"  # run folder: checkpoints, metrics.jsonl, previews, audit log
-    resume: str | None = None  # project training state, run folder, or a FUNIT gen_*.pt (dis_*.pt beside it)
+    resume: str | None = None  # state, run folder, FUNIT gen_*.pt (dis_*.pt beside it) or model file (warm start)
     steps: int = 1000  # total optimizer steps of the run (resume continues up to this)
     batch_size: int = 4  # pairs per step (paper FUNIT2FUNIT: 4)
     image_size: int = 64

@@ -6,7 +6,12 @@ project's own trainer (`g2g-train`, i.e. `trainer.cli.main`), copies the EMA gen
 identities with the same code as `g2g-eval`, writing the numbers into `resources/models/default.md`
 between two markers (the hand-written notes around them are kept).
 
-A run interrupted (Ctrl-C) leaves a checkpoint: running the command again resumes it.
+A run interrupted (Ctrl-C or SIGTERM) leaves a checkpoint: running the command again resumes it. With no
+checkpoint in the run folder (a fresh clone: runs/ is not in the repository) it continues the shipped model
+instead, as `g2g-train --resume resources/models/default.safetensors` does: its generator becomes both G and
+the EMA, the discriminator and the optimisers start fresh, and the step count and the training-time total
+go on from the file's. `--export-only` skips training: it exports the run's latest EMA generator and
+measures it (what to do after stopping a run).
 """
 
 from __future__ import annotations
@@ -29,8 +34,10 @@ from trainer.markdown_block import replace_block
 from trainer.metrics import format_table, sample_pairs, swap_metrics
 from trainer.probes import leakage_probes
 from trainer.procedural_dataset import ProceduralFaceDataset
+from trainer.state import latest_state
 
 RUN_DIR = Path("runs/default-model")
+TIME_FILE = "default_model_time.json"  # the run folder's training-time total, over resumed runs
 MARK_START, MARK_END = "<!-- metrics:start -->", "<!-- metrics:end -->"
 
 # Sizes chosen for a shared 2-core CPU (one step of 4 pairs ≈ 1 s quiet, without the discriminator). The recipe
@@ -43,7 +50,7 @@ MARK_START, MARK_END = "<!-- metrics:start -->", "<!-- metrics:end -->"
 TRAIN_CONFIG = {
     "approach": "funit2funit",
     "data": "procedural:128:20",  # 128 training identities × 20 images; held-out identities never seen
-    "steps": 16000,
+    "steps": 40000,  # a ceiling for continuing the shipped model: stop it (Ctrl-C) whenever, then --export-only
     "batch_size": 4,
     "image_size": 64,
     "seed": 0,
@@ -72,7 +79,8 @@ SAMPLE_PICKS = [(2, 0), (0, 3), (4, 1), (6, 2), (1, 4), (7, 5)]
 EVAL = {"identities": 30, "samples": 8, "pairs": 128, "seed": 0}
 
 
-def train(run_dir: Path, steps: int | None, device: str | None) -> int:
+def train(run_dir: Path, steps: int | None, device: str | None, shipped: Path) -> int:
+    """Train in `run_dir`: resume its checkpoint, else warm-start from the `shipped` model file when there is one."""
     config = dict(TRAIN_CONFIG, out=str(run_dir))
     if steps is not None:
         config["steps"] = steps
@@ -80,11 +88,27 @@ def train(run_dir: Path, steps: int | None, device: str | None) -> int:
     config_file = run_dir.parent / f"{run_dir.name}.json"
     config_file.write_text(json.dumps(config, indent=2), encoding="utf-8")
     argv = ["--config", str(config_file)]
-    if any((run_dir / "checkpoints").glob("*")):
+    if latest_state(run_dir) is not None:
         argv += ["--resume", str(run_dir)]
+    elif shipped.is_file():
+        argv += ["--resume", str(shipped)]
+        warm_start_history(run_dir, shipped)
     if device:
         argv += ["--device", device]
     return cli.main(argv)
+
+
+def warm_start_history(run_dir: Path, shipped: Path) -> None:
+    """Start the run's training-time total at the shipped model's, and say where the run starts."""
+    try:
+        _, info = load_generator_with_info(shipped)
+    except CheckpointError:
+        return  # g2g-train names the file and the problem
+    seconds = float(info.provenance.get("train_seconds", 0.0))
+    (run_dir / TIME_FILE).write_text(json.dumps({"seconds": seconds}), encoding="utf-8")
+    print(f"default-model: {run_dir} holds no checkpoint: continuing the shipped model {shipped} (step "
+          f"{info.step or 0}, {seconds / 60:.1f} min of training) as both generator and EMA, with a fresh "
+          "discriminator and optimiser")
 
 
 def evaluate(model: Path, *, probes: bool = True) -> dict[str, float]:
@@ -139,7 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threads", type=int, default=1, help="CPU threads (1 suits a shared CPU)"
     )
-    parser.add_argument("--export-only", action="store_true", help="skip training: export the run's latest model")
+    parser.add_argument("--export-only", action="store_true",
+                        help="skip training: export the run's latest EMA generator to --out, measure it into --report")
+    parser.add_argument("--warm-start", type=Path, default=default_model_path(),
+                        help="model file continued when the run folder holds no checkpoint (default: the shipped one)")
     parser.add_argument("--samples-only", action="store_true", help="only (re)write resources/samples/")
     parser.add_argument("--out", type=Path, default=default_model_path(), help="model file to write")
     parser.add_argument("--report", type=Path, default=resource_path("models", "default.md"), help="notes to update")
@@ -150,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.samples_only:
         return 0
     started = time.perf_counter()
-    if not args.export_only and train(args.run_dir, args.steps, args.device) != 0:
+    if not args.export_only and train(args.run_dir, args.steps, args.device, args.warm_start) != 0:
         print("default-model: training failed (see above)", file=sys.stderr)
         return 1
     seconds = time.perf_counter() - started
@@ -160,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     except CheckpointError as exc:
         print(f"default-model: {exc}", file=sys.stderr)
         return 1
-    history = args.run_dir / "default_model_time.json"
+    history = args.run_dir / TIME_FILE
     if not args.export_only:  # the time adds up over resumed runs
         total = seconds + (json.loads(history.read_text())["seconds"] if history.exists() else 0.0)
         history.write_text(json.dumps({"seconds": total}), encoding="utf-8")

@@ -65,6 +65,7 @@ from trainer.run_start import (
     find_start,
     load_funit_start,
     load_modules_checked,
+    load_warm_start,
 )
 from trainer.sampler import PairSampler
 from trainer.state import SaveFn, capture_training_state, restore_training_state
@@ -228,7 +229,7 @@ class TrainingEngine(EngineUpkeep):
             dataset = self.heldout.training_set  # its held-out images are never trained on
         start = find_start(config, self.run_dir)
         if start.warning is not None:
-            self._emit(Warned(int(start.state["step"]), start.warning))
+            self._emit(Warned(int(start.state["step"]) if start.state else start.warm.step, start.warning))
         config = self.config = start.config
         state, state_path, funit_gen = start.state, start.state_path, start.funit_gen
         random.seed(config.seed)
@@ -249,6 +250,10 @@ class TrainingEngine(EngineUpkeep):
             self._load_state(state, state_path)
         elif funit_gen is not None:
             self._load_funit(funit_gen)
+        elif start.warm is not None:
+            self.current_step = start.warm.step
+            self.run_state.notes.append(load_warm_start(self.approach, config, start.warm))
+            self.run_state.resumed_from = str(start.warm.path)
         if self.dist:
             distributed.synchronize(self.approach.modules(), world)
         self._record_precision()

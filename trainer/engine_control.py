@@ -94,7 +94,7 @@ class RunState:
     step_budget: int = 0  # steps allowed while paused (single_step)
     stop: bool = False
     failed: bool = False
-    resumed_from: str | None = None  # the checkpoint or FUNIT file the run continues
+    resumed_from: str | None = None  # the checkpoint, FUNIT file or model file the run continues
     last_saved_step: int = -1
     interval: dict[str, list[float]] = field(default_factory=dict)  # losses since the last metrics line
     since_checkpoint: list[float] = field(default_factory=list)  # best_metric values since the last checkpoint

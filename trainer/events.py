@@ -24,7 +24,7 @@ class Started:
     total: int  # the run ends at this step
     run_dir: str
     device: str  # e.g. "CPU (2 threads)"
-    resumed_from: str | None  # checkpoint or FUNIT file the run continues from
+    resumed_from: str | None  # checkpoint, FUNIT file or model file the run continues from
     num_images: int
     num_classes: int
 

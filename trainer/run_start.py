@@ -1,4 +1,5 @@
-"""What a run starts from, besides nothing: its own training state, or FUNIT's checkpoint files.
+"""What a run starts from, besides nothing: its own training state, FUNIT's checkpoint files, or a project
+model file.
 
 Pure steps of `TrainingEngine.setup` that read files and configs and return what they found — a
 config, a note for the user, a warning — so the engine only decides what to tell and keep:
@@ -6,6 +7,9 @@ config, a note for the user, a warning — so the engine only decides what to te
   checkpoint (`adopt_stored`); `discard_note` says what the folder recorded of steps trained again;
 * a FUNIT start reads every network size from the tensors before anything is built (`sized_from_funit`),
   then loads FUNIT's generator, discriminator and optimizer files into the approach (`load_funit_start`);
+* a project model file (core `save_model`, e.g. the shipped default model) is a warm start: core's loader
+  reads it, its sizes become the run's, its generator becomes both G and the EMA, the discriminator and the
+  optimisers start fresh, and the step counts on from the file's (`read_warm_start`, `load_warm_start`);
 * loaded optimizer states take the configured learning rates and weight decay (`configure_optimizers`).
 """
 
@@ -19,8 +23,10 @@ from typing import Any
 
 import torch
 
+from g2g_desktop.core.checkpoint import load_generator_with_info
 from g2g_desktop.core.funit_files import infer_funit_discriminator_config, infer_funit_generator_config
-from g2g_desktop.core.safe_io import CheckpointError, safe_torch_load
+from g2g_desktop.core.generator import DisentanglingGenerator
+from g2g_desktop.core.safe_io import CheckpointError, file_kind, safe_torch_load
 from trainer.approaches import Approach
 from trainer.config import TrainConfig
 from trainer.run_folder import describe_discarded, same_path
@@ -31,19 +37,36 @@ FUNIT_DIS_WIDTH = 16  # FUNIT's discriminator widths stop at 16× its first (nf 
 
 
 @dataclass(frozen=True)
-class StartPoint:
-    """What `config.resume` points at, read before any network is built."""
+class WarmStart:
+    """A project model file a run starts from: the generator core's loader read from it, and its step."""
 
-    config: TrainConfig  # with the checkpoint's architecture, or the sizes of FUNIT's files
+    path: Path
+    generator: DisentanglingGenerator
+    step: int
+    approach: str | None  # the approach that trained it, as the file says
+
+
+@dataclass(frozen=True)
+class StartPoint:
+    """What `config.resume` points at, read before the approach's networks are built."""
+
+    config: TrainConfig  # with the checkpoint's architecture, or the sizes of FUNIT's files or the model file
     state: dict[str, Any] | None  # the training state the run continues
     state_path: Path | None
     funit_gen: Path | None  # or the FUNIT gen_*.pt it starts from
     warning: str | None  # architecture fields the resumed run keeps against the config's
     restarting: bool  # the folder's run stopped before its first checkpoint: this one starts it again
+    warm: WarmStart | None = None  # or the project model file it warm-starts from
 
 
 def find_start(config: TrainConfig, run_dir: Path) -> StartPoint:
-    """The state or FUNIT file a run continues (none for a fresh run), and the config that fits it."""
+    """The state, FUNIT file or model file a run continues (none for a fresh run), and the config that fits it."""
+    if config.resume is not None and Path(config.resume).is_file() and file_kind(Path(config.resume)) == "safetensors":
+        warm = read_warm_start(Path(config.resume))
+        if warm.approach is not None and warm.approach != config.approach:
+            raise CheckpointError(warm.path, f"holds a {warm.approach!r} model, not one of {config.approach!r}")
+        config, warning = sized_from_model(config, warm)
+        return StartPoint(config, None, None, None, [], warning, warm)
     own = run_folder_of(config.resume)
     if own is not None and latest_state(own) is None and same_path(own, run_dir):
         state, state_path, funit_gen = None, None, None  # this very run, with nothing to continue yet
@@ -78,7 +101,8 @@ def adopt_stored(config: TrainConfig, state: dict[str, Any]) -> tuple[TrainConfi
     architecture field asked to differ."""
     stored = state["config"]
     kept = {k: stored[k] for k in ARCHITECTURE_FIELDS if k in stored}
-    overridden = [f"{k}={v!r} (asked {getattr(config, k)!r})" for k, v in kept.items() if v != getattr(config, k)]
+    overridden = [f"{k}={v!r} (asked {getattr(config, k)!r})" for k, v in kept.items()
+                  if _differs(v, getattr(config, k))]
     warning = "the resumed run keeps its " + ", ".join(overridden) if overridden else None
     precision = stored_precision(state)
     if precision:
@@ -96,6 +120,46 @@ def stored_precision(state: dict[str, Any]) -> str:
         return state["config"]["cpu_precision"]
     saved = state.get("extra", {}).get("cpu_precision") or {}
     return ("bf16" if saved["bf16"] else "fp32") if "bf16" in saved else ""
+def _differs(stored: Any, asked: Any) -> bool:
+    """Whether an asked field differs from the stored one; of a size mapping (`model`, `dis`) only the sizes
+    asked count, since the stored one has every default filled in."""
+    if isinstance(stored, Mapping) and isinstance(asked, Mapping):
+        return any(stored.get(k) != v for k, v in asked.items())
+    return stored != asked
+
+
+def read_warm_start(path: Path) -> WarmStart:
+    """A project model file read by core's loader (the one the app and `g2g-eval` use)."""
+    generator, info = load_generator_with_info(path)
+    return WarmStart(path, generator, info.step or 0, info.approach)
+
+
+def warm_sizes(warm: WarmStart) -> dict[str, Any]:
+    """The `TrainConfig.model` that rebuilds the model file's generator."""
+    return {k: v for k, v in warm.generator.config.to_dict().items() if k != "image_size"}
+
+
+def sized_from_model(config: TrainConfig, warm: WarmStart) -> tuple[TrainConfig, str | None]:
+    """`config` with the model file's generator sizes and image size, and a warning naming any asked to differ
+    (only the sizes the config gives: the file's others are its defaults filled in)."""
+    sizes, image_size = warm_sizes(warm), warm.generator.config.image_size
+    differ = [f"model.{k}={sizes.get(k)!r} (asked {v!r})" for k, v in config.model.items() if sizes.get(k) != v]
+    if image_size != config.image_size:
+        differ.append(f"image_size={image_size} (asked {config.image_size})")
+    warning = f"{warm.path.name} keeps its " + ", ".join(differ) if differ else None
+    return dataclasses.replace(config, model=sizes, image_size=image_size), warning
+
+
+def load_warm_start(approach: Approach, config: TrainConfig, warm: WarmStart) -> str:
+    """Copy the model file's generator into the approach's G and EMA; returns the note for the user."""
+    if warm.step >= config.steps:
+        raise ValueError(f"{warm.path.name} is at step {warm.step:,} and steps counts the whole run: ask for more "
+                         f"than {warm.step:,} (e.g. {warm.step + 2000:,} for 2,000 more)")
+    approach.warm_start(warm.generator, warm.path)
+    sizes = ", ".join(f"{k}={v}" for k, v in warm_sizes(warm).items())
+    return (f"warm start from {warm.path} (step {warm.step:,}): its generator is both G and the EMA ({sizes}; "
+            f"{warm.generator.config.image_size} px); discriminator and optimisers fresh; "
+            f"continues toward step {config.steps:,}")
 
 
 def load_modules_checked(approach: Approach, state: dict[str, Any], path: Path) -> None:

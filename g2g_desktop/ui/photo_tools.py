@@ -88,12 +88,15 @@ class PhotoTools(QObject):
         self._cancel = threading.Event()
         self.progress: QProgressDialog | None = None
         self._connect()
+        self._place_meter()
         if self.judge is None:
             self.meter.show_message(JUDGE_MISSING)
 
     def _connect(self) -> None:
         s, w = self.session, self.window
         self.controller.rendered.connect(self._rendered)
+        for signal in (s.pairChanged, s.alignChanged, s.imagesChanged):
+            signal.connect(self._place_meter)
         for signal in (s.pairChanged, s.modelChanged, s.alignChanged, s.imagesChanged):
             signal.connect(self._request_curve)
         s.alphasChanged.connect(lambda: self.meter.set_alphas(s.alphas))
@@ -146,6 +149,16 @@ class PhotoTools(QObject):
         return [] if pair is None else [(pair[0], pair[1]), (pair[1], pair[0])]
 
     # ------------------------------------------------------------------ meter and photos
+    def _judged_pair(self) -> bool:
+        """Whether the judge has something to read: a pair holding a photo. The bundled samples are drawn
+        (procedural) faces, on which dlib only ever finds no face, so there the meter says nothing true."""
+        pair = self.session.pair_images()
+        return pair is not None and any(image.photo for image in pair)
+
+    def _place_meter(self) -> None:
+        """The meter shows for photo pairs only (none shown before a pair is chosen either)."""
+        self.meter.setHidden(not self._judged_pair())
+
     def _rendered(self, result: RenderResult) -> None:
         if result.request.kind != RenderKind.GRID or result.error:
             return
@@ -156,7 +169,7 @@ class PhotoTools(QObject):
         result = self._grid
         if result is None:
             return
-        if self.judge is not None:
+        if self.judge is not None and self._judged_pair():
             renderer, request = self.controller.renderer, result.request
             size = self.session.model.image_size if self.session.model else 0
 
@@ -176,7 +189,7 @@ class PhotoTools(QObject):
             self._settle.stop()
             self.meter.show_message(WAITING)
             return
-        if self._pair_key() == self._curve_key:
+        if not self._judged_pair() or self._pair_key() == self._curve_key:
             return
         self._curve_key = self._pair_key()
         self.meter.show_message("Identity judge: measuring…")

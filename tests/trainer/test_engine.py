@@ -359,6 +359,15 @@ def test_resume_keeps_the_stored_architecture_and_says_so(tmp_path):
     assert "keeps its model=" in events.of(Warned)[0].message and engine.config.model["nf"] == 8
 
 
+def test_resume_asking_some_of_the_stored_sizes_warns_of_nothing(tmp_path):
+    _engine(tiny_config(tmp_path, steps=1)).run()
+    asked = tiny_config(tmp_path, steps=2, resume=str(tmp_path / "run"))
+    events = Events()
+    engine = _engine(dataclasses.replace(asked, model={"nf": asked.model["nf"]}), events)  # as a config file asks
+    assert engine.run() == "completed"
+    assert not events.of(Warned) and engine.config.model == asked.model
+
+
 def test_save_now_twice_at_one_step_names_the_same_file(tmp_path):
     events = Events()
     engine = _engine(tiny_config(tmp_path, steps=1), events)

@@ -24,7 +24,7 @@ from g2g_desktop.core.resources import sample_paths
 from g2g_desktop.services.render_queue import RenderKind
 from g2g_desktop.services.renderer import _run_images
 from g2g_desktop.ui.photo_tools import SETTLE_MS
-from g2g_desktop.ui.widgets.identity_meter import WAITING
+from g2g_desktop.ui.widgets.identity_meter import NO_FACE, WAITING
 from tests.ui.factories import TIMEOUT, TINY, drop_and_render, load_model, write_image
 from trainer.loss_weights import LossWeights
 from trainer.presets import RECIPES
@@ -36,8 +36,10 @@ class FakeJudge(IdentityJudge):
     def __init__(self, finds_faces: bool = True):
         super().__init__()
         self.finds_faces = finds_faces
+        self.calls = 0
 
     def descriptor(self, image):
+        self.calls += 1
         pixels = np.asarray(image.convert("RGB"), dtype=np.float64) / 255.0
         return pixels.mean((0, 1)) * 3.0 if self.finds_faces else None
 
@@ -57,10 +59,17 @@ def photo_model(tmp_path):
     return path
 
 
-def test_meter_shows_both_distances_and_which_person_is_closer(qtbot, window, tiny_model, image_files):
+@pytest.fixture
+def photo_files(tmp_path):
+    """Photo-sized images (the meter is for photos: `looks_like_photo`)."""
+    return [write_image(tmp_path / f"photo{i}.jpg", seed=i, size=(320, 240)) for i in range(2)]
+
+
+def test_meter_shows_both_distances_and_which_person_is_closer(qtbot, window, tiny_model, photo_files):
     window.photo_tools.judge = FakeJudge()
     load_model(qtbot, window, tiny_model)
-    drop_and_render(qtbot, window, image_files[:2])
+    drop_and_render(qtbot, window, photo_files)
+    assert not window.identity_meter.isHidden()
     qtbot.waitUntil(lambda: "distance to person 1" in window.identity_meter.texts()[0], timeout=TIMEOUT)
     first, second = window.identity_meter.texts()
     assert "to person 2" in first and "closer to person" in first and second.startswith("Mix 2:")
@@ -70,12 +79,25 @@ def test_meter_shows_both_distances_and_which_person_is_closer(qtbot, window, ti
     window.identity_meter.grab()  # paints the curve
 
 
-def test_meter_says_no_face_instead_of_a_number(qtbot, window, tiny_model, image_files):
+def test_meter_says_no_face_instead_of_a_number(qtbot, window, tiny_model, photo_files):
     window.photo_tools.judge = FakeJudge(finds_faces=False)
     load_model(qtbot, window, tiny_model)
-    drop_and_render(qtbot, window, image_files[:2])
+    drop_and_render(qtbot, window, photo_files)
     qtbot.waitUntil(lambda: "no face found by the judge" in window.identity_meter.texts()[0], timeout=TIMEOUT)
     assert not any(ch.isdigit() for ch in window.identity_meter.texts()[0].split(":", 1)[1])
+
+
+def test_meter_is_hidden_on_the_bundled_procedural_samples(qtbot, window, procedural_model, photo_files):
+    """The judge reads photos; on the drawn sample faces it would only ever say "no face found"."""
+    judge = window.photo_tools.judge = FakeJudge(finds_faces=False)
+    load_model(qtbot, window, procedural_model)
+    drop_and_render(qtbot, window, sample_paths()[:2])
+    qtbot.wait(SETTLE_MS + 300)
+    assert window.identity_meter.isHidden() and judge.calls == 0
+    assert not any(NO_FACE in text for text in window.identity_meter.texts())
+    drop_and_render(qtbot, window, photo_files)  # a photo pair brings the meter back
+    assert not window.identity_meter.isHidden()
+    qtbot.waitUntil(lambda: NO_FACE in window.identity_meter.texts()[0], timeout=TIMEOUT)
 
 
 def test_photo_view_pastes_both_mixes_into_the_full_resolution_photos(qtbot, window, photo_model, tmp_path):

@@ -26,6 +26,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -35,6 +36,7 @@ from g2g_desktop.core.device import auto_cpu_bf16, cpu_bf16_mode, cpu_has_native
 from g2g_desktop.core.g2g import cross_pass
 from g2g_desktop.core.generator import DisentanglingGenerator
 from g2g_desktop.core.pipeline import G2GResult
+from g2g_desktop.core.safe_io import CheckpointError
 from trainer.batch import PairBatch
 from trainer.config import TrainConfig
 from trainer.loss_weights import LossWeights
@@ -154,6 +156,19 @@ class Approach(ABC):
         if self.device.type != "cpu":
             return ""
         return "bf16" if self._use_cpu_bf16() else "fp32"
+    def warm_start(self, generator: DisentanglingGenerator, path: Path) -> None:
+        """G and its EMA both from `generator`'s weights (a model file holds one copy, usually the EMA), copied
+        in place so the fresh optimisers keep their parameters; the discriminator stays as built."""
+        weights = generator.state_dict()
+        for name, module in (("gen", self.generator), ("gen_test", self.ema)):
+            if module is None:
+                continue
+            try:
+                module.load_state_dict(weights, strict=True)
+            except RuntimeError as exc:
+                problem = " ".join(str(exc).split())
+                raise CheckpointError(path, f"its generator does not fit this run's {name!r}: {problem[:400]}") \
+                    from None
 
     def extra_state(self) -> dict[str, Any]:
         """AMP loss-scaler state and the CPU precision choice (with why), for the training-state checkpoint."""
