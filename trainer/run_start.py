@@ -66,7 +66,7 @@ def find_start(config: TrainConfig, run_dir: Path) -> StartPoint:
         if warm.approach is not None and warm.approach != config.approach:
             raise CheckpointError(warm.path, f"holds a {warm.approach!r} model, not one of {config.approach!r}")
         config, warning = sized_from_model(config, warm)
-        return StartPoint(config, None, None, None, [], warning, warm)
+        return StartPoint(config, None, None, None, warning, restarting=False, warm=warm)
     own = run_folder_of(config.resume)
     if own is not None and latest_state(own) is None and same_path(own, run_dir):
         state, state_path, funit_gen = None, None, None  # this very run, with nothing to continue yet

@@ -42,9 +42,14 @@ def test_a_restart_from_step_0_replaces_the_abandoned_records_and_says_so(tmp_pa
     assert TrainingEngine(config, events, "cpu", dataset=TinyDataset()).run() == "completed"
     assert _steps(run) == [1, 2, 3, 4]  # each step once, not 1, 2, 1, 2, 3, 4
     assert _previews(run) == [f"step_0000000{n}.png" for n in (1, 2, 3, 4)]
-    assert events.of(Noted)[0].message == (f"{run}: the run here stopped before its first checkpoint; it starts "
-                                           "again from step 0 and its records were removed: metrics.jsonl "
-                                           "(2 lines), previews (2 files)")
+    assert _run_notes(events, run) == [f"{run}: the run here stopped before its first checkpoint; it starts "
+                                       "again from step 0 and its records were removed: metrics.jsonl "
+                                       "(2 lines), previews (2 files)"]
+
+
+def _run_notes(events, run) -> list[str]:
+    """The notes about the run folder itself (the engine also notes e.g. the training precision)."""
+    return [e.message for e in events.of(Noted) if e.message.startswith(f"{run}:")]
 
 
 def test_a_resume_drops_what_was_recorded_after_its_checkpoint(tmp_path):
@@ -58,9 +63,9 @@ def test_a_resume_drops_what_was_recorded_after_its_checkpoint(tmp_path):
     assert TrainingEngine(resumed, events, "cpu", dataset=TinyDataset()).run() == "completed"
     assert [e.step for e in events.of(StepDone)] == [3, 4]
     assert _steps(run) == [1, 2, 3, 4] and _steps(run, "eval.jsonl") == [2, 4]
-    assert events.of(Noted)[0].message == (f"{run}: removed what was recorded after step 2, the checkpoint this run "
-                                           "continues from (those steps are trained again): metrics.jsonl (1 line), "
-                                           "previews (1 file)")
+    assert _run_notes(events, run) == [f"{run}: removed what was recorded after step 2, the checkpoint this run "
+                                       "continues from (those steps are trained again): metrics.jsonl (1 line), "
+                                       "previews (1 file)"]
 
 
 def test_discard_after_keeps_earlier_lines_drops_torn_ones_and_rewrites_nothing_else(tmp_path):
