@@ -78,8 +78,9 @@ def answer_box(button: str, seen: list[str] | None = None) -> None:
     this polls from the event loop), after adding the box's text to `seen`."""
 
     def poll() -> None:
-        box = next((w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()), None)
-        if box is None:
+        box = next((w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()
+                    and any(b.text() == button for b in w.buttons())), None)
+        if box is None:  # not open yet (or only another test's leftover box is): look again
             QTimer.singleShot(20, poll)
             return
         if seen is not None:
