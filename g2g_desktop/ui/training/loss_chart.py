@@ -109,7 +109,7 @@ class LossChart(QWidget):
         font = self.legend.font()
         font.setPointSizeF(max(6.0, QApplication.font().pointSizeF() * 0.85))
         self.legend.setFont(font)
-        self.legend.setFixedHeight(LEGEND_ROWS * (self.legend.fontMetrics().height() + 4) + 4)
+        self._fit_legend()
         for series in getattr(self, "series", {}).values():
             self._colour(series)
         self._style_legend()
@@ -194,10 +194,19 @@ class LossChart(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, name)
             item.setToolTip(f"{series.name()}: click to hide or show this curve")
             self.legend.addItem(item)
+            self._fit_legend()
             self._colour(series)
             series.setVisible(name not in self.hidden)
             self._style_legend()
         return series
+
+    def _fit_legend(self) -> None:
+        """Room for LEGEND_ROWS rows of entries as they are really drawn: the app's style sheet pads each
+        entry, so a height from the font alone left the last row a pixel short (and a scroll bar)."""
+        row = self.legend.fontMetrics().height() + 4
+        if self.legend.count():
+            row = max(row, self.legend.sizeHintForRow(0))
+        self.legend.setFixedHeight(LEGEND_ROWS * (row + 2 * self.legend.spacing()) + 2 * self.legend.frameWidth() + 4)
 
     def _colour(self, series: QLineSeries) -> None:
         pen = QPen(QColor(PALETTE[int(series.property("palette_index")) % len(PALETTE)]))

@@ -118,6 +118,9 @@ class RunForm(QWidget):
         form.addRow("Preview every:", self.preview_every)
         self.checkpoint_every = self._spin(1, 1_000_000, 500, "Steps between training checkpoints")
         form.addRow("Checkpoint every:", self.checkpoint_every)
+        for combo in (self.approach, self.recipe, self.size):  # long titles must not set the dock's minimum
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)  # width, and with it the window's, on a 1024×700 screen
 
     @staticmethod
     def _spin(low: int, high: int, value: int, tip: str) -> QSpinBox:
