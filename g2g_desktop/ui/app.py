@@ -117,7 +117,7 @@ class Launch(QObject):
             if len(found) > 1:
                 window.session.set_same_person(found)
         if self.fallback_note:
-            window.notice_bar.show_notice(self.fallback_note)  # after what the reopened images' own load had to say
+            window.notice_bar.show_notice(self.fallback_note, keep=True)  # above what the load or the model has to say
 
 
 def main(

@@ -205,3 +205,20 @@ def test_a_window_saved_maximized_comes_back_over_the_whole_screen(qtbot):
     qtbot.addWidget(again)
     place_window(again, saved)
     assert again.isMaximized() and again.geometry() == available
+
+
+def test_a_kept_notice_stays_above_a_later_one_until_dismissed(qtbot):
+    """The start's "reopened the last session" note was wiped out when the model's alignment offer came later."""
+    from g2g_desktop.ui.widgets.notice_bar import NoticeBar
+
+    bar = NoticeBar()
+    qtbot.addWidget(bar)
+    bar.show_notice("first the load", [("Act", lambda: None)])
+    bar.show_notice("kept", keep=True)
+    assert bar.label.text() == "kept\nfirst the load" and bar.button("Act")  # shown under it, buttons kept
+    bar.show_notice("later offer", [("Align faces", lambda: None)])
+    assert bar.label.text() == "kept\nlater offer" and bar.button("Align faces")
+    bar.button("Dismiss").click()
+    assert bar.isHidden() and not bar.kept
+    bar.show_notice("next")
+    assert bar.label.text() == "next"
