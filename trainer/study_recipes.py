@@ -213,6 +213,12 @@ RUNS: tuple[StudyRun, ...] = (
     StudyRun("critic_cos_folder", "critic_cos trained from the same faces exported as one folder per person: the "
              "critic pre-trains on the folder's own images, as it would on a user's photos (no renderer)",
              CRITIC_COS, from_folder=True),
+    StudyRun("critic_cos_lr1e3_3000", "critic_cos_3000 with the generator's lr ×3.3 (1e-3): its curve was still "
+             "falling at 3000 steps (person 0.63 → 0.62 over the last 1000), so learning speed may be the limit",
+             _recipe(CRITIC_COS, {"steps": 3000, "lr_gen": 1e-3})),
+    StudyRun("critic_cos10_3000", "critic_cos_3000 with λ_crit 10: at λ 5 the critic's loss (1 − cos ≈ 0.07 from "
+             "step 1500) is a sliver of the reconstruction terms, so its pull on identity fades as it is satisfied",
+             _recipe(CRITIC_COS, {"steps": 3000, "weights": {"lambda_critic": 10.0}})),
     StudyRun("critic_cos_s1", "critic_cos, seed 1 (the critic's features of the class person, which a copy of the "
              "content image cannot match)",
              _recipe(CRITIC_COS, {"seed": 1})),
