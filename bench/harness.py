@@ -21,6 +21,9 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from g2g_desktop.core.device import cpu_flags as core_cpu_flags
+from g2g_desktop.core.device import cpu_model_name, cpuinfo_field
+
 
 @dataclass(frozen=True)
 class Timing:
@@ -185,26 +188,34 @@ class PeakMemory:
 
 
 # ---------------------------------------------------------------------- machine
+# AMD's CPU family numbers of the Zen generations: bench figures from one generation do not carry to another.
+_AMD_FAMILIES = {23: "Zen/Zen 2", 25: "Zen 3/Zen 4", 26: "Zen 5"}
+_NOTED_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_tile")
+
+
 def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    """The model name with the family and model numbers, which name a CPU kind when the model name does not
+    ("AMD EPYC" is all a virtual machine may show, on Zen 3, 4 and 5 alike)."""
+    name = cpu_model_name() or platform.machine()
+    family, model = cpuinfo_field("cpu family"), cpuinfo_field("model\t")
+    if family is None:
+        return name
+    generation = _AMD_FAMILIES.get(int(family)) if "AMD" in name and family.isdigit() else None
+    return f"{name} (family {family}, model {model}{f': {generation}' if generation else ''})"
+
+
+def cpu_slug() -> str:
+    """A file-name form of the CPU kind ("amd-epyc-f26-m2"): each kind keeps its own committed results."""
+    name = (cpu_model_name() or platform.machine()).lower()
+    words = "-".join("".join(c if c.isalnum() else " " for c in name).split()[:3])
+    family, model = cpuinfo_field("cpu family"), cpuinfo_field("model\t")
+    return f"{words}-f{family}-m{model}" if family is not None else words
 
 
 def cpu_flags() -> list[str]:
     """The vector extensions that decide which CPU kernels torch can use."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        return []
-    wanted = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "avx512_vnni")
-    return [f for f in wanted if f in flags]
+    flags = core_cpu_flags()
+    return [f for f in _NOTED_FLAGS if f in flags]
 
 
 def machine_info() -> dict:

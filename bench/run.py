@@ -22,7 +22,7 @@ from g2g_desktop.core.messages import typed_first_line
 from .bf16 import bf16_section
 from .cuda import cuda_section
 from .gui import gui_section
-from .harness import machine_info, matmul_peak_gflops
+from .harness import cpu_slug, machine_info, matmul_peak_gflops
 from .inference import Budget, inference_sections
 from .memory_format import memory_format_section
 from .options import options_section
@@ -42,7 +42,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these suites")
     parser.add_argument("--compile", action="store_true", help="also measure torch.compile on the CPU (minutes)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON and Markdown results")
-    parser.add_argument("--name", help="result file name without suffix (default: cpu, or cuda with a GPU)")
+    parser.add_argument("--name", help="result file name without suffix (default: cpu_<CPU kind>, "
+                        "or cuda with a GPU): each CPU kind keeps its own committed results")
     return parser.parse_args(argv)
 
 
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     report.duration_s = time.perf_counter() - start
     report.settings["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     report.settings["matmul_peak_gflops_end"] = round(matmul_peak_gflops(), 2)
-    name = args.name or ("cuda" if torch.cuda.is_available() else "cpu")
+    name = args.name or ("cuda" if torch.cuda.is_available() else f"cpu_{cpu_slug()}")
     json_path, md_path = report.write(args.out, name)
     print(f"[bench] wrote {json_path} and {md_path} in {report.duration_s:.0f} s")
     return 0

@@ -1,6 +1,6 @@
 """The pipeline's speed measures keep its results: fade image cache, out-of-memory message, OpenMP policy.
 
-Their measured gains are in bench/results/cpu.md; these tests check behaviour, never time.
+Their measured gains are in bench/results/cpu_*.md; these tests check behaviour, never time.
 """
 
 from __future__ import annotations
@@ -31,6 +31,20 @@ def _count_decodes(gen) -> list[int]:
 
     gen.decode = decode
     return sizes
+
+
+def test_cpu_pipeline_runs_channels_last_with_the_eager_results(gen, images):
+    """channels_last on the CPU (measured faster, core/device.py) changes the layout, not the images."""
+    import copy
+
+    eager = copy.deepcopy(gen).eval()
+    pipe = G2GPipeline(gen, "cpu", cpu_bf16="off")
+    assert pipe.settings.channels_last
+    assert pipe._prepare(images[0]).is_contiguous(memory_format=torch.channels_last)
+    result = pipe.run(images[0], images[1])
+    with torch.no_grad():
+        mixed = eager(images[:1], images[1:2])
+    assert torch.allclose(result.mixed[0], mixed[0], atol=1e-5)
 
 
 def test_dragging_one_slider_decodes_only_that_side(gen, images):
