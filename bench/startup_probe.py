@@ -1,12 +1,14 @@
 """Child process of the start-up benchmark: one start of the real app (`g2g_desktop.ui.app.main`, the path
 `g2g-desktop` takes) or of a bare PySide6 window, printing one JSON line.
 
-`python -m bench.startup_probe bare|app [--model PATH] [IMAGE ...]`. Times are wall-clock seconds from
+`python -m bench.startup_probe bare|torch|app [--model PATH] [IMAGE ...]`. Times are wall-clock seconds from
 `G2G_BENCH_T0` (the parent's clock just before it started this process): `first_window_s` when the first
 top-level window is exposed (drawn), and for the app `first_mixed_image_s` when the grid shows a mix and
 the resident memory then and after a second of idling (and whether torch had loaded when the first window
-was drawn). The probe creates the QApplication itself (the app
-reuses it) to watch the windows; it imports nothing heavier than PySide6 before the app does.
+was drawn). `torch` is the bare window that then imports torch (`torch_imported_s`): no first mix can come
+sooner. `quit_requested_s` is when the window was closed and the app told to quit; the parent notes when the
+process was gone (`exited_s`), so the difference is what quitting takes. The probe creates the QApplication
+itself (the app reuses it) to watch the windows; it imports nothing heavier than PySide6 before the app does.
 """
 
 from __future__ import annotations
@@ -63,18 +65,30 @@ def main(argv: list[str]) -> int:
     app.installEventFilter(watch)
     out: dict = {"mode": mode}
 
-    if mode == "bare":
+    if mode in ("bare", "torch"):
         window = QMainWindow()
         window.setWindowTitle("bare")
         window.setCentralWidget(QLabel("bare window"))
         window.resize(1000, 700)
         window.show()
+
+        def shown() -> None:
+            if watch.first_s is None:
+                return
+            poll.stop()
+            if mode == "torch":  # the floor of any first mix: torch itself, imported once a window is up
+                import torch  # noqa: F401
+
+                out["torch_imported_s"] = round(time.time() - T0, 4)
+            out["quit_requested_s"] = round(time.time() - T0, 4)
+            app.quit()
+
         poll = QTimer()
-        poll.timeout.connect(lambda: watch.first_s is not None and app.quit())
+        poll.timeout.connect(shown)
         poll.start(1)
         app.exec()
         out.update(first_window_s=round(watch.first_s, 4), rss_mb=rss_mb())
-        print(json.dumps(out))
+        print(json.dumps(out), flush=True)
         return 0
 
     state: dict = {"mixed_s": None, "deadline": time.time() + MIX_TIMEOUT_S}
@@ -100,6 +114,7 @@ def main(argv: list[str]) -> int:
             rss_at_mix_mb=state.get("rss_at_mix_mb"),
             rss_idle_mb=rss_mb(),
             loaded_at_idle={m: m in sys.modules for m in ("torch", "trainer", "torchvision", "facenet_pytorch")},
+            quit_requested_s=round(time.time() - T0, 4),  # an idle app is told to quit now (window closed)
         )
         print(json.dumps(out), flush=True)
         if window is not None:

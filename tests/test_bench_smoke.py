@@ -156,15 +156,18 @@ def test_startup_section_compares_the_app_with_a_bare_window(monkeypatch):
     from bench import startup
 
     fake = {
-        "bare": {"first_window_s": 0.2, "rss_mb": 70.0},
+        "bare": {"first_window_s": 0.2, "rss_mb": 70.0, "quit_requested_s": 0.21, "exited_s": 0.31},
+        "torch": {"first_window_s": 0.2, "torch_imported_s": 1.4, "quit_requested_s": 1.4, "exited_s": 1.6},
         "app": {"first_window_s": 0.4, "first_mixed_image_s": 2.0, "rss_at_mix_mb": 900.0, "rss_idle_mb": 890.0,
-                "loaded_at_idle": {"torch": True, "trainer": False}},
+                "loaded_at_idle": {"torch": True, "trainer": False}, "quit_requested_s": 3.0, "exited_s": 3.5},
     }
     monkeypatch.setattr(startup, "run_probe", lambda mode, args, settings: fake[mode])
     section = startup.startup_section(quick=False)
-    window, mixed, memory = section.rows
+    window, mixed, first_mix, quit_row, memory = section.rows
     assert window.ratio == pytest.approx(2.0) and window.met is True and window.target == "≤ 1.5 s"
     assert mixed.ratio == pytest.approx(10.0)
+    assert first_mix.ratio == pytest.approx(1.6 / 1.2) and first_mix.met is False  # 1.6 s after the window
+    assert quit_row.ratio == pytest.approx(5.0) and quit_row.met is True and quit_row.target == "≤ 1.0 s"
     assert memory.extra["rss_idle_mb"] == 890.0
 
 
