@@ -219,6 +219,12 @@ RUNS: tuple[StudyRun, ...] = (
     StudyRun("critic_cos10_3000", "critic_cos_3000 with λ_crit 10: at λ 5 the critic's loss (1 − cos ≈ 0.07 from "
              "step 1500) is a sliver of the reconstruction terms, so its pull on identity fades as it is satisfied",
              _recipe(CRITIC_COS, {"steps": 3000, "weights": {"lambda_critic": 10.0}})),
+    StudyRun("critic_cos_lr1e3_c10_3000", "critic_cos_3000 with both: the generator's lr 1e-3 and λ_crit 10 (each "
+             "alone moved identity a little faster)",
+             _recipe(CRITIC_COS, {"steps": 3000, "lr_gen": 1e-3, "weights": {"lambda_critic": 10.0}})),
+    StudyRun("critic_cos_lr1e3_small_3000", "critic_cos_lr1e3_3000 with a content code of 8 channels: less room "
+             "in E_A(x) for the person, so the class code must carry them",
+             _recipe(CRITIC_COS, {"steps": 3000, "lr_gen": 1e-3, "model": {"content_dim": 8}})),
     StudyRun("critic_cos_s1", "critic_cos, seed 1 (the critic's features of the class person, which a copy of the "
              "content image cannot match)",
              _recipe(CRITIC_COS, {"seed": 1})),
