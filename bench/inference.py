@@ -10,6 +10,8 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import torch
+
 from g2g_desktop.core.images import tensor_to_uint8
 from g2g_desktop.core.pipeline import G2GPipeline
 
@@ -34,16 +36,21 @@ class Budget:
 def forward_rows(
     model: Model, batches: tuple[int, ...], budget: Budget, peak_gflops: float, device: str = "cpu"
 ) -> list[Row]:
-    """Full forward (mix + reconstruct of a pair) per batch size: pipeline vs eager fp32."""
+    """Full forward (mix + reconstruct of a pair) per batch size: pipeline vs eager fp32. On the CPU batch 1 is
+    measured twice: in fp32, and in the precision the app chooses at load (`auto`: bf16 decoding where the CPU
+    has it, the model is large enough and its whole cross pass stays within tolerance), with the largest
+    difference of that choice's images from the eager fp32 ones."""
     reference = model.fresh_copy().to(device)
-    pipe = G2GPipeline(model.fresh_copy(), device, cpu_bf16="off")
+    precisions = ("off", "auto") if device == "cpu" else ("off",)
+    pipes = {p: G2GPipeline(model.fresh_copy(), device, cpu_bf16=p) for p in precisions}
     rows = []
-    for batch in batches:
+    for batch, precision in [(b, p) for b in batches for p in precisions if b == 1 or p == "off"]:
+        pipe = pipes[precision]
         x = images(2 * batch, model.image_size, device="cpu")
         x1, x2 = x[:batch], x[batch:]
         r1, r2 = x1.to(device), x2.to(device)
 
-        def candidate(x1=x1, x2=x2, batch=batch):
+        def candidate(x1=x1, x2=x2, batch=batch, pipe=pipe):
             pipe.clear_cache()  # a first mix: nothing cached yet
             return pipe.run(x1[0], x2[0]) if batch == 1 else pipe.run(x1, x2)
 
@@ -55,19 +62,33 @@ def forward_rows(
             warmup=0 if heavy else 1,
             device=device,
         )
+        extra: dict = {}
+        if precision == "auto":
+            extra = {"precision": pipe.settings.decode_bf16 or "fp32", **_largest_differences(reference, pipe, x1, x2)}
         rows.append(
             Row(
                 name=f"full forward, {model.name}, batch {batch}",
-                candidate="G2GPipeline.run",
+                candidate="G2GPipeline.run" + (" (the app's precision, auto)" if precision == "auto" else ""),
                 baseline="eager fp32, one call per image",
                 comparison=comparison,
                 extra={
                     "pairs/s": round(batch / (comparison.candidate.median_ms / 1000), 2),
                     **utilisation(forward_flops(model, batch), comparison.candidate.median_ms, peak_gflops),
+                    **extra,
                 },
             )
         )
     return rows
+
+
+def _largest_differences(reference, pipe: G2GPipeline, x1: torch.Tensor, x2: torch.Tensor) -> dict[str, float]:
+    """Largest |pipeline − eager fp32| of the mixed and the reconstructed row, in grey levels of 255."""
+    truth = eager_g2g(reference, x1, x2)[:, 0].cpu()  # m1, m2, x̂1, x̂2
+    pipe.clear_cache()
+    result = pipe.run(x1[0], x2[0])
+    mixed = float((result.mixed - truth[:2]).abs().max()) / 2 * 255
+    recon = float((result.reconstructed - truth[2:]).abs().max()) / 2 * 255
+    return {"max diff mixed /255": round(mixed, 2), "max diff reconstructed /255": round(recon, 2)}
 
 
 def drag_alphas() -> Iterator[float]:
