@@ -52,7 +52,7 @@ default-model: $(STAMP)
 study: $(STAMP)
 	$(PY) -m trainer.study
 
-# Benchmarks (< 10 min on 2 CPU cores): bench/results/cpu.json + cpu.md (cuda.* with a GPU); --quick for a smoke run.
+# Benchmarks (< 10 min on 2 CPU cores): bench/results/cpu_<CPU kind>.json + .md (cuda.* with a GPU); --quick for a smoke run.
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} $(PY) -m bench.run
 
