@@ -40,6 +40,7 @@ from .session_store import save_session
 from .settings import AppSettings
 from .startup import PREFERRED_SIZE, place_window, screen_size
 from .training.dock import TrainingDock
+from .widgets.cell_zoom import CellZoom
 from .widgets.face_panel import FacePanel
 from .widgets.fade_sliders import FadeSliders
 from .widgets.gallery import ImageGallery
@@ -52,7 +53,6 @@ from .widgets.photo_view import PhotoView
 from .widgets.purpose_bar import ModelPurposeBar
 from .widgets.swap_matrix import SwapMatrixView, matrix_note
 from .widgets.task_progress import TaskProgress
-from .widgets.zoom_view import ZoomView
 from .window_actions import WindowActions
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ class MainWindow(QMainWindow):
         self.export_progress = TaskProgress()
         self.statusBar().addPermanentWidget(self.export_progress)
         self.statusBar().addPermanentWidget(self.model_label)
-        self.zoom_view = ZoomView(self)
+        self.zoom_view = CellZoom(self)
         self.undo_group = QUndoGroup(self)
         for stack in (self.controller.undo_stack, self.training_undo):
             self.undo_group.addStack(stack)
