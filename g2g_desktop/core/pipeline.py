@@ -327,14 +327,15 @@ class G2GPipeline:
         if people is not None:  # a person's identity is keyed by their images too
             k1 = k1 if people[0] is None else k1 + self.image_key(people[0])
             k2 = k2 if people[1] is None else k2 + self.image_key(people[1])
-        keys = [(k1, k2, clamp_alpha(alpha1)), (k2, k1, clamp_alpha(alpha2))]
-        # side i: its rest code, and the identity faded from its own towards the other side's
-        fades = [(c1.content, b1, b2), (c2.content, b2, b1)]
+        # side i keeps its rest code and fades its identity from its own towards the other side's
+        alphas = (clamp_alpha(alpha1), clamp_alpha(alpha2))
+        rest, own, other = (c1.content, c2.content), (b1, b2), (b2, b1)
+        keys = [(k1, k2, alphas[0]), (k2, k1, alphas[1])]
         images = [self._faded.get(key) for key in keys]
         todo = [i for i, image in enumerate(images) if image is None]
         if todo:
-            content = torch.cat([fades[i][0] for i in todo])
-            identity = torch.cat([fade_identity(fades[i][1], fades[i][2], keys[i][2]) for i in todo])
+            content = torch.cat([rest[i] for i in todo])
+            identity = torch.cat([fade_identity(own[i], other[i], alphas[i]) for i in todo])
             decoded = self._decode(content, identity, self._base(*[(x1, x2)[i] for i in todo])).cpu()
             for j, i in enumerate(todo):
                 images[i] = decoded[j : j + 1]
