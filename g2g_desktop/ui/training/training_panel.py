@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from tqdm import tqdm
 
 from g2g_desktop.core.model_file import RUN_MODEL_FILE
 from g2g_desktop.services.models import LoadedModel, load_model_file, model_from_snapshot
@@ -63,11 +64,9 @@ class ExistingRun(str, enum.Enum):
 
 
 def format_eta(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "?"
-    seconds = round(seconds)
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+    """The remaining time as tqdm writes it on g2g-train's bar (`tqdm.format_interval`), so the panel and the
+    terminal read alike; "?" while no rate is known yet (an infinite estimate, which tqdm cannot format)."""
+    return tqdm.format_interval(round(seconds)) if math.isfinite(seconds) else "?"
 
 
 class TrainingPanel(QWidget):
