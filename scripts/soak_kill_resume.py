@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from g2g_desktop.core.model_file import RUN_MODEL_FILE
 from g2g_desktop.core.safe_io import atomic_write_leftovers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -149,7 +150,7 @@ def temp_files(out: Path) -> list[Path]:
 
 def checkpoint_writes(out: Path) -> list[Path]:
     """Temp files of a training state or of the inference snapshot being written right now."""
-    return [p for p in temp_files(out) if p.name.startswith((".state_", ".model_latest"))]
+    return [p for p in temp_files(out) if p.name.startswith((".state_", f".{Path(RUN_MODEL_FILE).stem}"))]
 
 
 def latest_checkpoint_step(out: Path) -> int:
@@ -172,7 +173,7 @@ def check_files(out: Path, report: SoakReport) -> None:
             load_training_state(path)
         except CheckpointError as exc:
             report.problems.append(f"unloadable checkpoint after a kill: {exc}")
-    model = out / "model_latest.safetensors"
+    model = out / RUN_MODEL_FILE
     if model.exists():
         report.files_tried += 1
         try:

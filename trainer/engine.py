@@ -5,7 +5,7 @@ trainer/run_start.py), then `run()` loops in phases (commands, pause, step, upke
 Other threads steer it only through a thread-safe inbox of command objects (trainer/engine_control.py)
 applied between steps, each by the handler its type maps to: `pause()` (the thread really sleeps on a
 condition variable), `resume()`, `single_step()`, `stop()`, `save_now()`, `set_weights(**changes)` and
-`request_snapshot()`. The loop's flags live in one `RunState`. Everything it has to say goes to `sink` as
+`request_snapshot()`. The loop's flags live in one `LoopState`. Everything it has to say goes to `sink` as
 an event (trainer/events.py).
 
 Rank 0 writes the run folder (trainer/run_folder.py, from trainer/engine_upkeep.py): config, metrics,
@@ -38,16 +38,17 @@ import torch
 from g2g_desktop.core.device import DeviceSettings, pick_device
 from g2g_desktop.core.safe_io import CheckpointError
 from trainer import distributed
+from trainer import events as ev
 from trainer.approaches import NonFiniteLossError, build_approach
 from trainer.config import TrainConfig
 from trainer.datasets import IdentityDataset, open_dataset
 from trainer.engine_control import (
     Command,
     Inbox,
+    LoopState,
     Pause,
     Resume,
     RollbackPoint,
-    RunState,
     SaveNow,
     SetWeights,
     SingleStep,
@@ -55,7 +56,6 @@ from trainer.engine_control import (
     Stop,
 )
 from trainer.engine_upkeep import EngineUpkeep
-from trainer.events import Failed, Finished, Noted, Paused, Resumed, RolledBack, Started, StepDone, Warned
 from trainer.heldout import HeldOutScore
 from trainer.loss_weights import LossWeights
 from trainer.run_folder import RunFolder, check_run_folder, same_path
@@ -101,7 +101,7 @@ class TrainingEngine(EngineUpkeep):
         self.approach = None
         self.sampler: PairSampler | None = None
         self.inbox = Inbox()
-        self.run_state = RunState()
+        self.run_state = LoopState()
         self.rollback_point = RollbackPoint()
         self.heldout: HeldOutScore | None = None
 
@@ -135,25 +135,25 @@ class TrainingEngine(EngineUpkeep):
 
     # ------------------------------------------------------------------ the loop
 
-    def run(self) -> str:
+    def run(self) -> ev.EndReason:
         """Train until `config.steps`, a stop command or a failure; returns the `Finished` reason."""
         try:
             # Set-up: data, networks, resume. Problems with inputs become a Failed event, not a traceback.
             self.setup()
             run = self.run_state
-            self._emit(Started(self.current_step, self.config.steps, str(self.run_dir), self.settings.label,
+            self._emit(ev.Started(self.current_step, self.config.steps, str(self.run_dir), self.settings.label,
                                run.resumed_from, len(self.sampler.dataset), self.sampler.dataset.num_classes))
             for note in run.notes:  # what set-up inferred or started fresh, before the first step
-                self._emit(Noted(self.current_step, note))
-            reason = "completed"
+                self._emit(ev.Noted(self.current_step, note))
+            reason = ev.EndReason.COMPLETED
             while True:
                 # Commands: everything queued since the last step, in order.
                 self._apply_commands()
                 if self._agreed_stop():
-                    reason = "stopped"
+                    reason = ev.EndReason.STOPPED
                     break
                 if run.failed:
-                    reason = "failed"
+                    reason = ev.EndReason.FAILED
                     break
                 # Pause: sleep on the inbox (no CPU) until resume, single_step or stop arrives.
                 if run.paused and run.step_budget == 0:
@@ -168,20 +168,20 @@ class TrainingEngine(EngineUpkeep):
                 if losses is not None:
                     self._upkeep(losses)
             # Last state: checkpoint what was trained, unless a failure left it inconsistent.
-            if reason != "failed":
-                self._checkpoint("stop" if reason == "stopped" else "final")
+            if reason != ev.EndReason.FAILED:
+                self._checkpoint(ev.CheckpointKind.STOP if reason == ev.EndReason.STOPPED else ev.CheckpointKind.FINAL)
         except (CheckpointError, ValueError, OSError) as exc:
             log.debug("training stopped by bad input", exc_info=True)
             self._fail(str(exc))
-            reason = "failed"
+            reason = ev.EndReason.FAILED
         except Exception as exc:  # a bug, not bad input: keep the traceback in the log, report one line
             log.exception("training failed")
             self._fail(f"{type(exc).__name__}: {exc}")
-            reason = "failed"
+            reason = ev.EndReason.FAILED
         finally:
             if self.sampler is not None:
                 self.sampler.close()
-        self._emit(Finished(self.current_step, reason))
+        self._emit(ev.Finished(self.current_step, reason))
         return reason
 
     def step(self) -> dict[str, float] | None:
@@ -204,7 +204,7 @@ class TrainingEngine(EngineUpkeep):
             return None
         self.current_step += 1
         it_per_s = self.run_state.time_step(time.perf_counter() - started)
-        self._emit(StepDone(self.current_step, self.config.steps, losses, it_per_s,
+        self._emit(ev.StepDone(self.current_step, self.config.steps, losses, it_per_s,
                             (self.config.steps - self.current_step) / it_per_s))
         return losses
 
@@ -229,7 +229,7 @@ class TrainingEngine(EngineUpkeep):
             dataset = self.heldout.training_set  # its held-out images are never trained on
         start = find_start(config, self.run_dir)
         if start.warning is not None:
-            self._emit(Warned(int(start.state["step"]) if start.state else start.warm.step, start.warning))
+            self._emit(ev.Warned(int(start.state["step"]) if start.state else start.warm.step, start.warning))
         config = self.config = start.config
         state, state_path, funit_gen = start.state, start.state_path, start.funit_gen
         random.seed(config.seed)
@@ -267,7 +267,7 @@ class TrainingEngine(EngineUpkeep):
         if self.is_main:
             removed = self.files.remove_leftover_temp_files()
             if removed:
-                self._emit(Warned(self.current_step, f"removed {removed} temp file(s) of interrupted writes"))
+                self._emit(ev.Warned(self.current_step, f"removed {removed} temp file(s) of interrupted writes"))
             dropped = self.files.discard_after(kept_to)  # else the curves would hold these steps twice
             self.files.write_config(self.config.to_dict())
         note = discard_note(self.run_dir, start.restarting, kept_to, dropped)
@@ -334,7 +334,7 @@ class TrainingEngine(EngineUpkeep):
         self._restore(point.copy(), data=False)
         if self._record_precision() and self.is_main:  # bf16 gave the NaN: the rest of the run is fp32
             self.files.write_config(self.config.to_dict())
-        self._emit(RolledBack(self.current_step, str(exc), failed_step))
+        self._emit(ev.RolledBack(self.current_step, str(exc), failed_step))
 
     def _record_precision(self) -> bool:
         """Put the approach's CPU precision into the config (config.json, checkpoints); True when it changed."""
@@ -353,25 +353,25 @@ class TrainingEngine(EngineUpkeep):
     def _on_pause(self, _: Command) -> None:
         if not self.run_state.paused:
             self.run_state.paused = True
-            self._emit(Paused(self.current_step))
-            self._checkpoint("pause")
+            self._emit(ev.Paused(self.current_step))
+            self._checkpoint(ev.CheckpointKind.PAUSE)
 
     def _on_single_step(self, _: Command) -> None:
         if not self.run_state.paused:
             self.run_state.paused = True
-            self._emit(Paused(self.current_step))
+            self._emit(ev.Paused(self.current_step))
         self.run_state.step_budget += 1
 
     def _on_resume(self, _: Command) -> None:
         if self.run_state.paused:
             self.run_state.paused, self.run_state.step_budget = False, 0
-            self._emit(Resumed(self.current_step))
+            self._emit(ev.Resumed(self.current_step))
 
     def _on_stop(self, _: Command) -> None:
         self.run_state.stop = True
 
     def _on_save(self, _: Command) -> None:
-        self._checkpoint("manual")
+        self._checkpoint(ev.CheckpointKind.MANUAL)
 
     def _on_weights(self, command: SetWeights) -> None:
         self._apply_weights(command.changes)
@@ -387,7 +387,7 @@ class TrainingEngine(EngineUpkeep):
 
     def _fail(self, message: str) -> None:
         self.run_state.failed = True
-        self._emit(Failed(message))
+        self._emit(ev.Failed(message))
 
     def _emit(self, event: Any) -> None:
         self.sink(event)

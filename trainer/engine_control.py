@@ -3,7 +3,7 @@
 * Commands are small frozen dataclasses posted to an `Inbox` (a deque under a condition variable);
   the engine drains it between steps and looks each command's handler up by its type — one table,
   so a new command is a new class and one entry.
-* `RunState` holds the loop's own flags and counters (paused, single-step budget, stop, failure,
+* `LoopState` holds the loop's own flags and counters (paused, single-step budget, stop, failure,
   the losses gathered for the next metrics line and checkpoint).
 * `RollbackPoint` is the last good training state — the latest checkpoint's, or the start's — kept as a
   CPU copy, with the number of rollbacks to it since it was taken.
@@ -86,7 +86,7 @@ class Inbox:
 
 
 @dataclass
-class RunState:
+class LoopState:
     """The training loop's flags and counters, reset only by a new engine."""
 
     ready: bool = False  # set-up done

@@ -17,7 +17,7 @@ import torch
 
 from g2g_desktop.core.images import tensor_to_uint8
 from trainer.datasets import faces_provenance
-from trainer.events import CheckpointSaved, ModelSnapshot, Noted, PreviewReady, Warned, WeightsChanged
+from trainer.events import CheckpointKind, CheckpointSaved, ModelSnapshot, Noted, PreviewReady, Warned, WeightsChanged
 from trainer.identity_critic import train_identity_critic
 from trainer.run_folder import rebuildable
 from trainer.sampler import has_ground_truth
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from trainer.approaches import Approach
     from trainer.batch import PairBatch
     from trainer.config import TrainConfig
-    from trainer.engine_control import RollbackPoint, RunState
+    from trainer.engine_control import LoopState, RollbackPoint
     from trainer.heldout import HeldOutScore
     from trainer.run_folder import RunFolder
     from trainer.sampler import PairSampler
@@ -48,7 +48,7 @@ class EngineUpkeep:
     is_main: bool
     current_step: int
     audit: list[dict[str, Any]]
-    run_state: RunState
+    run_state: LoopState
     rollback_point: RollbackPoint
     _emit: Callable[[Any], None]  # the event to the sink
     _capture: Callable[[float | None], dict[str, Any]]  # the training state, with this metric
@@ -65,7 +65,7 @@ class EngineUpkeep:
         if step % self.config.preview_every == 0:
             self._preview()
         if step % self.config.checkpoint_every == 0:
-            self._checkpoint("periodic")
+            self._checkpoint(CheckpointKind.PERIODIC)
 
     def _write_metrics(self) -> None:
         means = {name: float(np.mean(values)) for name, values in self.run_state.interval.items()}
@@ -78,15 +78,14 @@ class EngineUpkeep:
         with torch.random.fork_rng(devices=devices):  # previews never disturb the training's random streams
             result = self.approach.preview(self.preview_batch)
         grid = tensor_to_uint8(result.grid())
-        self._emit(PreviewReady(self.current_step, grid, tensor_to_uint8(result.original),
-                                tensor_to_uint8(result.mixed), tensor_to_uint8(result.reconstructed)))
+        self._emit(PreviewReady(self.current_step, grid))
         self._write("preview", self.files.save_preview, self.current_step, grid)
 
-    def _checkpoint(self, kind: str) -> None:
+    def _checkpoint(self, kind: CheckpointKind) -> None:
         """Save the full training state (rank 0) and remember it as the rollback point (every rank)."""
         run = self.run_state
         if self.current_step == run.last_saved_step:
-            if kind == "manual" and self.is_main:  # already on disk: say where
+            if kind == CheckpointKind.MANUAL and self.is_main:  # already on disk: say where
                 self._emit(CheckpointSaved(str(self.files.checkpoint_path(self.current_step)), self.current_step, kind))
             return
         if self.heldout is not None:

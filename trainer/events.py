@@ -7,6 +7,7 @@ and model weights are CPU tensors, so nothing in an event aliases the live train
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,33 @@ import torch
 from g2g_desktop.core.config import GeneratorConfig
 from g2g_desktop.core.generator import DisentanglingGenerator
 from g2g_desktop.core.model_file import build_generator
+
+
+class _Word(str, enum.Enum):
+    """A fixed word of an event: compares equal to its text and prints as it (also in f-strings, JSON)."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    __hash__ = str.__hash__  # Enum hashes the member's name: a dict keyed by the text would not find it
+
+
+class EndReason(_Word):
+    """Why `TrainingEngine.run` returned."""
+
+    COMPLETED = "completed"  # all steps done
+    STOPPED = "stopped"  # asked to stop (Stop, a closing window, a CLI interrupt)
+    FAILED = "failed"  # bad input or a bug; `Failed` said what
+
+
+class CheckpointKind(_Word):
+    """What made the engine write a checkpoint."""
+
+    PERIODIC = "periodic"  # every `checkpoint_every` steps
+    PAUSE = "pause"  # on Pause
+    MANUAL = "manual"  # Save now
+    STOP = "stop"  # the last state of a stopped run
+    FINAL = "final"  # the last state of a completed run
 
 
 @dataclass(frozen=True)
@@ -42,16 +70,13 @@ class StepDone:
 class PreviewReady:
     step: int
     grid: np.ndarray  # H×W×3 uint8: the paper's 3×2 plot (Original / Mixed / Reconstructed)
-    original: np.ndarray  # 2×h×w×3 uint8 (x1, x2)
-    mixed: np.ndarray  # 2×h×w×3 uint8 (m1, m2)
-    reconstructed: np.ndarray  # 2×h×w×3 uint8 (x̂1, x̂2)
 
 
 @dataclass(frozen=True)
 class CheckpointSaved:
     path: str
     step: int
-    kind: str  # "periodic" | "pause" | "manual" | "stop" | "final"
+    kind: CheckpointKind
     score: float | None = None  # the held-out score of this checkpoint (trainer/heldout.py), lower is better
     score_name: str | None = None  # e.g. "Eval/swap_l1"
 
@@ -100,7 +125,7 @@ class Failed:
 @dataclass(frozen=True)
 class Finished:
     step: int
-    reason: str  # "completed" | "stopped" | "failed"
+    reason: EndReason
 
 
 @dataclass(frozen=True)

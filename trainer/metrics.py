@@ -15,7 +15,7 @@ On real identity folders: reconstruction errors and, with facenet weights, ident
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -100,54 +100,82 @@ def device_of(gen: nn.Module) -> torch.device:
     return next(gen.parameters()).device
 
 
+Pairs = Sequence[tuple[int, int]]
+Measure = Callable[[Pairs, torch.Tensor, torch.Tensor, CrossPass, torch.Tensor], dict[str, torch.Tensor]]
+"""Per-image values of one batch from (its pairs, x1, x2, their cross pass, the self reconstruction of x1)."""
+
+
+def mean_over_pairs(gen: DisentanglingGenerator, data: IdentityDataset, pairs: Pairs, batch_size: int,
+                    measure: Measure) -> Metrics:
+    """Each value of `measure` averaged over every pair, running the cross pass `batch_size` pairs at a time."""
+    values: dict[str, list[torch.Tensor]] = {}
+    for start in range(0, len(pairs), batch_size):
+        chunk = pairs[start : start + batch_size]
+        x1, x2 = _pair_images(gen, data, chunk)
+        out, self1 = g2g_outputs(gen, x1, x2)
+        for name, batch in measure(chunk, x1, x2, out, self1).items():
+            values.setdefault(name, []).append(batch.float().cpu())
+    return {name: float(torch.cat(v).mean()) for name, v in values.items()}
+
+
+def reconstruction_errors(x1: torch.Tensor, out: CrossPass, self1: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per-image errors of the G2G cycle (x̂ against the originals) and of the self reconstruction G(x1, x1)."""
+    return {
+        "cycle/l1": l1_error(out.shown_recon, out.x),
+        "cycle/psnr": psnr(out.shown_recon, out.x),
+        "self/l1": l1_error(self1, x1),
+        "self/psnr": psnr(self1, x1),
+    }
+
+
+def _pair_images(gen: DisentanglingGenerator, data: IdentityDataset, pairs: Pairs) -> tuple[torch.Tensor, torch.Tensor]:
+    """The content and class images of `pairs`, at the model's size, on its device."""
+    size, device = gen.config.image_size, device_of(gen)
+    x1 = image_batch([data.get_image(i) for i, _ in pairs], size).to(device)
+    x2 = image_batch([data.get_image(j) for _, j in pairs], size).to(device)
+    return x1, x2
+
+
 # --------------------------------------------------------------------------- swap error (procedural)
 
 
 def swap_metrics(
     gen: DisentanglingGenerator,
     data: ProceduralFaceDataset,
-    pairs: Sequence[tuple[int, int]],
+    pairs: Pairs,
     *,
     batch_size: int = 32,
     classifier: IdentityClassifier | None = None,
 ) -> Metrics:
     """Swap error vs ground truth and copy-through baselines, cycle/self reconstruction, identity accuracy."""
-    size, device = gen.config.image_size, device_of(gen)
-    sums: dict[str, list[torch.Tensor]] = {}
+    size = gen.config.image_size
 
-    def add(name: str, values: torch.Tensor) -> None:
-        sums.setdefault(name, []).append(values.float().cpu())
-
-    for start in range(0, len(pairs), batch_size):
-        chunk = pairs[start : start + batch_size]
-        x1 = image_batch([data.get_image(i) for i, _ in chunk], size).to(device)
-        x2 = image_batch([data.get_image(j) for _, j in chunk], size).to(device)
-        t1 = image_batch([data.ground_truth(i, j) for i, j in chunk], size).to(device)
-        t2 = image_batch([data.ground_truth(j, i) for i, j in chunk], size).to(device)
-        out, self1 = g2g_outputs(gen, x1, x2)
+    def measure(chunk: Pairs, x1: torch.Tensor, x2: torch.Tensor, out: CrossPass,
+                self1: torch.Tensor) -> dict[str, torch.Tensor]:
+        t1 = image_batch([data.ground_truth(i, j) for i, j in chunk], size).to(x1.device)
+        t2 = image_batch([data.ground_truth(j, i) for i, j in chunk], size).to(x1.device)
         mixed, truth = out.mixed, torch.cat([t1, t2])
         person = _masks([data.person_mask(i, j) for i, j in chunk] + [data.person_mask(j, i) for i, j in chunk],
-                        size).to(device)
+                        size).to(x1.device)
+        values: dict[str, torch.Tensor] = {}
         for name, guess in (
             ("swap", mixed),
             ("copy_content", torch.cat([x1, x2])),
             ("copy_class", torch.cat([x2, x1])),
         ):
-            add(f"{name}/l1", l1_error(guess, truth))
-            add(f"{name}/psnr", psnr(guess, truth))
-            add(f"{name}/l1_person", masked_l1_error(guess, truth, person))
-            add(f"{name}/l1_background", masked_l1_error(guess, truth, ~person))
-        originals = out.x
-        add("cycle/l1", l1_error(out.shown_recon, originals))
-        add("cycle/psnr", psnr(out.shown_recon, originals))
-        add("self/l1", l1_error(self1, x1))
-        add("self/psnr", psnr(self1, x1))
+            values[f"{name}/l1"] = l1_error(guess, truth)
+            values[f"{name}/psnr"] = psnr(guess, truth)
+            values[f"{name}/l1_person"] = masked_l1_error(guess, truth, person)
+            values[f"{name}/l1_background"] = masked_l1_error(guess, truth, ~person)
+        values.update(reconstruction_errors(x1, out, self1))
         if classifier is not None:
             targets = torch.tensor([data.labels[j] for _, j in chunk] + [data.labels[i] for i, _ in chunk])
-            add("identity/mixed_acc", (classifier.predict(mixed) == targets).float())
-            add("identity/truth_acc", (classifier.predict(truth) == targets).float())
-            add("identity/content_copy_acc", (classifier.predict(originals) == targets).float())
-    result = {name: float(torch.cat(values).mean()) for name, values in sums.items()}
+            values["identity/mixed_acc"] = (classifier.predict(mixed) == targets).float()
+            values["identity/truth_acc"] = (classifier.predict(truth) == targets).float()
+            values["identity/content_copy_acc"] = (classifier.predict(out.x) == targets).float()
+        return values
+
+    result = mean_over_pairs(gen, data, pairs, batch_size, measure)
     result["swap/ratio"] = result["swap/l1"] / max(result["copy_content/l1"], 1e-12)
     # The background of the true swap is the content image's, so only the person's part has a useful ratio.
     result["swap/ratio_person"] = result["swap/l1_person"] / max(result["copy_content/l1_person"], 1e-12)
@@ -159,15 +187,6 @@ def swap_metrics(
     return result
 
 
-def _pair_images(gen: DisentanglingGenerator, data: ProceduralFaceDataset,
-                 pairs: Sequence[tuple[int, int]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """The content and class images of `pairs`, at the model's size, on its device."""
-    size, device = gen.config.image_size, device_of(gen)
-    x1 = image_batch([data.get_image(i) for i, _ in pairs], size).to(device)
-    x2 = image_batch([data.get_image(j) for _, j in pairs], size).to(device)
-    return x1, x2
-
-
 def _sheet(columns: Sequence[torch.Tensor], scale: int) -> Image.Image:
     """One row per pair, one column per tensor (each N×3×H×W on the [-1, 1] scale), scaled up by `scale`."""
     cells = torch.stack(list(columns), dim=1).flatten(0, 1).float().cpu()
@@ -177,7 +196,7 @@ def _sheet(columns: Sequence[torch.Tensor], scale: int) -> Image.Image:
 
 @torch.no_grad()
 def swap_sheet(
-    gen: DisentanglingGenerator, data: ProceduralFaceDataset, pairs: Sequence[tuple[int, int]], *, scale: int = 2
+    gen: DisentanglingGenerator, data: ProceduralFaceDataset, pairs: Pairs, *, scale: int = 2
 ) -> Image.Image:
     """One row per pair: content x1 | class x2 | mixed m1 | ground truth | cycle reconstruction x̂1."""
     x1, x2 = _pair_images(gen, data, pairs)
@@ -189,7 +208,7 @@ def swap_sheet(
 
 @torch.no_grad()
 def mask_sheet(
-    gen: DisentanglingGenerator, data: ProceduralFaceDataset, pairs: Sequence[tuple[int, int]], *, scale: int = 2
+    gen: DisentanglingGenerator, data: ProceduralFaceDataset, pairs: Pairs, *, scale: int = 2
 ) -> Image.Image:
     """A mask-head model's mixes taken apart, one row per pair: content x1 | class x2 | G's image | mask | mix."""
     x1, x2 = _pair_images(gen, data, pairs)
@@ -206,7 +225,7 @@ def mask_sheet(
 def real_metrics(
     gen: DisentanglingGenerator,
     data: IdentityDataset,
-    pairs: Sequence[tuple[int, int]],
+    pairs: Pairs,
     *,
     batch_size: int = 16,
     face_encoder: nn.Module | None = None,
@@ -216,28 +235,19 @@ def real_metrics(
     identity/sim_class is cos(E_ID(m1), E_ID(x2)) (higher = the identity came across), shown next to
     cos(E_ID(m1), E_ID(x1)) and the similarity of the two originals.
     """
-    size, device = gen.config.image_size, device_of(gen)
-    sums: dict[str, list[torch.Tensor]] = {}
-    for start in range(0, len(pairs), batch_size):
-        chunk = pairs[start : start + batch_size]
-        x1 = image_batch([data.get_image(i) for i, _ in chunk], size).to(device)
-        x2 = image_batch([data.get_image(j) for _, j in chunk], size).to(device)
-        out, self1 = g2g_outputs(gen, x1, x2)
-        values = {
-            "cycle/l1": l1_error(out.shown_recon, out.x),
-            "cycle/psnr": psnr(out.shown_recon, out.x),
-            "self/l1": l1_error(self1, x1),
-            "self/psnr": psnr(self1, x1),
-        }
+
+    def measure(chunk: Pairs, x1: torch.Tensor, x2: torch.Tensor, out: CrossPass,
+                self1: torch.Tensor) -> dict[str, torch.Tensor]:
+        values = reconstruction_errors(x1, out, self1)
         if face_encoder is not None:
             with torch.no_grad():
-                e1, e2, em = (face_encoder(t.to(device)).float().cpu() for t in (x1, x2, out.mixed[: len(chunk)]))
+                e1, e2, em = (face_encoder(t).float().cpu() for t in (x1, x2, out.mixed[: len(chunk)]))
             values["identity/sim_class"] = F.cosine_similarity(em, e2)
             values["identity/sim_content"] = F.cosine_similarity(em, e1)
             values["identity/sim_originals"] = F.cosine_similarity(e1, e2)
-        for name, v in values.items():
-            sums.setdefault(name, []).append(v.float().cpu())
-    return {name: float(torch.cat(v).mean()) for name, v in sums.items()}
+        return values
+
+    return mean_over_pairs(gen, data, pairs, batch_size, measure)
 
 
 # --------------------------------------------------------------------------- table

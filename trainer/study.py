@@ -19,6 +19,9 @@ unless `--park` committed its latest state there.
 
 Fine-tuning rows (`start_from`) continue another row's final checkpoint with other loss weights,
 as the paper fine-tuned FUNIT's animals model with its G2G losses (§V-C).
+
+Where the study writes is a `StudyPaths` (from the flags) and how it measures a `StudySettings`; both are
+passed down as arguments, so a test runs a tiny study in its own folders without patching this module.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,33 +52,53 @@ from trainer.probes import leakage_probes
 from trainer.procedural_dataset import ProceduralFaceDataset
 from trainer.state import latest_state
 from trainer.study_recipes import StudyRun
-from trainer.study_report import read_curve, write_report
+from trainer.study_report import ReportFiles, read_curve, write_report
 
-STUDY_DIR = Path("runs/study")
-ROWS_DIR = Path("docs/study_rows")
-EVAL_EVERY = 50  # steps between two points of the learning curves (at least; long rows space them out)
-CURVE_POINTS = 20  # a long row's curve gets about this many points: the evaluation costs ~3 s each
-CURVE_EVAL = {"identities": 30, "samples": 8, "pairs": 48, "seed": 0}  # small: cheap enough every 50 steps
-FINAL_EVAL = {"identities": 30, "samples": 8, "pairs": 128, "seed": 0}  # as default.md's evaluation
-CLASSIFIER_CACHE: Path | None = None  # the judge's weight cache; None = identity_classifier.default_cache_dir()
 
-# The base recipe: the shipped default model's objective at 32 px (0.7 s a step of 8 pairs on one thread).
-def curve_every(steps: int) -> int:
-    """Steps between two curve points: EVAL_EVERY for the 300-step rows, about CURVE_POINTS along a long
-    row (a multiple of EVAL_EVERY, so the first 300 steps of every row share their points)."""
-    return max(1, round(steps / CURVE_POINTS / EVAL_EVERY)) * EVAL_EVERY
+@dataclass(frozen=True)
+class StudyPaths:
+    """Where the study writes (`--dir`, `--rows`) and the report it draws from the rows."""
+
+    runs: Path = Path("runs/study")  # each row's training run: checkpoints, model (large, not committed)
+    rows: Path = Path("docs/study_rows")  # each row's curve, results and sheets: what the report is made of
+    report: ReportFiles = field(default_factory=ReportFiles)  # docs/study.md and its two pictures
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """One held-out evaluation: procedural identities × samples each, the (content, class) pairs measured."""
+
+    identities: int = 30
+    samples: int = 8
+    pairs: int = 128  # as default.md's evaluation
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """How the study measures its rows; the defaults made docs/study.md's figures."""
+
+    eval_every: int = 50  # steps between two points of the learning curves (at least; long rows space them out)
+    curve_points: int = 20  # a long row's curve gets about this many points: the evaluation costs ~3 s each
+    curve_eval: EvalSet = EvalSet(pairs=48)  # small: cheap enough every 50 steps
+    final_eval: EvalSet = EvalSet()
+    classifier_cache: Path | None = None  # the judge's weight cache; None = identity_classifier.default_cache_dir()
+
+    def curve_every(self, steps: int) -> int:
+        """Steps between two curve points: `eval_every` for the 300-step rows, about `curve_points` along a long
+        row (a multiple of `eval_every`, so the first 300 steps of every row share their points)."""
+        return max(1, round(steps / self.curve_points / self.eval_every)) * self.eval_every
 
 
 class Evaluator:
     """Held-out procedural data, pairs and identity classifier at one image size, built once per study."""
 
-    def __init__(self, image_size: int, settings: dict[str, int]):
-        self.settings = settings
-        self.data = ProceduralFaceDataset(settings["identities"], settings["samples"], image_size, settings["seed"],
-                                          "heldout")
-        self.pairs = sample_pairs(self.data.labels, settings["pairs"], settings["seed"])
+    def __init__(self, image_size: int, eval_set: EvalSet, classifier_cache: Path | None = None):
+        self.eval_set = eval_set
+        self.data = ProceduralFaceDataset(eval_set.identities, eval_set.samples, image_size, eval_set.seed, "heldout")
+        self.pairs = sample_pairs(self.data.labels, eval_set.pairs, eval_set.seed)
         self.classifier: IdentityClassifier = train_identity_classifier(
-            self.data, seed=settings["seed"], cache_dir=CLASSIFIER_CACHE
+            self.data, seed=eval_set.seed, cache_dir=classifier_cache
         )
 
     def __call__(self, gen, *, probes: bool = False) -> dict[str, float]:
@@ -83,7 +107,7 @@ class Evaluator:
         try:
             metrics = swap_metrics(gen, self.data, self.pairs, classifier=self.classifier)
             if probes:
-                metrics.update(leakage_probes(gen, self.data, seed=self.settings["seed"]))
+                metrics.update(leakage_probes(gen, self.data, seed=self.eval_set.seed))
         finally:
             gen.train(was_training)
         return metrics
@@ -132,13 +156,15 @@ def park(run: StudyRun, folder: Path, row: Path, log: Callable[[str], None] = pr
     return target
 
 
-def train_run(run: StudyRun, folder: Path, row: Path, curve_eval: Evaluator, study_dir: Path,
+def train_run(run: StudyRun, paths: StudyPaths, curve_eval: Evaluator, settings: StudySettings,
               log: Callable[[str], None] = print) -> bool:
-    """Train (or resume) one row into `folder`, appending learning-curve points to `row`/curves.jsonl;
-    True when it completed. A fine-tuning row starts from its parent's final state in `study_dir`."""
+    """Train (or resume) one row into its folder of `paths.runs`, appending learning-curve points to its
+    `paths.rows` folder's curves.jsonl; True when it completed. A fine-tuning row starts from its parent's
+    final state in `paths.runs`."""
+    folder, row = paths.runs / run.name, paths.rows / run.name
     config = dict(run.config(), out=str(folder))
     if run.from_folder:
-        config["data"] = str(exported_faces(study_dir, config["data"], config["image_size"]))
+        config["data"] = str(exported_faces(paths.runs, config["data"], config["image_size"]))
     curve_path = row / "curves.jsonl"
     parked = parked_state(row)
     if any((folder / "checkpoints").glob("state_*.pt")):
@@ -149,7 +175,7 @@ def train_run(run: StudyRun, folder: Path, row: Path, curve_eval: Evaluator, stu
     else:  # from step 0 (or the parent's end): points of an earlier attempt would mix two runs
         curve_path.unlink(missing_ok=True)
         if run.start_from is not None:
-            start = latest_state(study_dir / run.start_from)
+            start = latest_state(paths.runs / run.start_from)
             if start is None:
                 log(f"study: {run.name} needs {run.start_from} first")
                 return False
@@ -157,7 +183,7 @@ def train_run(run: StudyRun, folder: Path, row: Path, curve_eval: Evaluator, stu
     done_steps = {int(point["step"]) for point in read_curve(curve_path)}
     folder.mkdir(parents=True, exist_ok=True)
     row.mkdir(parents=True, exist_ok=True)
-    every = curve_every(config["steps"])
+    every = settings.curve_every(config["steps"])
     started = time.perf_counter()
     failure: list[str] = []
     critic_curve = CriticCurve()  # issue 19: is the identity critic fooled? ({} for rows without it)
@@ -235,11 +261,15 @@ def release(folder: Path) -> None:
     (folder / ".study-lock").unlink(missing_ok=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, settings: StudySettings | None = None,
+         report: ReportFiles | None = None) -> int:
+    """The `python -m trainer.study` command; `settings` and `report` (default: the shipped study's) are for
+    callers that run a study of their own, such as the tests."""
+    settings, defaults = settings or StudySettings(), StudyPaths()
     parser = argparse.ArgumentParser(description="Train and measure the model study's runs (docs/study.md).")
     parser.add_argument("--only", nargs="+", help="run only these rows (default: all, in table order)")
-    parser.add_argument("--dir", type=Path, default=STUDY_DIR, help="folder of the rows' training runs")
-    parser.add_argument("--rows", type=Path, default=ROWS_DIR,
+    parser.add_argument("--dir", type=Path, default=defaults.runs, help="folder of the rows' training runs")
+    parser.add_argument("--rows", type=Path, default=defaults.rows,
                         help="folder of the measured rows the report is made of (committed)")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (1 suits a shared CPU)")
     parser.add_argument("--report-only", action="store_true", help="only rewrite docs/study.md from results")
@@ -248,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="copy the latest state of each unfinished row (--only, or all) into its --rows folder "
                              "for a later session to continue, then stop")
     args = parser.parse_args(argv)
+    paths = StudyPaths(args.dir, args.rows, report or defaults.report)
     torch.set_num_threads(max(1, args.threads))
 
     try:
@@ -257,18 +288,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.park:
         for run in runs:
-            park(run, args.dir / run.name, args.rows / run.name)
+            park(run, paths.runs / run.name, paths.rows / run.name)
         return 0
     if not args.report_only:
         evaluators: dict[tuple[int, str], Evaluator] = {}
 
         def evaluator(size: int, kind: str) -> Evaluator:
             if (size, kind) not in evaluators:
-                evaluators[(size, kind)] = Evaluator(size, CURVE_EVAL if kind == "curve" else FINAL_EVAL)
+                eval_set = settings.curve_eval if kind == "curve" else settings.final_eval
+                evaluators[(size, kind)] = Evaluator(size, eval_set, settings.classifier_cache)
             return evaluators[(size, kind)]
 
         for run in runs:
-            folder, row = args.dir / run.name, args.rows / run.name
+            folder, row = paths.runs / run.name, paths.rows / run.name
             if (row / "results.json").exists():
                 print(f"study: {run.name} already measured ({row / 'results.json'})")
                 continue
@@ -277,13 +309,13 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             try:
                 size = run.config()["image_size"]
-                if train_run(run, folder, row, evaluator(size, "curve"), args.dir):
+                if train_run(run, paths, evaluator(size, "curve"), settings):
                     result = finish_run(run, folder, row, evaluator(size, "final"))
                     print(f"study: {run.name} done: swap ratio {result['metrics']['swap/ratio']:.3f}")
             finally:
                 release(folder)
     if not args.no_report:
-        write_report(args.rows, [run.name for run in recipes.RUNS])
+        write_report(paths.rows, [run.name for run in recipes.RUNS], paths.report)
     return 0
 
 

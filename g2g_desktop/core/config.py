@@ -113,10 +113,6 @@ class FunitGeneratorConfig:
         return self.content_dim or self.encoder_channels
 
     @property
-    def content_size(self) -> int:
-        return self.image_size // 2**self.n_downs_content
-
-    @property
     def num_adain_params(self) -> int:
         # Two AdaIN layers per residual block, each with a shift and a scale per channel.
         return self.n_res_blks * 2 * 2 * self.encoder_channels

@@ -17,7 +17,7 @@ the content image through cannot satisfy them. `shown_recon` is what the app and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import torch
 from torch import Tensor
@@ -105,10 +105,18 @@ def decode_swapped(
     return image if onto is None else blend(image, mask, onto)
 
 
-def mix(gen: Coder, x: Tensor, content_noise: float = 0.0) -> tuple[Tensor, Tensor, Tensor]:
-    """(E_A(x), E_B(x), m) for stacked pairs x = [x1 | x2]; a mask head's m is blended onto x."""
+class Mix(NamedTuple):
+    """The first half of the cross pass, by name (`mix(...).mixed`), as the discriminator step needs it."""
+
+    content: Tensor  # E_A(x)
+    identity: Tensor  # E_B(x)
+    mixed: Tensor  # m = G(E_A(x), E_B(swap x)), a mask head's m blended onto x
+
+
+def mix(gen: Coder, x: Tensor, content_noise: float = 0.0) -> Mix:
+    """The codes and the mixes of stacked pairs x = [x1 | x2]."""
     content, identity = encode(gen, x)
-    return content, identity, decode_swapped(gen, content, identity, content_noise, onto=x)
+    return Mix(content, identity, decode_swapped(gen, content, identity, content_noise, onto=x))
 
 
 def cross_pass(

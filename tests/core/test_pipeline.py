@@ -83,6 +83,24 @@ def test_fade_frames_and_alpha_limits(setup):
         pipe.fade(x[0], x[1], float("nan"))
 
 
+def test_people_stand_for_their_side_alike_in_run_fade_and_fade_frames(setup):
+    """K-shot: a side's identity is the mean class code of its person's images, in all three decodes."""
+    gen, pipe, x = setup
+    person2 = x[2:4]  # person 2's images; side 1 keeps its own image's code
+    with torch.no_grad():
+        rest1, rest2 = gen.encode_content(x[:1]), gen.encode_content(x[1:2])
+        mean2 = gen.encode_class(person2).mean(0, keepdim=True)
+        m1, m2 = gen.decode(rest1, mean2), gen.decode(rest2, gen.encode_class(x[:1]))
+    run = pipe.run(x[0], x[1], (None, person2))
+    torch.testing.assert_close(run.mixed, torch.cat([m1, m2]), atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(pipe.fade(x[0], x[1], 1.0, people=(None, person2)), run.mixed, atol=1e-5, rtol=1e-4)
+    frames = pipe.fade_frames(x[0], x[1], [0.0, 1.0], people=(None, person2))
+    torch.testing.assert_close(frames[1], m1[0], atol=1e-5, rtol=1e-4)
+    assert not torch.allclose(frames[1], pipe.fade_frames(x[0], x[1], [1.0])[0], atol=1e-4)  # not x2's own code
+    # the fade cache keys a person by their images: the plain pair at α=1 is not served from the K-shot entry
+    torch.testing.assert_close(pipe.fade(x[0], x[1], 1.0), pipe.run(x[0], x[1]).mixed, atol=1e-5, rtol=1e-4)
+
+
 def test_matrix_rows_are_rest_and_columns_identity(setup):
     gen, pipe, x = setup
     m = pipe.matrix(x, batch_size=5)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from g2g_desktop.core.checkpoint import load_generator_with_info
 from g2g_desktop.core.config import FunitDiscriminatorConfig, FunitGeneratorConfig
@@ -101,8 +102,11 @@ def test_checkpoint_holds_the_whole_training_state(tmp_path):
     assert [m["step"] for m in metrics] == [1, 2] and "Loss/G/total" in metrics[0]
     assert json.loads((tmp_path / "run" / "config.json").read_text())["approach"] == "naive"
     assert (tmp_path / "run" / "previews" / "step_00000002.png").is_file()
-    preview = events.of(PreviewReady)[0]
-    assert preview.grid.dtype.name == "uint8" and preview.mixed.shape == (2, 16, 16, 3)
+    preview = events.of(PreviewReady)[-1]
+    height, width, channels = preview.grid.shape
+    assert preview.grid.dtype.name == "uint8" and channels == 3 and 3 * 16 <= height < 4 * 16 and width >= 2 * 16
+    saved = tmp_path / "run" / "previews" / f"step_{preview.step:08d}.png"
+    np.testing.assert_array_equal(np.asarray(Image.open(saved)), preview.grid)  # the event shows what is saved
 
 
 def test_keeps_last_k_plus_the_best(tmp_path):

@@ -12,7 +12,7 @@ import torch
 
 from tests.trainer.factories import tiny_config
 from trainer.engine import HANDLERS, TrainingEngine
-from trainer.engine_control import Command, Inbox, Pause, RollbackPoint, RunState, SetWeights, Stop
+from trainer.engine_control import Command, Inbox, LoopState, Pause, RollbackPoint, SetWeights, Stop
 
 
 def test_every_command_type_has_a_handler():
@@ -66,7 +66,7 @@ def test_commands_run_their_handlers_in_order(tmp_path):
 
 
 def test_run_state_smooths_the_step_time():
-    run = RunState()
+    run = LoopState()
     assert run.speed() == 0.0
     assert run.time_step(0.5) == pytest.approx(2.0)
     assert run.time_step(1.5) == pytest.approx(1 / (0.9 * 0.5 + 0.1 * 1.5))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from trainer import events as ev
 from trainer.config import TrainConfig
 from trainer.train_command import ConsoleSink
@@ -9,13 +11,13 @@ from trainer.train_command import ConsoleSink
 EVENTS = [
     ev.Started(step=0, total=10, run_dir="runs/r", device="CPU (2 threads)", resumed_from=None, num_images=16,
                num_classes=4),
-    ev.CheckpointSaved(path="runs/r/checkpoints/state_00000005.pt", step=5, kind="periodic", score=0.25,
+    ev.CheckpointSaved(path="runs/r/checkpoints/state_00000005.pt", step=5, kind=ev.CheckpointKind.PERIODIC, score=0.25,
                        score_name="Eval/swap_l1"),
     ev.WeightsChanged(step=6, changes={"gamma": (0.4, 0.8)}, weights={"gamma": 0.8}),
     ev.Noted(step=0, message="sizes read from the file"),
     ev.RolledBack(step=5, reason="loss Loss/G/total is not finite", failed_step=7),
     ev.Warned(step=8, message="checkpoint at step 8 not saved"),
-    ev.Finished(step=10, reason="completed"),
+    ev.Finished(step=10, reason=ev.EndReason.COMPLETED),
 ]
 
 
@@ -42,3 +44,13 @@ def test_the_cli_prints_the_shared_wording(tmp_path, capsys):
     for event in EVENTS[:-1]:
         assert ev.describe(event) in out
     assert ev.describe(EVENTS[-1]) in err and "g2g-train: error: boom" in err
+
+
+def test_end_reasons_and_checkpoint_kinds_are_their_words():
+    """Issue 22 item 7: enums instead of bare strings, that still read, print, hash and serialise as the words
+    the logs, the JSON lines and earlier callers use."""
+    for member in (*ev.EndReason, *ev.CheckpointKind):
+        assert member == member.value and str(member) == f"{member}" == member.value
+        assert {member.value: True}.get(member) is True and json.dumps(member) == f'"{member.value}"'
+    assert {r.value for r in ev.EndReason} == {"completed", "stopped", "failed"}
+    assert {k.value for k in ev.CheckpointKind} == {"periodic", "pause", "manual", "stop", "final"}

@@ -238,7 +238,7 @@ def test_theme_recent_files_and_about(qtbot, window, image_files):
     window.actions.dark_action.trigger()  # dark → light
     assert AppSettings().theme() == "light"
     with qtbot.waitSignal(window.controller.imagesLoaded, timeout=TIMEOUT):
-        window.actions.open_paths([str(image_files[0])])
+        window.controller.open_paths([str(image_files[0])])
     assert AppSettings().recent("files")[0].endswith("person0.png")
     assert torch.__version__ in window.actions.about_text() and "Qt " in window.actions.about_text()
 

@@ -116,7 +116,7 @@ def test_opened_and_dropped_images_become_the_pair(qtbot, window, tiny_model, im
     names = [window.session.image(i).name for i in result.request.image_ids]
     assert names == ["mine0.png", "mine1.png"]
     with qtbot.waitSignal(window.controller.imagesLoaded, timeout=TIMEOUT):
-        window.actions.open_paths([str(more[2])])  # one image: it joins the last one opened
+        window.controller.open_paths([str(more[2])])  # one image: it joins the last one opened
     assert [window.session.image(i).name for i in window.session.pair] == ["mine1.png", "mine2.png"]
     QGuiApplication.clipboard().setImage(array_to_qimage(np.full((40, 50, 3), 90, np.uint8)))
     with qtbot.waitSignal(window.controller.imagesLoaded, timeout=TIMEOUT):

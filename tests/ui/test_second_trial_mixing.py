@@ -52,7 +52,7 @@ def test_long_column_titles_are_elided_inside_their_column(qtbot, window, tiny_m
     for label in (first, second):
         assert label.fontMetrics().horizontalAdvance(label.text()) <= label.width()
     assert first.geometry().right() < second.geometry().left()
-    assert window._pair_names() == (names[0].name, names[1].name)  # exports and zoom still get the whole names
+    assert window.controller.shown_grid().names == (names[0].name, names[1].name)  # exports and zoom: whole names
 
 
 # ------------------------------------------------------------------------------------------ item 5

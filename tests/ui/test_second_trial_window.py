@@ -50,7 +50,7 @@ def test_ctrl_shift_t_brings_the_training_dock_to_the_front_from_behind_model(qt
     action.trigger()
     qtbot.waitUntil(lambda: not dock.visibleRegion().isEmpty(), timeout=TIMEOUT)
     assert action.isChecked()
-    qtbot.waitUntil(lambda: window.built_training_panel() is not None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: window.training.panel is not None, timeout=TIMEOUT)
 
 
 # ------------------------------------------------------------------------------------------ item 7

@@ -20,6 +20,7 @@ from g2g_desktop.ui.app import create_window
 from g2g_desktop.ui.main_window import MainWindow
 from g2g_desktop.ui.settings import AppSettings
 from g2g_desktop.ui.startup import display_problem, first_window_rect, fit_rect, place_window
+from tests.ui.factories import drop
 
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT = 30_000
@@ -119,9 +120,24 @@ def test_the_images_loading_state_is_shown_until_they_arrive(qtbot, tiny_model, 
     win = create_window(tiny_model, images=[])
     qtbot.addWidget(win)
     qtbot.waitUntil(lambda: win.session.model is not None, timeout=TIMEOUT)
-    win.open_images([str(image_files[0])])
+    win.controller.open_paths([str(image_files[0])])
     assert win.grid_view.empty_label.text() == "Loading 1 image(s)…"
     qtbot.waitUntil(lambda: "Drop two or more images" in win.grid_view.empty_label.text(), timeout=TIMEOUT)
+    win.close()
+
+
+def test_a_drop_and_start_up_open_images_the_same_way(qtbot, tiny_model, image_files):
+    """Issue 22 item 4: start-up and a drop used two paths, one saying "Loading…", the other keeping the
+    recent files; both now go through `MixController.open_paths` and do both."""
+    win = create_window(tiny_model, images=image_files[:1])
+    qtbot.addWidget(win)
+    assert win.no_pair_text == "Loading 1 image(s)…"
+    qtbot.waitUntil(lambda: len(win.session.images) == 1, timeout=TIMEOUT)
+    assert win.settings.recent("files")[0].endswith(image_files[0].name)
+    drop(win, [image_files[1]])
+    assert win.no_pair_text == "Loading 1 image(s)…"
+    assert win.settings.recent("files")[0].endswith(image_files[1].name)
+    qtbot.waitUntil(lambda: "grid" in win.controller.last, timeout=TIMEOUT)
     win.close()
 
 
@@ -140,9 +156,9 @@ def test_the_training_panel_is_built_when_its_dock_is_shown(qtbot):
     win = MainWindow(AppSettings())
     qtbot.addWidget(win)
     win.show()
-    assert win.built_training_panel() is None
+    assert win.training.panel is None
     win.training_dock.raise_()
-    qtbot.waitUntil(lambda: win.built_training_panel() is not None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: win.training.panel is not None, timeout=TIMEOUT)
     assert win.training_dock.isAncestorOf(win.training_panel)
     win.close()
 
@@ -156,7 +172,7 @@ def test_the_training_dock_needs_no_horizontal_scroll_bar_in_a_1400_px_window(qt
     win.resize(1400, 900)
     win.show()
     win.training_dock.raise_()
-    qtbot.waitUntil(lambda: win.built_training_panel() is not None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: win.training.panel is not None, timeout=TIMEOUT)
     scroll = win.training_dock.widget()
     assert isinstance(scroll, QScrollArea)
     qtbot.waitUntil(lambda: scroll.viewport().width() > 0, timeout=TIMEOUT)
@@ -170,7 +186,7 @@ def test_closing_before_the_training_dock_was_opened_builds_nothing(qtbot):
     qtbot.addWidget(win)
     win.show()
     win.close()
-    assert win.built_training_panel() is None
+    assert win.training.panel is None
 
 
 # ------------------------------------------------------------------------------------------ item 19

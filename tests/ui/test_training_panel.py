@@ -166,7 +166,8 @@ def test_bad_run_settings_are_refused_with_a_message(qtbot, window, tmp_path):
 
 
 def test_format_eta():
-    assert format_eta(75) == "1:15" and format_eta(3725) == "1:02:05" and format_eta(float("inf")) == "?"
+    assert format_eta(75) == "01:15" and format_eta(74.6) == "01:15" and format_eta(3725) == "1:02:05"
+    assert format_eta(float("inf")) == "?" and format_eta(float("nan")) == "?"
 
 
 def _run_to_end(qtbot, panel) -> str:

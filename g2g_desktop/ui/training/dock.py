@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
 
 from ..session_store import restore_form, save_form
 from ..settings import AppSettings, Recent
@@ -22,8 +22,10 @@ from ..threads import Task, TaskWorker
 from ..widgets.page_scroll import vertical_scroll
 
 if TYPE_CHECKING:
-    from ..main_window import MainWindow
+    from g2g_desktop.services.models import LoadedModel
+
     from .quit_guard import QuitGuard
+    from .run_form import RunForm
     from .training_panel import TrainingPanel
 
 TRAINING_PANEL_MODULE = "g2g_desktop.ui.training.training_panel"
@@ -38,9 +40,13 @@ def snapshot_file(settings: AppSettings) -> Path:
 
 
 class TrainingDock(QObject):
-    def __init__(self, window: MainWindow):
+    """The dock (`dock`, for the window to place) and, once built, its `TrainingPanel`."""
+
+    def __init__(self, window: QMainWindow, settings: AppSettings, use_model: Callable[[LoadedModel], None]):
+        """`window`: the dock's parent, which the quit guard closes after a run saved; `settings`: the form and
+        recent models; `use_model`: mix with a model the panel made from the run."""
         super().__init__(window)
-        self.window = window
+        self.window, self.settings, self.use_model = window, settings, use_model
         self.undo_stack = QUndoStack(window)  # the dock's own stack in the window's QUndoGroup
         self.panel: TrainingPanel | None = None
         self.quit_guard: QuitGuard | None = None  # what closing the window does to a run, with the panel
@@ -48,7 +54,9 @@ class TrainingDock(QObject):
         self._import.done.connect(self._imported)
         self._import.failed.connect(lambda _stamp, message: self._placeholder.setText(message))
         self._placeholder = QLabel("Loading the trainer…", alignment=Qt.AlignmentFlag.AlignCenter)
-        self.dock = window.add_dock("Training", self._placeholder, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.dock = QDockWidget("Training", window)
+        self.dock.setObjectName("trainingDock")  # the key of its place in the saved window state
+        self.dock.setWidget(self._placeholder)
         self.dock.visibilityChanged.connect(self._shown)
 
     def build(self) -> TrainingPanel:
@@ -56,17 +64,29 @@ class TrainingDock(QObject):
         if self.panel is not None:
             return self.panel
         module = importlib.import_module(TRAINING_PANEL_MODULE)
-        settings = self.window.settings
-        panel = self.panel = module.TrainingPanel(on_model=self.window.controller.use_model,
+        settings = self.settings
+        panel = self.panel = module.TrainingPanel(on_model=self.use_model,
                                                   undo_stack=self.undo_stack, snapshot_file=snapshot_file(settings))
         panel.modelSaved.connect(lambda path: settings.add_recent(Recent.MODELS, path))
-        self.quit_guard = importlib.import_module(QUIT_GUARD_MODULE).QuitGuard(panel, self.window)
+        self.quit_guard = importlib.import_module(QUIT_GUARD_MODULE).QuitGuard(panel, self.window, self.dock)
         restore_form(settings.qsettings, "training", panel.form)
         # scrolled: the form, chart and log need ~680 px of height, more than a 700 px screen has to give; never
         # narrower than the panel, whose buttons and fields were cut off in a 180 px dock on a 1024×700 screen
         self.dock.setWidget(vertical_scroll(panel))
         self._placeholder.deleteLater()
         return panel
+
+    def show_form(self) -> RunForm:
+        """The run form, with the dock shown and raised (to prefill it for the user)."""
+        form = self.build().form
+        self.dock.show()
+        self.dock.raise_()
+        return form
+
+    def follow_theme(self) -> None:
+        """Redraw the loss chart in the theme just applied (a panel built later reads the theme itself)."""
+        if self.panel is not None:
+            self.panel.chart.follow_theme()
 
     def _shown(self, visible: bool) -> None:
         if visible and self.panel is None and not self._import.running():
@@ -78,7 +98,7 @@ class TrainingDock(QObject):
 
     def save_form(self) -> None:
         if self.panel is not None:
-            save_form(self.window.settings.qsettings, "training", self.panel.form)
+            save_form(self.settings.qsettings, "training", self.panel.form)
 
     def confirm_close(self) -> bool:
         """True: close now. False: the window stays open, while a run finishes its step and saves (the window

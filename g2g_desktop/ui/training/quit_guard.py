@@ -10,17 +10,12 @@ step takes. Asked to close again meanwhile, it offers to quit at once, and says 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QWidget
 
 from trainer import events as ev
 
 from .training_panel import RunState, TrainingPanel
-
-if TYPE_CHECKING:
-    from ..main_window import MainWindow
 
 SAVE_AND_QUIT = "Save and quit"
 KEEP_TRAINING = "Keep training"
@@ -46,9 +41,11 @@ def seconds_text(seconds: float) -> str:
 class QuitGuard(QObject):
     """Decides what a close of the main window does while the panel's run goes on (see the module docstring)."""
 
-    def __init__(self, panel: TrainingPanel, window: MainWindow):
+    def __init__(self, panel: TrainingPanel, window: QMainWindow, dock: QDockWidget):
+        """`window`: asked from, told in its status bar, closed once the run saved; `dock`: the panel's dock,
+        raised while the run finishes."""
         super().__init__(panel)
-        self.panel, self.window = panel, window
+        self.panel, self.window, self.dock = panel, window, dock
         self.quitting = False  # the run is finishing its step and saving; the window closes when it ends
         self.started = False  # the current run got past set-up
         self.step_seconds: float | None = None  # the current run's smoothed step time
@@ -114,8 +111,8 @@ class QuitGuard(QObject):
         for button in panel.buttons.values():
             button.setEnabled(False)
         self.window.statusBar().showMessage(line)
-        self.window.training_dock.show()
-        self.window.training_dock.raise_()
+        self.dock.show()
+        self.dock.raise_()
         panel.worker.engine.stop()
 
     def _ended(self, _reason: str) -> None:

@@ -33,7 +33,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from tqdm import tqdm
 
+from g2g_desktop.core.model_file import RUN_MODEL_FILE
 from g2g_desktop.services.models import LoadedModel, load_model_file, model_from_snapshot
 from trainer import events as ev
 from trainer.loss_weights import LossWeights
@@ -62,11 +64,9 @@ class ExistingRun(str, enum.Enum):
 
 
 def format_eta(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "?"
-    seconds = round(seconds)
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+    """The remaining time as tqdm writes it on g2g-train's bar (`tqdm.format_interval`), so the panel and the
+    terminal read alike; "?" while no rate is known yet (an infinite estimate, which tqdm cannot format)."""
+    return tqdm.format_interval(round(seconds)) if math.isfinite(seconds) else "?"
 
 
 class TrainingPanel(QWidget):
@@ -87,7 +87,7 @@ class TrainingPanel(QWidget):
         self.last_step = 0
         self.total_steps = 0
         self.run_dir: Path | None = None
-        self.model_path: Path | None = None  # the last run's model_latest.safetensors, once it exists
+        self.model_path: Path | None = None  # the last run's RUN_MODEL_FILE, once it exists
         self._started = False  # the current run got past set-up
         self.state = RunState.IDLE
         self.form = RunForm()
@@ -327,12 +327,13 @@ class TrainingPanel(QWidget):
         if self.sender() is not self.worker:  # a late `done` of a run that a newer run has replaced: waiting
             return  # on the newer run's thread here would block the GUI for 10 s
         self.worker.thread.wait(10_000)  # `done` is the thread's last act: this returns at once
-        saved = self.run_dir / "model_latest.safetensors" if self.run_dir is not None else None
+        saved = self.run_dir / RUN_MODEL_FILE if self.run_dir is not None else None
         if self._started and saved is not None and saved.is_file():  # a run that got going leaves its model
             self.model_path = saved
             self.modelSaved.emit(str(saved))
         self._set_state(RunState.IDLE)
-        ended = {"completed": "Finished", "stopped": "Stopped", "failed": "Failed"}.get(reason, reason)
+        ended = {ev.EndReason.COMPLETED: "Finished", ev.EndReason.STOPPED: "Stopped",
+                 ev.EndReason.FAILED: "Failed"}.get(reason, reason)
         self.speed.setText(f"{ended} at step {self.last_step:,} of {self.total_steps:,}."
                            + (" Use for mixing loads its model." if self.model_path else ""))
         self.runEnded.emit(reason)

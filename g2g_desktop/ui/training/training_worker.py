@@ -16,6 +16,7 @@ from g2g_desktop.core.device import torch_threads
 from g2g_desktop.services.render_queue import lower_thread_priority
 from trainer.config import TrainConfig
 from trainer.engine import TrainingEngine
+from trainer.events import EndReason
 
 from ..threads import register_qthread
 
@@ -33,7 +34,7 @@ class TrainingWorker(QObject):
         register_qthread(self.thread)
         self.moveToThread(self.thread)
         self.thread.started.connect(self._run)
-        self.reason: str | None = None
+        self.reason: EndReason | None = None
 
     def start(self) -> None:
         self.thread.start()
@@ -49,7 +50,7 @@ class TrainingWorker(QObject):
                 self.reason = self.engine.run()
         finally:
             self.thread.quit()
-            self.done.emit(self.reason or "failed")
+            self.done.emit(self.reason or EndReason.FAILED)
 
     def _on_cpu(self) -> bool:
         """The engine's device choice (pick_device's rule), made on this thread: CUDA probing can be slow."""

@@ -26,7 +26,7 @@ from ..qt_images import pil_to_qimage
 ZOOM_STEP = 1.25
 
 
-class ZoomView(QGraphicsView):
+class PannablePhoto(QGraphicsView):
     """One photo: fitted to the view until the user zooms, then zoomed and panned freely."""
 
     def __init__(self, parent: QWidget | None = None):
@@ -84,7 +84,7 @@ class PhotoView(QWidget):
         self.captions = [QLabel(alignment=Qt.AlignmentFlag.AlignCenter, wordWrap=True) for _ in range(2)]
         for caption in self.captions:  # a long caption wraps; it must not widen the view and narrow the docks
             caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.views = [ZoomView() for _ in range(2)]
+        self.views = [PannablePhoto() for _ in range(2)]
         columns = QHBoxLayout()
         for caption, view in zip(self.captions, self.views):
             column = QVBoxLayout()

@@ -1,4 +1,4 @@
-"""`ZoomView`: one grid cell up close, and side by side with the original it was made from.
+"""`CellZoom`: one grid cell up close, and side by side with the original it was made from.
 
 The model's images are small (64–128 px), so the grid shows them scaled; here the user picks the zoom
 (wheel or the box) and how pixels are scaled: nearest neighbour shows the model's pixels as they are,
@@ -29,7 +29,7 @@ ZOOMS = (1, 2, 3, 4, 6, 8, 12, 16)
 ROW_NAMES = {"original": "Original", "mixed": "Mixed", "reconstructed": "Reconstructed"}
 
 
-class ZoomView(QDialog):
+class CellZoom(QDialog):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("Zoom")
