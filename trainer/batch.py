@@ -35,9 +35,15 @@ class PairBatch:
     index1: Tensor | None = None
     index2: Tensor | None = None
 
-    def to(self, device: torch.device | str) -> PairBatch:
+    def to(self, device: torch.device | str, channels_last: bool = False) -> PairBatch:
+        """On `device`; with `channels_last` the images also in that memory format (the networks' own, where the
+        engine converted them), so no convolution converts its input first."""
+        layout = torch.channels_last if channels_last else torch.preserve_format
+
         def move(t: Tensor | None) -> Tensor | None:
-            return None if t is None else t.to(device, non_blocking=True)
+            if t is None:
+                return None
+            return t.to(device, non_blocking=True, memory_format=layout if t.dim() == 4 else torch.preserve_format)
 
         return PairBatch(**{f.name: move(getattr(self, f.name)) for f in dataclasses.fields(self)})
 

@@ -8,9 +8,8 @@ condition variable), `resume()`, `single_step()`, `stop()`, `save_now()`, `set_w
 `request_snapshot()`. The loop's flags live in one `LoopState`. Everything it has to say goes to `sink` as
 an event (trainer/events.py).
 
-Rank 0 writes the run folder (trainer/run_folder.py, from trainer/engine_upkeep.py): config, metrics,
-audit log of weight changes, previews, full training-state checkpoints (trainer/state.py) and the
-latest inference snapshot.
+Rank 0 writes the run folder (trainer/run_folder.py, from trainer/engine_upkeep.py): config, metrics, audit
+log of weight changes, previews, full training-state checkpoints (trainer/state.py), the latest snapshot.
 
 Rollback policy: the last good state (`RollbackPoint`) is the one of the latest checkpoint (or the start
 of the run), kept as a CPU copy in memory. A non-finite loss (`NonFiniteLossError`, raised before any optimizer
@@ -35,7 +34,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from g2g_desktop.core.device import DeviceSettings, pick_device
 from g2g_desktop.core.safe_io import CheckpointError
 from trainer import distributed
 from trainer import events as ev
@@ -69,6 +67,7 @@ from trainer.run_start import (
 )
 from trainer.sampler import PairSampler
 from trainer.state import SaveFn, capture_training_state, restore_training_state
+from trainer.training_device import training_device, use_layout
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +186,7 @@ class TrainingEngine(EngineUpkeep):
     def step(self) -> dict[str, float] | None:
         """One training step; returns its losses, or None when it was rolled back or failed."""
         self.setup()
-        batch = next(self.sampler)
+        batch = next(self.sampler).to(self.settings.device, self.settings.channels_last)
         started = time.perf_counter()
         try:
             losses = self.approach.discriminator_step(batch, self.current_step)
@@ -216,11 +215,7 @@ class TrainingEngine(EngineUpkeep):
             return
         config = self.config
         check_run_folder(self.run_dir, config.resume)  # before anything is read, built or written (every rank)
-        try:
-            self.settings = DeviceSettings(self.dist.device, None, False) if self.dist else pick_device(
-                None if self.device_request is None else str(self.device_request))
-        except RuntimeError as exc:  # e.g. CUDA asked for on a machine without it: bad input, not a bug
-            raise ValueError(f"device: {exc}") from None
+        self.settings = training_device(self.dist.device if self.dist else None, self.device_request)
         dataset = self.dataset if self.dataset is not None else open_dataset(config.data, config.image_size,
                                                                               align=config.align)
         self.heldout = HeldOutScore(dataset, config.image_size, config.seed) if config.best_metric == "heldout" \
@@ -236,6 +231,7 @@ class TrainingEngine(EngineUpkeep):
         np.random.seed(config.seed % 2**32)
         torch.manual_seed(config.seed)
         self.approach = build_approach(config, dataset.num_classes, self.settings.device, len(dataset))
+        use_layout(self.approach.modules(), self.settings)
         rank, world = (self.dist.rank, self.dist.world_size) if self.dist else (0, 1)
         options = {"same_identity": True, "ground_truth": config.weights.lambda_cross_gt > 0,
                    **self.approach.sampler_options()}

@@ -225,6 +225,13 @@ RUNS: tuple[StudyRun, ...] = (
     StudyRun("critic_cos_lr1e3_small_3000", "critic_cos_lr1e3_3000 with a content code of 8 channels: less room "
              "in E_A(x) for the person, so the class code must carry them",
              _recipe(CRITIC_COS, {"steps": 3000, "lr_gen": 1e-3, "model": {"content_dim": 8}})),
+    StudyRun("critic_cos_lr1e3_c10_gan_3000", "critic_cos_lr1e3_c10_3000 with FUNIT's class-conditional "
+             "discriminator from the first step: D(m, class label) also asks each mix to look like the class person",
+             _recipe(CRITIC_COS, {"steps": 3000, "lr_gen": 1e-3, "weights": {"lambda_critic": 10.0,
+                                                                             "gan_delay_steps": 0.0}})),
+    StudyRun("critic_cos_lr1e3_c10_nolong_3000", "critic_cos_lr1e3_c10_3000 without the G2G reassembly-stage losses "
+             "(λ_long = λ_R = λ_L = 0): does cross-training help the best recipe without ground truth?",
+             _recipe(CRITIC_COS, {"steps": 3000, "lr_gen": 1e-3, "weights": {"lambda_critic": 10.0, **NO_LONG}})),
     StudyRun("critic_cos_s1", "critic_cos, seed 1 (the critic's features of the class person, which a copy of the "
              "content image cannot match)",
              _recipe(CRITIC_COS, {"seed": 1})),

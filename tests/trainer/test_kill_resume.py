@@ -56,7 +56,8 @@ def _final_state_with(workdir, settings, tmp_path, change):
 
 def _perturb_a_weight(state) -> None:
     weight = next(v for k, v in state["modules"]["gen"].items() if k.endswith("weight"))
-    weight.view(-1)[0] = torch.nextafter(weight.view(-1)[0], torch.tensor(float("inf")))  # one ulp
+    first = (0,) * weight.dim()  # indexed, not viewed: the networks train in channels_last on the CPU
+    weight[first] = torch.nextafter(weight[first], torch.tensor(float("inf")))  # one ulp
 
 
 def _flip_the_precision(state) -> None:
