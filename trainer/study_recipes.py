@@ -238,6 +238,11 @@ RUNS: tuple[StudyRun, ...] = (
     StudyRun("critic_cos_lr1e3_c10_s1_3000", "critic_cos_lr1e3_c10_3000, seed 1 (the reassembly question's second "
              "seed, with the G2G losses)",
              _recipe(CRITIC_COS, {"steps": 3000, "lr_gen": 1e-3, "seed": 1, "weights": {"lambda_critic": 10.0}})),
+    StudyRun("critic_cos_lr1e3_c10_nolong_gan_3000", "critic_cos_lr1e3_c10_nolong_3000 with the class-conditional "
+             "discriminator from the first step (the D lifted identity to 67 %, dropping the G2G losses helped the "
+             "person ratio)",
+             _recipe(CRITIC_COS, {"steps": 3000, "lr_gen": 1e-3, "weights": {"lambda_critic": 10.0, **NO_LONG,
+                                                                             "gan_delay_steps": 0.0}})),
     StudyRun("critic_cos_s1", "critic_cos, seed 1 (the critic's features of the class person, which a copy of the "
              "content image cannot match)",
              _recipe(CRITIC_COS, {"seed": 1})),
