@@ -6,8 +6,8 @@ the losses move; "small" is a CPU run of hours; "funit" is FUNIT's published arc
 approach keeps one content code per training image, so its presets narrow that code (`content_dim`).
 
 Recipes (`g2g-train --recipe`, the dock's "Recipe") are the other axis: how a run trains, whatever its size.
-"identity" is docs/study.md's best recipe without ground truth (row `critic_cos`, issue 19): the study's rows
-import its parts from here, so the preset and the measured row are one definition.
+"identity" is docs/study.md's best recipe without ground truth (row `critic_cos_lr1e3_c10_nolong_3000`, issue
+19): the study's rows import its parts from here, so the preset and the measured row are one definition.
 """
 
 from __future__ import annotations
@@ -78,6 +78,9 @@ LORD = {"content_noise": 0.2, "content_l2": 0.01}  # LORD's regularisation of th
 LORD_W = {"weights": LORD}
 NO_GAN = {"weights": {"gan_delay_steps": 1e6}}  # no discriminator within any budget
 CRITIC = {"weights": {"lambda_critic": 5.0}}  # issue 19: the frozen identity critic's cosine term at λ 5
+# The best measured recipe without ground truth (docs/study.md, row critic_cos_lr1e3_c10_nolong_3000, two seeds):
+# the critic at λ 10, the generator at lr 1e-3, and no G2G reassembly-stage losses, which cost person ratio here.
+IDENTITY = {"lr_gen": 1e-3, "weights": {"lambda_critic": 10.0, "lambda_long": 0.0, "lambda_R": 0.0, "lambda_L": 0.0}}
 
 
 @dataclass(frozen=True)
@@ -92,9 +95,10 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     "identity": Recipe(
         "Identity without ground truth (critic)",
-        "FUNIT2FUNIT, LayerNorm, Adam, same-person and LORD content terms, no discriminator, and a frozen identity "
-        "critic pre-trained on the data set's own people (λ_crit 5); needs several images per person",
-        merge_changes({"approach": "funit2funit"}, RECON, ADAM, LN, SAME, LORD_W, NO_GAN, CRITIC)),
+        "FUNIT2FUNIT, LayerNorm, Adam at lr 1e-3, same-person and LORD content terms, no discriminator and no "
+        "reassembly-stage losses, and a frozen identity critic pre-trained on the data set's own people (λ_crit 10); "
+        "needs several images per person",
+        merge_changes({"approach": "funit2funit"}, RECON, ADAM, LN, SAME, LORD_W, NO_GAN, IDENTITY)),
 }
 
 

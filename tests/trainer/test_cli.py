@@ -262,7 +262,8 @@ def test_recipe_sets_how_to_train_and_flags_still_win(capsys, tmp_path):
     assert config["approach"] == "funit2funit" and config["optimizer"] == "adam"
     assert config["model"]["norm"] == "ln" and config["model"]["nf"] == 8  # the recipe under the tiny preset's sizes
     assert {k: config["weights"][k] for k in changes["weights"]} == changes["weights"]
-    assert config["weights"]["lambda_critic"] == 5.0 and config["weights"]["gan_delay_steps"] == 1e6
+    assert config["weights"]["lambda_critic"] == 10.0 and config["weights"]["gan_delay_steps"] == 1e6
+    assert config["lr_gen"] == 1e-3 and config["weights"]["lambda_long"] == 0.0
     tuned = _dry_run(capsys, "--recipe", "identity", *base, "--set", "weights.lambda_critic=2", "--set",
                      "optimizer=rmsprop")
     assert tuned["weights"]["lambda_critic"] == 2.0 and tuned["optimizer"] == "rmsprop"
@@ -270,7 +271,7 @@ def test_recipe_sets_how_to_train_and_flags_still_win(capsys, tmp_path):
     yaml_file = tmp_path / "run.yaml"
     yaml_file.write_text("weights: {lambda_R: 0.3}\n")
     filed = _dry_run(capsys, "--recipe", "identity", *base, "--config", str(yaml_file))
-    assert filed["weights"]["lambda_R"] == 0.3 and filed["weights"]["lambda_critic"] == 5.0
+    assert filed["weights"]["lambda_R"] == 0.3 and filed["weights"]["lambda_critic"] == 10.0
     assert "invalid choice: 'nope'" in _error(capsys, "--recipe", "nope", *base)
 
 

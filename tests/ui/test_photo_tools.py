@@ -156,7 +156,7 @@ def test_purpose_bar_when_a_procedural_model_meets_photos(qtbot, window, procedu
     assert (config.approach, config.optimizer, config.model["norm"]) == ("funit2funit", "adam", "ln")
     weights = RECIPES["identity"].changes["weights"]
     assert {name: getattr(config.weights, name) for name in weights} == weights
-    assert config.weights.lambda_critic == 5.0
+    assert config.weights.lambda_critic == 10.0 and config.weights.lambda_long == 0.0 and config.lr_gen == 1e-3
     window.purpose_bar.dismiss_button.click()
     window.photo_tools.update_purpose()
     assert not window.purpose_bar.isVisible()  # a dismissed line stays away

@@ -303,10 +303,12 @@ def test_a_recipe_sets_the_approach_options_and_weights_and_none_gives_them_back
     form.recipe.setCurrentIndex(form.recipe.findData("identity"))
     assert form.approach_key() == "funit2funit"
     shown = panel.table.weights()
-    assert shown["lambda_critic"] == 5.0 and shown["lambda_same"] == 1.0 and shown["gan_delay_steps"] == 1e6
+    assert shown["lambda_critic"] == 10.0 and shown["lambda_same"] == 1.0 and shown["gan_delay_steps"] == 1e6
+    assert shown["lambda_long"] == shown["lambda_R"] == shown["lambda_L"] == 0.0
     form.out.setText(str(tmp_path / "run"))
     config = form.build_config(LossWeights.from_dict(shown))
     assert config.optimizer == "adam" and config.model["norm"] == "ln" and config.model["nf"] == 8  # under Tiny
+    assert config.lr_gen == 1e-3
     changes = RECIPES["identity"].changes["weights"]
     assert {name: getattr(config.weights, name) for name in changes} == changes
     form.recipe.setCurrentIndex(form.recipe.findData(None))
