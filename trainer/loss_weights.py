@@ -24,8 +24,6 @@ from typing import Any
 
 from g2g_desktop.core.config import field_names, reject_unknown
 
-APPROACH_NAMES = ("naive", "cycle_funit", "funit2funit", "lord")
-
 
 @dataclass(frozen=True)
 class LossWeights:
@@ -153,52 +151,50 @@ class WeightSpec:
     maximum: float
     step: float  # spin-box increment
     tooltip: str  # what the weight does, with its equation
-    approaches: tuple[str, ...]  # approaches whose losses read it
 
 
-_N, _C, _F, _L = ("naive",), ("cycle_funit",), ("funit2funit",), ("lord",)
-
-# name, symbol, label, maximum, spin-box step, approaches (minimum 0, default from LossWeights)
-_ROWS: tuple[tuple[str, str, str, float, float, tuple[str, ...]], ...] = (
-    ("gamma", "γ", "Cycle", 100.0, 0.1, _N + _C),
-    ("alpha", "α", "Perceptual", 100.0, 0.1, _C + _L),
-    ("lambda_g", "λ_g", "Adversarial (G)", 100.0, 0.1, _C),
-    ("delta", "δ", "Identity", 100.0, 0.1, _C),
-    ("delta_warmup_steps", "δ warm-up", "Identity warm-up steps", 1e6, 100.0, _C),
-    ("zeta", "ζ", "Discriminator", 10.0, 0.05, _C),
-    ("lambda_short", "λ_short", "Short recon", 100.0, 0.1, _F + _L),
-    ("lambda_long", "λ_long", "Long recon", 100.0, 0.01, _F),
-    ("lambda_D", "λ_D", "FM mix", 100.0, 0.1, _F),
-    ("lambda_R", "λ_R", "FM mix↔recon", 100.0, 0.01, _F),
-    ("lambda_L", "λ_L", "FM long", 100.0, 0.01, _F),
-    ("lambda_dis", "λ_dis", "Dis hinge", 100.0, 0.1, _F),
-    ("lambda_reg", "λ_reg", "R1 penalty", 1000.0, 1.0, _F),
-    ("lambda_F", "λ_F", "Feature matching", 100.0, 0.1, _F),
-    ("gan_w", "gan_w", "Adversarial (G)", 100.0, 0.1, _F),
-    ("r_w", "r_w", "Recon scale", 100.0, 0.01, _F),
-    ("fm_w", "fm_w", "FM short", 100.0, 0.1, _F),
-    ("lambda_same", "λ_same", "Same-person recon", 100.0, 0.1, _N + _F),
-    ("gan_delay_steps", "GAN delay", "Steps before the discriminator", 1e6, 100.0, _F),
-    ("gan_warmup_steps", "gan_w warm-up", "Adversarial warm-up steps", 1e6, 100.0, _F),
-    ("content_noise", "σ_c", "Content-code noise", 10.0, 0.05, _N + _F),
-    ("content_l2", "λ_c", "Content-code L2", 100.0, 0.001, _N + _F),
-    ("lambda_cls", "λ_cls", "Identity head", 100.0, 0.1, _F),
-    ("lambda_cls_mix", "λ_cls,m", "Mix identity", 100.0, 0.1, _F),
-    ("lambda_cross_gt", "λ_cross", "Supervised cross (truth)", 100.0, 0.1, _F),
-    ("lambda_mask_area", "λ_m", "Mask-area prior", 100.0, 0.1, _F),
-    ("mask_area", "a_m", "Mask-area target", 1.0, 0.05, _F),
-    ("lambda_mask_binary", "λ_mb", "Binary mask", 100.0, 0.1, _F),
-    ("lambda_dlib_id", "λ_dlib", "Face identity (dlib)", 100.0, 0.1, _F),
-    ("lord_noise", "σ_lord", "Latent content noise", 10.0, 0.1, _L),
-    ("lord_decay", "λ_decay", "Latent content L2", 1.0, 0.0001, _L),
-    ("lambda_embed", "λ_emb", "Embedding regression", 1000.0, 1.0, _L),
-    ("lambda_ds", "λ_ds", "Diversity (StarGAN v2)", 100.0, 0.1, _F),
-    ("ds_decay_steps", "λ_ds decay", "Diversity decay steps", 1e6, 100.0, _F),
-    ("lambda_class_rec", "λ_sty", "Class-code reconstruction", 100.0, 0.1, _F),
-    ("lambda_content_adv", "λ_adv,c", "Content-code adversary", 100.0, 0.1, _F),
-    ("lambda_critic", "λ_crit", "Identity critic (cosine)", 100.0, 0.5, _F),
-    ("lambda_critic_ce", "λ_crit,CE", "Identity critic (CE)", 100.0, 0.1, _F),
-    ("critic_start_step", "critic start", "Steps before the critic", 1e6, 100.0, _F),
+# name, symbol, label, maximum, spin-box step (minimum 0, default from LossWeights); which approaches read each
+# weight is theirs to declare (trainer/approaches/registry.py: `ApproachSpec.weights`)
+_ROWS: tuple[tuple[str, str, str, float, float], ...] = (
+    ("gamma", "γ", "Cycle", 100.0, 0.1),
+    ("alpha", "α", "Perceptual", 100.0, 0.1),
+    ("lambda_g", "λ_g", "Adversarial (G)", 100.0, 0.1),
+    ("delta", "δ", "Identity", 100.0, 0.1),
+    ("delta_warmup_steps", "δ warm-up", "Identity warm-up steps", 1e6, 100.0),
+    ("zeta", "ζ", "Discriminator", 10.0, 0.05),
+    ("lambda_short", "λ_short", "Short recon", 100.0, 0.1),
+    ("lambda_long", "λ_long", "Long recon", 100.0, 0.01),
+    ("lambda_D", "λ_D", "FM mix", 100.0, 0.1),
+    ("lambda_R", "λ_R", "FM mix↔recon", 100.0, 0.01),
+    ("lambda_L", "λ_L", "FM long", 100.0, 0.01),
+    ("lambda_dis", "λ_dis", "Dis hinge", 100.0, 0.1),
+    ("lambda_reg", "λ_reg", "R1 penalty", 1000.0, 1.0),
+    ("lambda_F", "λ_F", "Feature matching", 100.0, 0.1),
+    ("gan_w", "gan_w", "Adversarial (G)", 100.0, 0.1),
+    ("r_w", "r_w", "Recon scale", 100.0, 0.01),
+    ("fm_w", "fm_w", "FM short", 100.0, 0.1),
+    ("lambda_same", "λ_same", "Same-person recon", 100.0, 0.1),
+    ("gan_delay_steps", "GAN delay", "Steps before the discriminator", 1e6, 100.0),
+    ("gan_warmup_steps", "gan_w warm-up", "Adversarial warm-up steps", 1e6, 100.0),
+    ("content_noise", "σ_c", "Content-code noise", 10.0, 0.05),
+    ("content_l2", "λ_c", "Content-code L2", 100.0, 0.001),
+    ("lambda_cls", "λ_cls", "Identity head", 100.0, 0.1),
+    ("lambda_cls_mix", "λ_cls,m", "Mix identity", 100.0, 0.1),
+    ("lambda_cross_gt", "λ_cross", "Supervised cross (truth)", 100.0, 0.1),
+    ("lambda_mask_area", "λ_m", "Mask-area prior", 100.0, 0.1),
+    ("mask_area", "a_m", "Mask-area target", 1.0, 0.05),
+    ("lambda_mask_binary", "λ_mb", "Binary mask", 100.0, 0.1),
+    ("lambda_dlib_id", "λ_dlib", "Face identity (dlib)", 100.0, 0.1),
+    ("lord_noise", "σ_lord", "Latent content noise", 10.0, 0.1),
+    ("lord_decay", "λ_decay", "Latent content L2", 1.0, 0.0001),
+    ("lambda_embed", "λ_emb", "Embedding regression", 1000.0, 1.0),
+    ("lambda_ds", "λ_ds", "Diversity (StarGAN v2)", 100.0, 0.1),
+    ("ds_decay_steps", "λ_ds decay", "Diversity decay steps", 1e6, 100.0),
+    ("lambda_class_rec", "λ_sty", "Class-code reconstruction", 100.0, 0.1),
+    ("lambda_content_adv", "λ_adv,c", "Content-code adversary", 100.0, 0.1),
+    ("lambda_critic", "λ_crit", "Identity critic (cosine)", 100.0, 0.5),
+    ("lambda_critic_ce", "λ_crit,CE", "Identity critic (CE)", 100.0, 0.1),
+    ("critic_start_step", "critic start", "Steps before the critic", 1e6, 100.0),
 )
 
 _TOOLTIPS = {
@@ -276,13 +272,7 @@ _TOOLTIPS = {
 _DEFAULTS = LossWeights().to_dict()
 
 LOSS_WEIGHT_SPECS: tuple[WeightSpec, ...] = tuple(
-    WeightSpec(name, symbol, label, _DEFAULTS[name], 0.0, maximum, step, _TOOLTIPS[name], approaches)
-    for name, symbol, label, maximum, step, approaches in _ROWS
+    WeightSpec(name, symbol, label, _DEFAULTS[name], 0.0, maximum, step, _TOOLTIPS[name])
+    for name, symbol, label, maximum, step in _ROWS
 )
 
-
-def weights_for_approach(name: str) -> tuple[WeightSpec, ...]:
-    """The weight rows an approach reads, in table order."""
-    if name not in APPROACH_NAMES:
-        raise ValueError(f"unknown approach {name!r} (known: {', '.join(APPROACH_NAMES)})")
-    return tuple(spec for spec in LOSS_WEIGHT_SPECS if name in spec.approaches)

@@ -79,7 +79,6 @@ from trainer.losses import (
 
 
 class Funit2FunitApproach(Approach):
-    name = "funit2funit"
 
     def __init__(self, config: TrainConfig, num_classes: int, device: torch.device | str):
         super().__init__(config, num_classes, device)

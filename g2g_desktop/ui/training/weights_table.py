@@ -14,6 +14,7 @@ from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QAbstractItemView, QDoubleSpinBox, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
+from trainer.approaches import registry
 from trainer.loss_weights import LOSS_WEIGHT_SPECS, WeightSpec
 
 from ..undo import SetLossWeightCommand
@@ -43,7 +44,7 @@ class WeightsTable(QTableWidget):
         self.spins: dict[str, QDoubleSpinBox] = {}
         for row, spec in enumerate(LOSS_WEIGHT_SPECS):
             tip = (f"{spec.symbol} ({spec.name}): {spec.tooltip}\n"
-                   f"Default {spec.default:g}; used by {', '.join(spec.approaches)}.")
+                   f"Default {spec.default:g}; used by {', '.join(registry.readers(spec.name))}.")
             item = QTableWidgetItem(f"{spec.label} ({spec.symbol})")
             item.setToolTip(tip)
             self.setItem(row, 0, item)
@@ -88,7 +89,7 @@ class WeightsTable(QTableWidget):
 
     def set_approach(self, approach: str) -> None:
         for row, spec in enumerate(LOSS_WEIGHT_SPECS):
-            used = approach in spec.approaches
+            used = approach in registry.readers(spec.name)
             item = self.item(row, 0)
             font = item.font()
             font.setItalic(not used)
