@@ -19,7 +19,7 @@ import yaml
 
 from g2g_desktop.core.config import ConfigError, generator_config_from_dict, reject_unknown
 from trainer.approaches import registry
-from trainer.loss_weights import LossWeights
+from trainer.loss_weights import LossWeights, weight_names
 
 OPTIMIZERS = ("auto", "rmsprop", "adam")
 CPU_PRECISIONS = ("", "bf16", "fp32")
@@ -68,7 +68,8 @@ class TrainConfig:
     lr_latent: float = 3e-3
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Plain data (config.json, checkpoints): the weights by name, the ones loss terms added included."""
+        return {**dataclasses.asdict(self), "weights": self.weights.to_dict()}
 
 
 class TrainConfigError(ValueError):
@@ -129,7 +130,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
             raise TrainConfigError(f"--set {name}: unknown field {head!r} (known: {', '.join(hints)})")
         if sub:
             if head == "weights":
-                known = LossWeights.__dataclass_fields__
+                known = weight_names()
                 if sub not in known:
                     raise TrainConfigError(f"--set {name}: unknown loss weight {sub!r} (known: {', '.join(known)})")
             elif typing.get_origin(hints[head]) is not dict:

@@ -216,7 +216,7 @@ def _valid(**changes) -> TrainConfig:
 def test_a_valid_lord_config_passes_and_reads_its_weights():
     validate_config(_valid())
     assert {"lord_noise", "lord_decay", "lambda_embed", "lambda_short", "alpha"} == {
-        spec.name for spec in registry.weight_specs("lord")}
+        spec.name for spec in registry.weights_read_by("lord")}
 
 
 @pytest.mark.parametrize(("changes", "message"), [

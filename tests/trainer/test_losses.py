@@ -75,15 +75,16 @@ def test_spec_table_covers_every_weight_once():
 
 
 def test_weights_for_approach():
-    assert [s.name for s in registry.weight_specs("naive")] == ["gamma", "lambda_same", "content_noise", "content_l2"]
-    cyc = {s.name for s in registry.weight_specs("cycle_funit")}
+    naive = [s.name for s in registry.weights_read_by("naive")]
+    assert naive == ["gamma", "lambda_same", "content_noise", "content_l2"]
+    cyc = {s.name for s in registry.weights_read_by("cycle_funit")}
     assert cyc == {"alpha", "gamma", "lambda_g", "delta", "delta_warmup_steps", "zeta"}
-    f2f = {s.name for s in registry.weight_specs("funit2funit")}
+    f2f = {s.name for s in registry.weights_read_by("funit2funit")}
     assert {"lambda_short", "lambda_long", "lambda_D", "lambda_R", "lambda_L", "lambda_reg", "gan_w"} <= f2f
     assert {"lambda_same", "gan_warmup_steps", "content_noise", "content_l2"} <= f2f
     assert not f2f & cyc
     with pytest.raises(ValueError, match="unknown approach"):
-        registry.weight_specs("stargan")
+        registry.weights_read_by("stargan")
 
 
 # --------------------------------------------------------------------------- loss terms, by hand

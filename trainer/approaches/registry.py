@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from g2g_desktop.core.config import GENERATOR_CONFIGS
-from trainer.loss_weights import LOSS_WEIGHT_SPECS, LossWeights, WeightSpec
+from trainer.loss_weights import WeightSpec, weight_names, weight_specs
 
 if TYPE_CHECKING:
     import torch
@@ -57,7 +57,7 @@ def register(spec: ApproachSpec) -> ApproachSpec:
     if spec.architecture not in GENERATOR_CONFIGS:
         raise ValueError(f"approach {spec.name}: unknown architecture {spec.architecture!r} "
                          f"(known: {', '.join(GENERATOR_CONFIGS)})")
-    known = set(LossWeights.__dataclass_fields__)
+    known = set(weight_names())
     unknown = [name for name in spec.weights if name not in known]
     if unknown:
         raise ValueError(f"approach {spec.name}: unknown loss weight(s) {', '.join(unknown)}")
@@ -91,14 +91,17 @@ def get(name: str) -> ApproachSpec:
 
 
 def readers(weight_or_option: str) -> tuple[str, ...]:
-    """The approaches that read a loss weight or a TrainConfig option, in registration order."""
-    return tuple(s.name for s in _SPECS.values() if weight_or_option in s.weights or weight_or_option in s.options)
+    """The approaches that read a loss weight or a TrainConfig option, in registration order (a weight a loss term
+    added names its own: `WeightSpec.readers`)."""
+    added = next((spec.readers for spec in weight_specs() if spec.name == weight_or_option), ())
+    return tuple(s.name for s in _SPECS.values()
+                 if weight_or_option in s.weights or weight_or_option in s.options or s.name in added)
 
 
-def weight_specs(name: str) -> tuple[WeightSpec, ...]:
+def weights_read_by(name: str) -> tuple[WeightSpec, ...]:
     """The weight editor's rows approach `name` reads, in table order."""
     reads = set(get(name).weights)
-    return tuple(spec for spec in LOSS_WEIGHT_SPECS if spec.name in reads)
+    return tuple(spec for spec in weight_specs() if spec.name in reads or name in spec.readers)
 
 
 def approach_class(name: str) -> type[Approach]:
