@@ -160,11 +160,11 @@ def test_critic_start_step_delays_both_terms(trained):
 
 
 def test_each_mix_is_compared_with_its_class_image_and_the_class_persons_label(trained, monkeypatch):
-    from trainer.approaches import funit2funit_terms
+    from trainer.approaches import funit2funit_terms as terms
 
     seen = {}
-    monkeypatch.setattr(funit2funit_terms, "critic_cosine_loss", lambda c, m, x: seen.update(mix=m, cls=x) or m.sum() * 0)
-    monkeypatch.setattr(funit2funit_terms, "critic_ce_loss", lambda c, m, y: seen.update(labels=y) or m.sum() * 0)
+    monkeypatch.setattr(terms, "critic_cosine_loss", lambda c, m, x: seen.update(mix=m, cls=x) or m.sum() * 0)
+    monkeypatch.setattr(terms, "critic_ce_loss", lambda c, m, y: seen.update(labels=y) or m.sum() * 0)
     b = batch()
     stepped(trained, lambda_critic=1.0, lambda_critic_ce=1.0)
     assert torch.equal(seen["cls"], torch.cat([b.x2, b.x1]))  # m1 = G(E_A(x1), E_B(x2)) should be x2's person
