@@ -227,7 +227,7 @@ class LossWeights:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LossWeights:
         """Build from a (possibly partial) mapping; unknown names and bad values raise ValueError."""
-        reject_unknown(data, weight_names(), "unknown loss weight(s):", ValueError)
+        reject_unknown(data, sorted(weight_names()), "unknown loss weight(s):", ValueError)
         values: dict[str, float] = {}
         for name, value in data.items():
             if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -213,7 +213,7 @@ class FunitStart:
 
 def load_funit_start(approach: Approach, config: TrainConfig, gen_path: Path) -> FunitStart:
     """Load FUNIT's files into `approach`: sizes from the tensors, iteration from the name."""
-    if not hasattr(approach, "load_funit_pair"):
+    if not registry.get(approach.name).funit_files:
         owners = " or ".join(spec.name for spec in registry.specs() if spec.funit_files)
         raise CheckpointError(gen_path, f"a FUNIT checkpoint can only start a {owners} run, not {approach.name}")
     dis_file = dis_path(gen_path)
