@@ -11,7 +11,7 @@ from g2g_desktop.core.config import (
     NaiveConfig,
     reject_unknown,
 )
-from trainer.approaches.specs import PatchDiscriminatorConfig
+from trainer.approach_registry.builtin import PatchDiscriminatorConfig
 from trainer.config import TrainConfigError, config_from_dict
 from trainer.loss_weights import LossWeights
 

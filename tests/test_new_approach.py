@@ -12,7 +12,7 @@ import pytest
 
 from g2g_desktop.ui.training.run_form import RunForm
 from g2g_desktop.ui.training.weights_table import WeightsTable
-from trainer.approaches import registry
+from trainer import approach_registry as registry
 from trainer.cli import main
 from trainer.config import TrainConfig, TrainConfigError, validate_config
 from trainer.loss_weights import LossWeights
@@ -27,7 +27,7 @@ from g2g_desktop.core.config import NaiveConfig
 from g2g_desktop.core.g2g import cross_pass
 from g2g_desktop.core.naive import NaiveGenerator
 from trainer.approaches.base import Approach, seeded
-from trainer.approaches.registry import ApproachSpec, register
+from trainer.approach_registry import ApproachSpec, register
 from trainer.losses import l1
 
 

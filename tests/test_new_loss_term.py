@@ -13,11 +13,11 @@ from g2g_desktop.ui.training.weights_table import WeightsTable
 from tests.trainer.factories import Events, TinyDataset, tiny_config
 from trainer.approaches import build_approach
 from trainer.approaches.funit2funit_terms import TERMS
+from trainer.approaches.loss_terms import LossTerm
 from trainer.batch import PairBatch
 from trainer.config import apply_overrides, config_from_dict
 from trainer.engine import TrainingEngine
 from trainer.events import StepDone
-from trainer.loss_terms import LossTerm
 from trainer.loss_weights import LossWeights, WeightSpec
 
 TOY_WEIGHT = WeightSpec("lambda_toy", "λ_toy", "Toy term", 0.5, 0.0, 10.0, 0.1, "A test's term: mean squared mix.")

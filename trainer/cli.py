@@ -23,7 +23,7 @@ import argparse
 import sys
 
 from g2g_desktop import use_passive_openmp_wait
-from trainer.approaches import registry
+from trainer import approach_registry as registry
 from trainer.presets import PRESET_TITLES, RECIPES
 
 

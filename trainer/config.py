@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from g2g_desktop.core.config import ConfigError, generator_config_from_dict, reject_unknown
-from trainer.approaches import registry
+from trainer import approach_registry as registry
 from trainer.loss_weights import LossWeights, weight_names
 
 OPTIMIZERS = ("auto", "rmsprop", "adam")
@@ -27,7 +27,7 @@ CPU_PRECISIONS = ("", "bf16", "fp32")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    approach: str = "funit2funit"  # a registered approach (trainer/approaches/registry.py: `names()`)
+    approach: str = "funit2funit"  # a registered approach (trainer/approach_registry/spec.py: `names()`)
     data: str = "procedural"  # dataset folder, CelebA root, FUNIT list file, or "procedural"
     align: bool = False  # photo datasets: train on the mixer's MTCNN-aligned face crops (cached on disk)
     out: str = "runs/run"  # run folder: checkpoints, metrics.jsonl, previews, audit log

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from g2g_desktop.core.images import tensor_to_uint8
-from trainer.approaches import registry
+from trainer import approach_registry as registry
 from trainer.datasets import faces_provenance
 from trainer.events import CheckpointKind, CheckpointSaved, ModelSnapshot, Noted, PreviewReady, Warned, WeightsChanged
 from trainer.identity_critic import train_identity_critic

@@ -15,8 +15,8 @@ so r_w·λ_short = 0.1 is FUNIT's image reconstruction weight and r_w·λ_long =
 
 Each weight is declared once, as its field: its default (with where the value comes from) and its row of the
 weight editor (symbol, label, range, tooltip), so the editor's table `LOSS_WEIGHT_SPECS` cannot miss one. A loss
-term of a plug-in brings its own weight (`register_weight`, called by `trainer.loss_terms.TermTable.add`): it is
-read like a field (`weights.lambda_mine`), accepted by `from_dict`, saved by `to_dict` and shown by the editor.
+term of a plug-in brings its own weight (`register_weight`, called by `trainer.approaches.loss_terms.TermTable.add`):
+it is read like a field (`weights.lambda_mine`), accepted by `from_dict`, saved by `to_dict` and shown by the editor.
 """
 
 from __future__ import annotations

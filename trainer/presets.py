@@ -3,7 +3,7 @@
 They exist because FUNIT's own sizes need a GPU: at full size one step takes 35–42 s on a laptop CPU,
 so a 2000-step run would take a day. "tiny" trains at a few steps per second there, enough to watch
 the losses move; "small" is a CPU run of hours; "funit" is FUNIT's published architecture. Each approach
-declares its own sizes for them (`ApproachSpec.presets`, trainer/approaches/specs.py).
+declares its own sizes for them (`ApproachSpec.presets`, trainer/approach_registry/builtin.py).
 
 Recipes (`g2g-train --recipe`, the dock's "Recipe") are the other axis: how a run trains, whatever its size.
 "identity" is docs/study.md's best recipe without ground truth (row `critic_cos`, issue 19): the study's rows
@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from trainer.approaches import registry
+from trainer import approach_registry as registry
 
 PRESET_TITLES = {"tiny": "Tiny (CPU, minutes)", "small": "Small (CPU, hours)", "funit": "FUNIT defaults (GPU)"}
 

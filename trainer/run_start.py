@@ -27,7 +27,8 @@ from g2g_desktop.core.checkpoint import load_generator_with_info
 from g2g_desktop.core.funit_files import infer_funit_discriminator_config, infer_funit_generator_config
 from g2g_desktop.core.generator import DisentanglingGenerator
 from g2g_desktop.core.safe_io import CheckpointError, file_kind, safe_torch_load
-from trainer.approaches import Approach, registry
+from trainer import approach_registry as registry
+from trainer.approaches import Approach
 from trainer.config import TrainConfig
 from trainer.run_folder import describe_discarded, same_path
 from trainer.state import latest_state, resume_source, run_folder_of

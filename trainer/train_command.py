@@ -15,8 +15,8 @@ from typing import Any
 from tqdm import tqdm
 
 from g2g_desktop.core.funit_files import funit_step_from_name
+from trainer import approach_registry as registry
 from trainer import distributed
-from trainer.approaches import registry
 from trainer.config import (
     TrainConfig,
     TrainConfigError,

@@ -15,7 +15,7 @@ import pytest
 
 from tests.factories import wait_until
 from tests.trainer.factories import TINY_NAIVE
-from trainer.approaches.registry import names as approach_names
+from trainer.approach_registry import names as approach_names
 from trainer.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,8 +11,9 @@ from g2g_desktop.core.g2g import swap_sides
 from g2g_desktop.core.images import pil_to_tensor
 from g2g_desktop.core.safe_io import atomic_write_leftovers
 from tests.trainer.factories import TINY_DIS, TINY_FUNIT, Events, TinyDataset, set_weights_after, tiny_config
+from trainer import approach_registry as registry
 from trainer import identity_critic
-from trainer.approaches import build_approach, registry
+from trainer.approaches import build_approach
 from trainer.batch import PairBatch
 from trainer.config import TrainConfig, TrainConfigError, validate_config
 from trainer.critic_check import CriticCheck

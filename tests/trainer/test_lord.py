@@ -14,7 +14,8 @@ from g2g_desktop.core.checkpoint import load_generator_with_info
 from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.images import tensor_to_pil
 from tests.trainer.factories import TINY_FUNIT, Events, TinyDataset, assert_same_optimizer_states, tiny_config
-from trainer.approaches import build_approach, registry
+from trainer import approach_registry as registry
+from trainer.approaches import build_approach
 from trainer.batch import PairBatch
 from trainer.cli import main as cli_main
 from trainer.config import TrainConfig, TrainConfigError, validate_config

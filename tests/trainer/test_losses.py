@@ -11,8 +11,8 @@ import torch
 from facenet_pytorch import InceptionResnetV1
 
 from g2g_desktop.core.safe_io import CheckpointError
+from trainer import approach_registry as registry
 from trainer import losses as L
-from trainer.approaches import registry
 from trainer.face_encoder import load_face_encoder
 from trainer.feature_nets import load_vgg_relu2_2
 from trainer.loss_weights import LOSS_WEIGHT_SPECS, LossWeights

@@ -89,7 +89,7 @@ def trainable(module: nn.Module) -> list[nn.Parameter]:
 
 class Approach(ABC):
     """One training set-up (the paper's naive, CycleFUNIT, FUNIT2FUNIT; LORD), built by the registry from its
-    `ApproachSpec` (trainer/approaches/registry.py), which declares everything the rest of the project reads."""
+    `ApproachSpec` (trainer/approach_registry/spec.py), which declares everything the rest of the project reads."""
 
     generator: DisentanglingGenerator
     ema: DisentanglingGenerator | None

@@ -26,10 +26,10 @@ import torch
 from g2g_desktop.core.config import FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitGenerator, init_kaiming
 from g2g_desktop.core.g2g import cross_pass, mix, swap_sides
+from trainer.approach_registry.builtin import PatchDiscriminatorConfig
 from trainer.approaches.base import Approach, frozen, seeded, trainable
 from trainer.approaches.identity_generator import IdentityEncoderGenerator
 from trainer.approaches.patch_dis import PatchDiscriminator
-from trainer.approaches.specs import PatchDiscriminatorConfig
 from trainer.batch import PairBatch
 from trainer.config import TrainConfig
 from trainer.face_encoder import load_face_encoder

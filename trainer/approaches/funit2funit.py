@@ -28,7 +28,7 @@ Issue 19's terms that a copy of the content image cannot satisfy (all off by def
 |E_B(m) − E_B(x₂)|, and λ_adv,c adds the confusion of a content-code identity classifier (`content_adversary.py`),
 which takes its own step after G's. Every term added to eq. 12 (the identity head's, λ_dlib, the mask priors,
 issue 19's, the critic's) is a row of one table, `funit2funit_terms.TERMS`, summed in one place
-(`TermTable.add_to`, trainer/loss_terms.py); eq. 9–12 themselves keep the paper's nesting (`losses.py`).
+(`TermTable.add_to`, trainer/approaches/loss_terms.py); eq. 9–12 themselves keep the paper's nesting (`losses.py`).
 Optimisers: RMSprop (lr `lr_gen`/`lr_dis`, weight decay, torch defaults otherwise; `optimizer: adam`), kaiming init
 when fresh, EMA (`ema_beta`, 0.999) after every G step — all as FUNIT (FUNIT_FACTS §7).
 `load_funit_pair` resumes from FUNIT's own gen_/dis_/optimizer.pt files.
@@ -52,11 +52,11 @@ from g2g_desktop.core.safe_io import CheckpointError, safe_torch_load
 from trainer.approaches.base import Approach, frozen, seeded
 from trainer.approaches.content_adversary import ContentIdentityClassifier, classifier_loss
 from trainer.approaches.funit2funit_terms import TERMS
+from trainer.approaches.loss_terms import TermInputs
 from trainer.batch import PairBatch
 from trainer.config import TrainConfig
 from trainer.dlib_face_net import DlibFaceResNet
 from trainer.identity_critic import IdentityCritic
-from trainer.loss_terms import TermInputs
 from trainer.loss_weights import LossWeights
 from trainer.losses import (
     content_code_penalty,

@@ -1,4 +1,4 @@
-"""The terms FUNIT2FUNIT adds to eq. 12, as one table (`TERMS`, trainer/loss_terms.py) in the order they are
+"""The terms FUNIT2FUNIT adds to eq. 12, as one table (`TERMS`, trainer/approaches/loss_terms.py) in the order they are
 computed and summed. Each is off (None) unless its weight or its module asks for it, so the defaults train the
 paper's objective alone.
 
@@ -13,9 +13,9 @@ from torch import Tensor
 
 from g2g_desktop.core.g2g import swap_sides
 from trainer.approaches.content_adversary import confusion_term
+from trainer.approaches.loss_terms import LossTerm, TermInputs, TermTable
 from trainer.dlib_face_net import load_dlib_face_net
 from trainer.identity_critic import IdentityCritic
-from trainer.loss_terms import LossTerm, TermInputs, TermTable
 from trainer.loss_weights import LossWeights
 from trainer.losses import (
     class_code_reconstruction,

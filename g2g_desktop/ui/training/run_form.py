@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from g2g_desktop.core.funit_files import funit_step_from_name
-from trainer.approaches import registry
+from trainer import approach_registry as registry
 from trainer.config import TrainConfig, validate_config
 from trainer.loss_weights import LossWeights
 from trainer.presets import PRESET_TITLES, RECIPES, default_preset, preset_sizes, recipe_changes

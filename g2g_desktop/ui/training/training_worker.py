@@ -6,7 +6,7 @@ weights, …) go straight to the engine, whose inbox is thread-safe.
 
 The panel imports this module on a task thread when the training dock is first shown, before any run; the
 approach classes (torchvision and facenet behind them) load then too, as they did before the registry made them
-lazy for the CLI's sake (`trainer.approaches.registry`): imported at a Start, on the training thread, they
+lazy for the CLI's sake (`trainer.approach_registry`): imported at a Start, on the training thread, they
 stalled the GUI for 200 ms (tests/ui/test_training_panel.py's stall meter).
 """
 
@@ -19,7 +19,8 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from g2g_desktop.core.device import torch_threads
 from g2g_desktop.services.render_queue import lower_thread_priority
-from trainer.approaches import registry
+from trainer import approach_registry as registry
+from trainer.approaches import approach_class
 from trainer.config import TrainConfig
 from trainer.engine import TrainingEngine
 from trainer.events import EndReason
@@ -30,7 +31,7 @@ from ..threads import register_qthread
 def _load_approach_classes() -> None:
     """Import every registered approach's class now (see the module docstring)."""
     for name in registry.names():
-        registry.approach_class(name)
+        approach_class(name)
 
 
 _load_approach_classes()

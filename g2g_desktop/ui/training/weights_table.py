@@ -14,7 +14,7 @@ from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QAbstractItemView, QDoubleSpinBox, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
-from trainer.approaches import registry
+from trainer import approach_registry as registry
 from trainer.loss_weights import WeightSpec, weight_specs
 
 from ..undo import SetLossWeightCommand

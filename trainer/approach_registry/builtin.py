@@ -1,7 +1,9 @@
 """The four built-in approaches as the registry knows them: the paper's three and LORD.
 
-Each `ApproachSpec` is the approach's whole declaration outside its own module (`registry.py` says who reads
-which field). Torch-free, as the registry: the classes themselves load only when a run builds one.
+Each `ApproachSpec` is the approach's whole declaration outside its own module (`spec.py` says who reads which
+field). Torch-free, as the registry: the classes themselves load only when a run builds one. Like `spec.py` it
+imports neither `trainer.config` nor `trainer.approaches` (both import the registry), so the lord check names
+the options it reads in a Protocol rather than importing `TrainConfig`.
 
 Presets: "tiny" trains at a few steps per second on a laptop CPU, "small" is a CPU run of hours, "funit" is
 FUNIT's published architecture (`{}`: the architecture's defaults). LORD keeps one content code per training
@@ -12,13 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from g2g_desktop.core.config import FunitDiscriminatorConfig, field_names, reject_unknown
-from trainer.approaches.registry import ApproachSpec, register
-
-if TYPE_CHECKING:
-    from trainer.config import TrainConfig
+from trainer.approach_registry.spec import ApproachSpec, register
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,15 @@ class PatchDiscriminatorConfig:
         return cls(**data)
 
 
-def check_lord(config: TrainConfig) -> None:
+class LordOptions(Protocol):
+    """What `check_lord` reads of a `TrainConfig`."""
+
+    steps: int
+    lord_stage1_steps: int
+    model: dict[str, Any]
+
+
+def check_lord(config: LordOptions) -> None:
     """The lord approach needs both stages within the run, and a generator without a mask head."""
     if not 1 <= config.lord_stage1_steps < config.steps:
         raise ValueError(

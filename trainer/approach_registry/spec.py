@@ -9,24 +9,19 @@ else names an approach, so a new one registered from any module runs through the
 
 Torch-free on purpose: `g2g-train --help`, `validate_config` and the app's form read the list before torch has
 loaded. The class is named by an entry point ("module:Class", as packaging's entry points do) and imported only
-when a run builds it (`approach_class`).
+when a run builds it (`trainer.approaches.approach_class`). This module imports neither `trainer.config` (which
+reads the list) nor `trainer.approaches` (whose classes read the config): the list sits below both, so no import
+cycle joins them.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from g2g_desktop.core.config import GENERATOR_CONFIGS
 from trainer.loss_weights import WeightSpec, weight_names, weight_specs
-
-if TYPE_CHECKING:
-    import torch
-
-    from trainer.approaches.base import Approach
-    from trainer.config import TrainConfig
 
 Sizes = tuple[dict[str, Any], dict[str, Any]]  # (generator overrides, discriminator overrides) of one preset
 
@@ -46,7 +41,9 @@ class ApproachSpec:
     options: tuple[str, ...] = ()  # TrainConfig fields only it reads (the form enables their fields for it)
     per_image: bool = False  # keeps a code per training image: built with the training set's size
     funit_files: bool = False  # can start from FUNIT's own gen_/dis_ files (`load_funit_pair`)
-    check: Callable[[TrainConfig], None] | None = None  # its own config checks; ValueError naming the field
+    # Its own config checks, given the TrainConfig (typed Any: trainer.config imports this module, not the reverse);
+    # ValueError naming the field
+    check: Callable[[Any], None] | None = None
 
 
 _SPECS: dict[str, ApproachSpec] = {}
@@ -103,21 +100,3 @@ def weights_read_by(name: str) -> tuple[WeightSpec, ...]:
     reads = set(get(name).weights)
     return tuple(spec for spec in weight_specs() if spec.name in reads or name in spec.readers)
 
-
-def approach_class(name: str) -> type[Approach]:
-    """The `Approach` subclass of approach `name`, imported now (this is where torch loads)."""
-    module, _, attr = get(name).entry.partition(":")
-    return getattr(importlib.import_module(module), attr)
-
-
-def build_approach(
-    config: TrainConfig, num_classes: int, device: torch.device | str, num_images: int | None = None
-) -> Approach:
-    """The approach `config.approach` names; `num_images` (the training set's size) where it keeps per-image codes."""
-    spec = get(config.approach)
-    cls = approach_class(spec.name)
-    if not spec.per_image:
-        return cls(config, num_classes, device)
-    if num_images is None or num_images < 1:
-        raise ValueError(f"the {spec.name} approach keeps a code per training image and needs their number")
-    return cls(config, num_classes, device, num_images=num_images)
