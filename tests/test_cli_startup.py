@@ -52,7 +52,11 @@ def test_help_loads_no_torch(argv):
     assert loaded_after(*argv) == []
 
 
-@pytest.mark.parametrize("module", ["trainer.loss_weights", "trainer.config", "trainer.presets", "g2g_desktop.core"])
+TORCH_FREE = ("trainer.loss_weights", "trainer.approach_registry", "trainer.config", "trainer.presets",
+              "g2g_desktop.core")
+
+
+@pytest.mark.parametrize("module", TORCH_FREE)
 def test_torch_free_modules_stay_torch_free(module):
     code = f"import sys, {module}; print([m for m in {HEAVY!r} if m in sys.modules])"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},

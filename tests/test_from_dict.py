@@ -11,7 +11,8 @@ from g2g_desktop.core.config import (
     NaiveConfig,
     reject_unknown,
 )
-from trainer.config import PatchDiscriminatorConfig, TrainConfigError, config_from_dict
+from trainer.approach_registry.builtin import PatchDiscriminatorConfig
+from trainer.config import TrainConfigError, config_from_dict
 from trainer.loss_weights import LossWeights
 
 

@@ -23,8 +23,8 @@ import argparse
 import sys
 
 from g2g_desktop import use_passive_openmp_wait
-from trainer.config import APPROACHES
-from trainer.presets import PRESETS, RECIPES
+from trainer import approach_registry as registry
+from trainer.presets import PRESET_TITLES, RECIPES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     required = parser.add_argument_group(
         "required", "Each run needs these three, as flags, in --config, or from the run folder --resume continues."
     )
-    required.add_argument("--approach", choices=APPROACHES,
+    required.add_argument("--approach", choices=registry.names(),
                           help="(required) training approach (paper §IV-A/B/C); a --recipe gives one")
     required.add_argument(
         "--data", help="(required) identity folder tree, CelebA root, FUNIT list file (LIST::ROOT) or 'procedural'"
@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--resume", help="run folder, training state, FUNIT gen_*.pt (dis_*.pt beside it), or a "
                         "model file (.safetensors: warm start, its generator as G and EMA)")
     parser.add_argument("--steps", type=int, help="total steps of the run (a resumed run keeps its own)")
-    parser.add_argument("--preset", choices=list(PRESETS),
+    parser.add_argument("--preset", choices=list(PRESET_TITLES),
                         help="model size: tiny (CPU, minutes), small (CPU, hours) or funit (GPU); "
                              "default tiny on the CPU, funit on a GPU; a resumed run keeps its sizes")
     parser.add_argument("--recipe", choices=list(RECIPES),

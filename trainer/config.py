@@ -17,23 +17,17 @@ from typing import Any
 
 import yaml
 
-from g2g_desktop.core.config import (
-    ConfigError,
-    FunitDiscriminatorConfig,
-    field_names,
-    generator_config_from_dict,
-    reject_unknown,
-)
-from trainer.loss_weights import APPROACH_NAMES, LossWeights
+from g2g_desktop.core.config import ConfigError, generator_config_from_dict, reject_unknown
+from trainer import approach_registry as registry
+from trainer.loss_weights import LossWeights, weight_names
 
 OPTIMIZERS = ("auto", "rmsprop", "adam")
 CPU_PRECISIONS = ("", "bf16", "fp32")
-APPROACHES = APPROACH_NAMES  # one list: the loss-weight table marks which approach reads each weight by these names
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    approach: str = "funit2funit"  # naive | cycle_funit | funit2funit (paper §IV-A/B/C) | lord (LORD, two stages)
+    approach: str = "funit2funit"  # a registered approach (trainer/approach_registry/spec.py: `names()`)
     data: str = "procedural"  # dataset folder, CelebA root, FUNIT list file, or "procedural"
     align: bool = False  # photo datasets: train on the mixer's MTCNN-aligned face crops (cached on disk)
     out: str = "runs/run"  # run folder: checkpoints, metrics.jsonl, previews, audit log
@@ -74,31 +68,12 @@ class TrainConfig:
     lr_latent: float = 3e-3
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Plain data (config.json, checkpoints): the weights by name, the ones loss terms added included."""
+        return {**dataclasses.asdict(self), "weights": self.weights.to_dict()}
 
 
 class TrainConfigError(ValueError):
     """A training configuration that cannot run; the message names the field (and file) at fault."""
-
-
-@dataclass(frozen=True)
-class PatchDiscriminatorConfig:
-    """Sizes of CycleFUNIT's PatchGAN discriminator (`trainer/approaches/patch_dis.py`); here, torch-free,
-    so that `validate_config` checks `dis` before any network is built."""
-
-    nf: int = 64  # width of the first conv (CycleGAN's ndf)
-    n_layers: int = 3  # stride-2 convs (CycleGAN's 'basic' D: 3 → 70×70 receptive field)
-
-    def to_dict(self) -> dict[str, int]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PatchDiscriminatorConfig:
-        reject_unknown(data, field_names(cls), "PatchGAN discriminator: unknown setting(s)", ValueError)
-        for name, value in data.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"PatchGAN discriminator: {name} must be a positive integer, got {value!r}")
-        return cls(**data)
 
 
 # --------------------------------------------------------------------------- building from plain data
@@ -155,7 +130,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
             raise TrainConfigError(f"--set {name}: unknown field {head!r} (known: {', '.join(hints)})")
         if sub:
             if head == "weights":
-                known = LossWeights.__dataclass_fields__
+                known = weight_names()
                 if sub not in known:
                     raise TrainConfigError(f"--set {name}: unknown loss weight {sub!r} (known: {', '.join(known)})")
             elif typing.get_origin(hints[head]) is not dict:
@@ -239,8 +214,9 @@ def _check_value(where: str, kind: Any, value: Any) -> Any:
 
 def validate_config(config: TrainConfig) -> None:
     """Check everything that can be checked before any data is read or any network built."""
-    if config.approach not in APPROACHES:
-        raise TrainConfigError(f"approach: {config.approach!r} is not one of {', '.join(APPROACHES)}")
+    if config.approach not in registry.names():
+        raise TrainConfigError(f"approach: {config.approach!r} is not one of {', '.join(registry.names())}")
+    spec = registry.get(config.approach)
     positive = ("steps", "batch_size", "image_size", "log_every", "preview_every", "checkpoint_every", "keep_last")
     for name in positive:
         if getattr(config, name) < 1:
@@ -263,19 +239,21 @@ def validate_config(config: TrainConfig) -> None:
     if config.best_metric != "heldout" and not config.best_metric.startswith("Loss/"):
         raise TrainConfigError(f"best_metric: expected 'heldout' or a loss name such as 'Loss/G/total', "
                                f"got {config.best_metric!r}")
-    architecture = "naive" if config.approach == "naive" else "funit"
     try:
-        generator_config_from_dict(architecture, {**config.model, "image_size": config.image_size})
-        if config.approach == "funit2funit":
-            FunitDiscriminatorConfig.from_dict(config.dis)
-        elif config.approach == "cycle_funit":
-            PatchDiscriminatorConfig.from_dict(config.dis)
+        generator_config_from_dict(spec.architecture, {**config.model, "image_size": config.image_size})
+        if spec.discriminator is not None:
+            spec.discriminator.from_dict(config.dis)
     except (ConfigError, ValueError) as exc:
         raise TrainConfigError(f"model/dis: {exc}") from None
-    if config.approach == "lord":
-        _validate_lord(config)
-    if config.identity_encoder_as_eb and (config.approach != "cycle_funit" or config.face_weights is None):
-        raise TrainConfigError("identity_encoder_as_eb: needs approach cycle_funit and face_weights")
+    if spec.check is not None:
+        try:
+            spec.check(config)
+        except ValueError as exc:
+            raise TrainConfigError(str(exc)) from None
+    if config.identity_encoder_as_eb and (spec.name not in registry.readers("identity_encoder_as_eb")
+                                          or config.face_weights is None):
+        raise TrainConfigError(f"identity_encoder_as_eb: needs approach {_one_of('identity_encoder_as_eb')} and "
+                               "face_weights")
     data_path = config.data.partition("::")[0]
     if config.align and config.data.startswith("procedural"):
         raise TrainConfigError("align: procedural faces are rendered in place; align is for photo datasets")
@@ -284,32 +262,25 @@ def validate_config(config: TrainConfig) -> None:
         if config.weights.lambda_cross_gt > 0:
             raise TrainConfigError("weights.lambda_cross_gt: the supervised cross loss needs ground-truth swaps, "
                                    "which only procedural faces have")
-    if config.weights.lambda_cross_gt > 0 and config.approach != "funit2funit":
-        raise TrainConfigError("weights.lambda_cross_gt: only the funit2funit approach has the supervised cross loss")
-    if config.approach != "funit2funit":  # issue 19's terms are written into funit2funit's generator step only
-        for name in ("lambda_ds", "lambda_class_rec", "lambda_content_adv"):
-            if getattr(config.weights, name) > 0:
-                raise TrainConfigError(f"weights.{name}: only the funit2funit approach has this term "
-                                       f"(approach is {config.approach})")
-    if config.weights.uses_critic and config.approach != "funit2funit":
-        raise TrainConfigError("weights.lambda_critic/lambda_critic_ce: only the funit2funit approach has the "
-                               "identity critic")
+    if config.weights.lambda_cross_gt > 0 and spec.name not in registry.readers("lambda_cross_gt"):
+        raise TrainConfigError(f"weights.lambda_cross_gt: only the {_one_of('lambda_cross_gt')} approach has the "
+                               "supervised cross loss")
+    for name in ("lambda_ds", "lambda_class_rec", "lambda_content_adv"):  # issue 19's terms
+        if getattr(config.weights, name) > 0 and spec.name not in registry.readers(name):
+            raise TrainConfigError(f"weights.{name}: only the {_one_of(name)} approach has this term "
+                                   f"(approach is {config.approach})")
+    if config.weights.uses_critic and spec.name not in registry.readers("lambda_critic"):
+        raise TrainConfigError(f"weights.lambda_critic/lambda_critic_ce: only the {_one_of('lambda_critic')} "
+                               "approach has the identity critic")
     for name in ("resume", "vgg_weights", "face_weights"):
         value = getattr(config, name)
         if value is not None:
             _require_path(name, value)
 
 
-def _validate_lord(config: TrainConfig) -> None:
-    """The lord approach needs both stages within the run, and a generator without a mask head."""
-    if not 1 <= config.lord_stage1_steps < config.steps:
-        raise TrainConfigError(
-            f"lord_stage1_steps: stage 1 (latent optimisation) must take at least 1 step and end before the run "
-            f"does (steps {config.steps}), so that stage 2 distils the encoders the model file is used through; "
-            f"got {config.lord_stage1_steps}")
-    if config.model.get("mask_head"):
-        raise TrainConfigError("model.mask_head: the lord approach reconstructs G's raw image and never trains a "
-                               "mask; leave mask_head off")
+def _one_of(weight_or_option: str) -> str:
+    """The approaches that read `weight_or_option`, for a message ("funit2funit", "naive or lord")."""
+    return " or ".join(registry.readers(weight_or_option))
 
 
 def _require_path(name: str, value: str, hint: str = "") -> None:

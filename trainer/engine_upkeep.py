@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from g2g_desktop.core.images import tensor_to_uint8
+from trainer import approach_registry as registry
 from trainer.datasets import faces_provenance
 from trainer.events import CheckpointKind, CheckpointSaved, ModelSnapshot, Noted, PreviewReady, Warned, WeightsChanged
 from trainer.identity_critic import train_identity_critic
@@ -149,9 +150,10 @@ class EngineUpkeep:
     def _start_critic(self) -> None:
         """λ_crit or λ_crit,CE on (at the start or raised mid-run): load or pre-train the frozen identity critic
         of the training identities (a few minutes the first time, then cached)."""
-        if self.approach.name != "funit2funit":
+        if self.approach.name not in registry.readers("lambda_critic"):
+            owners = " or ".join(registry.readers("lambda_critic"))
             self._emit(Warned(self.current_step, f"λ_crit has no effect here: the {self.approach.name} approach "
-                                                 "has no identity critic (only funit2funit does)"))
+                                                 f"has no identity critic (only {owners} does)"))
             return
         critic = train_identity_critic(self.sampler.dataset, say=lambda line: self._emit(Noted(self.current_step,
                                                                                                line)))

@@ -2,8 +2,8 @@
 
 They exist because FUNIT's own sizes need a GPU: at full size one step takes 35–42 s on a laptop CPU,
 so a 2000-step run would take a day. "tiny" trains at a few steps per second there, enough to watch
-the losses move; "small" is a CPU run of hours; "funit" is FUNIT's published architecture. The lord
-approach keeps one content code per training image, so its presets narrow that code (`content_dim`).
+the losses move; "small" is a CPU run of hours; "funit" is FUNIT's published architecture. Each approach
+declares its own sizes for them (`ApproachSpec.presets`, trainer/approach_registry/builtin.py).
 
 Recipes (`g2g-train --recipe`, the dock's "Recipe") are the other axis: how a run trains, whatever its size.
 "identity" is docs/study.md's best recipe without ground truth (row `critic_cos_lr1e3_c10_nolong_3000`, issue
@@ -17,25 +17,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-_FUNIT_TINY = {"nf": 8, "n_res_blks": 1, "nf_mlp": 16, "latent_dim": 8, "n_downs_content": 2, "n_downs_class": 2}
-_FUNIT_SMALL = {"nf": 32, "n_res_blks": 2, "nf_mlp": 128, "latent_dim": 32, "n_downs_content": 2, "n_downs_class": 3}
+from trainer import approach_registry as registry
 
-# preset -> approach -> (generator overrides, discriminator overrides); {} = the architecture's defaults
-PRESETS: dict[str, dict[str, tuple[dict[str, Any], dict[str, Any]]]] = {
-    "tiny": {
-        "naive": ({"nf": 8, "max_nf": 32, "n_downs": 2, "content_dim": 16, "class_dim": 8, "nf_mlp": 16}, {}),
-        "cycle_funit": (_FUNIT_TINY, {"nf": 8, "n_layers": 2}),
-        "funit2funit": (_FUNIT_TINY, {"nf": 8, "n_res_blks": 2, "max_nf": 32}),
-        "lord": ({**_FUNIT_TINY, "content_dim": 4}, {}),
-    },
-    "small": {
-        "naive": ({}, {}),
-        "cycle_funit": (_FUNIT_SMALL, {"nf": 32, "n_layers": 3}),
-        "funit2funit": (_FUNIT_SMALL, {"nf": 32, "n_res_blks": 4, "max_nf": 256}),
-        "lord": ({**_FUNIT_SMALL, "content_dim": 8}, {}),
-    },
-    "funit": {"naive": ({}, {}), "cycle_funit": ({}, {}), "funit2funit": ({}, {}), "lord": ({"content_dim": 8}, {})},
-}
 PRESET_TITLES = {"tiny": "Tiny (CPU, minutes)", "small": "Small (CPU, hours)", "funit": "FUNIT defaults (GPU)"}
 
 
@@ -50,10 +33,11 @@ def default_preset(device: str | None = None) -> str:
 
 
 def preset_sizes(preset: str, approach: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Copies of (model, dis) overrides of `preset` for `approach`; ValueError names an unknown preset."""
-    if preset not in PRESETS:
-        raise ValueError(f"preset: {preset!r} is not one of {', '.join(PRESETS)}")
-    model, dis = PRESETS[preset][approach]
+    """Copies of (model, dis) overrides of `preset` for `approach` ({} where it declares none: the architecture's
+    defaults); ValueError names an unknown preset or approach."""
+    if preset not in PRESET_TITLES:
+        raise ValueError(f"preset: {preset!r} is not one of {', '.join(PRESET_TITLES)}")
+    model, dis = registry.get(approach).presets.get(preset, ({}, {}))
     return dict(model), dict(dis)
 
 

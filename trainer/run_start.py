@@ -27,6 +27,7 @@ from g2g_desktop.core.checkpoint import load_generator_with_info
 from g2g_desktop.core.funit_files import infer_funit_discriminator_config, infer_funit_generator_config
 from g2g_desktop.core.generator import DisentanglingGenerator
 from g2g_desktop.core.safe_io import CheckpointError, file_kind, safe_torch_load
+from trainer import approach_registry as registry
 from trainer.approaches import Approach
 from trainer.config import TrainConfig
 from trainer.run_folder import describe_discarded, same_path
@@ -76,7 +77,7 @@ def find_start(config: TrainConfig, run_dir: Path) -> StartPoint:
     warning = None
     if state is not None:
         config, warning = adopt_stored(config, state)
-    if funit_gen is not None and config.approach == "funit2funit":
+    if funit_gen is not None and registry.get(config.approach).funit_files:
         config = sized_from_funit(config, funit_gen)
     return StartPoint(config, state, state_path, funit_gen, warning, restarting)
 
@@ -213,8 +214,9 @@ class FunitStart:
 
 def load_funit_start(approach: Approach, config: TrainConfig, gen_path: Path) -> FunitStart:
     """Load FUNIT's files into `approach`: sizes from the tensors, iteration from the name."""
-    if not hasattr(approach, "load_funit_pair"):
-        raise CheckpointError(gen_path, f"a FUNIT checkpoint can only start a funit2funit run, not {approach.name}")
+    if not registry.get(approach.name).funit_files:
+        owners = " or ".join(spec.name for spec in registry.specs() if spec.funit_files)
+        raise CheckpointError(gen_path, f"a FUNIT checkpoint can only start a {owners} run, not {approach.name}")
     dis_file = dis_path(gen_path)
     optimizer_path = gen_path.with_name("optimizer.pt")
     has_dis, has_optimizer = dis_file.is_file(), optimizer_path.is_file()

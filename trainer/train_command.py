@@ -15,9 +15,9 @@ from typing import Any
 from tqdm import tqdm
 
 from g2g_desktop.core.funit_files import funit_step_from_name
+from trainer import approach_registry as registry
 from trainer import distributed
 from trainer.config import (
-    APPROACHES,
     TrainConfig,
     TrainConfigError,
     apply_overrides,
@@ -64,8 +64,8 @@ def resolve_config(args: argparse.Namespace) -> TrainConfig:
     if missing:
         raise TrainConfigError(" and ".join(f"--{name}" for name in missing) + " required (as flags or in --config)")
     if args.preset is not None or not args.resume:
-        if data["approach"] not in APPROACHES:
-            raise TrainConfigError(f"approach: {data['approach']!r} is not one of {', '.join(APPROACHES)}")
+        if data["approach"] not in registry.names():
+            raise TrainConfigError(f"approach: {data['approach']!r} is not one of {', '.join(registry.names())}")
         model, dis = preset_sizes(args.preset or default_preset(args.device), data["approach"])
         for name, sizes in (("model", model), ("dis", dis)):
             given = data.get(name, {})

@@ -15,8 +15,8 @@ import pytest
 
 from tests.factories import wait_until
 from tests.trainer.factories import TINY_NAIVE
+from trainer.approach_registry import names as approach_names
 from trainer.cli import build_parser, main
-from trainer.config import APPROACHES
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_SETS = [arg for key, value in TINY_NAIVE.items() for arg in ("--set", f"model.{key}={value}")]
@@ -85,7 +85,7 @@ def test_help_marks_the_three_required_flags():
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     text = " ".join(result.stdout.split())
-    for flag in (f"--approach {{{','.join(APPROACHES)}}} (required)", "--data DATA (required)",
+    for flag in (f"--approach {{{','.join(approach_names())}}} (required)", "--data DATA (required)",
                  "--out OUT (required)"):
         assert flag in text
     assert "--resume RESUME (required)" not in text
@@ -226,13 +226,13 @@ def test_resuming_a_run_folder_continues_it_in_place_to_its_own_target(capsys, t
 
 
 def test_presets_size_the_model_like_the_dock(capsys, tmp_path):
-    from trainer.presets import PRESETS
+    from trainer.presets import preset_sizes
 
     base = ["--approach", "funit2funit", "--data", "procedural", "--out", str(tmp_path / "r")]
     on_cpu = _dry_run(capsys, *base, "--device", "cpu")
-    assert (on_cpu["model"], on_cpu["dis"]) == PRESETS["tiny"]["funit2funit"]
+    assert (on_cpu["model"], on_cpu["dis"]) == preset_sizes("tiny", "funit2funit")
     small = _dry_run(capsys, *base, "--preset", "small", "--set", "model.nf=16")
-    assert small["model"] == {**PRESETS["small"]["funit2funit"][0], "nf": 16}
+    assert small["model"] == {**preset_sizes("small", "funit2funit")[0], "nf": 16}
     assert _dry_run(capsys, *base, "--device", "cuda")["model"] == {}
     assert "invalid choice: 'huge'" in _error(capsys, *base, "--preset", "huge")
 

@@ -11,6 +11,7 @@ from g2g_desktop.core.g2g import swap_sides
 from g2g_desktop.core.images import pil_to_tensor
 from g2g_desktop.core.safe_io import atomic_write_leftovers
 from tests.trainer.factories import TINY_DIS, TINY_FUNIT, Events, TinyDataset, set_weights_after, tiny_config
+from trainer import approach_registry as registry
 from trainer import identity_critic
 from trainer.approaches import build_approach
 from trainer.batch import PairBatch
@@ -160,11 +161,11 @@ def test_critic_start_step_delays_both_terms(trained):
 
 
 def test_each_mix_is_compared_with_its_class_image_and_the_class_persons_label(trained, monkeypatch):
-    from trainer.approaches import funit2funit
+    from trainer.approaches import funit2funit_terms as terms
 
     seen = {}
-    monkeypatch.setattr(funit2funit, "critic_cosine_loss", lambda c, m, x: seen.update(mix=m, cls=x) or m.sum() * 0)
-    monkeypatch.setattr(funit2funit, "critic_ce_loss", lambda c, m, y: seen.update(labels=y) or m.sum() * 0)
+    monkeypatch.setattr(terms, "critic_cosine_loss", lambda c, m, x: seen.update(mix=m, cls=x) or m.sum() * 0)
+    monkeypatch.setattr(terms, "critic_ce_loss", lambda c, m, y: seen.update(labels=y) or m.sum() * 0)
     b = batch()
     stepped(trained, lambda_critic=1.0, lambda_critic_ce=1.0)
     assert torch.equal(seen["cls"], torch.cat([b.x2, b.x1]))  # m1 = G(E_A(x1), E_B(x2)) should be x2's person
@@ -183,7 +184,7 @@ def test_a_critic_weight_without_an_attached_critic_is_an_error_not_a_silent_zer
 def test_the_switches_are_weights_the_training_dock_shows():
     rows = {spec.name: spec for spec in LOSS_WEIGHT_SPECS}
     for name in ("lambda_critic", "lambda_critic_ce", "critic_start_step"):
-        assert rows[name].approaches == ("funit2funit",) and rows[name].tooltip and rows[name].default == 0
+        assert registry.readers(name) == ("funit2funit",) and rows[name].tooltip and rows[name].default == 0
     assert not LossWeights().uses_critic and LossWeights(lambda_critic_ce=0.1).uses_critic
 
 

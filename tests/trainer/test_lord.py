@@ -14,13 +14,14 @@ from g2g_desktop.core.checkpoint import load_generator_with_info
 from g2g_desktop.core.funit import FunitGenerator
 from g2g_desktop.core.images import tensor_to_pil
 from tests.trainer.factories import TINY_FUNIT, Events, TinyDataset, assert_same_optimizer_states, tiny_config
+from trainer import approach_registry as registry
 from trainer.approaches import build_approach
 from trainer.batch import PairBatch
 from trainer.cli import main as cli_main
 from trainer.config import TrainConfig, TrainConfigError, validate_config
 from trainer.engine import TrainingEngine
 from trainer.events import Failed, Started, StepDone
-from trainer.loss_weights import LossWeights, weights_for_approach
+from trainer.loss_weights import LossWeights
 from trainer.losses import l1
 from trainer.sampler import PairSampler
 
@@ -216,7 +217,7 @@ def _valid(**changes) -> TrainConfig:
 def test_a_valid_lord_config_passes_and_reads_its_weights():
     validate_config(_valid())
     assert {"lord_noise", "lord_decay", "lambda_embed", "lambda_short", "alpha"} == {
-        spec.name for spec in weights_for_approach("lord")}
+        spec.name for spec in registry.weights_read_by("lord")}
 
 
 @pytest.mark.parametrize(("changes", "message"), [

@@ -11,10 +11,11 @@ import torch
 from facenet_pytorch import InceptionResnetV1
 
 from g2g_desktop.core.safe_io import CheckpointError
+from trainer import approach_registry as registry
 from trainer import losses as L
 from trainer.face_encoder import load_face_encoder
 from trainer.feature_nets import load_vgg_relu2_2
-from trainer.loss_weights import APPROACH_NAMES, LOSS_WEIGHT_SPECS, LossWeights, weights_for_approach
+from trainer.loss_weights import LOSS_WEIGHT_SPECS, LossWeights
 
 
 def t(values) -> torch.Tensor:
@@ -70,19 +71,20 @@ def test_spec_table_covers_every_weight_once():
         assert spec.default == getattr(LossWeights(), spec.name)
         assert spec.minimum <= spec.default <= spec.maximum and spec.step > 0
         assert "eq." in spec.tooltip or "§" in spec.tooltip
-        assert spec.approaches and set(spec.approaches) <= set(APPROACH_NAMES)
+        assert registry.readers(spec.name), f"no approach reads {spec.name}"
 
 
 def test_weights_for_approach():
-    assert [s.name for s in weights_for_approach("naive")] == ["gamma", "lambda_same", "content_noise", "content_l2"]
-    cyc = {s.name for s in weights_for_approach("cycle_funit")}
+    naive = [s.name for s in registry.weights_read_by("naive")]
+    assert naive == ["gamma", "lambda_same", "content_noise", "content_l2"]
+    cyc = {s.name for s in registry.weights_read_by("cycle_funit")}
     assert cyc == {"alpha", "gamma", "lambda_g", "delta", "delta_warmup_steps", "zeta"}
-    f2f = {s.name for s in weights_for_approach("funit2funit")}
+    f2f = {s.name for s in registry.weights_read_by("funit2funit")}
     assert {"lambda_short", "lambda_long", "lambda_D", "lambda_R", "lambda_L", "lambda_reg", "gan_w"} <= f2f
     assert {"lambda_same", "gan_warmup_steps", "content_noise", "content_l2"} <= f2f
     assert not f2f & cyc
     with pytest.raises(ValueError, match="unknown approach"):
-        weights_for_approach("stargan")
+        registry.weights_read_by("stargan")
 
 
 # --------------------------------------------------------------------------- loss terms, by hand

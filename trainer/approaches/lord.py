@@ -57,7 +57,6 @@ class LatentTables(nn.Module):
 
 
 class LordApproach(Approach):
-    name = "lord"
 
     def __init__(self, config: TrainConfig, num_classes: int, device: torch.device | str, *, num_images: int):
         super().__init__(config, num_classes, device)

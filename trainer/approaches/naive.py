@@ -20,7 +20,6 @@ from trainer.losses import code_cycle_loss, content_code_penalty, l1, naive_tota
 
 
 class NaiveApproach(Approach):
-    name = "naive"
 
     def __init__(self, config: TrainConfig, num_classes: int, device: torch.device | str):
         super().__init__(config, num_classes, device)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from trainer.config import PatchDiscriminatorConfig
+from trainer.approach_registry.builtin import PatchDiscriminatorConfig
 
 
 class PatchDiscriminator(nn.Module):

@@ -29,13 +29,12 @@ from PySide6.QtWidgets import (
 )
 
 from g2g_desktop.core.funit_files import funit_step_from_name
+from trainer import approach_registry as registry
 from trainer.config import TrainConfig, validate_config
 from trainer.loss_weights import LossWeights
 from trainer.presets import PRESET_TITLES, RECIPES, default_preset, preset_sizes, recipe_changes
 from trainer.state import FUNIT_GEN, run_folder_of
 
-APPROACH_TITLES = {"naive": "Naive G2G", "cycle_funit": "CycleFUNIT", "funit2funit": "FUNIT2FUNIT",
-                   "lord": "LORD (latent optimisation)"}
 PLAIN = "None (the approach and weights as set)"  # the recipe entry that adds nothing
 FROM_CHECKPOINT = "From the checkpoint"  # the size entry while resuming: sizes come from the file
 FUNIT_STEPS_MORE = 2000  # steps added to a FUNIT file's iteration when the form asks too few
@@ -57,13 +56,11 @@ class RunForm(QWidget):
         super().__init__(parent)
         form = QFormLayout(self)
         self.approach = QComboBox()
-        for key, title in APPROACH_TITLES.items():
-            self.approach.addItem(title, key)
-        self.approach.setCurrentIndex(self.approach.findData("funit2funit"))
-        self.approach.setToolTip("Naive: symmetric encoders (paper §IV-A); CycleFUNIT: FUNIT nets with a CycleGAN "
-                                 "discriminator (§IV-B); FUNIT2FUNIT: FUNIT's GAN with G2G cross-training (§IV-C); "
-                                 "LORD: a code per person and per image learnt directly, then FUNIT's encoders "
-                                 "distilled to them (Gabbay & Hoshen 2020)")
+        for spec in registry.specs():
+            self.approach.addItem(spec.title, spec.name)
+            self.approach.setItemData(self.approach.count() - 1, spec.description, Qt.ItemDataRole.ToolTipRole)
+        self.approach.setCurrentIndex(self.approach.findData(TrainConfig.approach))
+        self.approach.setToolTip("; ".join(f"{spec.title}: {spec.description}" for spec in registry.specs()))
         form.addRow("Approach:", self.approach)
         self.recipe = QComboBox()
         self.recipe.addItem(PLAIN, None)
@@ -163,7 +160,7 @@ class RunForm(QWidget):
             self.approach.setCurrentIndex(self.approach.findData(approach))
 
     def _approach_changed(self) -> None:
-        self.lord_stage1.setEnabled(self.approach_key() == "lord")
+        self.lord_stage1.setEnabled("lord_stage1_steps" in registry.get(self.approach_key()).options)
 
     def apply_resume_source(self) -> None:
         """Fill the form from what "Resume from" names, so what it shows is what will run."""
@@ -179,7 +176,8 @@ class RunForm(QWidget):
                 self._fill_from_run(run_dir, stored)
                 return
         if text and FUNIT_GEN.fullmatch(Path(text).name):
-            self.approach.setCurrentIndex(self.approach.findData("funit2funit"))
+            funit = next(spec.name for spec in registry.specs() if spec.funit_files)
+            self.approach.setCurrentIndex(self.approach.findData(funit))
             self.image_size.setCurrentIndex(self.image_size.findData(128))
             iteration = funit_step_from_name(Path(text)) or 0
             if self.steps.value() <= iteration:

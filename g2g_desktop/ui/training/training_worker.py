@@ -3,6 +3,11 @@
 The engine knows nothing about Qt (DESIGN.md): its sink is this worker's `event.emit`, called on the
 training thread, and the queued connection delivers each event to the GUI thread. Commands (pause,
 weights, …) go straight to the engine, whose inbox is thread-safe.
+
+The panel imports this module on a task thread when the training dock is first shown, before any run; the
+approach classes (torchvision and facenet behind them) load then too, as they did before the registry made them
+lazy for the CLI's sake (`trainer.approach_registry`): imported at a Start, on the training thread, they
+stalled the GUI for 200 ms (tests/ui/test_training_panel.py's stall meter).
 """
 
 from __future__ import annotations
@@ -14,11 +19,22 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from g2g_desktop.core.device import torch_threads
 from g2g_desktop.services.render_queue import lower_thread_priority
+from trainer import approach_registry as registry
+from trainer.approaches import approach_class
 from trainer.config import TrainConfig
 from trainer.engine import TrainingEngine
 from trainer.events import EndReason
 
 from ..threads import register_qthread
+
+
+def _load_approach_classes() -> None:
+    """Import every registered approach's class now (see the module docstring)."""
+    for name in registry.names():
+        approach_class(name)
+
+
+_load_approach_classes()
 
 
 class TrainingWorker(QObject):

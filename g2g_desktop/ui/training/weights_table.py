@@ -1,4 +1,4 @@
-"""`WeightsTable`: every loss weight of `LOSS_WEIGHT_SPECS` in an editable table, usable mid-run.
+"""`WeightsTable`: every loss weight (`weight_specs()`) in an editable table, usable mid-run.
 
 Generated from the spec table (DeepFaceLive's control sheets, STYLE.md): one spin box per weight with
 the spec's range and step. Each weight's name and paper symbol share one column that takes the free width
@@ -14,7 +14,8 @@ from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QAbstractItemView, QDoubleSpinBox, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
-from trainer.loss_weights import LOSS_WEIGHT_SPECS, WeightSpec
+from trainer import approach_registry as registry
+from trainer.loss_weights import WeightSpec, weight_specs
 
 from ..undo import SetLossWeightCommand
 
@@ -23,10 +24,12 @@ class WeightsTable(QTableWidget):
     weightEdited = Signal(str, float)
 
     def __init__(self, parent: QWidget | None = None, *, undo_stack: QUndoStack | None = None):
-        super().__init__(len(LOSS_WEIGHT_SPECS), 2, parent)
+        specs = weight_specs()  # the fields' rows, then those of weights loss terms added
+        super().__init__(len(specs), 2, parent)
+        self._specs = specs
         self.undo_stack = undo_stack if undo_stack is not None else QUndoStack(self)
-        self._symbols = {spec.name: spec.symbol for spec in LOSS_WEIGHT_SPECS}
-        self._shown = {spec.name: spec.default for spec in LOSS_WEIGHT_SPECS}  # before the edit in progress
+        self._symbols = {spec.name: spec.symbol for spec in self._specs}
+        self._shown = {spec.name: spec.default for spec in self._specs}  # before the edit in progress
         self.setHorizontalHeaderLabels(["Weight", "Value"])
         self.verticalHeader().hide()
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # wrapped names
@@ -41,9 +44,9 @@ class WeightsTable(QTableWidget):
         self.setWordWrap(True)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.spins: dict[str, QDoubleSpinBox] = {}
-        for row, spec in enumerate(LOSS_WEIGHT_SPECS):
+        for row, spec in enumerate(self._specs):
             tip = (f"{spec.symbol} ({spec.name}): {spec.tooltip}\n"
-                   f"Default {spec.default:g}; used by {', '.join(spec.approaches)}.")
+                   f"Default {spec.default:g}; used by {', '.join(registry.readers(spec.name))}.")
             item = QTableWidgetItem(f"{spec.label} ({spec.symbol})")
             item.setToolTip(tip)
             self.setItem(row, 0, item)
@@ -87,8 +90,8 @@ class WeightsTable(QTableWidget):
         return {name: spin.value() for name, spin in self.spins.items()}
 
     def set_approach(self, approach: str) -> None:
-        for row, spec in enumerate(LOSS_WEIGHT_SPECS):
-            used = approach in spec.approaches
+        for row, spec in enumerate(self._specs):
+            used = approach in registry.readers(spec.name)
             item = self.item(row, 0)
             font = item.font()
             font.setItalic(not used)
