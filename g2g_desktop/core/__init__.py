@@ -9,8 +9,9 @@ torch has loaded.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .lazy_names import lazy_module_getattr
 
 _HOMES = {
     "CheckpointError": "safe_io",
@@ -71,10 +72,4 @@ if TYPE_CHECKING:
     from .safe_io import CheckpointError
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{home}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_module_getattr(__name__, _HOMES)

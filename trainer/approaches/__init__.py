@@ -13,8 +13,9 @@ Importing this package stays torch-free: the torch names below load on first use
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from g2g_desktop.core.lazy_names import lazy_module_getattr
 from trainer.approach_registry import get
 
 _HOMES = {
@@ -37,13 +38,7 @@ if TYPE_CHECKING:
     from trainer.config import TrainConfig
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{home}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_module_getattr(__name__, _HOMES)
 
 
 def approach_class(name: str) -> type[Approach]:
