@@ -246,6 +246,10 @@ RUNS: tuple[StudyRun, ...] = (
              "person ratio)",
              _recipe(CRITIC_COS_V1, {"steps": 3000, "lr_gen": 1e-3, "weights": {"lambda_critic": 10.0, **NO_LONG,
                                                                              "gan_delay_steps": 0.0}})),
+    StudyRun("identity_class_rec_3000", "the identity recipe (critic_cos_lr1e3_c10_nolong_3000) + class-code "
+             "reconstruction (λ_sty 1): E_B(m) must be E_B(x₂), which a copy of the content image (E_B(x₁)) cannot "
+             "satisfy, beside the critic's features",
+             _recipe(RECIPES["identity"].changes, {"steps": 3000, "weights": {"lambda_class_rec": 1.0}})),
     StudyRun("critic_cos_s1", "critic_cos, seed 1 (the critic's features of the class person, which a copy of the "
              "content image cannot match)",
              _recipe(CRITIC_COS_V1, {"seed": 1})),
