@@ -23,7 +23,6 @@ TOY_TINY = {"nf": 8, "max_nf": 16, "n_downs": 2, "content_dim": 8, "class_dim": 
 
 TOY_SOURCE = f'''
 """A toy approach: naive's generator, trained on the long reconstruction alone, weighted by γ."""
-from g2g_desktop.core.config import NaiveConfig
 from g2g_desktop.core.g2g import cross_pass
 from g2g_desktop.core.naive import NaiveGenerator
 from trainer.approaches.base import Approach, seeded
@@ -35,8 +34,7 @@ class ToyApproach(Approach):
     def __init__(self, config, num_classes, device):
         super().__init__(config, num_classes, device)
         with seeded(config.seed):
-            gen_config = NaiveConfig.from_dict({{**config.model, "image_size": config.image_size}})
-            self.generator = NaiveGenerator(gen_config).to(self.device)
+            self.generator = NaiveGenerator(config.generator_config()).to(self.device)
         self.ema = None
         self.opt_gen = self.make_optimizer(self.generator.parameters(), config.lr_gen, "adam")
 

@@ -17,7 +17,13 @@ from typing import Any
 
 import yaml
 
-from g2g_desktop.core.config import ConfigError, generator_config_from_dict, reject_unknown
+from g2g_desktop.core.config import (
+    ConfigError,
+    GeneratorConfig,
+    check_value,
+    generator_config_from_dict,
+    reject_unknown,
+)
 from trainer import approach_registry as registry
 from trainer.loss_weights import LossWeights, weight_names
 
@@ -70,6 +76,24 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         """Plain data (config.json, checkpoints): the weights by name, the ones loss terms added included."""
         return {**dataclasses.asdict(self), "weights": self.weights.to_dict()}
+
+    # `model` and `dis` stay the overrides the user wrote (what config.json and the study's stored rows record, and
+    # what a preset or `--set model.nf=32` merges into); which typed config they override depends on the approach,
+    # so the frozen, validated configs the networks are built from come from these two, in one place.
+
+    def generator_config(self) -> GeneratorConfig:
+        """The approach's generator config (FUNIT or naive sizes): `model` over its defaults, at `image_size`."""
+        architecture = registry.get(self.approach).architecture
+        return generator_config_from_dict(architecture, {**self.model, "image_size": self.image_size})
+
+    def discriminator_config(self, num_classes: int | None = None) -> Any:
+        """The approach's discriminator config from `dis` (None for an approach without D). FUNIT's D takes the data
+        set's class count unless `dis` keeps its own (a run resumed from FUNIT's D)."""
+        spec = registry.get(self.approach)
+        if spec.discriminator is None:
+            return None
+        fixed = {} if num_classes is None else {"num_classes": num_classes}
+        return spec.discriminator.from_dict({**fixed, **self.dis})
 
 
 class TrainConfigError(ValueError):
@@ -172,6 +196,8 @@ def _parse_scalar(raw: str) -> Any:
 
 
 def _check_value(where: str, kind: Any, value: Any) -> Any:
+    """`value` as a `TrainConfig` field of type `kind`: the loss weights and the `model`/`dis` mappings here, plain
+    values by core's `check_value` (the one check every config shares)."""
     if kind is LossWeights:
         if isinstance(value, LossWeights):
             return value
@@ -181,29 +207,8 @@ def _check_value(where: str, kind: Any, value: Any) -> Any:
             return LossWeights.from_dict(value)
         except ValueError as exc:
             raise TrainConfigError(f"{where}: {exc}") from None
-    if kind == str | None:
-        if value is None or isinstance(value, str):
-            return value
-        raise TrainConfigError(f"{where} must be a path or null, not {value!r}")
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-        raise TrainConfigError(f"{where} must be true or false, not {value!r}")
-    if kind is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise TrainConfigError(f"{where} must be a whole number, not {value!r}")
-    if kind is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            try:
-                return float(value)
-            except OverflowError:
-                raise TrainConfigError(f"{where}: {value} is too large for a number") from None
-        raise TrainConfigError(f"{where} must be a number, not {value!r}")
-    if kind is str:
-        if isinstance(value, str):
-            return value
-        raise TrainConfigError(f"{where} must be text, not {value!r}")
+    if kind in (bool, int, float, str, str | None):
+        return check_value(where, kind, value, TrainConfigError)
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
         raise TrainConfigError(f"{where} must be a mapping, not {value!r}")
     return dict(value)
@@ -240,9 +245,8 @@ def validate_config(config: TrainConfig) -> None:
         raise TrainConfigError(f"best_metric: expected 'heldout' or a loss name such as 'Loss/G/total', "
                                f"got {config.best_metric!r}")
     try:
-        generator_config_from_dict(spec.architecture, {**config.model, "image_size": config.image_size})
-        if spec.discriminator is not None:
-            spec.discriminator.from_dict(config.dis)
+        config.generator_config()
+        config.discriminator_config()
     except (ConfigError, ValueError) as exc:
         raise TrainConfigError(f"model/dis: {exc}") from None
     if spec.check is not None:

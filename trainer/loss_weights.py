@@ -26,7 +26,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from g2g_desktop.core.config import reject_unknown
+from g2g_desktop.core.config import check_value, reject_unknown
 
 
 @dataclass(frozen=True)
@@ -230,12 +230,7 @@ class LossWeights:
         reject_unknown(data, sorted(weight_names()), "unknown loss weight(s):", ValueError)
         values: dict[str, float] = {}
         for name, value in data.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"loss weight {name} must be a number, got {value!r}")
-            try:
-                number = float(value)
-            except OverflowError:
-                raise ValueError(f"loss weight {name} is too large: {value}") from None
+            number = check_value(f"loss weight {name}", float, value, ValueError)
             if not math.isfinite(number) or number < 0:
                 raise ValueError(f"loss weight {name} must be finite and >= 0, got {value!r}")
             values[name] = number

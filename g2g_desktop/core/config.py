@@ -41,30 +41,55 @@ def field_names(cls: type) -> list[str]:
     return sorted(f.name for f in dataclasses.fields(cls))
 
 
+# A size or layer count of a network config: a whole number from 0 to MAX_CONFIG_VALUE (`check_value`'s kinds).
+SIZE = range(MAX_CONFIG_VALUE + 1)
+# What `check_value` says a value of each plain kind must be.
+_EXPECTED = {bool: "true or false", int: "a whole number", float: "a number", str: "text", str | None: "a path or null"}
+
+
+def check_value(where: str, kind: Any, value: Any, error: type[ValueError] = ConfigError) -> Any:
+    """`value` checked against a field's `kind` and returned as that type, or `error("<where> must be …, not …")`.
+
+    The one type check of every config read from plain data (network configs, `TrainConfig`, loss weights), so a
+    wrong value gets the same message everywhere. `kind` is `bool`, `int`, `float` (an int becomes a float), `str`,
+    `str | None` (a path or null), a `range` of whole numbers (`SIZE`) or a tuple of the allowed values. JSON and
+    YAML make `True` an int and `1` a float, so bools are refused as numbers and ints accepted as floats.
+    """
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(kind, tuple):
+        if value in kind:
+            return value
+        raise error(f"{where} must be one of {', '.join(map(str, kind))}, not {value!r}")
+    if isinstance(kind, range):
+        if not is_number or not isinstance(value, int):
+            raise error(f"{where} must be an integer, not {value!r}")
+        if value not in kind:
+            raise error(f"{where} = {value} is out of range ({kind.start} to {kind.stop - 1})")
+        return value
+    if kind is float and is_number:
+        try:
+            return float(value)
+        except OverflowError:
+            raise error(f"{where}: {value} is too large for a number") from None
+    accepted = {bool: isinstance(value, bool), int: is_number and isinstance(value, int), float: False,
+                str: isinstance(value, str), str | None: value is None or isinstance(value, str)}
+    if accepted[kind]:
+        return value
+    raise error(f"{where} must be {_EXPECTED[kind]}, not {value!r}")
+
+
+def _field_kind(cls: type, f: dataclasses.Field) -> Any:
+    """A network config field's `check_value` kind: its `choices`, a bool, or else a size."""
+    choices: dict[str, tuple[str, ...]] = getattr(cls, "choices", {})
+    if f.name in choices:
+        return choices[f.name]
+    return bool if isinstance(f.default, bool) else SIZE
+
+
 def _from_dict(cls, data: dict[str, Any]):
     reject_unknown(data, field_names(cls), f"{cls.__name__}: unknown field(s)")
-    choices: dict[str, tuple[str, ...]] = getattr(cls, "choices", {})
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        if f.name in data:
-            value = data[f.name]
-            if f.name in choices:
-                if value not in choices[f.name]:
-                    raise ConfigError(
-                        f"{cls.__name__}.{f.name} must be one of {', '.join(choices[f.name])}, got {value!r}"
-                    )
-                kwargs[f.name] = value
-                continue
-            if isinstance(f.default, bool):
-                if not isinstance(value, bool):
-                    raise ConfigError(f"{cls.__name__}.{f.name} must be true or false, got {value!r}")
-                kwargs[f.name] = value
-                continue
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise ConfigError(f"{cls.__name__}.{f.name} must be an integer, got {value!r}")
-            if not 0 <= value <= MAX_CONFIG_VALUE:
-                raise ConfigError(f"{cls.__name__}.{f.name} = {value} is out of range (0 to {MAX_CONFIG_VALUE})")
-            kwargs[f.name] = value
+    kwargs = {f.name: check_value(f"{cls.__name__}.{f.name}", _field_kind(cls, f), data[f.name])
+              for f in dataclasses.fields(cls) if f.name in data}
     config = cls(**kwargs)
     config.validate()
     return config

@@ -16,7 +16,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from g2g_desktop.core.config import FunitDiscriminatorConfig, field_names, reject_unknown
+from g2g_desktop.core.config import SIZE, FunitDiscriminatorConfig, check_value, field_names, reject_unknown
 from trainer.approach_registry.spec import ApproachSpec, register
 
 
@@ -34,10 +34,12 @@ class PatchDiscriminatorConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PatchDiscriminatorConfig:
         reject_unknown(data, field_names(cls), "PatchGAN discriminator: unknown setting(s)", ValueError)
-        for name, value in data.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"PatchGAN discriminator: {name} must be a positive integer, got {value!r}")
-        return cls(**data)
+        values = {name: check_value(f"PatchGAN discriminator: {name}", SIZE, value, ValueError)
+                  for name, value in data.items()}
+        zero = [name for name, value in values.items() if value < 1]
+        if zero:
+            raise ValueError(f"PatchGAN discriminator: {', '.join(zero)} must be positive")
+        return cls(**values)
 
 
 class LordOptions(Protocol):

@@ -23,10 +23,8 @@ import warnings
 
 import torch
 
-from g2g_desktop.core.config import FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitGenerator, init_kaiming
 from g2g_desktop.core.g2g import cross_pass, mix, swap_sides
-from trainer.approach_registry.builtin import PatchDiscriminatorConfig
 from trainer.approaches.base import Approach, frozen, seeded, trainable
 from trainer.approaches.identity_generator import IdentityEncoderGenerator
 from trainer.approaches.patch_dis import PatchDiscriminator
@@ -48,7 +46,7 @@ class CycleFunitApproach(Approach):
 
     def __init__(self, config: TrainConfig, num_classes: int, device: torch.device | str):
         super().__init__(config, num_classes, device)
-        gen_config = FunitGeneratorConfig.from_dict({**config.model, "image_size": config.image_size})
+        gen_config = config.generator_config()
         face = load_face_encoder(config.face_weights, self.device) if config.face_weights else None
         if config.identity_encoder_as_eb and face is None:
             raise ValueError("identity_encoder_as_eb needs the face network's weights (face_weights)")
@@ -62,7 +60,7 @@ class CycleFunitApproach(Approach):
             else:
                 generator = FunitGenerator(gen_config)
                 init_kaiming(generator)
-            dis = PatchDiscriminator(PatchDiscriminatorConfig.from_dict(config.dis))
+            dis = PatchDiscriminator(config.discriminator_config())
         # With E_B = E_ID the identity loss of eq. 8 is not enforced (paper §IV-B).
         self.identity_net = None if config.identity_encoder_as_eb else face
         self.generator = generator.to(self.device)

@@ -44,7 +44,6 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from g2g_desktop.core.config import FunitDiscriminatorConfig, FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitDiscriminator, FunitGenerator, init_kaiming
 from g2g_desktop.core.funit_files import funit_step_from_name, load_funit_discriminator, load_funit_generators
 from g2g_desktop.core.g2g import cross_pass, mix, noisy, swap_sides
@@ -79,9 +78,9 @@ class Funit2FunitApproach(Approach):
 
     def __init__(self, config: TrainConfig, num_classes: int, device: torch.device | str):
         super().__init__(config, num_classes, device)
-        gen_config = FunitGeneratorConfig.from_dict({**config.model, "image_size": config.image_size})
+        gen_config = config.generator_config()
         # D's class count: the dataset's, unless the config keeps a larger one (a run resumed from FUNIT's D).
-        dis_config = FunitDiscriminatorConfig.from_dict({"num_classes": num_classes, **config.dis})
+        dis_config = config.discriminator_config(num_classes)
         if dis_config.num_classes < num_classes:
             raise ValueError(
                 f"dis.num_classes {dis_config.num_classes} is less than the dataset's {num_classes} classes"

@@ -32,7 +32,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from g2g_desktop.core.config import FunitGeneratorConfig
 from g2g_desktop.core.funit import FunitGenerator, init_kaiming
 from g2g_desktop.core.g2g import encode, noisy
 from trainer.approaches.base import Approach, seeded
@@ -60,7 +59,7 @@ class LordApproach(Approach):
 
     def __init__(self, config: TrainConfig, num_classes: int, device: torch.device | str, *, num_images: int):
         super().__init__(config, num_classes, device)
-        gen_config = FunitGeneratorConfig.from_dict({**config.model, "image_size": config.image_size})
+        gen_config = config.generator_config()
         if gen_config.mask_head:
             raise ValueError("model.mask_head: the lord approach reconstructs G's raw image and never trains a mask")
         with seeded(config.seed):

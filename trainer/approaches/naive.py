@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import torch
 
-from g2g_desktop.core.config import NaiveConfig
 from g2g_desktop.core.g2g import cross_pass, noisy, swap_sides
 from g2g_desktop.core.naive import NaiveGenerator
 from trainer.approaches.base import Approach, seeded
@@ -23,7 +22,7 @@ class NaiveApproach(Approach):
 
     def __init__(self, config: TrainConfig, num_classes: int, device: torch.device | str):
         super().__init__(config, num_classes, device)
-        gen_config = NaiveConfig.from_dict({**config.model, "image_size": config.image_size})
+        gen_config = config.generator_config()
         with seeded(config.seed):
             self.generator = NaiveGenerator(gen_config).to(self.device)
         self.ema = None
