@@ -94,7 +94,7 @@ def test_a_registered_approach_has_presets_and_config_checks(toy):
     validate_config(TrainConfig(approach="toy", data="procedural"))
     with pytest.raises(TrainConfigError, match="batch_size: the toy approach takes at most 8"):
         validate_config(TrainConfig(approach="toy", data="procedural", batch_size=9))
-    with pytest.raises(TrainConfigError, match="only the funit2funit approach has the identity critic"):
+    with pytest.raises(TrainConfigError, match="only the cycle_funit or funit2funit approach has the identity critic"):
         validate_config(TrainConfig(approach="toy", data="procedural", weights=LossWeights(lambda_critic=1.0)))
 
 

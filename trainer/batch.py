@@ -53,6 +53,10 @@ class PairBatch:
             return torch.cat([self.x1, self.x2])
         return torch.cat([self.x1_same, self.x2_same])
 
+    def labels(self) -> Tensor:
+        """[label1 | label2]: the identities of the cross pass's x, stacked as it stacks the images."""
+        return torch.cat([self.label1, self.label2])
+
     def image_indices(self) -> Tensor:
         """[index1 | index2] stacked like the cross pass's x; ValueError when the sampler loaded none."""
         if self.index1 is None or self.index2 is None:

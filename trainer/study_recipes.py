@@ -250,6 +250,17 @@ RUNS: tuple[StudyRun, ...] = (
              "reconstruction (λ_sty 1): E_B(m) must be E_B(x₂), which a copy of the content image (E_B(x₁)) cannot "
              "satisfy, beside the critic's features",
              _recipe(RECIPES["identity"].changes, {"steps": 3000, "weights": {"lambda_class_rec": 1.0}})),
+    StudyRun("identity_supervised_3000", "the identity recipe + the supervised cross loss (λ_cross 2, the renderer's "
+             "true swaps): its supervised twin, the reference an unsupervised row is measured against at 32 px",
+             _recipe(RECIPES["identity"].changes, {"steps": 3000, "weights": {"lambda_cross_gt": 2.0}})),
+    StudyRun("identity_cycle_3000", "the identity recipe's critic (λ_crit 10), LayerNorm and Adam at lr 1e-3 in "
+             "CycleFUNIT (paper §IV-B: code cycles, the pixel long reconstruction, its PatchGAN D): the paper's other "
+             "cross-training arm; a copy has the wrong person's critic features",
+             {"approach": "cycle_funit", "model": {**BASE["model"], "norm": "ln"}, "dis": {"nf": 16, "n_layers": 3},
+              "optimizer": "adam", "lr_gen": 1e-3, "steps": 3000, "weights": {"lambda_critic": 10.0}}),
+    StudyRun("identity_cycle_s1_3000", "identity_cycle_3000, seed 1",
+             {"approach": "cycle_funit", "model": {**BASE["model"], "norm": "ln"}, "dis": {"nf": 16, "n_layers": 3},
+              "optimizer": "adam", "lr_gen": 1e-3, "steps": 3000, "seed": 1, "weights": {"lambda_critic": 10.0}}),
     StudyRun("critic_cos_s1", "critic_cos, seed 1 (the critic's features of the class person, which a copy of the "
              "content image cannot match)",
              _recipe(CRITIC_COS_V1, {"seed": 1})),

@@ -10,7 +10,15 @@ import torch
 from g2g_desktop.core.g2g import swap_sides
 from g2g_desktop.core.images import pil_to_tensor
 from g2g_desktop.core.safe_io import atomic_write_leftovers
-from tests.trainer.factories import TINY_DIS, TINY_FUNIT, Events, TinyDataset, set_weights_after, tiny_config
+from tests.trainer.factories import (
+    TINY_DIS,
+    TINY_FUNIT,
+    TINY_PATCH_DIS,
+    Events,
+    TinyDataset,
+    set_weights_after,
+    tiny_config,
+)
 from trainer import approach_registry as registry
 from trainer import identity_critic
 from trainer.approaches import build_approach
@@ -122,8 +130,9 @@ def test_ce_names_the_class_person_and_punishes_the_copy(trained):
         critic_ce_loss(trained, images(data, [0, 1]), klass))
 
 
-def make_config(**weights) -> TrainConfig:
-    return TrainConfig(approach="funit2funit", image_size=16, model=dict(TINY_FUNIT), dis=dict(TINY_DIS), amp=False,
+def make_config(approach: str = "funit2funit", **weights) -> TrainConfig:
+    dis = dict(TINY_PATCH_DIS) if approach == "cycle_funit" else dict(TINY_DIS)
+    return TrainConfig(approach=approach, image_size=16, model=dict(TINY_FUNIT), dis=dis, amp=False,
                        weights=LossWeights(gan_delay_steps=1e6, **weights))
 
 
@@ -133,18 +142,20 @@ def batch() -> PairBatch:
     return PairBatch(x1, torch.tensor([0, 1]), x2, torch.tensor([2, 3]), s1, s2)
 
 
-def stepped(critic: IdentityCritic | None, step: int = 0, **weights) -> tuple[dict[str, float], list[torch.Tensor]]:
-    approach = build_approach(make_config(**weights), 4, "cpu")
+def stepped(critic: IdentityCritic | None, step: int = 0, approach: str = "funit2funit",
+            **weights) -> tuple[dict[str, float], list[torch.Tensor]]:
+    approach = build_approach(make_config(approach, **weights), 4, "cpu")
     approach.critic = critic
     torch.manual_seed(0)
     logs = approach.generator_step(batch(), step)
     return logs, [p.detach().clone() for p in approach.generator.parameters()]
 
 
-def test_the_cosine_term_changes_the_generators_update_and_no_grads_reach_the_critic(trained):
+@pytest.mark.parametrize("approach", ["funit2funit", "cycle_funit"])
+def test_the_cosine_term_changes_the_generators_update_and_no_grads_reach_the_critic(trained, approach):
     before = {k: v.clone() for k, v in trained.state_dict().items()}
-    off_logs, off = stepped(None)
-    on_logs, on = stepped(trained, lambda_critic=5.0)
+    off_logs, off = stepped(None, approach=approach)
+    on_logs, on = stepped(trained, approach=approach, lambda_critic=5.0)
     assert "Loss/G/critic" not in off_logs and on_logs["Loss/G/critic"] > 0
     assert any(not torch.equal(a, b) for a, b in zip(off, on))
     assert all(p.grad is None for p in trained.parameters())
@@ -160,14 +171,16 @@ def test_critic_start_step_delays_both_terms(trained):
     assert {"Loss/G/critic", "Loss/G/critic_ce"} <= set(late_logs)
 
 
-def test_each_mix_is_compared_with_its_class_image_and_the_class_persons_label(trained, monkeypatch):
+@pytest.mark.parametrize("approach", ["funit2funit", "cycle_funit"])
+def test_each_mix_is_compared_with_its_class_image_and_the_class_persons_label(trained, monkeypatch, approach):
     from trainer.approaches import funit2funit_terms as terms
 
     seen = {}
     monkeypatch.setattr(terms, "critic_cosine_loss", lambda c, m, x: seen.update(mix=m, cls=x) or m.sum() * 0)
     monkeypatch.setattr(terms, "critic_ce_loss", lambda c, m, y: seen.update(labels=y) or m.sum() * 0)
     b = batch()
-    stepped(trained, lambda_critic=1.0, lambda_critic_ce=1.0)
+    logs, _ = stepped(trained, approach=approach, lambda_critic=1.0, lambda_critic_ce=1.0)
+    assert {"Loss/G/critic", "Loss/G/critic_ce"} <= set(logs)
     assert torch.equal(seen["cls"], torch.cat([b.x2, b.x1]))  # m1 = G(E_A(x1), E_B(x2)) should be x2's person
     assert seen["labels"].tolist() == [2, 3, 0, 1]
     assert seen["mix"].shape == (4, 3, 16, 16)
@@ -184,14 +197,15 @@ def test_a_critic_weight_without_an_attached_critic_is_an_error_not_a_silent_zer
 def test_the_switches_are_weights_the_training_dock_shows():
     rows = {spec.name: spec for spec in LOSS_WEIGHT_SPECS}
     for name in ("lambda_critic", "lambda_critic_ce", "critic_start_step"):
-        assert registry.readers(name) == ("funit2funit",) and rows[name].tooltip and rows[name].default == 0
+        assert registry.readers(name) == ("cycle_funit", "funit2funit") and rows[name].tooltip
+        assert rows[name].default == 0
     assert not LossWeights().uses_critic and LossWeights(lambda_critic_ce=0.1).uses_critic
 
 
 def test_other_approaches_are_refused_with_the_reason():
-    config = dataclasses.replace(TrainConfig(data="procedural"), approach="cycle_funit",
+    config = dataclasses.replace(TrainConfig(data="procedural"), approach="naive",
                                  weights=LossWeights(lambda_critic=5.0))
-    with pytest.raises(TrainConfigError, match="only the funit2funit approach has the identity critic"):
+    with pytest.raises(TrainConfigError, match="only the cycle_funit or funit2funit approach has the identity critic"):
         validate_config(config)
 
 
@@ -202,7 +216,7 @@ def cache_home(tmp_path, monkeypatch):
     return tmp_path
 
 
-@pytest.mark.parametrize("approach", ["funit2funit", "naive"])
+@pytest.mark.parametrize("approach", ["funit2funit", "cycle_funit", "naive"])
 def test_raising_the_critic_mid_run_pre_trains_it_or_says_why_not(cache_home, approach):
     events = Events()
     config = tiny_config(cache_home, approach, steps=4, checkpoint_every=10,
@@ -211,7 +225,7 @@ def test_raising_the_critic_mid_run_pre_trains_it_or_says_why_not(cache_home, ap
     set_weights_after(engine, events, 2, lambda_critic=5.0)
     assert engine.run() == "completed"
     logged = [("Loss/G/critic" in e.losses) for e in events.of(StepDone)]
-    if approach == "funit2funit":
+    if approach != "naive":
         assert logged == [False, False, True, True]
         assert any("identity critic: saved" in e.message for e in events.of(Noted))
         assert isinstance(engine.approach.critic, IdentityCritic)

@@ -65,6 +65,7 @@ def check_lord(config: LordOptions) -> None:
 _FUNIT_TINY = {"nf": 8, "n_res_blks": 1, "nf_mlp": 16, "latent_dim": 8, "n_downs_content": 2, "n_downs_class": 2}
 _FUNIT_SMALL = {"nf": 32, "n_res_blks": 2, "nf_mlp": 128, "latent_dim": 32, "n_downs_content": 2, "n_downs_class": 3}
 _STUDY = ("lambda_same", "content_noise", "content_l2")  # the model study's LORD-style switches (docs/study.md)
+_CRITIC = ("lambda_critic", "lambda_critic_ce", "critic_start_step")  # the frozen identity critic (issue 19)
 
 register(ApproachSpec(
     name="naive", title="Naive G2G", description="symmetric encoders (paper §IV-A)",
@@ -76,7 +77,7 @@ register(ApproachSpec(
     name="cycle_funit", title="CycleFUNIT", description="FUNIT nets with a CycleGAN discriminator (§IV-B)",
     entry="trainer.approaches.cycle_funit:CycleFunitApproach", discriminator=PatchDiscriminatorConfig,
     presets={"tiny": (_FUNIT_TINY, {"nf": 8, "n_layers": 2}), "small": (_FUNIT_SMALL, {"nf": 32, "n_layers": 3})},
-    weights=("gamma", "alpha", "lambda_g", "delta", "delta_warmup_steps", "zeta"),
+    weights=("gamma", "alpha", "lambda_g", "delta", "delta_warmup_steps", "zeta", *_CRITIC),
     options=("identity_encoder_as_eb",),
 ))
 register(ApproachSpec(
@@ -87,8 +88,7 @@ register(ApproachSpec(
     weights=("lambda_short", "lambda_long", "lambda_D", "lambda_R", "lambda_L", "lambda_dis", "lambda_reg",
              "lambda_F", "gan_w", "r_w", "fm_w", *_STUDY, "gan_delay_steps", "gan_warmup_steps", "lambda_cls",
              "lambda_cls_mix", "lambda_cross_gt", "lambda_mask_area", "mask_area", "lambda_mask_binary",
-             "lambda_dlib_id", "lambda_ds", "ds_decay_steps", "lambda_class_rec", "lambda_content_adv",
-             "lambda_critic", "lambda_critic_ce", "critic_start_step"),
+             "lambda_dlib_id", "lambda_ds", "ds_decay_steps", "lambda_class_rec", "lambda_content_adv", *_CRITIC),
     funit_files=True,
 ))
 register(ApproachSpec(

@@ -26,11 +26,14 @@ import torch
 from g2g_desktop.core.funit import FunitGenerator, init_kaiming
 from g2g_desktop.core.g2g import cross_pass, mix, swap_sides
 from trainer.approaches.base import Approach, frozen, seeded, trainable
+from trainer.approaches.funit2funit_terms import critic_cosine, critic_cross_entropy
 from trainer.approaches.identity_generator import IdentityEncoderGenerator
+from trainer.approaches.loss_terms import LossTerm, TermInputs, TermTable
 from trainer.approaches.patch_dis import PatchDiscriminator
 from trainer.batch import PairBatch
 from trainer.config import TrainConfig
 from trainer.face_encoder import load_face_encoder
+from trainer.identity_critic import IdentityCritic
 from trainer.losses import (
     PerceptualLoss,
     code_cycle_loss,
@@ -43,6 +46,12 @@ from trainer.losses import (
 
 
 class CycleFunitApproach(Approach):
+    # Added to eq. 2-8: the frozen identity critic of issue 19 (the terms FUNIT2FUNIT's table computes), which
+    # plays eq. 8's part when no face weights are given. The engine attaches the critic.
+    terms = TermTable("cycle_funit", [
+        LossTerm("critic", "lambda_critic", critic_cosine),
+        LossTerm("critic_ce", "lambda_critic_ce", critic_cross_entropy),
+    ])
 
     def __init__(self, config: TrainConfig, num_classes: int, device: torch.device | str):
         super().__init__(config, num_classes, device)
@@ -63,6 +72,7 @@ class CycleFunitApproach(Approach):
             dis = PatchDiscriminator(config.discriminator_config())
         # With E_B = E_ID the identity loss of eq. 8 is not enforced (paper §IV-B).
         self.identity_net = None if config.identity_encoder_as_eb else face
+        self.critic: IdentityCritic | None = None
         self.generator = generator.to(self.device)
         self.ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
         self.dis = dis.to(self.device)
@@ -102,6 +112,8 @@ class CycleFunitApproach(Approach):
             if self.identity_net is not None:
                 ident = identity_loss(self.identity_net(p.x), self.identity_net(swap_sides(p.mixed)))  # eq. 8
             total = cycle_funit_generator_total(perceptual, cyc_a + cyc_b, adversarial, ident, w, step)
+            # the frozen identity critic (issue 19), eq. 8's role without face weights: FUNIT2FUNIT's own terms
+            total, added = self.terms.add_to(total, TermInputs(self, batch, p, None, batch.labels(), step))
         terms = {
             f"Loss/G/{self.perceptual.name}": perceptual,
             "Loss/G/cyc_content": cyc_a,
@@ -110,6 +122,7 @@ class CycleFunitApproach(Approach):
         }
         if ident is not None:
             terms["Loss/G/identity"] = ident
+        terms.update(added)
         terms["Loss/G/total"] = total
         logs = self.checked(terms, "Loss/G/total", step)
         self.update("gen", total, step)

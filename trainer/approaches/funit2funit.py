@@ -183,7 +183,7 @@ class Funit2FunitApproach(Approach):
             return {}
         batch, w = batch.to(self.device), self.weights
         x = torch.cat([batch.x1, batch.x2])
-        labels = torch.cat([batch.label1, batch.label2])
+        labels = batch.labels()
         with torch.no_grad(), self.autocast():
             mixed = mix(self.generator, x)[2].float()
         # Real pass in fp32: the R1 double-backward is not safe in fp16.
@@ -234,7 +234,7 @@ class Funit2FunitApproach(Approach):
 
     def generator_step(self, batch: PairBatch, step: int) -> dict[str, float]:
         batch, w = batch.to(self.device), self.weights
-        labels = torch.cat([batch.label1, batch.label2])
+        labels = batch.labels()
         with self.autocast(), frozen(self.dis):
             p = cross_pass(self.generator, batch.x1, batch.x2, w.content_noise)
             # G(x, x); under λ_ds from the very code (noise included) the mixes were decoded from: eq. 3's one c

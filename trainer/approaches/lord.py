@@ -93,7 +93,7 @@ class LordApproach(Approach):
     def generator_step(self, batch: PairBatch, step: int) -> dict[str, float]:
         batch, w = batch.to(self.device), self.weights
         x = torch.cat([batch.x1, batch.x2])
-        labels, indices = torch.cat([batch.label1, batch.label2]), batch.image_indices()
+        labels, indices = batch.labels(), batch.image_indices()
         stage_one = self.stage(step) == 1
         with self.autocast():
             with torch.set_grad_enabled(stage_one):

@@ -35,7 +35,7 @@ class TermInputs:
     approach: Approach  # its modules (an identity head, a critic) and its current `weights`
     batch: PairBatch
     p: CrossPass  # this step's one cross pass
-    short: Tensor  # G(E_A(x), E_B(x)), decoded from the same content code as the mixes
+    short: Tensor | None  # G(E_A(x), E_B(x)) from the mixes' content code; None where not decoded (CycleFUNIT)
     labels: Tensor  # the identities of p.x (x1's, then x2's)
     step: int
 
