@@ -189,6 +189,14 @@ RUNS: tuple[StudyRun, ...] = (
     StudyRun("content_adv_fast", "content_adv with the adversary at lr 3e-3 (lr_dis; no D runs in recon_only): at "
                                  "3e-4 it named only 1.5-2 % of the training people from E_A(x) (chance 0.8 %)",
              _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, {"weights": {"lambda_content_adv": 1.0}, "lr_dis": 3e-3})),
+    StudyRun("ds_3000", "ds at 3000 steps (λ_ds 1 decayed to 0 over the run): the diversity term where StarGAN v2's "
+                        "schedule has room to act",
+             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, {"weights": {"lambda_ds": 1.0, "ds_decay_steps": 3000.0},
+                                                      "steps": 3000})),
+    StudyRun("content_adv_fast_3000", "content_adv_fast at 3000 steps: time for the adversary to learn to name people "
+                                      "from E_A(x), so that hiding them from it costs the encoder something",
+             _recipe(ADAM, LN, SAME, LORD_W, NO_GAN, {"weights": {"lambda_content_adv": 1.0}, "lr_dis": 3e-3,
+                                                      "steps": 3000})),
     StudyRun("funit_own_3000", "funit_own at FUNIT's own balance (r_w 0.1 against gan_w 1, fm 1) for 3000 steps: the "
                                "class-conditional D must score each mix as its class image's person; a copy is "
                                "scored as the wrong person",
