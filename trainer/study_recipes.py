@@ -269,6 +269,12 @@ RUNS: tuple[StudyRun, ...] = (
     StudyRun("identity_cycle_s1_3000", "identity_cycle_3000, seed 1",
              {"approach": "cycle_funit", "model": {**BASE["model"], "norm": "ln"}, "dis": {"nf": 16, "n_layers": 3},
               "optimizer": "adam", "lr_gen": 1e-3, "steps": 3000, "seed": 1, "weights": {"lambda_critic": 10.0}}),
+    StudyRun("identity_c20_3000", "the identity recipe with λ_crit 20: λ 10 pulled the person harder than λ 5 "
+             "(0.590 against 0.610 with lr 1e-3); does the pull go on?",
+             _recipe(RECIPES["identity"].changes, {"steps": 3000, "weights": {"lambda_critic": 20.0}})),
+    StudyRun("identity_b16_3000", "the identity recipe at batch 16: twice the pairs per step, for a critic and a "
+             "reconstruction that are still learning at 3000 steps (the supervised twin reaches 0.48 there)",
+             _recipe(RECIPES["identity"].changes, {"steps": 3000, "batch_size": 16})),
     StudyRun("critic_cos_s1", "critic_cos, seed 1 (the critic's features of the class person, which a copy of the "
              "content image cannot match)",
              _recipe(CRITIC_COS_V1, {"seed": 1})),
