@@ -87,6 +87,8 @@ RUNS: tuple[StudyRun, ...] = (
              _recipe(ADAM, LN, SAME, LORD_W, {"model": {"content_dim": 8}})),
     StudyRun("recon_only", "same_lord without any discriminator (gan_delay_steps past the budget)",
              _recipe(ADAM, LN, SAME, LORD_W, {"weights": {"gan_delay_steps": 1e6}})),
+    StudyRun("recon_only_3000", "recon_only at 3000 steps: the control the critic rows' self PSNR is held to",
+             _recipe(ADAM, LN, SAME, LORD_W, {"weights": {"gan_delay_steps": 1e6}, "steps": 3000})),
     StudyRun("recon_only_small", "recon_only with a content code of 8 channels",
              _recipe(ADAM, LN, SAME, LORD_W, {"weights": {"gan_delay_steps": 1e6}, "model": {"content_dim": 8}})),
     StudyRun("lord_strong", "recon_only with LORD's own strength: a 4-channel code, σ 1, L2 0.001",
