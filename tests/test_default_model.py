@@ -5,8 +5,8 @@ swap error with the copy-through baseline "output = content image". The target (
 NOT reached by the shipped model (30539 steps: 2830 of the model study's unsupervised recipe, then the
 supervised cross loss against the renderer's true swaps, and from step 17594 the identity critic too): on these
 seeds it reaches a swap ratio of 0.55 (the model before it 1.28, an untrained network 5.2), 0.35 on the person
-and a self-reconstruction L1 of 0.021 on the [0, 1] scale, so the test asserts what it does reach, with a small margin for CPU
-numerics. See resources/models/default.md and docs/study.md.
+and a self-reconstruction L1 of 0.021 on the [0, 1] scale, so the test asserts what it does reach, with a small
+margin for CPU numerics. See resources/models/default.md and docs/study.md.
 
 With no run folder (a fresh clone) `make default-model` continues the shipped model; the last tests check
 that at test sizes: the step and training-time counts go on, and a run folder present resumes exactly.
