@@ -78,11 +78,12 @@ def test_weights_for_approach():
     naive = [s.name for s in registry.weights_read_by("naive")]
     assert naive == ["gamma", "lambda_same", "content_noise", "content_l2"]
     cyc = {s.name for s in registry.weights_read_by("cycle_funit")}
-    assert cyc == {"alpha", "gamma", "lambda_g", "delta", "delta_warmup_steps", "zeta"}
+    critic = {"lambda_critic", "lambda_critic_ce", "critic_start_step"}  # issue 19's identity critic, in both
+    assert cyc == {"alpha", "gamma", "lambda_g", "delta", "delta_warmup_steps", "zeta"} | critic
     f2f = {s.name for s in registry.weights_read_by("funit2funit")}
     assert {"lambda_short", "lambda_long", "lambda_D", "lambda_R", "lambda_L", "lambda_reg", "gan_w"} <= f2f
     assert {"lambda_same", "gan_warmup_steps", "content_noise", "content_l2"} <= f2f
-    assert not f2f & cyc
+    assert f2f & cyc == critic
     with pytest.raises(ValueError, match="unknown approach"):
         registry.weights_read_by("stargan")
 
