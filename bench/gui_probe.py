@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer
+from PySide6.QtCore import QElapsedTimer, QObject, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from g2g_desktop.core.images import tensor_to_pil
@@ -111,9 +111,10 @@ def main(argv: list[str]) -> int:
     from g2g_desktop.ui.settings import AppSettings
 
     app = QApplication.instance() or QApplication(["g2g-bench"])
-    app.setOrganizationName("g2g-bench")
-    app.setApplicationName(f"g2g-bench-{os.getpid()}")  # never touch the user's settings
-    window = create_window(model_path, AppSettings())
+    # Never touch the user's settings: AppSettings reads its file from G2G_SETTINGS_FILE, not from the application
+    # name (the form values of a bench run, 100000 steps into a temporary folder, used to land in the user's file).
+    settings = AppSettings(QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat))
+    window = create_window(model_path, settings)
     window.controller.open_paths(samples)
     window.show()
     results: list = []

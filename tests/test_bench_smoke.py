@@ -124,6 +124,19 @@ def test_gui_and_training_suites_run(tmp_path):
     assert {r["name"] for r in gui["rows"]} >= {"longest stall, slider drag", "longest stall, training run"}
 
 
+def test_the_gui_probe_leaves_the_users_settings_alone(tmp_path):
+    """The probe starts the real window, which saves its form on close: into a file of its own, never the user's
+    (a bench run once left `steps=100000` and a deleted temporary output folder in the user's Training form)."""
+    config_home = tmp_path / "config"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "G2G_DEVICE": "cpu", "XDG_CONFIG_HOME": str(config_home),
+           "G2G_SETTINGS_FILE": ""}
+    done = subprocess.run([sys.executable, "-m", "bench.gui_probe", "--quick"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1])["training"]["started"]
+    assert not config_home.exists() or not any(config_home.rglob("*.ini")), list(config_home.rglob("*"))
+
+
 def test_bf16_section_reports_speed_up_and_max_difference(monkeypatch):
     from bench import bf16
 
