@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QElapsedTimer, QObject, QSettings, Qt, QTimer
+from PySide6.QtCore import QElapsedTimer, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from g2g_desktop.core.images import tensor_to_pil
@@ -105,16 +105,16 @@ def main(argv: list[str]) -> int:
     drag_s = 1.0 if quick else 4.0
     train_s = 2.0 if quick else 8.0
     tmp = Path(tempfile.mkdtemp(prefix="g2g-bench-gui-"))
+    # Never touch the user's settings: every AppSettings reads its file from G2G_SETTINGS_FILE, not from the
+    # application name (the form values of a bench run, 100000 steps into a temporary folder, used to land there).
+    os.environ["G2G_SETTINGS_FILE"] = str(tmp / "settings.ini")
     model_path, samples, model_source = model_and_samples(tmp, quick)
 
     from g2g_desktop.ui.app import create_window
     from g2g_desktop.ui.settings import AppSettings
 
     app = QApplication.instance() or QApplication(["g2g-bench"])
-    # Never touch the user's settings: AppSettings reads its file from G2G_SETTINGS_FILE, not from the application
-    # name (the form values of a bench run, 100000 steps into a temporary folder, used to land in the user's file).
-    settings = AppSettings(QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat))
-    window = create_window(model_path, settings)
+    window = create_window(model_path, AppSettings())
     window.controller.open_paths(samples)
     window.show()
     results: list = []

@@ -76,6 +76,10 @@ ERASE = {"model": {"erase_features": True}}
 # was measured; the recipe the app trains with now is RECIPES["identity"] (row critic_cos_lr1e3_c10_nolong_3000).
 CRITIC_COS_V1 = _recipe({"approach": "funit2funit"}, RECON, ADAM, LN, SAME, LORD_W, NO_GAN, CRITIC)
 
+# The identity recipe's critic in CycleFUNIT (issue 19's reassembly question as CycleFUNIT), at its own sizes.
+IDENTITY_CYCLE = {"approach": "cycle_funit", "model": {**BASE["model"], "norm": "ln"}, "dis": {"nf": 16, "n_layers": 3},
+                  "optimizer": "adam", "lr_gen": 1e-3, "steps": 3000, "weights": {"lambda_critic": 10.0}}
+
 RUNS: tuple[StudyRun, ...] = (
     StudyRun("baseline", "the shipped recipe (IN, RMSprop) at study size"),
     StudyRun("adam", "Adam instead of RMSprop", ADAM),
@@ -265,12 +269,8 @@ RUNS: tuple[StudyRun, ...] = (
              _recipe(RECIPES["identity"].changes, {"steps": 3000, "weights": {"lambda_cross_gt": 2.0}})),
     StudyRun("identity_cycle_3000", "the identity recipe's critic (λ_crit 10), LayerNorm and Adam at lr 1e-3 in "
              "CycleFUNIT (paper §IV-B: code cycles, the pixel long reconstruction, its PatchGAN D): the paper's other "
-             "cross-training arm; a copy has the wrong person's critic features",
-             {"approach": "cycle_funit", "model": {**BASE["model"], "norm": "ln"}, "dis": {"nf": 16, "n_layers": 3},
-              "optimizer": "adam", "lr_gen": 1e-3, "steps": 3000, "weights": {"lambda_critic": 10.0}}),
-    StudyRun("identity_cycle_s1_3000", "identity_cycle_3000, seed 1",
-             {"approach": "cycle_funit", "model": {**BASE["model"], "norm": "ln"}, "dis": {"nf": 16, "n_layers": 3},
-              "optimizer": "adam", "lr_gen": 1e-3, "steps": 3000, "seed": 1, "weights": {"lambda_critic": 10.0}}),
+             "cross-training arm; a copy has the wrong person's critic features", IDENTITY_CYCLE),
+    StudyRun("identity_cycle_s1_3000", "identity_cycle_3000, seed 1", _recipe(IDENTITY_CYCLE, {"seed": 1})),
     StudyRun("identity_b32_3000", "the identity recipe at batch 32: batch 16 lifted identity to 60 % (the person "
              "ratio unchanged); four times batch 8's pairs per step",
              _recipe(RECIPES["identity"].changes, {"steps": 3000, "batch_size": 32})),
