@@ -59,6 +59,14 @@ class FileDataset(IdentityDataset):
     def describe(self, index: int) -> str:
         return str(self.paths[index])
 
+    def fingerprint(self, index: int) -> str:
+        """The name, size and modification time of the file: a photo replaced under its old name changes it."""
+        try:
+            stat = self.paths[index].stat()
+        except OSError:
+            return self.describe(index)  # gone since the data set was opened: reading it will name the problem
+        return f"{self.describe(index)}\t{stat.st_size}\t{stat.st_mtime_ns}"
+
 
 class FolderDataset(FileDataset):
     """`root/<identity>/<image>`: one sub-folder per identity (person, animal species, ...)."""

@@ -45,6 +45,9 @@ class HeldOutSubset(IdentityDataset):
     def describe(self, index: int) -> str:
         return self.dataset.describe(self.kept[index])
 
+    def fingerprint(self, index: int) -> str:
+        return self.dataset.fingerprint(self.kept[index])
+
 
 class HeldOutScore:
     """Built from the run's dataset; `training_set` is what the sampler may train on."""

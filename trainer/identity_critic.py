@@ -140,10 +140,11 @@ def augment(x: torch.Tensor) -> torch.Tensor:
 
 
 def _dataset_key(data: IdentityDataset) -> str:
-    """What identifies a data set's people and images: the renderer's seeds, or every item's name and label."""
+    """What identifies a data set's people and images: the renderer's seeds, or every item's label and fingerprint
+    (its file's name, size and modification time)."""
     if isinstance(data, ProceduralFaceDataset):
         return f"procedural-{data.seed}-{data.split}-{data.num_classes}-{data.image_size}-r{RENDERER_VERSION}"
-    names = "\n".join(f"{label}\t{data.describe(i)}" for i, label in enumerate(data.labels))
+    names = "\n".join(f"{label}\t{data.fingerprint(i)}" for i, label in enumerate(data.labels))
     return f"items-{len(data)}-{data.num_classes}-{hashlib.sha1(names.encode()).hexdigest()}"
 
 

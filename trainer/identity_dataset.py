@@ -31,3 +31,8 @@ class IdentityDataset(ABC):
     def describe(self, index: int) -> str:
         """A human-readable name of item `index` for error messages (a path, a seed, ...)."""
         return f"item {index}"
+
+    def fingerprint(self, index: int) -> str:
+        """What changes when item `index`'s image does: caches of work done on the images (the identity critic)
+        key on it, so editing or replacing a photo under the same name is not served a stale result."""
+        return self.describe(index)

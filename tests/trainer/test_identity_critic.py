@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import pytest
 import torch
@@ -18,6 +19,7 @@ from tests.trainer.factories import (
     TinyDataset,
     set_weights_after,
     tiny_config,
+    write_image,
 )
 from trainer import approach_registry as registry
 from trainer import identity_critic
@@ -25,6 +27,7 @@ from trainer.approaches import build_approach
 from trainer.batch import PairBatch
 from trainer.config import TrainConfig, TrainConfigError, validate_config
 from trainer.critic_check import CriticCheck
+from trainer.datasets import FolderDataset
 from trainer.engine import TrainingEngine
 from trainer.events import Noted, StepDone, Warned
 from trainer.face_factors import RestFactors
@@ -81,6 +84,17 @@ def test_critic_is_cached_atomically_and_a_second_run_does_not_train_again(tmp_p
     with pytest.raises(OSError, match="disk full"):
         identity_critic.train_identity_critic(data, cache_dir=tmp_path, **{**TINY, "epochs": 1})
     assert not critic_cache_file(data, 2, 1, (0,), tmp_path).exists() and not atomic_write_leftovers(tmp_path)
+
+
+def test_a_photo_replaced_under_its_old_name_is_a_new_critic_cache_key(image_tree, tmp_path):
+    """The key holds each file's size and modification time: a folder whose photo was swapped for another under the
+    same name must not be served the critic trained on the old one (moving nothing, renaming nothing)."""
+    before = critic_cache_file(FolderDataset(image_tree), 2, 3, (0,), tmp_path)
+    assert critic_cache_file(FolderDataset(image_tree), 2, 3, (0,), tmp_path) == before  # same files: a hit
+    photo = image_tree / "bob" / "1.png"
+    write_image(photo, (200, 10, 10), size=(30, 30))
+    os.utime(photo, ns=(photo.stat().st_atime_ns, photo.stat().st_mtime_ns + 10**9))
+    assert critic_cache_file(FolderDataset(image_tree), 2, 3, (0,), tmp_path) != before
 
 
 def test_a_folder_data_set_trains_it_on_its_own_images_procedural_faces_on_fresh_renders():
