@@ -62,7 +62,7 @@ def check_value(where: str, kind: Any, value: Any, error: type[ValueError] = Con
         raise error(f"{where} must be one of {', '.join(map(str, kind))}, not {value!r}")
     if isinstance(kind, range):
         if not is_number or not isinstance(value, int):
-            raise error(f"{where} must be an integer, not {value!r}")
+            raise error(f"{where} must be {_EXPECTED[int]}, not {value!r}")
         if value not in kind:
             raise error(f"{where} = {value} is out of range ({kind.start} to {kind.stop - 1})")
         return value

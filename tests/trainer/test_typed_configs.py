@@ -31,7 +31,7 @@ from trainer.loss_weights import LossWeights
     (str | None, 3, "must be a path or null, not 3"),
     (("a", "b"), "c", "must be one of a, b, not 'c'"),
     (range(0, 5), 9, "= 9 is out of range (0 to 4)"),
-    (range(0, 5), 1.0, "must be an integer, not 1.0"),
+    (range(0, 5), 1.0, "must be a whole number, not 1.0"),
 ])
 def test_check_value_refuses_with_one_wording(kind, value, words):
     with pytest.raises(ConfigError) as caught:
