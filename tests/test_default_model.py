@@ -20,6 +20,7 @@ from g2g_desktop.core.checkpoint import load_generator_with_info
 from g2g_desktop.core.images import open_image
 from g2g_desktop.core.resources import default_model_path, sample_paths
 from trainer.default_model import MARK_END, MARK_START, write_report
+from trainer.default_model_history import read_history
 from trainer.metrics import sample_pairs, swap_metrics
 from trainer.procedural_dataset import ProceduralFaceDataset
 
@@ -86,7 +87,8 @@ def _tiny_recipe(monkeypatch, tmp_path):
         default_model.TRAIN_CONFIG, data="procedural:3:2", image_size=16, batch_size=2, model=dict(TINY_FUNIT),
         dis=dict(TINY_DIS), cpu_bf16="off", log_every=1, preview_every=100, checkpoint_every=1))
     monkeypatch.setattr(default_model, "write_samples", lambda folder: [tmp_path / "sample.png"])
-    monkeypatch.setattr(default_model, "evaluate", lambda model: {"swap/l1": 0.05, "copy_content/l1": 0.1})
+    monkeypatch.setattr(default_model, "evaluate", lambda model: {"swap/l1": 0.05, "copy_content/l1": 0.1,
+                                                                    "swap/ratio": 0.5, "identity/mixed_acc": 0.25})
     return default_model
 
 
@@ -106,7 +108,9 @@ def _tiny_shipped(path):
 def _make(default_model, tmp_path, run: str, steps: int) -> int:
     return default_model.main(["--run-dir", str(tmp_path / run), "--steps", str(steps),
                                "--warm-start", str(tmp_path / "shipped.safetensors"),
-                               "--out", str(tmp_path / f"{run}.safetensors"), "--report", str(tmp_path / f"{run}.md")])
+                               "--out", str(tmp_path / f"{run}.safetensors"), "--report", str(tmp_path / f"{run}.md"),
+                               "--history", str(tmp_path / f"{run}_history.jsonl"),
+                               "--curve", str(tmp_path / f"{run}_curve.png")])
 
 
 def test_without_a_run_folder_it_continues_the_shipped_model_and_its_counters(monkeypatch, tmp_path, capsys):
@@ -122,9 +126,14 @@ def test_without_a_run_folder_it_continues_the_shipped_model_and_its_counters(mo
     first, _ = load_generator_with_info(shipped)
     assert any(not torch.equal(a, b) for a, b in zip(gen.state_dict().values(), first.state_dict().values()))
     assert default_model.main(["--run-dir", str(tmp_path / "run"), "--export-only", "--out",
-                               str(tmp_path / "export.safetensors"), "--report", str(tmp_path / "export.md")]) == 0
+                               str(tmp_path / "export.safetensors"), "--report", str(tmp_path / "export.md"),
+                               "--history", str(tmp_path / "run_history.jsonl"), "--curve",
+                               str(tmp_path / "run_curve.png"), "--note", "measured again"]) == 0
     exported, again = load_generator_with_info(tmp_path / "export.safetensors")  # what the lead does after a stop
     assert again.step == 102 and again.provenance["train_seconds"] == info.provenance["train_seconds"]
+    rows = read_history(tmp_path / "run_history.jsonl")  # the export measured again replaces its row: one per step
+    assert [(r["step"], r.get("note")) for r in rows] == [(102, "measured again")]
+    assert rows[0]["swap_ratio"] == 0.5 and rows[0]["identity"] == 0.25 and rows[0]["train_minutes"] >= 100
     assert all(torch.equal(a, b) for a, b in zip(gen.state_dict().values(), exported.state_dict().values()))
 
 

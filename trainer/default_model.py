@@ -29,6 +29,7 @@ from g2g_desktop.core.model_file import RUN_MODEL_FILE, save_model
 from g2g_desktop.core.resources import default_model_path, resource_path
 from g2g_desktop.core.safe_io import CheckpointError
 from trainer import cli
+from trainer.default_model_history import CURVE, HISTORY, draw_curve, history_row, record
 from trainer.identity_classifier import train_identity_classifier
 from trainer.markdown_block import replace_block
 from trainer.metrics import format_table, sample_pairs, swap_metrics
@@ -173,6 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples-only", action="store_true", help="only (re)write resources/samples/")
     parser.add_argument("--out", type=Path, default=default_model_path(), help="model file to write")
     parser.add_argument("--report", type=Path, default=resource_path("models", "default.md"), help="notes to update")
+    parser.add_argument("--history", type=Path, default=HISTORY,
+                        help=f"the landings' held-out figures, one row added per export (default {HISTORY})")
+    parser.add_argument("--curve", type=Path, default=CURVE, help=f"the learning curve drawn from them ({CURVE})")
+    parser.add_argument("--no-history", action="store_true",
+                        help="add no row and draw no curve (a side run, not a landing of the bundled model)")
+    parser.add_argument("--note", default="", help="what changed in the recipe from this step on (on the curve)")
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
     samples = write_samples(resource_path("samples"))
@@ -207,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     metrics = evaluate(args.out)
     print(format_table(metrics))
     write_report(args.report, step=info.step or 0, seconds=total_seconds, metrics=metrics)
+    if not args.no_history:
+        draw_curve(record(args.history, history_row(info.step or 0, total_seconds / 60, metrics, args.note)),
+                   args.curve)
+        print(f"default-model: added step {info.step} to {args.history} and redrew {args.curve}")
     return 0
 
 
