@@ -29,7 +29,7 @@ def no_workers_left():
     yield
     from g2g_desktop.ui.threads import running_workers
 
-    wait_until(lambda: not running_workers(), timeout=10)
+    wait_until(lambda: not running_workers(), timeout=20)  # a training run's last checkpoint, on a loaded CI
     assert running_workers() == [], f"worker threads still running: {running_workers()}"
 
 
@@ -76,4 +76,5 @@ def window(qtbot):
     qtbot.addWidget(win)
     win.show()
     yield win
+    win.training_panel.shutdown()  # a run a test started stops here; `no_workers_left` then waits for its thread
     win.close()

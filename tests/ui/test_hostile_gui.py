@@ -28,9 +28,6 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 
 from g2g_desktop.core.images import display_name
 from g2g_desktop.core.model_file import save_model
-from g2g_desktop.ui.main_window import MainWindow
-from g2g_desktop.ui.settings import AppSettings
-from g2g_desktop.ui.threads import running_workers
 from tests.factories import LONG, ROOT, tiny_funit_generator, tiny_naive_generator
 from tests.stall_meter import StallMeter
 
@@ -40,20 +37,6 @@ TIMEOUT = 60_000
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("G2G_SETTINGS_FILE", str(tmp_path / "settings.ini"))
-
-
-@pytest.fixture
-def window(qtbot):
-    win = MainWindow(AppSettings(), detector=lambda image: [])
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.training_panel.shutdown()
-    win.close()
-    deadline = time.monotonic() + 20
-    while running_workers() and time.monotonic() < deadline:
-        qtbot.wait(50)
-    assert running_workers() == [], f"worker threads still running: {running_workers()}"
 
 
 @pytest.fixture

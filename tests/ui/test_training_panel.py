@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from g2g_desktop.ui.main_window import MainWindow
-from g2g_desktop.ui.settings import AppSettings
 from g2g_desktop.ui.training.training_panel import format_eta
 from tests.stall_meter import StallMeter
 from tests.ui.factories import answer_box, write_image
@@ -18,16 +16,6 @@ from trainer import events as ev
 from trainer.engine import TrainingEngine
 
 TIMEOUT = 180_000
-
-
-@pytest.fixture
-def window(qtbot):
-    win = MainWindow(AppSettings(), detector=lambda image: [])
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.training_panel.shutdown()
-    win.close()
 
 
 def configure(panel, out: Path, steps: int = 10_000) -> None:
