@@ -16,9 +16,10 @@ of the run), kept as a CPU copy in memory. A non-finite loss (`NonFiniteLossErro
 step) restores networks, optimizers, AMP scalers and the step counter from it, emits `RolledBack`,
 and trains on: the data position and random streams are *not* rewound, so the batches that led to
 the failure are not replayed, and loss weights changed since then stay in force (lowering a weight
-is the usual cure). Files already saved are never touched. After `max_rollbacks` rollbacks without
-a checkpoint in between the run fails. Under torchrun a non-finite loss fails the run instead,
-since the ranks cannot roll back together.
+is the usual cure). Checkpoints already saved are never touched; the metric and held-out lines of the steps
+rolled back are dropped, as a resume drops them, so each step is logged once. After `max_rollbacks`
+rollbacks without a checkpoint in between the run fails. Under torchrun a non-finite loss fails the run
+instead, since the ranks cannot roll back together.
 """
 
 from __future__ import annotations
@@ -328,8 +329,11 @@ class TrainingEngine(EngineUpkeep):
                        "the loss weights"))
             return
         self._restore(point.copy(), data=False)
-        if self._record_precision() and self.is_main:  # bf16 gave the NaN: the rest of the run is fp32
-            self.files.write_config(self.config.to_dict())
+        precision_changed = self._record_precision()  # bf16 gave the NaN: the rest of the run is fp32
+        if self.is_main:
+            self.files.discard_after(self.current_step, logs=("metrics.jsonl", "eval.jsonl"), previews=False)
+            if precision_changed:
+                self.files.write_config(self.config.to_dict())
         self._emit(ev.RolledBack(self.current_step, str(exc), failed_step))
 
     def _record_precision(self) -> bool:

@@ -47,15 +47,17 @@ class RunFolder:
             path.unlink(missing_ok=True)
         return len(leftovers)
 
-    def discard_after(self, step: int) -> dict[str, int]:
-        """Drop what the folder records of steps after `step`, which the starting run trains again: the lines of
-        its logs and its previews (-1: all of them, an abandoned run's). Returns how many of each went, naming
-        only what changed; a file with nothing to drop is not rewritten.
+    def discard_after(self, step: int, logs: tuple[str, ...] = LOGS, previews: bool = True) -> dict[str, int]:
+        """Drop what the folder records of steps after `step`, which the run trains again: the lines of `logs`
+        and the previews (-1: all of them, an abandoned run's). Returns how many of each went, naming only what
+        changed; a file with nothing to drop is not rewritten.
 
-        Without this a restart or resume appended to the old lines, and the curves had each step twice.
+        Without this a restart, a resume or a rollback appended to the old lines, and the curves had each step
+        twice. A rollback keeps the audit log (the weights changed since stay in force) and the previews (the
+        steps trained again overwrite them).
         """
         dropped = {}
-        for name in LOGS:
+        for name in logs:
             path = self.path / name
             if not path.is_file():
                 continue
@@ -64,11 +66,11 @@ class RunFolder:
             if len(kept) < len(lines):
                 atomic_write(path, lambda tmp, kept=kept: Path(tmp).write_text("".join(kept), encoding="utf-8"))
                 dropped[name] = len(lines) - len(kept)
-        previews = [p for p in (self.path / "previews").glob("step_*.png") if _preview_step(p) > step]
-        for path in previews:
+        later = [p for p in (self.path / "previews").glob("step_*.png") if _preview_step(p) > step] if previews else []
+        for path in later:
             path.unlink()
-        if previews:
-            dropped["previews"] = len(previews)
+        if later:
+            dropped["previews"] = len(later)
         return dropped
 
     def write_config(self, config: dict[str, Any]) -> None:

@@ -253,6 +253,8 @@ def test_nan_rolls_back_to_the_last_checkpoint_and_leaves_files_alone(tmp_path):
     _assert_identical(seen["weights"], {f"{m}.{k}": v for m, sd in stored.items() for k, v in sd.items()})
     assert [e.step for e in events.of(StepDone)] == [1, 2, 3, 3, 4, 5, 6]
     assert events[-1].reason == "completed"
+    logged = [json.loads(line)["step"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert logged == [1, 2, 3, 4, 5, 6]  # step 3 trained twice, logged once: the rolled-back line was dropped
 
 
 def test_repeated_nan_fails_the_run(tmp_path):
