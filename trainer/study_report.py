@@ -3,13 +3,15 @@
 `write_report(rows_dir, names)` reads every measured row's `results.json` and `curves.jsonl` (written by
 trainer/study.py into the committed rows folder, docs/study_rows) and rewrites the generated block of
 `docs/study.md` between two markers, so the hand-written reading around it stays. Curves are drawn with
-matplotlib (Agg, no display) into `docs/images/study_curves.png` and the swap sheets of all rows are
-stacked, labelled, into `docs/images/study_sheets.png`; rows without them (recovered ones) are left out.
+matplotlib (Agg, no display), one figure per step budget (`docs/images/study_curves.png` for the shortest,
+`study_curves_<steps>_steps.png` beside it for each longer one), and the swap sheets of all rows are stacked,
+labelled, into `docs/images/study_sheets.png`; rows without them (recovered ones) are left out.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -103,7 +105,9 @@ def draw_curves(rows_dir: Path, names: list[str], out: Path) -> bool:
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    fig, axes = plt.subplots(2, 2, figsize=(13, 8.5), dpi=90)
+    legend_rows = math.ceil(sum(1 for curve in curves.values() if curve) / 6)
+    legend_inches = 0.6 + 0.19 * legend_rows  # the legend under the panels, as tall as its rows: never over an axis
+    fig, axes = plt.subplots(2, 2, figsize=(13, 7.5 + legend_inches), dpi=90)
     cmap = plt.get_cmap("tab10")
     for k, (name, curve) in enumerate((name, curve) for name, curve in curves.items() if curve):
         steps = [p["step"] for p in curve]
@@ -119,11 +123,20 @@ def draw_curves(rows_dir: Path, names: list[str], out: Path) -> bool:
     axes.flat[0].axhline(0.5, color="green", linewidth=0.8, linestyle=":")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=8)
-    fig.subplots_adjust(left=0.06, right=0.98, top=0.95, bottom=0.17, hspace=0.35, wspace=0.15)
+    fig.subplots_adjust(left=0.06, right=0.98, top=0.95, bottom=(legend_inches + 0.5) / (7.5 + legend_inches),
+                        hspace=0.35, wspace=0.15)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
     plt.close(fig)
     return True
+
+
+def curve_files(results: list[dict[str, Any]], curves: Path) -> dict[int, Path]:
+    """One curve figure per step budget, shortest first in `curves` itself, each longer one beside it
+    (`<stem>_<steps>_steps.png`): rows of 300 and 3000 steps on one axis made the short ones unreadable."""
+    budgets = sorted({r["config"]["steps"] for r in results})
+    return {b: curves if k == 0 else curves.with_name(f"{curves.stem}_{b}_steps{curves.suffix}")
+            for k, b in enumerate(budgets)}
 
 
 def stack_sheets(rows_dir: Path, names: list[str], out: Path) -> bool:
@@ -155,8 +168,11 @@ def write_report(rows_dir: Path, names: list[str], files: ReportFiles | None = N
     results = load_results(rows_dir, names)
     measured = [r["name"] for r in results]
     pictures = []
-    if draw_curves(rows_dir, measured, files.curves):
-        pictures += ["", f"![Learning curves of every run]({os.path.relpath(files.curves, files.page.parent)})"]
+    for budget, path in curve_files(results, files.curves).items():
+        names_at = [r["name"] for r in results if r["config"]["steps"] == budget]
+        if draw_curves(rows_dir, names_at, path):
+            pictures += ["", f"![Learning curves of the {budget}-step runs]"
+                             f"({os.path.relpath(path, files.page.parent)})"]
     if stack_sheets(rows_dir, measured, files.sheets):
         pictures += ["", f"![Two held-out pairs per run]({os.path.relpath(files.sheets, files.page.parent)})"]
     body = [

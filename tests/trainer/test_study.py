@@ -82,6 +82,8 @@ def test_rows_train_measure_and_report(tiny_study, capsys):
     text = paths["report"].read_text()
     assert "| `switched` | every switch on | 4 | no |" in text and "images/curves.png" in text
     assert paths["curves"].stat().st_size > 10_000 and paths["sheets"].exists()
+    longer = paths["curves"].with_name("curves_6_steps.png")  # the fine-tuning row's 6 steps: a figure of its own
+    assert longer.stat().st_size > 10_000 and "![Learning curves of the 6-step runs](images/curves_6_steps.png)" in text
     assert folders.main("--only", "plain") == 0
     assert "plain already measured" in capsys.readouterr().out
     assert not list(Path.cwd().iterdir())  # every row, the fine-tuning one too, went where --dir/--rows said
