@@ -51,7 +51,7 @@ MARK_START, MARK_END = "<!-- metrics:start -->", "<!-- metrics:end -->"
 TRAIN_CONFIG = {
     "approach": "funit2funit",
     "data": "procedural:128:20",  # 128 training identities × 20 images; held-out identities never seen
-    "steps": 40000,  # a ceiling for continuing the shipped model: stop it (Ctrl-C) whenever, then --export-only
+    "steps": 100000,  # a ceiling for continuing the shipped model: stop it (Ctrl-C) whenever, then --export-only
     "batch_size": 4,
     "image_size": 64,
     "seed": 0,
