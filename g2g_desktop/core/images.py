@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import warnings
 from pathlib import Path
 
@@ -66,6 +67,12 @@ def open_image(path: str | os.PathLike) -> Image.Image:
     return decode_image(data, name)
 
 
+# What Pillow's decoders raise on a corrupt file besides OSError: a mutated TIFF whose strip offset is a rational
+# gave "TypeError: 'IFDRational' object cannot be interpreted as an integer" (the fuzz test's seed 2536).
+CORRUPT_FILE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, TypeError, IndexError, KeyError,
+                       ZeroDivisionError, struct.error)
+
+
 def decode_image(data: bytes, name: str = "<memory>") -> Image.Image:
     try:
         with warnings.catch_warnings():
@@ -75,6 +82,9 @@ def decode_image(data: bytes, name: str = "<memory>") -> Image.Image:
             if w * h > MAX_PIXELS:
                 raise ImageLoadError(name, f"image is too large ({w}x{h} pixels, limit {MAX_PIXELS:,})")
             image.load()
+            if min(image.size) < 1:
+                raise ImageLoadError(name, "image has no pixels")
+            return to_rgb(ImageOps.exif_transpose(image))  # a corrupt EXIF block fails here, not in the caller
     except ImageLoadError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -83,11 +93,8 @@ def decode_image(data: bytes, name: str = "<memory>") -> Image.Image:
         ) from None
     except UnidentifiedImageError:
         raise ImageLoadError(name, "not an image (unrecognised format)") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except CORRUPT_FILE_ERRORS as exc:
         raise ImageLoadError(name, f"corrupt or truncated image ({exc})") from None
-    if min(image.size) < 1:
-        raise ImageLoadError(name, "image has no pixels")
-    return to_rgb(ImageOps.exif_transpose(image))
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
