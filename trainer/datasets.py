@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from g2g_desktop.core.images import IMAGE_SUFFIXES, open_image
+from g2g_desktop.core.images import CORRUPT_FILE_ERRORS, IMAGE_SUFFIXES, open_image
 from trainer.identity_dataset import IdentityDataset
 from trainer.procedural_dataset import ProceduralFaceDataset
 from trainer.procedural_faces import SIZES
@@ -239,7 +239,7 @@ def _header_problem(path: Path) -> str | None:
         return "missing"
     except UnidentifiedImageError:
         return "not an image"
-    except (OSError, ValueError, SyntaxError) as exc:
+    except CORRUPT_FILE_ERRORS as exc:
         return str(exc) or type(exc).__name__
     return None if width > 0 and height > 0 else "image has no pixels"
 

@@ -35,6 +35,31 @@ def test_folder_dataset_skips_unreadable_files_with_a_warning(image_tree):
     assert len(ds) == 6
 
 
+def test_a_file_pillow_fails_on_with_a_type_error_is_named_not_raised(image_tree, monkeypatch):
+    """The fuzz test's hostile TIFF (a strip offset that became a rational) made Pillow raise TypeError on decoding;
+    a header Pillow fails on that way is skipped like any unreadable file."""
+    import random
+
+    from g2g_desktop.core.images import ImageLoadError
+    from tests.core.test_fuzz import SEED_IMAGES, mutate
+
+    hostile = image_tree / "bob" / "hostile.tif"
+    hostile.write_bytes(mutate(SEED_IMAGES[6], random.Random(2536), 2))
+    ds = FolderDataset(image_tree)  # its header reads: the failure comes when it is decoded
+    with pytest.raises(ImageLoadError, match=r"hostile\.tif: corrupt or truncated image \(.*IFDRational"):
+        ds.get_image(ds.paths.index(hostile))
+    real_open = Image.open
+
+    def header_fails(path, *args, **kwargs):
+        if str(path).endswith("hostile.tif"):
+            raise TypeError("'IFDRational' object cannot be interpreted as an integer")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("trainer.datasets.Image.open", header_fails)
+    with pytest.warns(DatasetWarning, match=r"skipped 1 unreadable.*hostile\.tif \('IFDRational'"):
+        assert len(FolderDataset(image_tree)) == 6
+
+
 def test_folder_dataset_needs_two_identities(tmp_path):
     write_image(tmp_path / "only" / "a.png", (1, 2, 3))
     with pytest.raises(DatasetError, match=r"found 1 identity.*at least 2"):
