@@ -25,7 +25,7 @@ from g2g_desktop.core.config import (
     reject_unknown,
 )
 from trainer import approach_registry as registry
-from trainer.loss_weights import DLIB_MIN_IMAGE_SIZE, LossWeights, weight_names
+from trainer.loss_weights import LossWeights, dlib_size_problem, weight_names
 
 OPTIMIZERS = ("auto", "rmsprop", "adam")
 CPU_PRECISIONS = ("", "bf16", "fp32")
@@ -273,10 +273,8 @@ def validate_config(config: TrainConfig) -> None:
         if getattr(config.weights, name) > 0 and spec.name not in registry.readers(name):
             raise TrainConfigError(f"weights.{name}: only the {_one_of(name)} approach has this term "
                                    f"(approach is {config.approach})")
-    if config.weights.lambda_dlib_id > 0 and config.image_size < DLIB_MIN_IMAGE_SIZE:
-        raise TrainConfigError(f"weights.lambda_dlib_id: dlib's face descriptor needs images of at least "
-                               f"{DLIB_MIN_IMAGE_SIZE} px (its chip is about half the image); this run trains at "
-                               f"{config.image_size} px")
+    if config.weights.lambda_dlib_id > 0 and (problem := dlib_size_problem(config.image_size)):
+        raise TrainConfigError(f"weights.lambda_dlib_id: {problem}")
     if config.weights.uses_critic and spec.name not in registry.readers("lambda_critic"):
         raise TrainConfigError(f"weights.lambda_critic/lambda_critic_ce: only the {_one_of('lambda_critic')} "
                                "approach has the identity critic")

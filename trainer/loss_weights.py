@@ -33,6 +33,15 @@ from g2g_desktop.core.config import check_value, reject_unknown
 DLIB_MIN_IMAGE_SIZE = 64
 
 
+def dlib_size_problem(image_size: int) -> str | None:
+    """Why λ_dlib cannot work in a run of `image_size` px, or None: the one rule and wording for the refusal at the
+    start (`validate_config`) and the note when the weight is raised mid-run (`unused_weights`)."""
+    if image_size >= DLIB_MIN_IMAGE_SIZE:
+        return None
+    return (f"dlib's face descriptor needs images of at least {DLIB_MIN_IMAGE_SIZE} px (its chip is about half the "
+            f"image); this run trains at {image_size} px")
+
+
 @dataclass(frozen=True)
 class WeightSpec:
     """One row of the weight editor: what the widget shows and the range it allows."""

@@ -107,7 +107,8 @@ def draw_curves(rows_dir: Path, names: list[str], out: Path) -> bool:
 
     legend_rows = math.ceil(sum(1 for curve in curves.values() if curve) / 6)
     legend_inches = 0.6 + 0.19 * legend_rows  # the legend under the panels, as tall as its rows: never over an axis
-    fig, axes = plt.subplots(2, 2, figsize=(13, 7.5 + legend_inches), dpi=90)
+    height = 7.5 + legend_inches
+    fig, axes = plt.subplots(2, 2, figsize=(13, height), dpi=90)
     cmap = plt.get_cmap("tab10")
     for k, (name, curve) in enumerate((name, curve) for name, curve in curves.items() if curve):
         steps = [p["step"] for p in curve]
@@ -123,7 +124,7 @@ def draw_curves(rows_dir: Path, names: list[str], out: Path) -> bool:
     axes.flat[0].axhline(0.5, color="green", linewidth=0.8, linestyle=":")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=8)
-    fig.subplots_adjust(left=0.06, right=0.98, top=0.95, bottom=(legend_inches + 0.5) / (7.5 + legend_inches),
+    fig.subplots_adjust(left=0.06, right=0.98, top=0.95, bottom=(legend_inches + 0.5) / height,
                         hspace=0.35, wspace=0.15)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)

@@ -56,7 +56,7 @@ from trainer.batch import PairBatch
 from trainer.config import TrainConfig
 from trainer.dlib_face_net import DlibFaceResNet
 from trainer.identity_critic import IdentityCritic
-from trainer.loss_weights import DLIB_MIN_IMAGE_SIZE, LossWeights
+from trainer.loss_weights import LossWeights, dlib_size_problem
 from trainer.losses import (
     content_code_penalty,
     feature_matching,
@@ -218,9 +218,8 @@ class Funit2FunitApproach(Approach):
         """λ_cls and λ_adv,c need modules built only when the run starts with them > 0; λ_dlib needs images of
         DLIB_MIN_IMAGE_SIZE (refused at the start, so only a mid-run raise gets here)."""
         notes = []
-        if weights.lambda_dlib_id > 0 and self.config.image_size < DLIB_MIN_IMAGE_SIZE:
-            notes.append(f"λ_dlib has no effect in this run: dlib's face descriptor needs images of at least "
-                         f"{DLIB_MIN_IMAGE_SIZE} px, this run trains at {self.config.image_size} px")
+        if weights.lambda_dlib_id > 0 and (problem := dlib_size_problem(self.config.image_size)):
+            notes.append(f"λ_dlib has no effect in this run: {problem}")
         if weights.lambda_cls > 0 and self.id_head is None:
             notes.append("λ_cls has no effect in this run: its identity head is built only when a run starts with "
                          "λ_cls > 0")

@@ -16,7 +16,7 @@ from trainer.approaches.content_adversary import confusion_term
 from trainer.approaches.loss_terms import LossTerm, TermInputs, TermTable
 from trainer.dlib_face_net import load_dlib_face_net
 from trainer.identity_critic import IdentityCritic
-from trainer.loss_weights import DLIB_MIN_IMAGE_SIZE, LossWeights
+from trainer.loss_weights import LossWeights, dlib_size_problem
 from trainer.losses import (
     class_code_reconstruction,
     critic_ce_loss,
@@ -50,7 +50,7 @@ def dlib_identity(t: TermInputs) -> Tensor | None:
     loads on the first step the weight is above 0, also when switched on mid-run.
     """
     approach = t.approach
-    if t.weights.lambda_dlib_id <= 0 or approach.config.image_size < DLIB_MIN_IMAGE_SIZE:
+    if t.weights.lambda_dlib_id <= 0 or dlib_size_problem(approach.config.image_size):
         return None  # too small a run, with the weight raised mid-run: `unused_weights` said so
     if approach.face_net is None:
         approach.face_net = load_dlib_face_net(device=approach.device)
